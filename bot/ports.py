@@ -1,0 +1,36 @@
+"""The seams between the core and the outside world, as Protocols so fakes need no base class."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Protocol
+
+from bot.models import Digest, DigestItem, IngestReport, MessageRef, Paper
+
+Clock = Callable[[], datetime]  # returns an aware datetime (UTC)
+
+
+class ChatPoster(Protocol):
+    """What a platform adapter does for a digest: post a header, then one message per paper."""
+
+    platform: str
+
+    async def post_header(self, digest: Digest) -> MessageRef:
+        """Post the digest's header message (or the 'nothing new' message when it is empty)."""
+        ...
+
+    async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
+        """Post one paper as its own message, so a reaction on it names exactly one paper."""
+        ...
+
+
+class PaperSource(Protocol):
+    """A remote source of papers (Hugging Face Daily Papers, arXiv)."""
+
+    name: str
+
+    async def fetch(self, day: date | None = None) -> tuple[list[Paper], IngestReport]:
+        """Papers for `day` (the newest when None) and a report of what was skipped and why."""
+        ...
+

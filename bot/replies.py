@@ -1,0 +1,83 @@
+"""Platform-neutral answers to /papers commands; each adapter renders them its own way.
+
+Every string in a reply is plain, untrusted-safe text: adapters escape it for their markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.models import Paper, Subscription
+
+# A snippet is a sequence of (text, is_match) runs, so each adapter can mark matches its own way.
+Snippet = tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One search result: the paper, its rank score (higher is better) and why it matched."""
+
+    paper: Paper
+    score: float
+    snippet: Snippet = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchReply:
+    """Results of `/papers <words>`."""
+
+    query: str
+    hits: tuple[SearchHit, ...]
+    note: str = ""  # e.g. "showing the newest matches: the full ranking took too long"
+    ephemeral: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PaperListReply:
+    """A heading and a list of papers: `today`, `saved`."""
+
+    heading: str
+    papers: tuple[Paper, ...]
+    empty_text: str
+    ephemeral: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TextReply:
+    """A short message; `error` marks it as a problem with the request."""
+
+    text: str
+    error: bool = False
+    ephemeral: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FileReply:
+    """A file to hand the user (BibTeX export)."""
+
+    filename: str
+    content: str
+    text: str  # a line to show with it
+    ephemeral: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class HelpReply:
+    """Usage lines: (syntax, what it does)."""
+
+    title: str
+    entries: tuple[tuple[str, str], ...]
+    footer: str = ""
+    ephemeral: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsReply:
+    """A channel's settings, after a show or a change."""
+
+    subscription: Subscription
+    text: str = ""  # what changed, if anything
+    ephemeral: bool = True
+
+
+Reply = SearchReply | PaperListReply | TextReply | FileReply | HelpReply | SettingsReply

@@ -1,0 +1,157 @@
+"""Versioned schema migrations. Each runs once, in order, tracked by `PRAGMA user_version`.
+
+Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+
+def _v1_initial(db: Database) -> None:
+    db["papers"].create(
+        {
+            "id": str,
+            "title": str,
+            "abstract": str,
+            "authors": str,  # JSON list of names
+            "published": str,  # ISO date
+            "added": str,  # ISO date it appeared on HF Daily Papers
+            "upvotes": int,
+            "comments": int,
+            "github_repo": str,
+            "github_stars": int,
+            "project_page": str,
+            "thumbnail": str,
+            "ai_summary": str,
+            "keywords": str,  # JSON list
+            "categories": str,  # JSON list
+            "organization": str,
+            "sources": str,  # JSON list
+            "first_seen": str,  # ISO datetime, UTC
+            "last_seen": str,
+        },
+        pk="id",
+        not_null={"title"},
+        defaults={"abstract": "", "upvotes": 0, "comments": 0},
+    )
+    db["papers"].create_index(["added"])
+    db["papers"].create_index(["first_seen"])
+    db["papers"].enable_fts(
+        ["title", "abstract", "authors", "keywords"],
+        fts_version="FTS5",
+        tokenize="porter",
+        create_triggers=True,
+    )
+    db["subscriptions"].create(
+        {
+            "platform": str,
+            "workspace": str,
+            "channel": str,
+            "topics": str,  # JSON list of search queries
+            "count": int,
+            "min_upvotes": int,
+            "weekdays": str,  # JSON list, 0 = Monday
+            "post_time": str,  # HH:MM
+            "timezone": str,  # IANA name
+            "skip_empty": int,
+            "roundup_weekday": int,
+            "updated_at": str,
+        },
+        pk=("platform", "workspace", "channel"),
+    )
+    # One row per digest (daily or roundup) per channel per local day: the claim that makes a
+    # digest happen at most once, whoever fires it.
+    db["digests"].create(
+        {
+            "platform": str,
+            "workspace": str,
+            "channel": str,
+            "day": str,
+            "kind": str,  # daily | roundup
+            "status": str,  # claimed | done
+            "header_ref": str,
+            "papers": str,  # JSON list of the picked ids, fixed at claim time
+            "claimed_at": str,
+            "done_at": str,
+            "owner": str,  # host:pid of the process delivering it
+            "lease_until": str,  # another process may take over after this
+        },
+        pk=("platform", "workspace", "channel", "day", "kind"),
+    )
+    db["posts"].create(
+        {
+            "id": int,
+            "platform": str,
+            "workspace": str,
+            "channel": str,
+            "paper_id": str,
+            "kind": str,  # digest | share | roundup
+            "day": str,
+            "message_ref": str,
+            "status": str,  # claimed | posted
+            "claimed_at": str,
+            "posted_at": str,
+        },
+        pk="id",
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX posts_once_per_channel ON posts(platform, workspace, channel, paper_id)"
+        " WHERE kind = 'digest'"
+    )
+    db["posts"].create_index(["platform", "workspace", "channel", "message_ref"])
+    db["bookmarks"].create(
+        {
+            "platform": str,
+            "workspace": str,
+            "user": str,
+            "paper_id": str,
+            "channel": str,  # where it was saved from, when known
+            "saved_at": str,
+        },
+        pk=("platform", "workspace", "user", "paper_id"),
+    )
+    db["events"].create({"platform": str, "event_id": str, "seen_at": str}, pk=("platform", "event_id"))
+    db["fetches"].create(
+        {
+            "id": int,
+            "source": str,
+            "started_at": str,
+            "finished_at": str,
+            "ok": int,
+            "seen": int,
+            "new": int,
+            "error": str,
+        },
+        pk="id",
+    )
+    db["fetches"].create_index(["source", "id"])
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial]
+
+
+def migrate(db: Database) -> int:
+    """Bring the schema up to date; returns the version now in force."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise SchemaTooNew(version, len(MIGRATIONS))
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.conn:
+            step(db)
+            db.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer papers-bot."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"database schema version {found} is newer than this papers-bot knows ({known}); "
+            "upgrade papers-bot"
+        )
+        self.found = found
+        self.known = known

@@ -67,8 +67,13 @@ class Settings(BaseSettings):
     health_port: int = Field(8080, ge=0, le=65535, description="0 turns /healthz off")
     log_level: str = "INFO"
 
-    @field_validator("papers_bot_sources", "arxiv_categories", "bookmark_emoji",
-                     "discord_guild_ids", mode="before")
+    @field_validator(
+        "papers_bot_sources",
+        "arxiv_categories",
+        "bookmark_emoji",
+        "discord_guild_ids",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -89,7 +94,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Berlin")
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Europe/Berlin"
+            ) from None
         return value
 
     @property

@@ -34,3 +34,19 @@ class PaperSource(Protocol):
         """Papers for `day` (the newest when None) and a report of what was skipped and why."""
         ...
 
+
+class ChatAdapter(ChatPoster, Protocol):
+    """A platform connection run by `papers-bot run`: posts digests and answers users."""
+
+    @property
+    def connected(self) -> bool:
+        """True while the platform connection is up (shown on /healthz)."""
+        ...
+
+    async def start(self) -> None:
+        """Connect and start handling events; returns once running, without blocking."""
+        ...
+
+    async def stop(self) -> None:
+        """Disconnect; in-flight handlers finish first."""
+        ...

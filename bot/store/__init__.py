@@ -81,7 +81,7 @@ class FetchRecord:
 
 
 class Store:
-    """Papers, subscriptions, the posts ledger, bookmarks and processed events, in one SQLite file."""
+    """Papers, subscriptions, the posts ledger, bookmarks and processed events: one SQLite file."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -150,7 +150,7 @@ class Store:
         return found
 
     def recent_papers(self, since: datetime, since_day: date) -> list[Paper]:
-        """Papers first seen at or after `since`, or added to HF Daily Papers on or after `since_day`."""
+        """Papers first seen since `since`, or added to HF Daily Papers since `since_day`."""
         rows = self.db.query(
             "SELECT * FROM papers WHERE first_seen >= ? OR added >= ?",
             [since.isoformat(), since_day.isoformat()],
@@ -206,7 +206,9 @@ class Store:
     def subscriptions(self, platform: str | None = None) -> list[Subscription]:
         """Every subscription, or those of one platform."""
         if platform is None:
-            rows = self.db.query("SELECT * FROM subscriptions ORDER BY platform, workspace, channel")
+            rows = self.db.query(
+                "SELECT * FROM subscriptions ORDER BY platform, workspace, channel"
+            )
         else:
             rows = self.db.query(
                 "SELECT * FROM subscriptions WHERE platform = ? ORDER BY workspace, channel",
@@ -219,7 +221,7 @@ class Store:
     def claim_digest(
         self, channel: Channel, day: date, kind: str, paper_ids: list[str], now: datetime
     ) -> DigestClaim:
-        """Claim a channel's digest for a day, fixing its picks; an existing claim is returned as is."""
+        """Claim a channel's digest for a day, fixing its picks; an existing claim is kept."""
         key = [channel.platform, channel.workspace, channel.channel, day.isoformat(), kind]
         with self.db.atomic():
             cursor = self.db.execute(
@@ -250,8 +252,18 @@ class Store:
                 "UPDATE digests SET owner = ?, lease_until = ? WHERE platform = ? AND workspace = ?"
                 " AND channel = ? AND day = ? AND kind = ? AND status = 'claimed'"
                 f" AND (owner IS NULL OR owner = ? OR lease_until < ? OR owner IN ({marks}))",
-                [owner, until.isoformat(), channel.platform, channel.workspace, channel.channel,
-                 day.isoformat(), kind, owner, now.isoformat(), *dead],
+                [
+                    owner,
+                    until.isoformat(),
+                    channel.platform,
+                    channel.workspace,
+                    channel.channel,
+                    day.isoformat(),
+                    kind,
+                    owner,
+                    now.isoformat(),
+                    *dead,
+                ],
             )
         return cursor.rowcount == 1
 
@@ -309,8 +321,14 @@ class Store:
             self.db.execute(
                 f"UPDATE digests SET {sets} WHERE platform = ? AND workspace = ? AND channel = ?"
                 " AND day = ? AND kind = ?",
-                [*values.values(), channel.platform, channel.workspace, channel.channel,
-                 day.isoformat(), kind],
+                [
+                    *values.values(),
+                    channel.platform,
+                    channel.workspace,
+                    channel.channel,
+                    day.isoformat(),
+                    kind,
+                ],
             )
 
     def posted_paper_ids(self, channel: Channel) -> set[str]:
@@ -339,8 +357,15 @@ class Store:
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO posts (platform, workspace, channel, paper_id, kind, day,"
                 " status, claimed_at) VALUES (?, ?, ?, ?, ?, ?, 'claimed', ?)",
-                [channel.platform, channel.workspace, channel.channel, paper_id, kind,
-                 day.isoformat(), now.isoformat()],
+                [
+                    channel.platform,
+                    channel.workspace,
+                    channel.channel,
+                    paper_id,
+                    kind,
+                    day.isoformat(),
+                    now.isoformat(),
+                ],
             )
         return cursor.rowcount == 1
 
@@ -361,8 +386,17 @@ class Store:
                     "INSERT INTO posts (platform, workspace, channel, paper_id, kind, day,"
                     " message_ref, status, claimed_at, posted_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, 'posted', ?, ?)",
-                    [ch.platform, ch.workspace, ch.channel, paper_id, kind, day.isoformat(),
-                     ref.ref, now.isoformat(), now.isoformat()],
+                    [
+                        ch.platform,
+                        ch.workspace,
+                        ch.channel,
+                        paper_id,
+                        kind,
+                        day.isoformat(),
+                        ref.ref,
+                        now.isoformat(),
+                        now.isoformat(),
+                    ],
                 )
 
     def paper_for_message(self, ref: MessageRef) -> str | None:
@@ -426,8 +460,13 @@ class Store:
         )
         papers = self.get_papers([row["paper_id"] for row in rows])
         return [
-            Bookmark(platform, workspace, user, papers[row["paper_id"]],
-                     datetime.fromisoformat(row["saved_at"]))
+            Bookmark(
+                platform,
+                workspace,
+                user,
+                papers[row["paper_id"]],
+                datetime.fromisoformat(row["saved_at"]),
+            )
             for row in rows
             if row["paper_id"] in papers
         ]

@@ -98,7 +98,8 @@ def _v1_initial(db: Database) -> None:
         pk="id",
     )
     db.execute(
-        "CREATE UNIQUE INDEX posts_once_per_channel ON posts(platform, workspace, channel, paper_id)"
+        "CREATE UNIQUE INDEX posts_once_per_channel"
+        " ON posts(platform, workspace, channel, paper_id)"
         " WHERE kind = 'digest'"
     )
     db["posts"].create_index(["platform", "workspace", "channel", "message_ref"])
@@ -113,7 +114,9 @@ def _v1_initial(db: Database) -> None:
         },
         pk=("platform", "workspace", "user", "paper_id"),
     )
-    db["events"].create({"platform": str, "event_id": str, "seen_at": str}, pk=("platform", "event_id"))
+    db["events"].create(
+        {"platform": str, "event_id": str, "seen_at": str}, pk=("platform", "event_id")
+    )
     db["fetches"].create(
         {
             "id": int,

@@ -1,0 +1,180 @@
+"""Delivering a channel's digest exactly once, whoever fires it and however often.
+
+The database is the arbiter. A digest is claimed (channel, local day, kind) with its picks fixed
+before anything is posted; each paper gets a claim row before its message is sent and its
+message ref after. A process holds a lease on the digest while it delivers, so two processes
+sharing the database never post the same digest, and a restarted process finishes what a dead
+one left: papers marked posted are skipped, papers never claimed are posted, and a paper claimed
+but not confirmed is looked up on the platform when the adapter can answer (RecoverablePoster).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Protocol, runtime_checkable
+
+from bot.models import Channel, Digest, DigestItem, MessageRef, Paper, Subscription
+from bot.ports import ChatPoster, Clock
+from bot.selection import pick_digest, why_picked
+from bot.store import DigestClaim, Store
+
+log = logging.getLogger(__name__)
+
+HOST = socket.gethostname()
+LEASE = timedelta(minutes=5)
+
+TopicMatcher = Callable[[str, Collection[str]], set[str]]
+
+
+def process_owner() -> str:
+    """This process's name in digest leases: host:pid."""
+    return f"{HOST}:{os.getpid()}"
+
+
+def owner_is_dead(owner: str | None) -> bool:
+    """True when a lease holder is a process on this host that no longer exists."""
+    if not owner or ":" not in owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != HOST or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@runtime_checkable
+class RecoverablePoster(Protocol):
+    """An adapter that can tell whether a paper's message already reached a channel."""
+
+    async def find_posted(self, channel: Channel, paper_id: str) -> MessageRef | None:
+        """The message already showing this paper in the channel, if the platform knows one."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOutcome:
+    """What a digest run did: posted, empty (said so), skipped, already (done before), busy."""
+
+    status: str
+    channel: Channel
+    day: date
+    posted: tuple[MessageRef, ...] = ()
+    digest: Digest | None = None
+
+    @property
+    def message(self) -> str:
+        """One line for logs and replies."""
+        count = len(self.posted)
+        return {
+            "posted": f"posted {count} paper{'s' * (count != 1)} to {self.channel}",
+            "empty": f"nothing new for {self.channel}; said so",
+            "skipped": f"nothing new for {self.channel}; skipped (empty digests are off)",
+            "already": f"today's digest for {self.channel} was already posted",
+            "busy": f"another process is posting {self.channel}'s digest",
+        }[self.status]
+
+
+@dataclass
+class DigestRunner:
+    """Builds and delivers digests from the store to a poster."""
+
+    store: Store
+    clock: Clock
+    match_topic: TopicMatcher
+    lookback_days: int = 3
+
+    def preview(self, sub: Subscription, day: date) -> Digest:
+        """The digest a channel would get now, without claiming or posting anything."""
+        now = self.clock()
+        since = now - timedelta(days=self.lookback_days)
+        candidates = self.store.recent_papers(since, day - timedelta(days=self.lookback_days))
+        ids = [paper.id for paper in candidates]
+        matches = {topic: self.match_topic(topic, ids) for topic in sub.topics}
+        return pick_digest(sub, candidates, self.store.posted_paper_ids(sub.channel), day, matches)
+
+    async def deliver(
+        self, poster: ChatPoster, sub: Subscription, day: date, kind: str = "daily"
+    ) -> DigestOutcome:
+        """Post a channel's digest for a local day, at most once, finishing an interrupted run."""
+        channel = sub.channel
+        claim = self.store.get_digest(channel, day, kind)
+        if claim is None:
+            picks = self.preview(sub, day)
+            ids = [item.paper.id for item in picks.items]
+            claim = self.store.claim_digest(channel, day, kind, ids, self.clock())
+        if claim.status == "done":
+            return DigestOutcome("already", channel, day)
+        if not self._lease(claim):
+            return DigestOutcome("busy", channel, day)
+        digest = self._digest_of(sub, claim)
+        if not digest.items and sub.skip_empty:
+            self.store.finish_digest(channel, day, kind, self.clock())
+            return DigestOutcome("skipped", channel, day, digest=digest)
+        if claim.header_ref is None:
+            header = await poster.post_header(digest)
+            self.store.set_digest_header(channel, day, kind, header.ref)
+        posted = [
+            ref for item in digest.items if (ref := await self._post(poster, digest, item, kind))
+        ]
+        self.store.finish_digest(channel, day, kind, self.clock())
+        status = "posted" if digest.items else "empty"
+        log.info("digest %s %s: %d paper(s) posted", channel, day, len(posted))
+        return DigestOutcome(status, channel, day, tuple(posted), digest)
+
+    def _lease(self, claim: DigestClaim) -> bool:
+        now = self.clock()
+        holder = self.store.digest_owner(claim.channel, claim.day, claim.kind)
+        dead = [holder] if holder and owner_is_dead(holder) else []
+        return self.store.lease_digest(
+            claim.channel, claim.day, claim.kind, process_owner(), now + LEASE, now, dead
+        )
+
+    def _digest_of(self, sub: Subscription, claim: DigestClaim) -> Digest:
+        """The claimed picks as a Digest, reasons recomputed from the stored papers."""
+        papers = self.store.get_papers(list(claim.paper_ids))
+        ordered: list[Paper] = [papers[i] for i in claim.paper_ids if i in papers]
+        ids = [paper.id for paper in ordered]
+        matches = {topic: self.match_topic(topic, ids) for topic in sub.topics}
+        items = tuple(
+            DigestItem(
+                paper, why_picked(paper, tuple(t for t in sub.topics if paper.id in matches[t]))
+            )
+            for paper in ordered
+        )
+        template = pick_digest(sub, (), (), claim.day)
+        reason = "" if items else self._empty_reason(sub, claim.day)
+        return Digest(sub.channel, claim.day, items, template.title, reason)
+
+    def _empty_reason(self, sub: Subscription, day: date) -> str:
+        return self.preview(sub, day).empty_reason or "Nothing new to post today."
+
+    async def _post(
+        self, poster: ChatPoster, digest: Digest, item: DigestItem, kind: str
+    ) -> MessageRef | None:
+        """Post one paper unless it already reached the channel; records the message ref."""
+        channel, pid = digest.channel, item.paper.id
+        status = self.store.post_status(channel, pid)
+        if status == "posted":
+            return None
+        if status is None and not self.store.claim_post(channel, pid, digest.day, self.clock()):
+            return None  # another digest of this channel holds it
+        if status == "claimed" and isinstance(poster, RecoverablePoster):
+            found = await poster.find_posted(channel, pid)
+            if found is not None:
+                self.store.record_post(found, pid, digest.day, self.clock())
+                return None
+        ref = await poster.post_paper(digest, item)
+        self.store.record_post(ref, pid, digest.day, self.clock())
+        now = self.clock()
+        self.store.lease_digest(channel, digest.day, kind, process_owner(), now + LEASE, now)
+        return ref

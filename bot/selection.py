@@ -1,0 +1,113 @@
+"""Picking a channel's daily digest: the trending score and the per-subscription filters.
+
+The trending score of a paper on a given day is
+
+    (upvotes + 2 x comments + 5 x log10(1 + github_stars) + 1) x 0.5 ** (age_days / 3)
+
+where age_days counts from the day the paper appeared on Hugging Face Daily Papers (or, for
+papers seen only on arXiv, its arXiv date, else the day the bot first saw it). Comments weigh
+double because a discussion signals more interest than a click; stars are damped by the log so
+a famous repository does not drown the day's papers; the +1 lets arXiv-only papers rank by
+recency; the half-life of three days keeps the digest about this week's papers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping
+from datetime import date
+
+from bot.models import Digest, DigestItem, Paper, Subscription
+
+HALF_LIFE_DAYS = 3.0
+
+
+def paper_day(paper: Paper) -> date | None:
+    """The day a paper became news: HF Daily Papers day, else arXiv date, else first sighting."""
+    if paper.added:
+        return paper.added
+    if paper.published:
+        return paper.published
+    return paper.first_seen.date() if paper.first_seen else None
+
+
+def trending_score(paper: Paper, today: date) -> float:
+    """The documented trending score (see the module docstring); higher is better."""
+    engagement = paper.upvotes + 2 * paper.comments + 1
+    engagement += 5 * math.log10(1 + (paper.github_stars or 0))
+    day = paper_day(paper)
+    age = max(0, (today - day).days) if day else 0
+    return engagement * 0.5 ** (age / HALF_LIFE_DAYS)
+
+
+def why_picked(paper: Paper, topics: tuple[str, ...] = ()) -> str:
+    """A one-line reason, e.g. '42 upvotes · 3 comments · 1.2k stars · matches diffusion'."""
+    parts: list[str] = []
+    if paper.upvotes:
+        parts.append(f"{paper.upvotes} upvote{'s' * (paper.upvotes != 1)}")
+    if paper.comments:
+        parts.append(f"{paper.comments} comment{'s' * (paper.comments != 1)}")
+    if paper.github_stars:
+        parts.append(f"{_compact(paper.github_stars)} GitHub stars")
+    if topics:
+        parts.append("matches " + ", ".join(topics))
+    if not parts:
+        parts.append("new on arXiv" if "arxiv" in paper.sources else "new today")
+    return " · ".join(parts)
+
+
+def _compact(number: int) -> str:
+    if number >= 1000:
+        return f"{number / 1000:.1f}k".replace(".0k", "k")
+    return str(number)
+
+
+def pick_digest(
+    sub: Subscription,
+    candidates: Collection[Paper],
+    already_posted: Collection[str],
+    today: date,
+    topic_matches: Mapping[str, Collection[str]] | None = None,
+) -> Digest:
+    """Choose up to `sub.count` new papers for a channel, best first, each with why it was picked.
+
+    `topic_matches` maps each of the subscription's topics to the candidate ids that match it;
+    when the subscription has topics, only papers matching at least one are eligible.
+    """
+    topic_matches = topic_matches or {}
+    scored: list[DigestItem] = []
+    for paper in candidates:
+        if paper.id in already_posted or paper.upvotes < sub.min_upvotes:
+            continue
+        matched = tuple(t for t in sub.topics if paper.id in topic_matches.get(t, ()))
+        if sub.topics and not matched:
+            continue
+        score = trending_score(paper, today)
+        scored.append(DigestItem(paper=paper, why=why_picked(paper, matched), score=score))
+    scored.sort(key=lambda item: (-item.score, item.paper.id))
+    items = tuple(scored[: sub.count])
+    return Digest(
+        channel=sub.channel,
+        day=today,
+        items=items,
+        title=_title(sub, today),
+        empty_reason="" if items else _empty_reason(sub, bool(candidates)),
+    )
+
+
+def _title(sub: Subscription, today: date) -> str:
+    label = f"Trending papers · {today:%a %d %b %Y}"
+    return label + (" · " + ", ".join(sub.topics) if sub.topics else "")
+
+
+def _empty_reason(sub: Subscription, had_candidates: bool) -> str:
+    if not had_candidates:
+        return "No new papers since the last digest: nothing to post today."
+    filters = []
+    if sub.topics:
+        filters.append("topics " + ", ".join(sub.topics))
+    if sub.min_upvotes:
+        filters.append(f"at least {sub.min_upvotes} upvotes")
+    if filters:
+        return "No new paper today matches " + " and ".join(filters) + "."
+    return "Every trending paper was already posted here: nothing new today."

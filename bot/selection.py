@@ -79,6 +79,9 @@ def pick_digest(
     for paper in candidates:
         if paper.id in already_posted or paper.upvotes < sub.min_upvotes:
             continue
+        day = paper_day(paper)
+        if day is not None and day > today:
+            continue  # a digest for a past day only picks what was known by then
         matched = tuple(t for t in sub.topics if paper.id in topic_matches.get(t, ()))
         if sub.topics and not matched:
             continue

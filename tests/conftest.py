@@ -1,0 +1,105 @@
+"""Shared fixtures: a real SQLite store, a settable clock, a recording chat poster."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.core import PapersBot
+from bot.models import Channel, Digest, DigestItem, MessageRef, Paper
+from bot.store import Store
+from tests.upstream_server import UpstreamServer
+
+
+@dataclass
+class FixedClock:
+    """A clock tests move by hand; no test waits on the wall clock."""
+
+    now: datetime = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class RecordingPoster:
+    """A chat adapter that records what it was asked to post."""
+
+    platform: str = "fake"
+    headers: list[Digest] = field(default_factory=list)
+    papers: list[tuple[str, Paper, str]] = field(default_factory=list)  # (ref, paper, why)
+    fail_after: int | None = None  # raise on the paper post after this many succeeded
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def post_header(self, digest: Digest) -> MessageRef:
+        self.headers.append(digest)
+        return MessageRef(digest.channel, f"h{next(self._ids)}")
+
+    async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
+        if self.fail_after is not None and len(self.papers) >= self.fail_after:
+            raise ConnectionError("platform went away mid-post")
+        ref = f"m{next(self._ids)}"
+        self.papers.append((ref, item.paper, item.why))
+        return MessageRef(digest.channel, ref)
+
+    @property
+    def paper_ids(self) -> list[str]:
+        return [paper.id for _, paper, _ in self.papers]
+
+
+def make_paper(pid: str, title: str = "", **fields: object) -> Paper:
+    """A paper with sensible defaults for tests."""
+    values: dict[str, object] = {
+        "title": title or f"Paper {pid}",
+        "abstract": f"An abstract about paper {pid}.",
+        "authors": ("Ada Lovelace", "Alan Turing"),
+        "added": date(2025, 8, 5),
+        "upvotes": 10,
+        "sources": ("hf",),
+    }
+    values.update(fields)
+    return Paper(id=pid, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(papers_bot_db=tmp_path / "papers.db", _env_file=None)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "papers.db") as db:
+        yield db
+
+
+@pytest.fixture
+def bot(store: Store, settings: Settings, clock: FixedClock) -> PapersBot:
+    return PapersBot(store, settings, clock)
+
+
+@pytest.fixture
+def poster() -> RecordingPoster:
+    return RecordingPoster()
+
+
+@pytest.fixture
+def channel() -> Channel:
+    return Channel("fake", "W1", "C1")
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[UpstreamServer]:
+    """A real local server replaying recorded HF and arXiv responses, with switchable faults."""
+    async with UpstreamServer() as server:
+        yield server

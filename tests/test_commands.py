@@ -1,0 +1,230 @@
+"""The /papers grammar, answered by the core as a conversation would go."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.commands import COMMAND_HELP, HANDLERS, CommandContext, parse_command, parse_weekdays
+from bot.core import PapersBot
+from bot.models import Channel, MessageRef
+from bot.replies import (
+    FileReply,
+    HelpReply,
+    PaperListReply,
+    Reply,
+    SearchReply,
+    SettingsReply,
+    TextReply,
+)
+from tests.conftest import FixedClock, RecordingPoster, make_paper
+
+
+@pytest.fixture
+def ctx(channel: Channel, poster: RecordingPoster) -> CommandContext:
+    return CommandContext(channel, "U1", poster)
+
+
+@pytest.fixture(autouse=True)
+def papers(bot: PapersBot) -> None:
+    bot.store.upsert_papers(
+        [
+            make_paper(
+                "2508.02751",
+                "Meta-RL explorers for novel environments",
+                upvotes=30,
+                abstract="meta-reinforcement learning (meta-RL) agents explore.",
+            ),
+            make_paper("2508.00002", "Diffusion models for text-to-speech", upvotes=20),
+            make_paper("2508.00003", "Sparse attention at scale", upvotes=10),
+        ],
+        bot.clock(),
+    )
+
+
+async def say(bot: PapersBot, ctx: CommandContext, text: str) -> Reply:
+    return await bot.handle_command(text, ctx)
+
+
+def test_parse_routes_subcommands_and_everything_else_to_search() -> None:
+    assert parse_command("/papers saved") == parse_command("SAVED")
+    assert parse_command("saved").name == "saved"
+    assert parse_command("meta-rl").name == "search"
+    assert parse_command("settings time 08:30").arg == "time 08:30"
+    assert parse_command("").name == "help"
+    assert parse_command("   \x00\x01  ").name == "help"
+    assert parse_command("x" * 20000).arg == "x" * 5000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "meta-rl",
+        '"',
+        'C++ "unbalanced',
+        "NOT",
+        "AND OR NOT",
+        "🔖🔖",
+        "x" * 5000,
+        "-",
+        "*",
+        "(",
+        "title:",
+        "a\x00b",
+        "unsave",
+        "unsave nonsense",
+        "settings",
+        "settings bogus 1",
+        "settings time 25:00",
+        "settings timezone Mars/Base",
+        "settings count 0",
+        "settings weekdays someday",
+        "unsubscribe",
+        "export",
+        "today",
+        "saved",
+    ],
+)
+async def test_any_input_gets_a_reply_never_an_exception(
+    bot: PapersBot, ctx: CommandContext, text: str
+) -> None:
+    reply = await say(bot, ctx, text)
+    assert isinstance(
+        reply, SearchReply | TextReply | HelpReply | SettingsReply | PaperListReply | FileReply
+    )
+
+
+async def test_search_finds_meta_rl(bot: PapersBot, ctx: CommandContext) -> None:
+    reply = await say(bot, ctx, "meta-rl")
+    assert isinstance(reply, SearchReply)
+    assert reply.hits[0].paper.id == "2508.02751"
+
+
+async def test_help_lists_every_subcommand(bot: PapersBot, ctx: CommandContext) -> None:
+    reply = await say(bot, ctx, "help")
+    assert isinstance(reply, HelpReply)
+    syntax = " ".join(s for s, _ in reply.entries)
+    for name in HANDLERS:
+        if name != "search":
+            assert f"/papers {name}" in syntax
+    assert "author:" in syntax and "-" in syntax
+    assert len(reply.entries) > len(COMMAND_HELP)
+
+
+async def test_save_list_unsave_export(bot: PapersBot, ctx: CommandContext) -> None:
+    empty = await say(bot, ctx, "saved")
+    assert isinstance(empty, PaperListReply) and not empty.papers and "🔖" in empty.empty_text
+    assert isinstance(await say(bot, ctx, "export"), TextReply)
+    saved = await say(bot, ctx, "save https://arxiv.org/abs/2508.02751v2")
+    assert isinstance(saved, TextReply) and saved.text.startswith("Saved:")
+    listed = await say(bot, ctx, "saved")
+    assert isinstance(listed, PaperListReply)
+    assert [p.id for p in listed.papers] == ["2508.02751"]
+    export = await say(bot, ctx, "export")
+    assert isinstance(export, FileReply) and export.filename == "papers.bib"
+    assert "eprint = {2508.02751}" in export.content
+    gone = await say(bot, ctx, "unsave 2508.02751")
+    assert isinstance(gone, TextReply) and not gone.error
+    again = await say(bot, ctx, "unsave 2508.02751")
+    assert isinstance(again, TextReply) and again.error
+    unknown = await say(bot, ctx, "unsave 9999.99999")
+    assert isinstance(unknown, TextReply) and "have not seen" in unknown.text
+
+
+async def test_subscribe_topics_and_unsubscribe(bot: PapersBot, ctx: CommandContext) -> None:
+    changed: list[Channel] = []
+    bot.on_schedule_change(changed.append)
+    reply = await say(bot, ctx, "subscribe")
+    assert isinstance(reply, SettingsReply) and "daily digest" in reply.text
+    await say(bot, ctx, "subscribe diffusion")
+    await say(bot, ctx, "subscribe meta-rl")
+    sub = bot.store.get_subscription(ctx.channel)
+    assert sub is not None and sub.topics == ("diffusion", "meta-rl")
+    await say(bot, ctx, "unsubscribe diffusion")
+    assert bot.store.get_subscription(ctx.channel).topics == ("meta-rl",)  # type: ignore[union-attr]
+    missing = await say(bot, ctx, "unsubscribe quantum")
+    assert isinstance(missing, TextReply) and missing.error and "meta-rl" in missing.text
+    await say(bot, ctx, "unsubscribe")
+    assert bot.store.get_subscription(ctx.channel) is None
+    assert changed == [ctx.channel] * 5
+
+
+async def test_settings_show_and_change(bot: PapersBot, ctx: CommandContext) -> None:
+    shown = await say(bot, ctx, "settings")
+    assert isinstance(shown, SettingsReply) and "Not subscribed" in shown.text
+    for text in (
+        "settings time 7:05",
+        "settings timezone Asia/Kolkata",
+        "settings count 8",
+        "settings min-upvotes 12",
+        "settings weekdays mon,wed,fri",
+        "settings empty skip",
+        "settings roundup off",
+    ):
+        reply = await say(bot, ctx, text)
+        assert isinstance(reply, SettingsReply), (text, reply)
+    sub = bot.store.get_subscription(ctx.channel)
+    assert sub is not None
+    assert (sub.post_time, sub.timezone, sub.count, sub.min_upvotes) == (
+        "07:05",
+        "Asia/Kolkata",
+        8,
+        12,
+    )
+    assert sub.weekdays == (0, 2, 4) and sub.skip_empty and sub.roundup_weekday is None
+    bad = await say(bot, ctx, "settings timezone Mars/Base")
+    assert isinstance(bad, TextReply) and "IANA" in bad.text
+
+
+def test_weekday_grammar() -> None:
+    assert parse_weekdays("mon-fri") == (0, 1, 2, 3, 4)
+    assert parse_weekdays("fri-mon") == (0, 4, 5, 6)
+    assert parse_weekdays("daily") == tuple(range(7))
+    assert parse_weekdays("weekends") == (5, 6)
+    assert parse_weekdays("Monday, Thursday") == (0, 3)
+
+
+async def test_today_previews_then_shows_what_was_posted(
+    bot: PapersBot, ctx: CommandContext, poster: RecordingPoster
+) -> None:
+    preview = await say(bot, ctx, "today")
+    assert isinstance(preview, PaperListReply) and "not posted yet" in preview.heading
+    assert [p.id for p in preview.papers][0] == "2508.02751"
+    done = await say(bot, ctx, "digest")
+    assert isinstance(done, TextReply) and "Posted 3 papers" in done.text
+    posted = await say(bot, ctx, "today")
+    assert isinstance(posted, PaperListReply) and posted.heading.startswith("Posted here today")
+    assert len(posted.papers) == 3
+
+
+async def test_digest_command_needs_a_poster(bot: PapersBot, channel: Channel) -> None:
+    reply = await bot.handle_command("digest", CommandContext(channel, "U1", None))
+    assert isinstance(reply, TextReply) and reply.error
+
+
+async def test_bookmark_reactions_toggle_and_ignore_retries(
+    bot: PapersBot, ctx: CommandContext, poster: RecordingPoster, clock: FixedClock
+) -> None:
+    await bot.post_digest(poster, ctx.channel)
+    ref = MessageRef(ctx.channel, poster.papers[0][0])
+    change = bot.handle_reaction(ref, "U2", "bookmark", True, "Ev1")
+    assert change is not None and change.saved and change.changed
+    assert change.text.startswith("Saved:")
+    assert bot.handle_reaction(ref, "U2", "bookmark", True, "Ev1") is None  # retried event
+    assert bot.handle_reaction(ref, "U2", "thumbsup", True, "Ev2") is None  # not a save emoji
+    header = MessageRef(ctx.channel, "h1")
+    assert bot.handle_reaction(header, "U2", "🔖", True, "Ev3") is None  # not a paper message
+    assert len(bot.store.bookmarks("fake", "W1", "U2")) == 1
+    clock.now += timedelta(minutes=1)
+    removed = bot.handle_reaction(ref, "U2", ":bookmark:", False, "Ev4")
+    assert removed is not None and not removed.saved
+    assert bot.store.bookmarks("fake", "W1", "U2") == []
+
+
+async def test_share_posts_and_records_the_message(
+    bot: PapersBot, ctx: CommandContext, poster: RecordingPoster
+) -> None:
+    ref = await bot.share_paper(poster, ctx.channel, "2508.00003", "U1")
+    assert poster.paper_ids == ["2508.00003"]
+    assert bot.store.paper_for_message(ref) == "2508.00003"

@@ -1,0 +1,174 @@
+"""Digest delivery: header then one message per paper, at most once, resumable after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.core import PapersBot
+from bot.digest import owner_is_dead, process_owner
+from bot.models import Channel, MessageRef, Subscription
+from bot.store import Store
+from tests.conftest import FixedClock, RecordingPoster, make_paper
+
+DAY = date(2025, 8, 5)
+
+
+def _seed(bot: PapersBot, n: int = 8) -> None:
+    bot.store.upsert_papers(
+        [make_paper(f"2508.0000{i}", upvotes=10 * i) for i in range(1, n + 1)], bot.clock()
+    )
+
+
+async def test_digest_posts_header_then_each_paper_and_records_them(
+    bot: PapersBot, poster: RecordingPoster, channel: Channel
+) -> None:
+    _seed(bot)
+    outcome = await bot.post_digest(poster, channel)
+    assert outcome.status == "posted"
+    assert len(poster.headers) == 1
+    assert poster.paper_ids == [
+        "2508.00008",
+        "2508.00007",
+        "2508.00006",
+        "2508.00005",
+        "2508.00004",
+    ]
+    for ref, paper, why in poster.papers:
+        assert bot.store.paper_for_message(MessageRef(channel, ref)) == paper.id
+        assert "upvotes" in why
+    assert bot.store.get_digest(channel, DAY).status == "done"  # type: ignore[union-attr]
+
+
+async def test_the_same_day_never_posts_twice(
+    bot: PapersBot, poster: RecordingPoster, channel: Channel
+) -> None:
+    _seed(bot)
+    await bot.post_digest(poster, channel)
+    again = await bot.post_digest(poster, channel)
+    assert again.status == "already"
+    assert len(poster.papers) == 5 and len(poster.headers) == 1
+
+
+async def test_next_day_picks_only_papers_not_yet_posted(
+    bot: PapersBot, poster: RecordingPoster, channel: Channel, clock: FixedClock
+) -> None:
+    _seed(bot)
+    await bot.post_digest(poster, channel)
+    clock.now += timedelta(days=1)
+    await bot.post_digest(poster, channel)
+    assert len(set(poster.paper_ids)) == len(poster.paper_ids) == 8
+
+
+async def test_nothing_new_is_said_or_skipped_per_setting(
+    bot: PapersBot, poster: RecordingPoster, channel: Channel, clock: FixedClock
+) -> None:
+    outcome = await bot.post_digest(poster, channel)
+    assert outcome.status == "empty"
+    assert poster.headers[0].empty_reason.startswith("No new papers")
+    bot.save_subscription(replace(bot.subscription(channel), skip_empty=True))
+    clock.now += timedelta(days=1)
+    assert (await bot.post_digest(poster, channel)).status == "skipped"
+    assert len(poster.headers) == 1
+
+
+async def test_a_crash_mid_post_resumes_without_repeats_or_gaps(
+    bot: PapersBot, channel: Channel
+) -> None:
+    _seed(bot)
+    crashing = RecordingPoster(fail_after=2)
+    with pytest.raises(ConnectionError):
+        await bot.post_digest(crashing, channel)
+    resumed = RecordingPoster()
+    outcome = await bot.post_digest(resumed, channel)
+    assert outcome.status == "posted"
+    assert resumed.headers == []  # the header already went out
+    # the paper whose post raised was claimed but never confirmed: it is posted once now
+    assert crashing.paper_ids + resumed.paper_ids == [
+        "2508.00008",
+        "2508.00007",
+        "2508.00006",
+        "2508.00005",
+        "2508.00004",
+    ]
+
+
+class RememberingPoster(RecordingPoster):
+    """A poster whose platform can say what it already shows (like Slack message metadata)."""
+
+    async def find_posted(self, channel: Channel, paper_id: str) -> MessageRef | None:
+        for ref, paper, _ in self.papers:
+            if paper.id == paper_id:
+                return MessageRef(channel, ref)
+        return None
+
+
+async def test_recovery_asks_the_platform_about_an_unconfirmed_post(
+    bot: PapersBot, channel: Channel
+) -> None:
+    _seed(bot)
+    poster = RememberingPoster()
+    store = bot.store
+    # a process posted the first paper, then died before recording the message ref
+    claim = store.claim_digest(channel, DAY, "daily", ["2508.00008", "2508.00007"], bot.clock())
+    store.set_digest_header(channel, DAY, "daily", "h0")
+    store.claim_post(channel, "2508.00008", DAY, bot.clock())
+    paper = store.get_paper("2508.00008")
+    assert paper is not None and claim.fresh
+    poster.papers.append(("m-before-crash", paper, ""))
+    outcome = await bot.post_digest(poster, channel)
+    assert poster.paper_ids == ["2508.00008", "2508.00007"]
+    assert store.paper_for_message(MessageRef(channel, "m-before-crash")) == "2508.00008"
+    assert len(outcome.posted) == 1
+
+
+async def test_two_processes_sharing_the_database_post_once(
+    tmp_path: Path, settings: Settings, clock: FixedClock, channel: Channel
+) -> None:
+    with Store(tmp_path / "shared.db") as one, Store(tmp_path / "shared.db") as two:
+        first, second = PapersBot(one, settings, clock), PapersBot(two, settings, clock)
+        _seed(first)
+        posters = RecordingPoster(), RecordingPoster()
+        await asyncio.gather(
+            first.post_digest(posters[0], channel), second.post_digest(posters[1], channel)
+        )
+        assert len(posters[0].papers) + len(posters[1].papers) == 5
+        assert len(posters[0].headers) + len(posters[1].headers) == 1
+
+
+async def test_digest_now_posts_an_extra_batch_of_new_papers_only(
+    bot: PapersBot, poster: RecordingPoster, channel: Channel
+) -> None:
+    _seed(bot, 12)
+    await bot.post_digest(poster, channel)
+    extra = await bot.post_digest_now(poster, channel)
+    assert extra.status == "posted"
+    assert len(poster.papers) == 10 and len(set(poster.paper_ids)) == 10
+
+
+async def test_topics_restrict_the_digest(
+    bot: PapersBot, poster: RecordingPoster, channel: Channel
+) -> None:
+    bot.store.upsert_papers(
+        [
+            make_paper("2508.10001", "Meta-reinforcement learning for robots", upvotes=1),
+            make_paper("2508.10002", "A survey of sparse attention", upvotes=90),
+        ],
+        bot.clock(),
+    )
+    bot.save_subscription(Subscription(channel, topics=("meta-rl",)))
+    await bot.post_digest(poster, channel)
+    assert poster.paper_ids == ["2508.10001"]
+    assert "matches meta-rl" in poster.papers[0][2]
+
+
+def test_lease_owner_liveness() -> None:
+    assert not owner_is_dead(process_owner())
+    assert owner_is_dead(process_owner().rsplit(":", 1)[0] + ":999999999")
+    assert not owner_is_dead("another-host:1")
+    assert not owner_is_dead(None)

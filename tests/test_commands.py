@@ -190,7 +190,7 @@ async def test_today_previews_then_shows_what_was_posted(
 ) -> None:
     preview = await say(bot, ctx, "today")
     assert isinstance(preview, PaperListReply) and "not posted yet" in preview.heading
-    assert [p.id for p in preview.papers][0] == "2508.02751"
+    assert preview.papers[0].id == "2508.02751"
     done = await say(bot, ctx, "digest")
     assert isinstance(done, TextReply) and "Posted 3 papers" in done.text
     posted = await say(bot, ctx, "today")

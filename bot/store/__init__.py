@@ -13,6 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.models import Bookmark, Channel, MessageRef, Paper, Subscription
+from bot.store import search_index
 from bot.store.schema import SchemaTooNew, migrate
 
 __all__ = ["DigestClaim", "FetchRecord", "SchemaTooNew", "Store"]
@@ -133,6 +134,8 @@ class Store:
                     rows.append(paper_to_row(_with_seen(paper, now, now)))
             if rows:
                 self.db["papers"].upsert_all(rows, pk="id")
+                fresh = [r for r in rows if r["id"] not in existing]
+                search_index.learn_abbreviations(self.db, fresh)
         return new, updated
 
     def get_paper(self, paper_id: str) -> Paper | None:

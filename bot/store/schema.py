@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
+from bot.store.search_index import migrate_search_v2
+
 
 def _v1_initial(db: Database) -> None:
     db["papers"].create(
@@ -133,7 +135,7 @@ def _v1_initial(db: Database) -> None:
     db["fetches"].create_index(["source", "id"])
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, migrate_search_v2]
 
 
 def migrate(db: Database) -> int:

@@ -1,0 +1,142 @@
+"""From a parsed Query to FTS5 MATCH expressions: compounds, abbreviations, exclusions.
+
+Every token placed in an expression is a run of letters and digits inside double quotes, so no
+user input can reach the FTS5 query parser as syntax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.search.abbreviations import curated_pairs, long_key, short_key
+from bot.search.grammar import STOPWORDS, Query, tokens
+
+# (short keys, long keys) -> (short key, long key, spelling, papers) rows from the corpus.
+Lookup = Callable[[Sequence[str], Sequence[str]], list[tuple[str, str, str, int]]]
+
+MAX_SPAN_WORDS = 6
+MAX_FORMS = 4  # long forms per abbreviation: the most-defined ones
+# A learned pair seen once could be any parenthesis; trust it when typed as an abbreviation.
+MIN_LEARNED_PAPERS = 2
+
+_CURATED = curated_pairs()
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One thing the user asked for, with every form that counts as a match for it."""
+
+    typed: str
+    forms: tuple[tuple[str, ...], ...]  # token phrases; the first is what was typed
+    expanded: bool = False  # True when abbreviation forms were added
+
+    def fts(self) -> str:
+        """The FTS5 expression: any of the forms."""
+        phrases = [phrase(f) for f in self.forms]
+        return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    """The FTS5 expressions of one query."""
+
+    terms: tuple[Term, ...]  # plain words and phrases, each must match
+    authors: tuple[tuple[str, ...], ...]
+    excluded: tuple[tuple[str, ...], ...]
+
+    def match(self) -> str:
+        """The whole MATCH expression (empty when nothing positive is asked for)."""
+        parts = [t.fts() for t in self.terms]
+        parts += [f"authors : {phrase(a)}" for a in self.authors]
+        if not parts:
+            return ""
+        text = " AND ".join(parts)
+        if self.excluded:
+            text = f"({text}) NOT (" + " OR ".join(phrase(e) for e in self.excluded) + ")"
+        return text
+
+    def typed_tokens(self) -> tuple[str, ...]:
+        """The tokens of the words as typed, in order (for exact-title checks)."""
+        return tuple(tok for t in self.terms for tok in t.forms[0])
+
+
+def phrase(toks: Sequence[str]) -> str:
+    """A quoted FTS5 phrase of plain tokens."""
+    return '"' + " ".join(toks) + '"'
+
+
+def expand(query: Query, lookup: Lookup) -> Expression:
+    """Group the plain words into terms, adding spaced/joined compounds and abbreviation forms."""
+    words = [(w, tokens(w)) for w in query.words]
+    words = [(w, t) for w, t in words if t]
+    spans = _spans(words)
+    learned = lookup([s for s, _, _ in spans], [lk for _, lk, _ in spans])
+    pairs = [(s, lk, sp, 10**6) for s, lk, sp in _CURATED] + learned
+    terms: list[Term] = []
+    i = 0
+    while i < len(words):
+        term, used = _abbreviation_term(words, i, pairs)
+        if term is None:
+            word, toks = words[i]
+            used = 1
+            if len(toks) == 1 and toks[0] in STOPWORDS:
+                i += 1
+                continue
+            term = Term(word, _compound_forms(toks))
+        terms.append(term)
+        i += used
+    terms += [Term(" ".join(p), (p,)) for p in query.phrases]
+    return Expression(tuple(terms), query.authors, query.excluded)
+
+
+def _spans(words: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, str, bool]]:
+    """(short key, long key, typed with a capital) for every run of up to MAX_SPAN_WORDS words."""
+    out = []
+    for i in range(len(words)):
+        for j in range(i + 1, min(len(words), i + MAX_SPAN_WORDS) + 1):
+            toks = [t for _, ws in words[i:j] for t in ws]
+            typed = " ".join(w for w, _ in words[i:j])
+            out.append((short_key(typed), long_key(toks), typed != typed.lower()))
+    return out
+
+
+def _abbreviation_term(
+    words: list[tuple[str, tuple[str, ...]]],
+    start: int,
+    pairs: list[tuple[str, str, str, int]],
+) -> tuple[Term | None, int]:
+    """The longest run of words from `start` that is a known short or long form, as a Term."""
+    for end in range(min(len(words), start + MAX_SPAN_WORDS), start, -1):
+        typed = " ".join(w for w, _ in words[start:end])
+        toks = tuple(t for _, ws in words[start:end] for t in ws)
+        skey, lkey = short_key(typed), long_key(toks)
+        capital = typed != typed.lower()
+        trusted = [p for p in pairs if p[3] >= MIN_LEARNED_PAPERS or capital or p[1] == lkey]
+        as_short = [p for p in trusted if p[0] == skey and len(skey) >= 2]
+        if skey.endswith("s") and not as_short:  # "llms", typed in lower case
+            as_short = [p for p in trusted if p[0] == skey[:-1] and len(skey) >= 3]
+        as_long = [p for p in trusted if p[1] == lkey and len(toks) >= 2]
+        if not as_short and not as_long:
+            continue
+        forms: list[tuple[str, ...]] = list(_compound_forms(toks))
+        shorts = {p[0]: p[2] for p in as_short + as_long}
+        for key, spelled in shorts.items():
+            forms += [tuple(spelled.split()), (key,)]
+        # Long forms of the abbreviation typed, most-defined first. A typed long form keeps
+        # to itself: "text-to-speech" must not pull in TTS's other meaning, test-time scaling.
+        longs = (
+            sorted({p[1]: p[3] for p in as_short}.items(), key=lambda kv: -kv[1])
+            if as_short
+            else []
+        )
+        forms += [tuple(lk.split()) for lk, _ in longs[:MAX_FORMS]]
+        return Term(typed, tuple(dict.fromkeys(forms)), expanded=True), end - start
+    return None, 0
+
+
+def _compound_forms(toks: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """A word as typed plus, for compounds (few-shot, text-to-speech), the joined form."""
+    if len(toks) == 1:
+        return (toks,)
+    return (toks, ("".join(toks),))

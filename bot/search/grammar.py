@@ -1,0 +1,135 @@
+"""The /papers search grammar: raw text in, a structured Query out. Never raises."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+# Long input is cut rather than refused: the first few hundred characters carry the intent,
+# and a bounded query keeps the FTS expression (and its cost) bounded.
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 16
+
+HELP_LINES: tuple[tuple[str, str], ...] = (
+    ("<words>", "papers with all these words in title, abstract, authors or keywords (stemmed)"),
+    ('"exact phrase"', "match the words in this order"),
+    ('-word  -"a phrase"', "exclude papers with this word or phrase"),
+    ('author:name  author:"Full Name"', "papers by this author"),
+    ("since:2025-01  since:2025-01-15", "papers from this month or day on"),
+    ("year:2025", "papers from this year"),
+    ("meta-rl  RLHF  LLM  ViT", "abbreviations also find their spelled-out forms, and back"),
+)
+
+# Common English words that carry no topic: dropped from plain words (phrases keep them).
+_STOPWORDS_TEXT = """a an and are as at be but by for from has have how i if in into is it its no
+not of on or our so such than that the their then there these they this to was we were what when
+where which while who why will with without you your vs via"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+_TOKEN = re.compile(r"[^\W_]+")
+_CLAUSE = re.compile(
+    r"""(?P<neg>-)?
+        (?:(?P<field>author|authors|by|since|year)\s*:\s*)?
+        (?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))""",
+    re.VERBOSE | re.IGNORECASE,
+)
+_MONTH = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A parsed search: positive words and phrases, exclusions, author and date filters."""
+
+    text: str
+    words: tuple[str, ...] = ()  # as typed (hyphens kept); stop words too, for "mixture of experts"
+    phrases: tuple[tuple[str, ...], ...] = ()  # tokens of each "quoted phrase"
+    excluded: tuple[tuple[str, ...], ...] = ()  # tokens of each -word / -"phrase"
+    authors: tuple[tuple[str, ...], ...] = ()
+    since: date | None = None
+    until: date | None = None
+    problems: tuple[str, ...] = field(default=())  # parts we could not use, told to the user
+
+    @property
+    def has_positive(self) -> bool:
+        """True when something must match (a bare exclusion or date cannot drive a search)."""
+        content = any(t not in STOPWORDS for w in self.words for t in tokens(w))
+        return bool(content or self.phrases or self.authors)
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    """Lower-case word tokens split the way the FTS5 unicode61 tokenizer splits them."""
+    return tuple(t.lower() for t in _TOKEN.findall(text))
+
+
+def clean(text: str) -> str:
+    """User text with control characters (NUL included) removed and length bounded."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return text[:MAX_QUERY_CHARS].strip()
+
+
+def parse(text: str) -> Query:
+    """Parse /papers search text; anything not in the grammar becomes plain words."""
+    cleaned = clean(text)
+    words: list[str] = []
+    phrases: list[tuple[str, ...]] = []
+    excluded: list[tuple[str, ...]] = []
+    authors: list[tuple[str, ...]] = []
+    problems: list[str] = []
+    since: date | None = None
+    until: date | None = None
+    for match in _CLAUSE.finditer(cleaned):
+        neg = bool(match["neg"])
+        name = (match["field"] or "").lower()
+        raw = match["phrase"] if match["phrase"] is not None else match["word"] or ""
+        quoted = match["phrase"] is not None
+        if name in ("since", "year"):
+            span = _date_span(raw, whole_year=name == "year")
+            if span is None:
+                problems.append(f"{name}:{raw} is not a date (try since:2025-01 or year:2025)")
+            elif name == "year":
+                since, until = span
+            else:
+                since = span[0]
+            continue
+        toks = tokens(raw)
+        if not toks:
+            continue
+        if name:
+            authors.append(toks)
+        elif neg:
+            excluded.append(toks)
+        elif quoted:
+            phrases.append(toks)
+        else:
+            words.append(raw)
+    return Query(
+        text=cleaned,
+        words=tuple(words[:MAX_TERMS]),
+        phrases=tuple(phrases[:MAX_TERMS]),
+        excluded=tuple(excluded[:MAX_TERMS]),
+        authors=tuple(authors[:4]),
+        since=since,
+        until=until,
+        problems=tuple(problems),
+    )
+
+
+def _date_span(raw: str, whole_year: bool) -> tuple[date, date] | None:
+    found = _MONTH.match(raw.strip())
+    if not found:
+        return None
+    year = int(found[1])
+    month = int(found[2] or 1)
+    day = int(found[3] or 1)
+    try:
+        start = date(year, month, day)
+    except ValueError:
+        return None
+    if whole_year:
+        if found[2]:
+            return None
+        return start, date(year, 12, 31)
+    return start, start

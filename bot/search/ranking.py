@@ -1,0 +1,113 @@
+"""Ranking on top of BM25: exact-title hits first, small near-tie boosts, and snippets.
+
+BM25 (title weighted above abstract) decides the order. Two boosts, each at most a few per cent
+of the score, only reorder papers whose scores are already within that margin:
+- upvotes: up to +4% at 200 or more Hugging Face upvotes (log scale);
+- recency: up to +3% for a paper from today, halving every 180 days.
+A paper whose whole title (or the part before its colon) is exactly the typed words ranks first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from bot.replies import Snippet
+from bot.search.grammar import tokens
+
+TITLE_WEIGHT = 8.0
+WEIGHTS = (TITLE_WEIGHT, 1.0, 3.0, 2.0)  # title, abstract, authors, keywords
+UPVOTE_BOOST = 0.04
+UPVOTE_SATURATION = 200
+RECENCY_BOOST = 0.03
+RECENCY_HALF_LIFE_DAYS = 180.0
+
+MARK_OPEN, MARK_CLOSE = "\x02", "\x03"
+
+
+def paper_day(row: dict[str, Any]) -> date | None:
+    """The paper's date: first arXiv version, else its Hugging Face day, else first seen."""
+    for name in ("published", "added", "first_seen"):
+        value = row.get(name)
+        if value:
+            try:
+                return date.fromisoformat(str(value)[:10])
+            except ValueError:
+                continue
+    return None
+
+
+def boosted(score: float, row: dict[str, Any], now: datetime) -> float:
+    """A BM25 score (higher is better) with the documented upvote and recency boosts."""
+    upvotes = max(0, int(row.get("upvotes") or 0))
+    lift = UPVOTE_BOOST * min(1.0, math.log1p(upvotes) / math.log1p(UPVOTE_SATURATION))
+    day = paper_day(row)
+    if day is not None:
+        age = max(0, (now.date() - day).days)
+        lift += RECENCY_BOOST * 0.5 ** (age / RECENCY_HALF_LIFE_DAYS)
+    return score * (1.0 + lift)
+
+
+def is_exact_title(title: str, typed: Sequence[str]) -> bool:
+    """True when the typed tokens are the title, or the title's name before a colon."""
+    if not typed:
+        return False
+    typed = tuple(typed)
+    if tokens(title) == typed:
+        return True
+    head = title.split(":", 1)[0]
+    return head != title and tokens(head) == typed
+
+
+def order(rows: list[dict[str, Any]], typed: Sequence[str], now: datetime) -> list[dict[str, Any]]:
+    """Rows re-scored (`score` boosted, `exact` title flag) and sorted best first, deduplicated."""
+    seen: set[int] = set()
+    out = []
+    for row in rows:
+        if row["rowid"] in seen:
+            continue
+        seen.add(row["rowid"])
+        score = boosted(float(row["score"]), row, now)
+        exact = is_exact_title(row.get("title") or "", typed)
+        out.append({**row, "score": score, "exact": exact})
+    out.sort(key=lambda r: (not r["exact"], -r["score"], -r["rowid"]))
+    return out
+
+
+def snippet_runs(marked: str) -> Snippet:
+    """An FTS5 snippet with MARK_OPEN/MARK_CLOSE around matches, as (text, is_match) runs."""
+    runs: list[tuple[str, bool]] = []
+    rest = marked
+    while rest:
+        start = rest.find(MARK_OPEN)
+        if start < 0:
+            runs.append((rest, False))
+            break
+        if start:
+            runs.append((rest[:start], False))
+        end = rest.find(MARK_CLOSE, start)
+        if end < 0:
+            runs.append((rest[start + 1 :], True))
+            break
+        runs.append((rest[start + 1 : end], True))
+        rest = rest[end + 1 :]
+    return _merge(runs)
+
+
+def _merge(runs: list[tuple[str, bool]]) -> Snippet:
+    merged: list[tuple[str, bool]] = []
+    for text, hit in runs:
+        if not text:
+            continue
+        if merged and merged[-1][1] == hit:
+            merged[-1] = (merged[-1][0] + text, hit)
+        else:
+            merged.append((text, hit))
+    return tuple(merged)
+
+
+def has_match(snippet: Snippet) -> bool:
+    """True when a snippet marks at least one matched term."""
+    return any(hit for _, hit in snippet)

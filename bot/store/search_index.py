@@ -1,0 +1,220 @@
+"""The SQL behind search: FTS5 ranking, snippets, the abbreviation table, query deadlines.
+
+bot/search builds the FTS5 MATCH expressions (from parsed, quoted tokens only) and decides how to
+rank; this module runs them. Every function takes the sqlite_utils Database of the Store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlite_utils import Database
+
+# The paper's own date for since:/year: filters: first arXiv version, else its HF day, else
+# when the bot first saw it.
+PAPER_DAY = "coalesce(p.published, p.added, substr(p.first_seen, 1, 10))"
+PAPER_COLUMNS = (
+    "p.rowid AS rowid_, p.id, p.title, p.abstract, p.authors, p.published, p.added, p.upvotes,"
+    " p.comments, p.github_repo, p.github_stars, p.project_page, p.thumbnail, p.ai_summary,"
+    " p.keywords, p.categories, p.organization, p.sources, p.first_seen, p.last_seen"
+)
+# Ticks of the progress handler: SQLite VM instructions between deadline checks.
+_TICK = 2000
+
+
+class SearchTimeout(Exception):
+    """A search statement ran past its deadline and was interrupted."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"search took longer than {seconds:.3f}s")
+        self.seconds = seconds
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    """Inclusive bounds on a paper's date; None means open."""
+
+    since: date | None = None
+    until: date | None = None
+
+    def sql(self) -> tuple[str, list[str]]:
+        """A WHERE fragment over papers `p` and its parameters."""
+        parts, params = [], []
+        if self.since:
+            parts.append(f"{PAPER_DAY} >= ?")
+            params.append(self.since.isoformat())
+        if self.until:
+            parts.append(f"{PAPER_DAY} <= ?")
+            params.append(self.until.isoformat())
+        return (" AND " + " AND ".join(parts) if parts else ""), params
+
+
+# -- schema ---------------------------------------------------------------------------------
+
+
+def migrate_search_v2(db: Database) -> None:
+    """Schema v2: the learned abbreviation table, filled from the papers already stored."""
+    db.execute(
+        "CREATE TABLE search_abbreviations (short TEXT NOT NULL, long TEXT NOT NULL,"
+        " spelling TEXT NOT NULL, papers INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (short, long)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX search_abbreviations_long ON search_abbreviations(long)")
+    rebuild_abbreviations(db)
+
+
+# -- writes ---------------------------------------------------------------------------------
+
+
+def learn_abbreviations(db: Database, rows: Iterable[dict[str, Any]]) -> None:
+    """Record the abbreviations that these paper rows' abstracts define (call inside the write)."""
+    # Imported here: bot.search imports the store, and this runs only at write time.
+    from bot.search.abbreviations import definitions
+
+    counts: dict[tuple[str, str], int] = {}
+    spellings: dict[tuple[str, str], str] = {}
+    for row in rows:
+        for short, long, spelling in definitions(row.get("abstract") or ""):
+            counts[short, long] = counts.get((short, long), 0) + 1
+            spellings.setdefault((short, long), spelling)
+    if counts:
+        db.conn.executemany(
+            "INSERT INTO search_abbreviations (short, long, spelling, papers) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (short, long) DO UPDATE SET papers = papers + excluded.papers",
+            [(short, long, spellings[short, long], n) for (short, long), n in counts.items()],
+        )
+
+
+def rebuild_abbreviations(db: Database, batch: int = 5000) -> None:
+    """Recompute the learned abbreviations from every stored abstract."""
+    db.execute("DELETE FROM search_abbreviations")
+    cursor = db.execute("SELECT abstract FROM papers")
+    while chunk := cursor.fetchmany(batch):
+        learn_abbreviations(db, ({"abstract": r[0]} for r in chunk))
+
+
+def rebuild_fts(db: Database) -> None:
+    """Rebuild the full-text index from the papers table (after a bulk load without triggers)."""
+    db.execute("INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')")
+
+
+# -- reads ----------------------------------------------------------------------------------
+
+
+def abbreviation_pairs(
+    db: Database, short_keys: Sequence[str], long_keys: Sequence[str]
+) -> list[tuple[str, str, str, int]]:
+    """Learned (short, long, spelling, papers) pairs whose short or long form is a key."""
+    found: list[tuple[str, str, str, int]] = []
+    for column, keys in (("short", short_keys), ("long", long_keys)):
+        keys = list(dict.fromkeys(keys))[:200]
+        if not keys:
+            continue
+        marks = ",".join("?" * len(keys))
+        found.extend(
+            db.execute(
+                "SELECT short, long, spelling, papers FROM search_abbreviations"
+                f" WHERE {column} IN ({marks})",
+                keys,
+            ).fetchall()
+        )
+    return found
+
+
+def ranked(
+    db: Database, match: str, weights: Sequence[float], limit: int, dates: DateRange
+) -> list[dict[str, Any]]:
+    """Papers matching an FTS5 expression, best bm25 first, with `score` (higher is better)."""
+    return _matching(db, match, weights, limit, dates, "f.rank")
+
+
+def newest(
+    db: Database, match: str, weights: Sequence[float], limit: int, dates: DateRange
+) -> list[dict[str, Any]]:
+    """The most recently stored papers matching an expression, newest first, with bm25 scores."""
+    # rowid order is FTS5's native order, so this stops after `limit` matches instead of
+    # scoring every one of them.
+    return _matching(db, match, weights, limit, dates, "f.rowid DESC")
+
+
+def _matching(
+    db: Database, match: str, weights: Sequence[float], limit: int, dates: DateRange, order: str
+) -> list[dict[str, Any]]:
+    where, params = dates.sql()
+    rank = "bm25(" + ", ".join(f"{w:g}" for w in weights) + ")"
+    sql = (
+        f"SELECT {PAPER_COLUMNS}, -f.rank AS score FROM papers_fts f"
+        " JOIN papers p ON p.rowid = f.rowid"
+        f" WHERE papers_fts MATCH ? AND f.rank MATCH ?{where} ORDER BY {order} LIMIT ?"
+    )
+    return _rows(db.execute(sql, [match, rank, *params, limit]))
+
+
+def snippets(
+    db: Database, match: str, rowids: Sequence[int], column: int, marks: tuple[str, str], words: int
+) -> dict[int, str]:
+    """FTS5 snippets of one column for some matching rows, matches wrapped in `marks`."""
+    if not rowids:
+        return {}
+    holes = ",".join("?" * len(rowids))
+    sql = (
+        "SELECT rowid, snippet(papers_fts, ?, ?, ?, '…', ?) FROM papers_fts"
+        f" WHERE papers_fts MATCH ? AND rowid IN ({holes})"
+    )
+    rows = db.execute(sql, [column, marks[0], marks[1], words, match, *rowids])
+    return {int(r[0]): r[1] or "" for r in rows}
+
+
+def matching_ids(db: Database, match: str, ids: Sequence[str], dates: DateRange) -> set[str]:
+    """Which of these paper ids match an FTS5 expression and the date range."""
+    found: set[str] = set()
+    where, params = dates.sql()
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        bounds = db.execute(
+            f"SELECT min(rowid), max(rowid) FROM papers WHERE id IN ({marks})", chunk
+        ).fetchone()
+        if bounds[0] is None:
+            continue
+        # A rowid range is a constraint FTS5 applies while reading its index, so a topic filter
+        # over today's papers never walks the whole archive's matches.
+        sql = (
+            "SELECT p.id FROM papers_fts f JOIN papers p ON p.rowid = f.rowid"
+            f" WHERE papers_fts MATCH ? AND f.rowid BETWEEN ? AND ?{where}"
+            f" AND p.id IN ({marks})"
+        )
+        found.update(r[0] for r in db.execute(sql, [match, bounds[0], bounds[1], *params, *chunk]))
+    return found
+
+
+@contextmanager
+def deadline(db: Database, seconds: float) -> Iterator[None]:
+    """Interrupt any statement still running `seconds` from now with SearchTimeout."""
+    conn: sqlite3.Connection = db.conn
+    stop = time.perf_counter() + seconds
+    conn.set_progress_handler(lambda: int(time.perf_counter() > stop), _TICK)
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "interrupted" in str(exc):
+            raise SearchTimeout(seconds) from exc
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def _rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    out = []
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        row["rowid"] = row.pop("rowid_")
+        out.append(row)
+    return out

@@ -1,0 +1,262 @@
+"""Search over real papers: the grammar, hostile input, abbreviations, ranking, match_ids."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from benchmarks.realdata import real_papers
+from bot.models import Paper
+from bot.replies import SearchReply
+from bot.search import HELP_LINES, match_ids, parse, search
+from bot.store import Store
+
+NOW = datetime(2026, 8, 22, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """One store with every real paper in ../shared/data/hf, shared by the read-only tests."""
+    with Store(tmp_path_factory.mktemp("search") / "papers.db") as s:
+        s.upsert_papers(real_papers(), NOW)
+        yield s
+
+
+def ids(reply: SearchReply) -> list[str]:
+    return [h.paper.id for h in reply.hits]
+
+
+def found(store: Store, text: str) -> set[str]:
+    """Every stored paper the query matches (search itself shows only the best few)."""
+    every = [r[0] for r in store.db.execute("SELECT id FROM papers")]
+    return match_ids(store, text, every)
+
+
+HOSTILE = [
+    "",
+    "   ",
+    "\x00",
+    "meta\x00rl",
+    '"',
+    '"unbalanced phrase',
+    'a"b"c"',
+    "meta-rl",
+    "C++",
+    "NOT",
+    "AND OR NOT NEAR",
+    "NEAR(a b, 3)",
+    "learning.",
+    "(",
+    ")",
+    "*",
+    "^start",
+    "title:diffusion",
+    "{title abstract}: diffusion",
+    "author:",
+    'author:""',
+    "since:",
+    "since:yesterday",
+    "since:2025-13",
+    "year:20x5",
+    "year:2025-01",
+    "-",
+    "--x",
+    "-diffusion",
+    "🙂🚀",
+    "diffusion 🙂",
+    "\u202edrawkcab",
+    "\udc80 lone surrogate",
+    "'; DROP TABLE papers; --",
+    "a" * 10_000,
+    "diffusion " * 1_000,
+    "the of and",
+    "!!! ??? ... ---",
+    "llm" + "-llm" * 500,
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=lambda t: repr(t[:20]))
+def test_hostile_input_gets_a_reply(store: Store, text: str) -> None:
+    reply = search(store, text, now=NOW)
+    assert isinstance(reply, SearchReply)
+    assert "failed" not in reply.note
+    assert isinstance(match_ids(store, text, ["2508.01780", "nope"]), set)
+
+
+@pytest.mark.parametrize("text", ["", "the of and", "!!! ???", "🙂", '"', "NOT", "-diffusion"])
+def test_nothing_to_search_says_what_to_type(store: Store, text: str) -> None:
+    reply = search(store, text, now=NOW)
+    assert reply.hits == ()
+    assert "Type some words" in reply.note
+
+
+def test_bad_date_is_reported_and_words_still_searched(store: Store) -> None:
+    reply = search(store, "diffusion since:yesterday", now=NOW)
+    assert reply.hits
+    assert "since:yesterday is not a date" in reply.note
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ["meta-rl", "meta RL", "metaRL", "Meta-RL", "meta-reinforcement learning"],
+        ["RLHF", "reinforcement learning from human feedback"],
+        ["LLM", "LLMs", "llms", "large language models", "large language model"],
+        ["VLM", "vision-language model", "vision language models"],
+        ["MoE", "mixture of experts", "mixture-of-experts"],
+        ["CoT", "chain-of-thought", "chain of thought"],
+        ["RAG", "retrieval-augmented generation"],
+        ["GRPO", "group relative policy optimization"],
+    ],
+    ids=lambda forms: forms[0],
+)
+def test_abbreviation_and_expansion_find_the_same_papers(store: Store, forms: list[str]) -> None:
+    results = [found(store, f) for f in forms]
+    assert results[0], forms[0]
+    for form, result in zip(forms[1:], results[1:], strict=True):
+        assert result == results[0], form
+
+
+def test_meta_rl_finds_the_paper_that_spells_it_out(store: Store) -> None:
+    for text in ("meta-rl", "meta RL", "metaRL", '"meta-reinforcement learning"'):
+        assert ids(search(store, text, now=NOW))[:1] == ["2508.01287"], text
+
+
+def test_pairs_learned_from_abstracts(store: Store) -> None:
+    # Neither is in the curated table: abstracts define "graphical user interface (GUI)" and
+    # "Model Context Protocol (MCP)".
+    rows = store.db.execute("SELECT short, long FROM search_abbreviations").fetchall()
+    assert ("gui", "graphical user interface") in rows
+    assert found(store, "GUI") == found(store, "graphical user interface")
+    assert found(store, "MCP") == found(store, "model context protocol")
+
+
+def test_text_to_speech_does_not_pull_in_test_time_scaling(store: Store) -> None:
+    tts = found(store, "TTS")
+    spoken = found(store, "text-to-speech")
+    assert spoken < tts  # TTS means both; the spelled-out form only one of them
+    assert "2508.04195" in spoken  # NVSpeech: "text-to-speech (TTS)"
+
+
+def test_stemming(store: Store) -> None:
+    hits = search(store, "segmenting", now=NOW).hits
+    assert hits
+    assert all("segment" in (h.paper.title + h.paper.abstract).lower() for h in hits)
+
+
+def test_exact_title_ranks_first(store: Store) -> None:
+    title = "Reinforcement Learning in Vision: A Survey"
+    assert search(store, title, now=NOW).hits[0].paper.title == title
+    # the name before the colon counts as the title
+    first = search(store, "Seed-Prover", now=NOW).hits[0].paper
+    assert first.title.startswith("Seed-Prover:")
+
+
+def test_author_filter(store: Store) -> None:
+    assert ids(search(store, 'author:"Luoxin Chen"', now=NOW)) == ["2507.23726"]
+    hits = search(store, "author:chen reasoning", limit=50, now=NOW).hits
+    assert hits
+    assert all(any("chen" in a.lower() for a in h.paper.authors) for h in hits)
+
+
+def test_since_and_year(store: Store) -> None:
+    since = search(store, "diffusion since:2026-08", limit=50, now=NOW).hits
+    assert since
+    assert all(h.paper.published and h.paper.published >= date(2026, 8, 1) for h in since)
+    year = search(store, "language year:2024", limit=50, now=NOW).hits
+    assert year
+    assert all(h.paper.published and h.paper.published.year == 2024 for h in year)
+
+
+def test_exclusion(store: Store) -> None:
+    with_it = found(store, "video")
+    without = found(store, "video -diffusion")
+    assert without and without < with_it
+    for pid in without:
+        paper = store.get_paper(pid)
+        assert paper is not None
+        text = " ".join((paper.title, paper.abstract, *paper.keywords)).lower()
+        assert "diffusion" not in text
+
+
+def test_phrase(store: Store) -> None:
+    hits = search(store, '"speech recognition"', limit=50, now=NOW).hits
+    assert hits
+    for h in hits:
+        text = (h.paper.title + " " + h.paper.abstract).lower().replace("-", " ")
+        assert "speech recognition" in text
+
+
+def test_every_hit_says_why_it_matched(store: Store) -> None:
+    for text in ("diffusion", "meta-rl", "author:chen", "GUI agents"):
+        for hit in search(store, text, now=NOW).hits:
+            assert any(is_match for _, is_match in hit.snippet), (text, hit.paper.id)
+
+
+def test_scores_descend_after_exact_titles(store: Store) -> None:
+    scores = [h.score for h in search(store, "reasoning agents", limit=30, now=NOW).hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_match_ids(store: Store) -> None:
+    among = ["2508.01287", "2507.23726", "2508.01780", "unknown-id"]
+    assert match_ids(store, "meta-rl", among) == {"2508.01287"}
+    assert match_ids(store, "MCP", among) == {"2508.01780"}
+    assert match_ids(store, "theorem proving -survey", among) == {"2507.23726"}
+    assert match_ids(store, "", among) == set()
+    assert match_ids(store, "meta-rl", []) == set()
+
+
+def test_help_lines_document_the_grammar() -> None:
+    syntax = " ".join(s for s, _ in HELP_LINES)
+    for part in ('"exact phrase"', "-word", "author:", "since:", "year:"):
+        assert part in syntax
+    assert all(meaning for _, meaning in HELP_LINES)
+
+
+def test_parse_keeps_the_grammar_apart() -> None:
+    q = parse('diffusion "exact phrase" -survey -"old stuff" author:"Ada L" since:2025-02 x')
+    assert q.words == ("diffusion", "x")
+    assert parse("mixture of experts").words == ("mixture", "of", "experts")
+    assert q.phrases == (("exact", "phrase"),)
+    assert q.excluded == (("survey",), ("old", "stuff"))
+    assert q.authors == (("ada", "l"),)
+    assert q.since == date(2025, 2, 1)
+    assert parse("year:2024").until == date(2024, 12, 31)
+
+
+def _paper(pid: str, title: str, abstract: str = "") -> Paper:
+    return Paper(id=pid, title=title, abstract=abstract, published=date(2025, 1, 1))
+
+
+def test_compounds_match_spaced_and_joined_forms(tmp_path: Path) -> None:
+    with Store(tmp_path / "c.db") as s:
+        s.upsert_papers(
+            [
+                _paper("1", "Few-shot learners"),
+                _paper("2", "Few shot learners"),
+                _paper("3", "Fewshot learners"),
+                _paper("4", "Many-shot learners"),
+            ],
+            NOW,
+        )
+        assert found(s, "few-shot") == {"1", "2", "3"}
+        assert found(s, "few-shot learner") == {"1", "2", "3"}
+
+
+def test_deadline_returns_in_time_with_newest_matches(tmp_path: Path) -> None:
+    with Store(tmp_path / "big.db") as s:
+        filler = " ".join(f"w{i % 97} model learning data" for i in range(40))
+        s.upsert_papers(
+            (_paper(f"p{i}", f"A deep learning model {i}", filler) for i in range(20_000)),
+            NOW,
+        )
+        started = datetime.now(UTC)
+        reply = search(s, "deep learning model data", deadline=0.002, now=NOW)
+        elapsed = (datetime.now(UTC) - started).total_seconds()
+        assert elapsed < 0.5  # generous: the bound is a couple of milliseconds plus snippets
+        assert "newest" in reply.note
+        assert ids(reply)[0] == "p19999"

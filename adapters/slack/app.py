@@ -1,0 +1,279 @@
+"""The Slack adapter: a bolt AsyncApp over Socket Mode or HTTP, posting digests and answering users.
+
+Slack wants every request acknowledged within 3 seconds. Each listener only acknowledges and
+starts a task the adapter owns; the work (search, posting, replies through respond()) runs in
+that task. Owning the tasks lets stop() wait for them and keeps them referenced (bolt's own
+background futures are not), and lets tests wait until an event has been processed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import SHARE_ACTION, Message, escape, header_message, paper_message
+from adapters.slack.client import (
+    ChannelPacer,
+    add_reaction,
+    find_paper_message,
+    make_web_client,
+    post_message,
+    slack_error,
+)
+from adapters.slack.config import check_settings
+from adapters.slack.replies import render_reply, render_text
+from bot.commands import CommandContext, UserError
+from bot.config import ConfigError, Settings
+from bot.core import PapersBot
+from bot.models import Channel, Digest, DigestItem, MessageRef
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+PLATFORM = "slack"
+AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived"}
+FAILED = "Sorry, that went wrong on my side; the details are in the bot's log."
+INVITE = "I am not in this channel yet: invite me with /invite @papers-bot, then try again."
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+class SlackAdapter:
+    """papers-bot in one Slack workspace: digests, /papers, the Share button and 🔖 reactions."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        bot: PapersBot,
+        settings: Settings | None = None,
+        *,
+        client: AsyncWebClient | None = None,
+        post_interval: float = 1.0,
+    ) -> None:
+        self.bot = bot
+        self.settings = settings or bot.settings
+        self.mode = check_settings(self.settings)
+        self.client = client or make_web_client(self.settings)
+        self.pacer = ChannelPacer(post_interval)
+        self.bot_user: str | None = None
+        self.http_port: int | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self.app = AsyncApp(
+            name="papers-bot",
+            client=self.client,
+            signing_secret=self.settings.slack_signing_secret or "",
+            # Listeners only ack and spawn a task, so "before response" costs nothing and
+            # guarantees the task exists by the time Slack gets its 200.
+            process_before_response=True,
+        )
+        self.app.command("/papers")(self._on_command)
+        self.app.action(SHARE_ACTION)(self._on_share)
+        self.app.event("reaction_added")(self._on_reaction)
+        self.app.event("reaction_removed")(self._on_reaction)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while the Socket Mode connection or the HTTP endpoint is up."""
+        if self._socket is not None:
+            client = self._socket.client
+            session = client.current_session
+            return not client.closed and session is not None and not session.closed
+        return self._runner is not None
+
+    async def start(self) -> None:
+        """Check the token with auth.test, then listen (Socket Mode or HTTP); returns once up."""
+        await self._check_token()
+        if self.mode == "socket":
+            self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token)
+            try:
+                await self._socket.connect_async()
+            except SlackApiError as exc:
+                if slack_error(exc) in AUTH_ERRORS:
+                    raise ConfigError(
+                        f"SLACK_APP_TOKEN was rejected by Slack ({slack_error(exc)}); create an "
+                        "App-Level Token with connections:write under Basic Information"
+                    ) from exc
+                raise
+            log.info("Slack: connected over Socket Mode")
+            return
+        runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH))
+        await runner.setup()
+        host, port = self.settings.slack_http_host, self.settings.slack_http_port
+        await web.TCPSite(runner, host, port).start()
+        self._runner = runner
+        self.http_port = port
+        log.info("Slack: listening on http://%s:%s%s", host, self.http_port, EVENTS_PATH)
+
+    async def stop(self) -> None:
+        """Stop taking requests, then let the handlers already running finish."""
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.idle()
+
+    async def idle(self) -> None:
+        """Wait until every handler started so far has finished."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _check_token(self) -> None:
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as exc:
+            if slack_error(exc) in AUTH_ERRORS:
+                raise ConfigError(
+                    f"SLACK_BOT_TOKEN was rejected by Slack ({slack_error(exc)}); copy the Bot "
+                    "User OAuth Token again from OAuth & Permissions (reinstall the app if needed)"
+                ) from exc
+            raise
+        self.bot_user = auth.get("user_id")
+        log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- posting (ChatPoster, RecoverablePoster) -------------------------------------------
+
+    async def post_header(self, digest: Digest) -> MessageRef:
+        """Post a digest's header (or its 'nothing new' note)."""
+        message = header_message(digest, self._bookmark_name())
+        return await self._post(digest.channel, message)
+
+    async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
+        """Post one paper as its own message, tagged with its id, and seed the 🔖 reaction."""
+        channel = digest.channel
+        try:
+            ref = await self._post(channel, paper_message(item), item.paper.id)
+        except SlackApiError as exc:
+            # Slack rejects the whole message when it cannot fetch the thumbnail.
+            if slack_error(exc) != "invalid_blocks" or not item.paper.thumbnail:
+                raise
+            log.warning("Slack refused %s with its thumbnail; posting without", item.paper.id)
+            ref = await self._post(channel, paper_message(item, thumbnail=False), item.paper.id)
+        if self.settings.seed_bookmark_reaction:
+            await add_reaction(self.client, channel.channel, ref.ref, self._bookmark_name())
+        return ref
+
+    async def find_posted(self, channel: Channel, paper_id: str) -> MessageRef | None:
+        """Our recent message in the channel showing this paper (after a crash mid-digest)."""
+        ts = await find_paper_message(self.client, channel.channel, paper_id, self.bot_user)
+        return MessageRef(channel, ts) if ts else None
+
+    async def _post(
+        self, channel: Channel, message: Message, paper_id: str | None = None
+    ) -> MessageRef:
+        await self.pacer.wait(channel.channel)
+        ts = await post_message(self.client, channel.channel, message, paper_id)
+        return MessageRef(channel, ts)
+
+    def _bookmark_name(self) -> str:
+        """The emoji name to seed and suggest: the first configured name (not a raw emoji)."""
+        names = [e.strip(":") for e in self.settings.bookmark_emoji if e.strip(":").isascii()]
+        return names[0] if names else "bookmark"
+
+    # -- /papers --------------------------------------------------------------------------
+
+    async def _on_command(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        channel = Channel(PLATFORM, body.get("team_id", ""), body.get("channel_id", ""))
+        self._spawn(self._answer(body.get("text") or "", channel, body.get("user_id", ""), respond))
+
+    async def _answer(self, text: str, channel: Channel, user: str, respond: Respond) -> None:
+        try:
+            reply = await self.bot.handle_command(text, CommandContext(channel, user, self))
+            message = render_reply(reply)
+        except SlackApiError as exc:
+            message = self._failure(exc, f"/papers {text!r} in {channel}")
+        except Exception:  # one command's boundary: log it, tell the user, keep serving
+            log.exception("/papers %r failed in %s", text, channel)
+            message = render_text(FAILED, error=True)
+        await self._respond(respond, message)
+
+    # -- Share in channel -----------------------------------------------------------------
+
+    async def _on_share(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        actions = body.get("actions") or [{}]
+        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+        channel = Channel(PLATFORM, team, (body.get("channel") or {}).get("id", ""))
+        user = (body.get("user") or {}).get("id", "")
+        self._spawn(self._share(channel, str(actions[0].get("value", "")), user, respond))
+
+    async def _share(self, channel: Channel, paper_id: str, user: str, respond: Respond) -> None:
+        try:
+            await self.bot.share_paper(self, channel, paper_id, user)
+            message = render_text("Shared in the channel.")
+        except UserError as exc:
+            message = render_text(str(exc), error=True)
+        except SlackApiError as exc:
+            message = self._failure(exc, f"sharing {paper_id} in {channel}")
+        except Exception:  # one click's boundary
+            log.exception("sharing %s in %s failed", paper_id, channel)
+            message = render_text(FAILED, error=True)
+        await self._respond(respond, message, replace_original=False)
+
+    # -- 🔖 reactions ----------------------------------------------------------------------
+
+    async def _on_reaction(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        self._spawn(self._react(body, event))
+
+    async def _react(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        item = event.get("item") or {}
+        if item.get("type") != "message" or not item.get("ts"):
+            return
+        channel = Channel(PLATFORM, body.get("team_id", ""), item.get("channel", ""))
+        user = event.get("user", "")
+        added = event.get("type") == "reaction_added"
+        try:
+            change = self.bot.handle_reaction(
+                MessageRef(channel, item["ts"]),
+                user,
+                event.get("reaction", ""),
+                added,
+                body.get("event_id"),
+            )
+            if change is not None and change.changed and self.settings.confirm_bookmarks:
+                await self.client.chat_postEphemeral(
+                    channel=channel.channel, user=user, text=escape(change.text)
+                )
+        except Exception:  # one event's boundary
+            log.exception("reaction %s in %s failed", body.get("event_id"), channel)
+
+    # -- replies --------------------------------------------------------------------------
+
+    def _failure(self, exc: SlackApiError, what: str) -> Message:
+        error = slack_error(exc)
+        if error in NOT_IN_CHANNEL:
+            return render_text(INVITE, error=True)
+        log.exception("%s failed: Slack said %s", what, error)
+        return render_text(FAILED, error=True)
+
+    async def _respond(self, respond: Respond, message: Message, **extra: Any) -> None:
+        try:
+            await respond(**message.respond_args(), **extra)
+        except Exception:  # the reply itself failed (response_url expired): nothing to tell
+            log.exception("could not deliver a reply through response_url")

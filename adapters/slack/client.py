@@ -1,0 +1,113 @@
+"""The Slack Web API client: retries, rate limits, and the few calls the adapter makes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import PAPER_EVENT, Message
+from adapters.slack.config import api_base_url
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+CONNECTION_RETRIES = 3
+RATE_LIMIT_RETRIES = 6
+HISTORY_LIMIT = 200  # recent messages searched for a paper already posted
+
+
+def make_web_client(settings: Settings) -> AsyncWebClient:
+    """An AsyncWebClient on SLACK_API_URL that retries connection errors and waits out 429s."""
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=api_base_url(settings))
+    # The default retries connection errors only once and never a 429; a digest is a burst of
+    # posts to one channel, which is exactly what Slack rate-limits.
+    client.retry_handlers = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+    ]
+    return client
+
+
+def slack_error(exc: SlackApiError) -> str:
+    """The `error` code of a failed Web API call, e.g. 'not_in_channel'."""
+    data = getattr(exc.response, "data", None)
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
+
+
+class ChannelPacer:
+    """Spaces posts to one channel: chat.postMessage allows about one message per second each."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._next: dict[str, float] = {}
+
+    async def wait(self, channel: str) -> None:
+        """Return when a message may be posted to `channel`."""
+        if self.interval <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        async with self._locks.setdefault(channel, asyncio.Lock()):
+            delay = self._next.get(channel, 0.0) - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._next[channel] = loop.time() + self.interval
+
+
+async def post_message(
+    client: AsyncWebClient, channel: str, message: Message, paper_id: str | None = None
+) -> str:
+    """Post a message to a channel, tagged with the paper it shows; returns its ts."""
+    extra: dict[str, Any] = {}
+    if paper_id is not None:
+        extra["metadata"] = {"event_type": PAPER_EVENT, "event_payload": {"paper_id": paper_id}}
+    response = await client.chat_postMessage(
+        channel=channel,
+        text=message.text,
+        blocks=message.blocks,
+        unfurl_links=False,
+        unfurl_media=False,
+        **extra,
+    )
+    return str(response["ts"])
+
+
+async def add_reaction(client: AsyncWebClient, channel: str, ts: str, name: str) -> None:
+    """Add a reaction to a message; a failure is logged, since the post itself went out."""
+    try:
+        await client.reactions_add(channel=channel, timestamp=ts, name=name)
+    except SlackApiError as exc:
+        if slack_error(exc) != "already_reacted":
+            log.warning("could not add :%s: to %s/%s: %s", name, channel, ts, slack_error(exc))
+
+
+async def find_paper_message(
+    client: AsyncWebClient, channel: str, paper_id: str, bot_user: str | None
+) -> str | None:
+    """The ts of a recent message of ours in `channel` that shows `paper_id`, if any."""
+    try:
+        response = await client.conversations_history(
+            channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
+        )
+    except SlackApiError as exc:
+        log.warning("could not read %s's history: %s", channel, slack_error(exc))
+        return None
+    for message in response.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        ours = bot_user is None or message.get("user") == bot_user
+        if (
+            ours
+            and metadata.get("event_type") == PAPER_EVENT
+            and payload.get("paper_id") == paper_id
+        ):
+            return str(message["ts"])
+    return None

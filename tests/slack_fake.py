@@ -1,0 +1,341 @@
+"""A local Slack Web API on aiohttp: records every call, enforces Block Kit limits, can answer 429.
+
+The bot's AsyncWebClient points its base_url here; slash commands carry a response_url on this
+server too, so every reply the bot sends, by any route, lands in `SlackFake`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+TEAM = "T0TEAM"
+BOT_USER = "U0BOT"
+BOT_ID = "B0BOT"
+TOKEN = "xoxb-test-token"
+
+# Control sequences that ping people or render as links when they reach mrkdwn unescaped.
+PING = re.compile(r"<(?:!channel|!here|!everyone|!subteam\^|@[UW])")
+
+
+@dataclass
+class Call:
+    """One Web API call as the fake received it."""
+
+    method: str
+    args: dict[str, Any]
+    status: int = 200
+    error: str | None = None
+
+
+@dataclass
+class Posted:
+    """A message visible in a channel (or to one user, when ephemeral)."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    metadata: dict[str, Any] | None = None
+    user: str = BOT_USER
+    ephemeral_to: str | None = None
+    reactions: list[tuple[str, str]] = field(default_factory=list)  # (name, user)
+
+
+def block_kit_problem(payload: dict[str, Any]) -> str | None:
+    """Why Slack would refuse this message's blocks, or None when it is within the limits."""
+    text = payload.get("text")
+    if text is not None and (not isinstance(text, str) or len(text) > 40000):
+        return "text too long"
+    blocks = payload.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if len(blocks) > 50:
+        return f"{len(blocks)} blocks > 50"
+    ids = [b["block_id"] for b in blocks if "block_id" in b]
+    if len(ids) != len(set(ids)) or any(len(i) > 255 for i in ids):
+        return "duplicate or long block_id"
+    for block in blocks:
+        problem = _block_problem(block)
+        if problem:
+            return f"{block.get('type')}: {problem}"
+    return None
+
+
+def _block_problem(block: dict[str, Any]) -> str | None:
+    kind = block.get("type")
+    if kind == "header":
+        obj = block["text"]
+        if obj["type"] != "plain_text" or not 0 < len(obj["text"]) <= 150:
+            return "header text must be plain_text of 1-150 chars"
+    elif kind == "section":
+        texts = [block["text"]] if "text" in block else []
+        if "fields" in block and len(block["fields"]) > 10:
+            return "more than 10 fields"
+        if any(not 0 < len(t["text"]) <= 3000 for t in texts):
+            return "section text must be 1-3000 chars"
+        if any(not 0 < len(f["text"]) <= 2000 for f in block.get("fields", [])):
+            return "field text must be 1-2000 chars"
+        image = block.get("accessory")
+        if image and (len(image.get("alt_text", "")) > 2000 or len(image["image_url"]) > 3000):
+            return "image accessory too long"
+    elif kind == "context":
+        elements = block.get("elements") or []
+        if not 0 < len(elements) <= 10 or any(len(e.get("text", "")) > 3000 for e in elements):
+            return "context must have 1-10 elements"
+    elif kind == "actions":
+        elements = block.get("elements") or []
+        if not 0 < len(elements) <= 25:
+            return "actions must have 1-25 elements"
+        for button in elements:
+            if len(button["text"]["text"]) > 75 or len(button.get("value", "")) > 2000:
+                return "button text or value too long"
+    else:
+        return "unknown block type"
+    return None
+
+
+_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]*?\S)\*(?![\w*])")
+_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+_ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]*?\S)_(?![\w_])")
+
+
+def show_mrkdwn(text: str) -> str:
+    """mrkdwn as a Slack client shows it: links as their labels, no markers, entities decoded."""
+    text = _LINK.sub(lambda m: m[2] if m[2] is not None else m[1], text)
+    text = _BOLD.sub(r"\1", text)
+    text = _ITALIC.sub(r"\1", text).replace("```", "")
+    text = _CODE.sub(r"\1", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def visible_text(message: Posted | dict[str, Any]) -> str:
+    """All text a user sees in a message: every block's text, joined by newlines."""
+    if isinstance(message, Posted):
+        blocks, fallback = message.blocks, message.text
+    else:
+        blocks, fallback = message.get("blocks") or [], message.get("text", "")
+    if not blocks:
+        return show_mrkdwn(fallback)
+    lines: list[str] = []
+    for block in blocks:
+        objects = [block["text"]] if "text" in block else []
+        objects += block.get("fields", []) + block.get("elements", [])
+        for obj in objects:
+            if obj.get("type") == "button":
+                lines.append(obj["text"]["text"])
+            elif obj.get("type") == "plain_text":
+                lines.append(obj["text"])
+            elif obj.get("type") == "mrkdwn":
+                lines.append(show_mrkdwn(obj["text"]))
+    return "\n".join(lines)
+
+
+def mrkdwn_texts(payload: dict[str, Any]) -> list[str]:
+    """Every string Slack would parse as mrkdwn in a message (where a ping could hide)."""
+    texts = [payload.get("text") or ""]
+    for block in payload.get("blocks") or []:
+        objects = [block["text"]] if "text" in block else []
+        objects += block.get("fields", []) + block.get("elements", [])
+        texts += [obj["text"] for obj in objects if obj.get("type") == "mrkdwn"]
+    return texts
+
+
+class SlackFake:
+    """The Slack Web API and response_url endpoints, served on 127.0.0.1."""
+
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.messages: list[Posted] = []
+        self.ephemerals: list[Posted] = []
+        self.responses: dict[str, list[dict[str, Any]]] = {}
+        self.refuse_images = False  # answer invalid_blocks to messages with an image
+        self._throttle: dict[str, list[int]] = {}
+        self._failures: dict[str, list[str]] = {}
+        self._ts = itertools.count(1)
+        self._responses = itertools.count(1)
+        self._response_channels: dict[str, str] = {}
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> SlackFake:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/respond/{key}", self._respond)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base for SLACK_API_URL."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def new_response_url(self, channel: str) -> str:
+        """A fresh response_url for one slash command or button click in `channel`."""
+        key = str(next(self._responses))
+        self.responses[key] = []
+        self._response_channels[key] = channel
+        return f"http://127.0.0.1:{self.port}/respond/{key}"
+
+    def replies_to(self, response_url: str) -> list[dict[str, Any]]:
+        """What the bot sent to a response_url."""
+        return self.responses[response_url.rsplit("/", 1)[1]]
+
+    def throttle(self, method: str, retry_after: int = 0, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with 429 and this Retry-After."""
+        self._throttle.setdefault(method, []).extend([retry_after] * times)
+
+    def fail_next(self, method: str, error: str) -> None:
+        """Answer the next call of `method` with ok=false and this error code."""
+        self._failures.setdefault(method, []).append(error)
+
+    def channel_messages(self, channel: str) -> list[Posted]:
+        """Messages everyone sees in a channel, oldest first."""
+        return [m for m in self.messages if m.channel == channel]
+
+    def calls_to(self, method: str, status: int | None = 200) -> list[Call]:
+        """Recorded calls of one method (by default only the answered ones)."""
+        return [
+            c for c in self.calls if c.method == method and (status is None or c.status == status)
+        ]
+
+    def pings(self) -> list[str]:
+        """Every mrkdwn string the bot sent that would ping or mention someone."""
+        payloads = [{"text": m.text, "blocks": m.blocks} for m in self.messages + self.ephemerals]
+        payloads += [p for replies in self.responses.values() for p in replies]
+        return [t for p in payloads for t in mrkdwn_texts(p) if PING.search(t)]
+
+    # -- handlers ---------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _arguments(request)
+        call = Call(method, args)
+        self.calls.append(call)
+        waits = self._throttle.get(method)
+        if waits:
+            call.status = 429
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(waits.pop(0))},
+            )
+        if request.headers.get("Authorization") != f"Bearer {self.token}" and method != "api.test":
+            return self._fail(call, "invalid_auth")
+        failures = self._failures.get(method)
+        if failures:
+            return self._fail(call, failures.pop(0))
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return self._fail(call, "unknown_method")
+        result: dict[str, Any] | str = handler(args)
+        if isinstance(result, str):
+            return self._fail(call, result)
+        return web.json_response({"ok": True, **result})
+
+    def _fail(self, call: Call, error: str) -> web.Response:
+        call.error = error
+        return web.json_response({"ok": False, "error": error})
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        key = request.match_info["key"]
+        problem = block_kit_problem(payload)
+        if problem:
+            return web.Response(status=400, text=f"invalid_blocks: {problem}")
+        self.responses.setdefault(key, []).append(payload)
+        if payload.get("response_type") == "in_channel":
+            channel = self._response_channels.get(key, "")
+            blocks = payload.get("blocks") or []
+            self.messages.append(Posted(channel, self._next_ts(), payload.get("text", ""), blocks))
+        return web.Response(text="ok")
+
+    def _posted(self, args: dict[str, Any], **extra: Any) -> Posted:
+        text, blocks = args.get("text", ""), args.get("blocks") or []
+        return Posted(args["channel"], self._next_ts(), text, blocks, **extra)
+
+    def _next_ts(self) -> str:
+        return f"1754384400.{next(self._ts):06d}"
+
+    # -- Web API methods ----------------------------------------------------------------------
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "https://test.slack.com/",
+            "team": "Test",
+            "user": "papers-bot",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+        }
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        problem = block_kit_problem(args)
+        if problem or (self.refuse_images and "image_url" in json.dumps(args.get("blocks"))):
+            return "invalid_blocks"
+        message = self._posted(args, metadata=args.get("metadata"))
+        self.messages.append(message)
+        return {"channel": message.channel, "ts": message.ts, "message": {"text": message.text}}
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        if block_kit_problem(args):
+            return "invalid_blocks"
+        message = self._posted(args, ephemeral_to=args["user"])
+        self.ephemerals.append(message)
+        return {"message_ts": message.ts}
+
+    def _reactions_add(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        for message in self.messages:
+            if message.channel == args["channel"] and message.ts == args["timestamp"]:
+                if (args["name"], BOT_USER) in message.reactions:
+                    return "already_reacted"
+                message.reactions.append((args["name"], BOT_USER))
+                return {}
+        return "message_not_found"
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = [m for m in reversed(self.messages) if m.channel == args["channel"]]
+        limit = int(args.get("limit", 100))
+        return {
+            "messages": [
+                {
+                    "type": "message",
+                    "user": m.user,
+                    "bot_id": BOT_ID,
+                    "ts": m.ts,
+                    "text": m.text,
+                    **({"metadata": m.metadata} if m.metadata else {}),
+                }
+                for m in found[:limit]
+            ],
+            "has_more": len(found) > limit,
+        }
+
+
+async def _arguments(request: web.Request) -> dict[str, Any]:
+    """A call's arguments from the query string, a form body or a JSON body."""
+    args: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        args.update(await request.json())
+    elif request.can_read_body:
+        args.update(await request.post())
+    for key in ("blocks", "metadata"):
+        if isinstance(args.get(key), str):
+            args[key] = json.loads(args[key])
+    return args

@@ -1,0 +1,232 @@
+"""The Slack side of the adapter contract: the real adapter in HTTP mode, driven by signed requests.
+
+`slack_harness(tmp_path)` runs the bot's HTTP endpoint on a local port and the Slack Web API fake
+on another, and speaks to the bot exactly as Slack does: form-encoded slash commands, JSON event
+callbacks and block-action payloads, each signed with the signing secret.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack import SlackAdapter
+from bot.config import Settings
+from bot.core import PapersBot
+from bot.digest import DigestOutcome
+from bot.models import Channel, Paper
+from bot.store import Store
+from tests.slack_fake import TEAM, TOKEN, SlackFake, visible_text
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL = "C0PAPERS"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SlackHarness:
+    """One workspace, one channel, the bot behind its real HTTP endpoint."""
+
+    platform = "slack"
+
+    bot: PapersBot
+    adapter: SlackAdapter
+
+    def __init__(self, fake: SlackFake, now: datetime) -> None:
+        self.fake = fake
+        self.now = now
+        self.channel = Channel("slack", TEAM, CHANNEL)
+        self.session = aiohttp.ClientSession()
+        self._events = itertools.count(1)
+
+    @property
+    def url(self) -> str:
+        """The bot's Events API / slash command / interactivity endpoint."""
+        return f"http://127.0.0.1:{self.adapter.http_port}/slack/events"
+
+    def clock(self) -> datetime:
+        """The bot's clock: whatever the test set `now` to."""
+        return self.now
+
+    def seed(self, papers: list[Paper]) -> None:
+        """Put papers in the store as if just fetched."""
+        self.bot.store.upsert_papers(papers, self.now)
+
+    # -- raw Slack requests -----------------------------------------------------------------
+
+    async def send(
+        self,
+        body: str,
+        content_type: str,
+        timestamp: int | None = None,
+        secret: str = SECRET,
+        headers: dict[str, str] | None = None,
+    ) -> aiohttp.ClientResponse:
+        """POST a body to the bot signed like Slack signs it (real time unless given)."""
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+        sent = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature,
+            **(headers or {}),
+        }
+        async with self.session.post(self.url, data=body.encode(), headers=sent) as response:
+            await response.read()
+            return response
+
+    def command_body(self, text: str, user: str, response_url: str) -> str:
+        """A /papers slash command as Slack form-encodes it."""
+        return urlencode(
+            {
+                "token": "legacy",
+                "team_id": TEAM,
+                "team_domain": "test",
+                "channel_id": CHANNEL,
+                "channel_name": "papers",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": "/papers",
+                "text": text,
+                "api_app_id": "A0PAPERS",
+                "response_url": response_url,
+                "trigger_id": "1.2.3",
+            }
+        )
+
+    def reaction_body(
+        self, ref: str, user: str, added: bool, emoji: str, event_id: str | None = None
+    ) -> str:
+        """A reaction_added / reaction_removed event callback."""
+        event = {
+            "type": "reaction_added" if added else "reaction_removed",
+            "user": user,
+            "reaction": emoji,
+            "item_user": "U0BOT",
+            "item": {"type": "message", "channel": CHANNEL, "ts": ref},
+            "event_ts": f"{time.time():.6f}",
+        }
+        return json.dumps(
+            {
+                "token": "legacy",
+                "team_id": TEAM,
+                "api_app_id": "A0PAPERS",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{next(self._events):08d}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": TEAM, "user_id": "U0BOT", "is_bot": True}],
+            }
+        )
+
+    def share_body(self, paper_id: str, user: str, response_url: str) -> str:
+        """A click on "Share in channel" in an ephemeral search reply, as Slack posts it."""
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "test"},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A0PAPERS",
+            "container": {"type": "message", "is_ephemeral": True, "channel_id": CHANNEL},
+            "channel": {"id": CHANNEL, "name": "papers"},
+            "trigger_id": "1.2.3",
+            "response_url": response_url,
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": "share_paper",
+                    "block_id": "share-0",
+                    "value": paper_id,
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return urlencode({"payload": json.dumps(payload)})
+
+    # -- the contract -----------------------------------------------------------------------
+
+    async def command(self, text: str, user: str = "U1") -> str:
+        """'/papers <text>' from a user; the visible text of the bot's reply."""
+        response_url = self.fake.new_response_url(CHANNEL)
+        body = self.command_body(text, user, response_url)
+        response = await self.send(body, "application/x-www-form-urlencoded")
+        assert response.status == 200, response.status
+        await self.adapter.idle()
+        replies = self.fake.replies_to(response_url)
+        assert replies, f"no reply to /papers {text}"
+        return visible_text(replies[-1])
+
+    async def post_digest(self) -> DigestOutcome:
+        """Run the channel's digest through the adapter to the fake Slack."""
+        return await self.bot.post_digest(self.adapter, self.channel)
+
+    def channel_messages(self) -> list[tuple[str, str]]:
+        """(ts, visible text) of each message in the test channel, oldest first."""
+        return [(m.ts, visible_text(m)) for m in self.fake.channel_messages(CHANNEL)]
+
+    async def react(
+        self, message_ref: str, user: str, added: bool = True, emoji: str | None = None
+    ) -> None:
+        """Deliver a reaction event and wait until the bot has processed it."""
+        await self.event(self.reaction_body(message_ref, user, added, emoji or "bookmark"))
+
+    async def event(self, body: str, headers: dict[str, str] | None = None) -> int:
+        """Deliver an event callback body; its HTTP status once the bot has processed it."""
+        response = await self.send(body, "application/json", headers=headers)
+        await self.adapter.idle()
+        return response.status
+
+    async def share(self, paper_id: str, user: str = "U1") -> list[dict[str, Any]]:
+        """Click "Share in channel" for a paper; what the bot answered the clicking user."""
+        response_url = self.fake.new_response_url(CHANNEL)
+        body = self.share_body(paper_id, user, response_url)
+        response = await self.send(body, "application/x-www-form-urlencoded")
+        assert response.status == 200, response.status
+        await self.adapter.idle()
+        return self.fake.replies_to(response_url)
+
+
+@asynccontextmanager
+async def slack_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[SlackHarness]:
+    """The Slack harness: fake Web API, a real store, the adapter serving HTTP on a local port."""
+    async with SlackFake() as fake:
+        values: dict[str, Any] = {
+            "papers_bot_db": tmp_path / "t.db",
+            "slack_bot_token": TOKEN,
+            "slack_app_token": None,
+            "slack_signing_secret": SECRET,
+            "slack_api_url": fake.api_url,
+            "slack_http_host": "127.0.0.1",
+            "slack_http_port": free_port(),
+            "confirm_bookmarks": True,
+            "seed_bookmark_reaction": True,
+            **overrides,
+        }
+        settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        store = Store(settings.papers_bot_db)
+        harness = SlackHarness(fake, datetime(2025, 8, 5, 9, 0, tzinfo=UTC))
+        harness.bot = PapersBot(store, settings, clock=harness.clock)
+        # No pacing: the fake does not rate-limit unless a test asks it to.
+        harness.adapter = SlackAdapter(harness.bot, settings, post_interval=0)
+        await harness.adapter.start()
+        try:
+            yield harness
+        finally:
+            await harness.adapter.stop()
+            await harness.session.close()
+            store.close()

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
 
     # Service
     health_host: str = "127.0.0.1"
-    health_port: int = Field(8080, ge=0, le=65535, description="0 turns /healthz off")
+    health_port: int | None = Field(8080, ge=0, le=65535, description="'off' turns it off")
     log_level: str = "INFO"
 
     @field_validator(
@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("health_port", mode="before")
+    @classmethod
+    def _port_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() in ("", "off") else value
 
     @field_validator("papers_bot_sources")
     @classmethod

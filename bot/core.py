@@ -122,6 +122,13 @@ class PapersBot:
         log.info("%s", outcome.message)
         return outcome
 
+    async def post_roundup(self, poster: ChatPoster, channel: Channel) -> DigestOutcome:
+        """Deliver the channel's weekly roundup (what its members saved most this week)."""
+        sub = self.subscription(channel)
+        day = self.local_day(sub)
+        picks = self.runner.roundup(sub, day)
+        return await self.runner.deliver(poster, sub, day, "roundup", picks)
+
     async def post_digest_now(self, poster: ChatPoster, channel: Channel) -> DigestOutcome:
         """The `digest` command: today's digest, or an extra one of what is new since."""
         sub = self.subscription(channel)

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol, runtime_checkable
 
-from bot.models import Channel, Digest, DigestItem, MessageRef, Paper, Subscription
+from bot.models import Channel, Digest, DigestItem, MessageRef, Subscription
 from bot.ports import ChatPoster, Clock
-from bot.selection import pick_digest, why_picked
+from bot.selection import pick_digest
 from bot.store import DigestClaim, Store
 
 log = logging.getLogger(__name__)
@@ -102,33 +102,58 @@ class DigestRunner:
         matches = {topic: self.match_topic(topic, ids) for topic in sub.topics}
         return pick_digest(sub, candidates, self.store.posted_paper_ids(sub.channel), day, matches)
 
+    def roundup(self, sub: Subscription, day: date) -> Digest:
+        """The week's papers this channel's members saved most: the team's reading list."""
+        since = self.clock() - timedelta(days=7)
+        saves = self.store.team_saves(sub.channel, since)[: sub.count]
+        papers = self.store.get_papers([pid for pid, _ in saves])
+        items = tuple(
+            DigestItem(papers[pid], f"saved by {n} teammate{'s' * (n != 1)}")
+            for pid, n in saves
+            if pid in papers
+        )
+        return Digest(
+            sub.channel,
+            day,
+            items,
+            f"Weekly roundup · the team's reading list · {day:%d %b}",
+            "Nobody saved a paper this week.",
+        )
+
     async def deliver(
-        self, poster: ChatPoster, sub: Subscription, day: date, kind: str = "daily"
+        self,
+        poster: ChatPoster,
+        sub: Subscription,
+        day: date,
+        kind: str = "daily",
+        picks: Digest | None = None,
     ) -> DigestOutcome:
-        """Post a channel's digest for a local day, at most once, finishing an interrupted run."""
+        """Post a channel's digest (or `picks`) for a local day at most once, finishing an
+        interrupted run."""
         channel = sub.channel
         claim = self.store.get_digest(channel, day, kind)
         if claim is None:
-            picks = self.preview(sub, day)
-            ids = [item.paper.id for item in picks.items]
-            claim = self.store.claim_digest(channel, day, kind, ids, self.clock())
+            chosen = picks or self.preview(sub, day)
+            reasons = [(item.paper.id, item.why) for item in chosen.items]
+            claim = self.store.claim_digest(channel, day, kind, reasons, self.clock())
         if claim.status == "done":
             return DigestOutcome("already", channel, day)
         if not self._lease(claim):
             return DigestOutcome("busy", channel, day)
-        digest = self._digest_of(sub, claim)
-        if not digest.items and sub.skip_empty:
+        digest = self._digest_of(sub, claim, picks)
+        if not digest.items and (sub.skip_empty or kind == "roundup"):
             self.store.finish_digest(channel, day, kind, self.clock())
             return DigestOutcome("skipped", channel, day, digest=digest)
         if claim.header_ref is None:
             header = await poster.post_header(digest)
             self.store.set_digest_header(channel, day, kind, header.ref)
-        posted = [
-            ref for item in digest.items if (ref := await self._post(poster, digest, item, kind))
-        ]
+        posted: list[MessageRef] = []
+        for item in digest.items:
+            if ref := await self._post(poster, digest, item, kind):
+                posted.append(ref)
         self.store.finish_digest(channel, day, kind, self.clock())
         status = "posted" if digest.items else "empty"
-        log.info("digest %s %s: %d paper(s) posted", channel, day, len(posted))
+        log.info("%s %s %s: %d paper(s) posted", kind, channel, day, len(posted))
         return DigestOutcome(status, channel, day, tuple(posted), digest)
 
     def _lease(self, claim: DigestClaim) -> bool:
@@ -139,42 +164,34 @@ class DigestRunner:
             claim.channel, claim.day, claim.kind, process_owner(), now + LEASE, now, dead
         )
 
-    def _digest_of(self, sub: Subscription, claim: DigestClaim) -> Digest:
-        """The claimed picks as a Digest, reasons recomputed from the stored papers."""
-        papers = self.store.get_papers(list(claim.paper_ids))
-        ordered: list[Paper] = [papers[i] for i in claim.paper_ids if i in papers]
-        ids = [paper.id for paper in ordered]
-        matches = {topic: self.match_topic(topic, ids) for topic in sub.topics}
-        items = tuple(
-            DigestItem(
-                paper, why_picked(paper, tuple(t for t in sub.topics if paper.id in matches[t]))
-            )
-            for paper in ordered
-        )
-        template = pick_digest(sub, (), (), claim.day)
-        reason = "" if items else self._empty_reason(sub, claim.day)
+    def _digest_of(self, sub: Subscription, claim: DigestClaim, picks: Digest | None) -> Digest:
+        """The claimed picks as a Digest, in the claimed order with the claimed reasons."""
+        papers = self.store.get_papers([pid for pid, _ in claim.picks])
+        items = tuple(DigestItem(papers[pid], why) for pid, why in claim.picks if pid in papers)
+        template = picks or pick_digest(sub, (), (), claim.day)
+        reason = "" if items else (picks or self.preview(sub, claim.day)).empty_reason
         return Digest(sub.channel, claim.day, items, template.title, reason)
-
-    def _empty_reason(self, sub: Subscription, day: date) -> str:
-        return self.preview(sub, day).empty_reason or "Nothing new to post today."
 
     async def _post(
         self, poster: ChatPoster, digest: Digest, item: DigestItem, kind: str
     ) -> MessageRef | None:
         """Post one paper unless it already reached the channel; records the message ref."""
         channel, pid = digest.channel, item.paper.id
-        status = self.store.post_status(channel, pid)
+        post_kind = "roundup" if kind == "roundup" else "digest"
+        status = self.store.post_status(channel, pid, post_kind, digest.day)
         if status == "posted":
             return None
-        if status is None and not self.store.claim_post(channel, pid, digest.day, self.clock()):
+        if status is None and not self.store.claim_post(
+            channel, pid, digest.day, self.clock(), post_kind
+        ):
             return None  # another digest of this channel holds it
         if status == "claimed" and isinstance(poster, RecoverablePoster):
             found = await poster.find_posted(channel, pid)
             if found is not None:
-                self.store.record_post(found, pid, digest.day, self.clock())
+                self.store.record_post(found, pid, digest.day, self.clock(), post_kind)
                 return None
         ref = await poster.post_paper(digest, item)
-        self.store.record_post(ref, pid, digest.day, self.clock())
+        self.store.record_post(ref, pid, digest.day, self.clock(), post_kind)
         now = self.clock()
         self.store.lease_digest(channel, digest.day, kind, process_owner(), now + LEASE, now)
         return ref

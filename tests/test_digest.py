@@ -115,7 +115,8 @@ async def test_recovery_asks_the_platform_about_an_unconfirmed_post(
     poster = RememberingPoster()
     store = bot.store
     # a process posted the first paper, then died before recording the message ref
-    claim = store.claim_digest(channel, DAY, "daily", ["2508.00008", "2508.00007"], bot.clock())
+    picks = [("2508.00008", "80 upvotes"), ("2508.00007", "70 upvotes")]
+    claim = store.claim_digest(channel, DAY, "daily", picks, bot.clock())
     store.set_digest_header(channel, DAY, "daily", "h0")
     store.claim_post(channel, "2508.00008", DAY, bot.clock())
     paper = store.get_paper("2508.00008")
@@ -172,3 +173,27 @@ def test_lease_owner_liveness() -> None:
     assert owner_is_dead(process_owner().rsplit(":", 1)[0] + ":999999999")
     assert not owner_is_dead("another-host:1")
     assert not owner_is_dead(None)
+
+
+async def test_weekly_roundup_ranks_by_team_saves_and_skips_quiet_weeks(
+    bot: PapersBot, poster: RecordingPoster, channel: Channel, clock: FixedClock
+) -> None:
+    _seed(bot)
+    await bot.post_digest(poster, channel)
+    refs = {paper.id: MessageRef(channel, ref) for ref, paper, _ in poster.papers}
+    for user in ("U1", "U2", "U3"):
+        bot.handle_reaction(refs["2508.00005"], user, "bookmark", True)
+    bot.handle_reaction(refs["2508.00008"], "U1", "bookmark", True)
+    roundup = RecordingPoster()
+    outcome = await bot.post_roundup(roundup, channel)
+    assert outcome.status == "posted"
+    assert roundup.headers[0].title.startswith("Weekly roundup")
+    assert [(p.id, why) for _, p, why in roundup.papers] == [
+        ("2508.00005", "saved by 3 teammates"),
+        ("2508.00008", "saved by 1 teammate"),
+    ]
+    assert (await bot.post_roundup(roundup, channel)).status == "already"
+    clock.now += timedelta(days=8)
+    quiet = RecordingPoster()
+    assert (await bot.post_roundup(quiet, channel)).status == "skipped"
+    assert quiet.headers == []

@@ -127,10 +127,10 @@ def test_shares_are_recorded_without_blocking_the_digest(store: Store) -> None:
 
 def test_digest_claim_is_made_once_and_keeps_its_picks(store: Store) -> None:
     day = date(2025, 8, 5)
-    first = store.claim_digest(CH, day, "daily", ["a", "b"], NOW)
-    second = store.claim_digest(CH, day, "daily", ["c"], NOW)
+    first = store.claim_digest(CH, day, "daily", [("a", "why a"), ("b", "why b")], NOW)
+    second = store.claim_digest(CH, day, "daily", [("c", "why c")], NOW)
     assert first.fresh and not second.fresh
-    assert second.paper_ids == ("a", "b")
+    assert second.picks == (("a", "why a"), ("b", "why b"))
     store.finish_digest(CH, day, "daily", NOW)
     assert store.get_digest(CH, day).status == "done"  # type: ignore[union-attr]
     assert store.last_digest_day(CH) == day
@@ -138,7 +138,7 @@ def test_digest_claim_is_made_once_and_keeps_its_picks(store: Store) -> None:
 
 def test_digest_lease_excludes_a_second_owner_until_it_expires(store: Store) -> None:
     day = date(2025, 8, 5)
-    store.claim_digest(CH, day, "daily", ["a"], NOW)
+    store.claim_digest(CH, day, "daily", [("a", "")], NOW)
     until = NOW + timedelta(minutes=5)
     assert store.lease_digest(CH, day, "daily", "host:1", until, NOW)
     assert store.lease_digest(CH, day, "daily", "host:1", until, NOW)  # renewal

@@ -63,7 +63,7 @@ class DigestClaim:
     day: date
     kind: str
     status: str  # claimed | done
-    paper_ids: tuple[str, ...]
+    picks: tuple[tuple[str, str], ...]  # (paper id, why picked)
     header_ref: str | None
     fresh: bool  # True when this call made the claim
 
@@ -222,7 +222,12 @@ class Store:
     # -- digests and the posts ledger -----------------------------------------------------
 
     def claim_digest(
-        self, channel: Channel, day: date, kind: str, paper_ids: list[str], now: datetime
+        self,
+        channel: Channel,
+        day: date,
+        kind: str,
+        picks: list[tuple[str, str]],
+        now: datetime,
     ) -> DigestClaim:
         """Claim a channel's digest for a day, fixing its picks; an existing claim is kept."""
         key = [channel.platform, channel.workspace, channel.channel, day.isoformat(), kind]
@@ -230,7 +235,7 @@ class Store:
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO digests (platform, workspace, channel, day, kind, status,"
                 " papers, claimed_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?)",
-                [*key, json.dumps(paper_ids), now.isoformat()],
+                [*key, json.dumps(picks, ensure_ascii=False), now.isoformat()],
             )
             fresh = cursor.rowcount == 1
         claim = self.get_digest(channel, day, kind)
@@ -296,7 +301,7 @@ class Store:
             day=day,
             kind=kind,
             status=row["status"],
-            paper_ids=tuple(json.loads(row["papers"] or "[]")),
+            picks=tuple((pid, why) for pid, why in json.loads(row["papers"] or "[]")),
             header_ref=row["header_ref"],
             fresh=False,
         )
@@ -343,12 +348,24 @@ class Store:
         )
         return {row[0] for row in rows}
 
-    def post_status(self, channel: Channel, paper_id: str, kind: str = "digest") -> str | None:
-        """'claimed', 'posted', or None when this paper has no post of this kind here."""
+    def post_status(
+        self, channel: Channel, paper_id: str, kind: str = "digest", day: date | None = None
+    ) -> str | None:
+        """'claimed', 'posted', or None when this paper has no post of this kind here (that day,
+        for roundups, which may show a paper again another week)."""
         row = self.db.execute(
             "SELECT status FROM posts WHERE platform = ? AND workspace = ? AND channel = ?"
-            " AND paper_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
-            [channel.platform, channel.workspace, channel.channel, paper_id, kind],
+            " AND paper_id = ? AND kind = ? AND (? IS NULL OR kind = 'digest' OR day = ?)"
+            " ORDER BY id DESC LIMIT 1",
+            [
+                channel.platform,
+                channel.workspace,
+                channel.channel,
+                paper_id,
+                kind,
+                _iso(day),
+                _iso(day),
+            ],
         ).fetchone()
         return row[0] if row else None
 

@@ -75,7 +75,7 @@ def _v1_initial(db: Database) -> None:
             "kind": str,  # daily | roundup
             "status": str,  # claimed | done
             "header_ref": str,
-            "papers": str,  # JSON list of the picked ids, fixed at claim time
+            "papers": str,  # JSON list of [paper id, why picked], fixed at claim time
             "claimed_at": str,
             "done_at": str,
             "owner": str,  # host:pid of the process delivering it
@@ -103,6 +103,10 @@ def _v1_initial(db: Database) -> None:
         "CREATE UNIQUE INDEX posts_once_per_channel"
         " ON posts(platform, workspace, channel, paper_id)"
         " WHERE kind = 'digest'"
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX posts_roundup_once"
+        " ON posts(platform, workspace, channel, paper_id, day) WHERE kind = 'roundup'"
     )
     db["posts"].create_index(["platform", "workspace", "channel", "message_ref"])
     db["bookmarks"].create(

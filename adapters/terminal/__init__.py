@@ -1,0 +1,165 @@
+"""The terminal adapter: digests and /papers replies printed as they would appear in a channel."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bot.commands import describe_subscription
+from bot.models import Channel, Digest, DigestItem, MessageRef, Paper, short_authors
+from bot.replies import (
+    FileReply,
+    HelpReply,
+    PaperListReply,
+    Reply,
+    SearchReply,
+    SettingsReply,
+    Snippet,
+    TextReply,
+)
+
+PLATFORM = "terminal"
+
+
+def terminal_channel(name: str = "terminal") -> Channel:
+    """The channel the terminal adapter posts to."""
+    return Channel(PLATFORM, "local", name)
+
+
+class TerminalAdapter:
+    """Posts to a rich Console; message refs are sequence numbers."""
+
+    platform = PLATFORM
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+        self._ids = itertools.count(1)
+
+    @property
+    def connected(self) -> bool:
+        """The terminal is always there."""
+        return True
+
+    async def start(self) -> None:
+        """Nothing to connect."""
+
+    async def stop(self) -> None:
+        """Nothing to disconnect."""
+
+    async def post_header(self, digest: Digest) -> MessageRef:
+        """Print the digest's header line (or why there is nothing today)."""
+        self.console.print()
+        self.console.print(Text(f"📰 {digest.title}", style="bold"))
+        if not digest.items:
+            self.console.print(Text(digest.empty_reason, style="italic"))
+        else:
+            count = len(digest.items)
+            self.console.print(
+                Text(f"{count} paper{'s' * (count != 1)} · react with 🔖 to save", style="dim")
+            )
+        return self._ref(digest.channel)
+
+    async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
+        """Print one paper as its own message."""
+        self.console.print(paper_panel(item.paper, item.why))
+        return self._ref(digest.channel)
+
+    def _ref(self, channel: Channel) -> MessageRef:
+        return MessageRef(channel, str(next(self._ids)))
+
+    def show(self, reply: Reply) -> None:
+        """Print a /papers reply."""
+        self.console.print(render(reply))
+
+
+def paper_panel(paper: Paper, why: str = "", snippet: Snippet = ()) -> Panel:
+    """One paper as a panel: title, authors, stats, summary, links."""
+    body: list[RenderableType] = []
+    if authors := short_authors(paper.authors):
+        body.append(Text(authors, style="dim"))
+    if why:  # the digest's reason already names the votes, comments and stars
+        body.append(Text(why, style="cyan"))
+    else:
+        stats = [f"▲ {paper.upvotes}", f"💬 {paper.comments}"]
+        if paper.github_stars:
+            stats.append(f"★ {paper.github_stars}")
+        body.append(Text("  ".join(stats), style="cyan"))
+    body.append(snippet_text(snippet) if snippet else Text(paper.summary_line))
+    links = [("paper", paper.url), ("arXiv", paper.abs_url), ("PDF", paper.pdf_url)]
+    links += [("code", paper.github_repo), ("project", paper.project_page)]
+    shown = [f"[link={escape(url)}]{name}[/link]" for name, url in links if url]
+    if shown:
+        body.append(Text.from_markup(" · ".join(shown), style="blue"))
+    title = Text(paper.title, style="bold")
+    return Panel(Group(*body), title=title, title_align="left", subtitle=paper.id, expand=True)
+
+
+def snippet_text(snippet: Snippet) -> Text:
+    """A search snippet with matched terms highlighted."""
+    text = Text()
+    for run, matched in snippet:
+        text.append(run, style="bold yellow" if matched else None)
+    return text
+
+
+def _render_search(reply: SearchReply) -> RenderableType:
+    parts: list[RenderableType] = []
+    head = f"🔎 {len(reply.hits)} result{'s' * (len(reply.hits) != 1)} for “{reply.query}”"
+    parts.append(Text(head, style="bold"))
+    if reply.note:
+        parts.append(Text(reply.note, style="italic"))
+    parts += [paper_panel(hit.paper, snippet=hit.snippet) for hit in reply.hits]
+    return Group(*parts)
+
+
+def _render_list(reply: PaperListReply) -> RenderableType:
+    if not reply.papers:
+        return Group(Text(reply.heading, style="bold"), Text(reply.empty_text, style="italic"))
+    return Group(Text(reply.heading, style="bold"), *(paper_panel(p) for p in reply.papers))
+
+
+def _render_text(reply: TextReply) -> RenderableType:
+    return Text(("⚠ " if reply.error else "") + reply.text, style="red" if reply.error else None)
+
+
+def _render_file(reply: FileReply) -> RenderableType:
+    return Group(
+        Text(f"{reply.text} ({reply.filename}):", style="bold"), Padding(Text(reply.content), 1)
+    )
+
+
+def _render_help(reply: HelpReply) -> RenderableType:
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    for syntax, meaning in reply.entries:
+        table.add_row(Text(syntax, style="bold"), Text(meaning))
+    return Group(Text(reply.title, style="bold underline"), table, Text(reply.footer, style="dim"))
+
+
+def _render_settings(reply: SettingsReply) -> RenderableType:
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    for name, value in describe_subscription(reply.subscription):
+        table.add_row(Text(name, style="bold"), Text(value))
+    heading = Text(reply.text or "Settings for this channel", style="bold")
+    return Group(heading, table)
+
+
+RENDERERS: dict[type, Callable[..., RenderableType]] = {
+    SearchReply: _render_search,
+    PaperListReply: _render_list,
+    TextReply: _render_text,
+    FileReply: _render_file,
+    HelpReply: _render_help,
+    SettingsReply: _render_settings,
+}
+
+
+def render(reply: Reply) -> RenderableType:
+    """Any reply as a rich renderable."""
+    return RENDERERS[type(reply)](reply)

@@ -1,0 +1,67 @@
+"""What the service is doing, for `/healthz` and `papers-bot status`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot import __version__
+from bot.schedule import next_digest
+from bot.store import Store
+
+
+def snapshot(
+    store: Store,
+    now: datetime,
+    started: datetime | None = None,
+    adapters: Mapping[str, bool] | None = None,
+) -> dict[str, Any]:
+    """Version, uptime, adapters, last fetch per source, next and last digest per channel."""
+    sources = {
+        name: {
+            "last_fetch": record.finished_at.isoformat() if record.finished_at else None,
+            "ok": record.ok,
+            "seen": record.seen,
+            "new": record.new,
+            "error": record.error,
+        }
+        for name, record in store.last_fetches().items()
+    }
+    channels = []
+    for sub in store.subscriptions():
+        last_day = store.last_digest_day(sub.channel)
+        last = store.get_digest(sub.channel, last_day) if last_day else None
+        upcoming = next_digest(sub, now)
+        channels.append(
+            {
+                "channel": str(sub.channel),
+                "schedule": f"{sub.post_time} {sub.timezone}",
+                "next_digest": upcoming.isoformat() if upcoming else None,
+                "last_digest": {"day": last.day.isoformat(), "status": last.status}
+                if last
+                else None,
+            }
+        )
+    return {
+        "status": "ok",
+        "version": __version__,
+        "uptime_seconds": round((now - started).total_seconds()) if started else None,
+        "adapters": {name: {"connected": up} for name, up in (adapters or {}).items()},
+        "papers": store.count_papers(),
+        "sources": sources,
+        "channels": channels,
+    }
+
+
+def health_app(report: Any) -> web.Application:
+    """An aiohttp app answering GET /healthz with `report()` as JSON."""
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response(report())
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    return app

@@ -1,0 +1,246 @@
+"""`papers-bot run`: every adapter, the fetch and digest schedules, and /healthz in one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, timedelta
+
+import aiohttp
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot import health, logs
+from bot.config import Settings
+from bot.core import PapersBot
+from bot.ingest import fetch_sources
+from bot.models import Channel, Subscription
+from bot.ports import ChatAdapter, Clock
+from bot.schedule import ARXIV_ANNOUNCE, catch_up, digest_trigger, job_id, roundup_trigger
+from bot.store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAY = timedelta(minutes=5)
+STOP_TIMEOUT = 30.0  # seconds in-flight posts get to finish on shutdown
+
+
+class Service:
+    """Schedules fetches and digests for every subscribed channel and runs the adapters."""
+
+    def __init__(
+        self,
+        bot: PapersBot,
+        adapters: Sequence[ChatAdapter],
+        settings: Settings,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.bot = bot
+        self.adapters = {adapter.platform: adapter for adapter in adapters}
+        self.settings = settings
+        self.clock = clock
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.started: datetime | None = None
+        self.health_port: int | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._session: aiohttp.ClientSession | None = None
+        self._health: web.AppRunner | None = None
+        bot.on_schedule_change(self.reschedule)
+
+    @property
+    def grace(self) -> timedelta:
+        """How late a missed digest may still be posted."""
+        return timedelta(hours=self.settings.catchup_grace_hours)
+
+    async def start(self) -> None:
+        """Connect the adapters, build every job from the database, catch up, serve /healthz."""
+        self.started = self.clock()
+        timeout = aiohttp.ClientTimeout(total=self.settings.http_timeout)
+        self._session = aiohttp.ClientSession(timeout=timeout)
+        for adapter in self.adapters.values():
+            await adapter.start()
+            log.info("%s adapter started", adapter.platform)
+        self.scheduler.start()
+        self._schedule_fetches()
+        for sub in self.bot.store.subscriptions():
+            self.reschedule(sub.channel)
+            self._catch_up(sub)
+        if self.settings.health_port is not None:
+            await self._serve_health()
+
+    async def stop(self) -> None:
+        """Stop scheduling, let in-flight posts finish, disconnect, close the database."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._tasks:
+            log.info("waiting for %d in-flight job(s)", len(self._tasks))
+            await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
+        for adapter in self.adapters.values():
+            await adapter.stop()
+        if self._health:
+            await self._health.cleanup()
+        if self._session:
+            await self._session.close()
+        self.bot.store.close()
+        log.info("stopped")
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def _schedule_fetches(self) -> None:
+        names = self.settings.papers_bot_sources
+        if "hf" in names:
+            every = IntervalTrigger(minutes=self.settings.fetch_interval_minutes)
+            self.scheduler.add_job(
+                self._track,
+                every,
+                args=[self._fetch, ("hf",)],
+                id="fetch:hf",
+                replace_existing=True,
+                next_run_time=self.clock(),
+            )
+        if "arxiv" in names:
+            self.scheduler.add_job(
+                self._track,
+                ARXIV_ANNOUNCE,
+                args=[self._fetch, ("arxiv",)],
+                id="fetch:arxiv",
+                replace_existing=True,
+                misfire_grace_time=3600,
+            )
+
+    def reschedule(self, channel: Channel) -> None:
+        """Add, move or remove a channel's digest and roundup jobs to match its settings."""
+        sub = self.bot.store.get_subscription(channel)
+        plans = [
+            ("digest", self._digest, digest_trigger(sub) if sub else None),
+            ("roundup", self._roundup, roundup_trigger(sub) if sub else None),
+        ]
+        for kind, job, trigger in plans:
+            jid = job_id(kind, channel)
+            if trigger is None or channel.platform not in self.adapters:
+                if self.scheduler.get_job(jid):
+                    self.scheduler.remove_job(jid)
+                continue
+            self.scheduler.add_job(
+                self._track,
+                trigger,
+                args=[job, channel],
+                id=jid,
+                replace_existing=True,
+                misfire_grace_time=int(self.grace.total_seconds()) or 1,
+                coalesce=True,
+                max_instances=1,
+            )
+            log.info(
+                "%s for %s: next at %s", kind, channel, self.scheduler.get_job(jid).next_run_time
+            )
+
+    def _catch_up(self, sub: Subscription) -> None:
+        def status_on(day: date) -> str | None:
+            claim = self.bot.store.get_digest(sub.channel, day)
+            return claim.status if claim else None
+
+        decision = catch_up(sub, self.clock(), status_on, self.grace)
+        if decision.action in ("post", "resume"):
+            log.info("catch-up for %s: %s", sub.channel, decision.reason)
+            assert decision.due is not None
+            self._spawn(self._digest(sub.channel, decision.due.date()))
+        elif decision.action == "skip":
+            log.warning("no digest for %s on %s: %s", sub.channel, decision.due, decision.reason)
+
+    async def _track(self, job: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run a job as a tracked task, so shutdown can wait for it."""
+        await self._spawn(job(*args))
+
+    def _spawn(self, work: Awaitable[object]) -> asyncio.Task[object]:
+        task: asyncio.Task[object] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _fetch(self, names: tuple[str, ...]) -> None:
+        assert self._session is not None
+        try:
+            reports = await fetch_sources(
+                self.bot.store, self.settings, self._session, names, None, self.clock()
+            )
+        except Exception:
+            log.exception("fetching %s failed; will try again on schedule", ",".join(names))
+            return
+        for report in reports:
+            log.info("fetched %s: %d papers, %d new", report.source, report.seen, report.new)
+
+    async def _digest(self, channel: Channel, day: date | None = None) -> None:
+        await self._deliver(channel, "digest", day)
+
+    async def _roundup(self, channel: Channel) -> None:
+        await self._deliver(channel, "roundup", None)
+
+    async def _deliver(self, channel: Channel, kind: str, day: date | None) -> None:
+        adapter = self.adapters.get(channel.platform)
+        if adapter is None or self.bot.store.get_subscription(channel) is None:
+            return
+        try:
+            if kind == "roundup":
+                outcome = await self.bot.post_roundup(adapter, channel)
+            else:
+                outcome = await self.bot.post_digest(adapter, channel, day)
+        except Exception:
+            log.exception("%s for %s failed; retrying in %s", kind, channel, RETRY_DELAY)
+            self.scheduler.add_job(
+                self._track,
+                DateTrigger(self.clock() + RETRY_DELAY),
+                args=[self._digest if kind == "digest" else self._roundup, channel],
+                id=f"retry-{job_id(kind, channel)}",
+                replace_existing=True,
+            )
+            return
+        log.info("%s", outcome.message)
+
+    # -- health ---------------------------------------------------------------------------
+
+    def report(self) -> dict[str, object]:
+        """The /healthz document."""
+        connected = {name: adapter.connected for name, adapter in self.adapters.items()}
+        return health.snapshot(self.bot.store, self.clock(), self.started, connected)
+
+    async def _serve_health(self) -> None:
+        self._health = web.AppRunner(health.health_app(self.report), access_log=None)
+        await self._health.setup()
+        site = web.TCPSite(self._health, self.settings.health_host, self.settings.health_port)
+        await site.start()
+        self.health_port = self._health.addresses[0][1]
+        log.info("health at http://%s:%s/healthz", self.settings.health_host, self.health_port)
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or `stop` is set)."""
+    from adapters import build_adapters
+
+    logs.configure(
+        settings.log_level,
+        [
+            settings.slack_bot_token,
+            settings.slack_app_token,
+            settings.slack_signing_secret,
+            settings.discord_token,
+        ],
+    )
+    store = Store(settings.papers_bot_db)
+    bot = PapersBot(store, settings)
+    service = Service(bot, build_adapters(bot, settings), settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await service.start()
+    log.info("papers-bot running: %s", ", ".join(service.adapters) or "no adapters")
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await service.stop()

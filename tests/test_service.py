@@ -1,0 +1,182 @@
+"""The service: jobs rebuilt from the database, moved at run time, catch-up, /healthz, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.commands import CommandContext
+from bot.config import Settings, load_settings
+from bot.core import PapersBot
+from bot.models import Channel, Digest, DigestItem, MessageRef, Subscription
+from bot.service import Service
+from bot.store import Store
+from tests.conftest import FixedClock, RecordingPoster, make_paper
+
+CH = Channel("fake", "W1", "C1")
+
+
+class FakeAdapter(RecordingPoster):
+    """A recording poster that can be started and stopped like a platform connection."""
+
+    running = False
+
+    @property
+    def connected(self) -> bool:
+        return self.running
+
+    async def start(self) -> None:
+        self.running = True
+
+    async def stop(self) -> None:
+        self.running = False
+
+
+@pytest.fixture
+def service_settings(tmp_path: Path) -> Settings:
+    return load_settings(
+        papers_bot_db=tmp_path / "service.db",
+        papers_bot_sources=(),
+        health_host="127.0.0.1",
+        health_port=0,  # any free port
+        _env_file=None,
+    )
+
+
+def make_service(
+    settings: Settings, clock: FixedClock, subs: list[Subscription], adapter: FakeAdapter
+) -> Service:
+    store = Store(settings.papers_bot_db)
+    store.upsert_papers([make_paper(f"2508.0000{i}", upvotes=i) for i in range(1, 7)], clock())
+    for sub in subs:
+        store.save_subscription(sub, clock())
+    return Service(PapersBot(store, settings, clock), [adapter], settings, clock)
+
+
+async def settle(service: Service) -> None:
+    """Wait for the jobs the service started (catch-up digests) to finish."""
+    await asyncio.sleep(0)
+    if service._tasks:
+        await asyncio.wait(service._tasks, timeout=5)
+
+
+@pytest.fixture
+async def running(
+    service_settings: Settings, clock: FixedClock
+) -> AsyncIterator[tuple[Service, FakeAdapter]]:
+    clock.now = datetime(2025, 8, 5, 7, 0, tzinfo=UTC)  # before the 15:00 Kolkata digest
+    adapter = FakeAdapter()
+    kolkata = Subscription(CH, timezone="Asia/Kolkata", post_time="15:00")
+    service = make_service(service_settings, clock, [kolkata], adapter)
+    await service.start()
+    yield service, adapter
+    await service.stop()
+
+
+async def test_jobs_are_rebuilt_from_the_database(running: tuple[Service, FakeAdapter]) -> None:
+    service, adapter = running
+    job = service.scheduler.get_job("digest:fake:W1:C1")
+    assert job is not None
+    utc = job.next_run_time.astimezone(UTC)
+    assert (utc.hour, utc.minute) == (9, 30)  # 15:00 in Kolkata
+    assert service.scheduler.get_job("roundup:fake:W1:C1") is not None
+    assert adapter.connected
+
+
+async def test_settings_changes_move_and_remove_jobs_at_run_time(
+    running: tuple[Service, FakeAdapter],
+) -> None:
+    service, adapter = running
+    ctx = CommandContext(CH, "U1", adapter)
+    await service.bot.handle_command("settings time 18:45", ctx)
+    job = service.scheduler.get_job("digest:fake:W1:C1")
+    assert (job.next_run_time.hour, job.next_run_time.minute) == (18, 45)
+    await service.bot.handle_command("settings roundup off", ctx)
+    assert service.scheduler.get_job("roundup:fake:W1:C1") is None
+    await service.bot.handle_command("unsubscribe", ctx)
+    assert service.scheduler.get_job("digest:fake:W1:C1") is None
+    other = Channel("fake", "W1", "C2")
+    await service.bot.handle_command("subscribe", CommandContext(other, "U1", adapter))
+    assert service.scheduler.get_job("digest:fake:W1:C2") is not None
+
+
+async def test_healthz_reports_adapters_sources_and_channels(
+    running: tuple[Service, FakeAdapter],
+) -> None:
+    service, _ = running
+    service.bot.store.record_fetch(
+        "hf", service.clock(), service.clock(), False, error="Hugging Face unreachable: HTTP 500"
+    )
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{service.health_port}/healthz"
+        async with http.get(url) as response:
+            assert response.status == 200
+            body = await response.json()
+    assert body["adapters"] == {"fake": {"connected": True}}
+    assert body["sources"]["hf"]["ok"] is False
+    assert "HTTP 500" in body["sources"]["hf"]["error"]
+    assert body["channels"][0]["channel"] == "fake:W1/C1"
+    assert body["channels"][0]["next_digest"] == "2025-08-05T15:00:00+05:30"
+    assert body["papers"] == 6 and body["uptime_seconds"] == 0
+
+
+async def test_catch_up_posts_a_missed_digest_within_the_grace_window(
+    service_settings: Settings, clock: FixedClock
+) -> None:
+    clock.now = datetime(2025, 8, 5, 11, 0, tzinfo=UTC)  # two hours late
+    adapter = FakeAdapter()
+    service = make_service(service_settings, clock, [Subscription(CH)], adapter)
+    await service.start()
+    await settle(service)
+    await service.stop()
+    assert len(adapter.papers) == 5 and len(adapter.headers) == 1
+    again = FakeAdapter()
+    restarted = make_service(service_settings, clock, [], again)
+    await restarted.start()
+    await settle(restarted)
+    await restarted.stop()
+    assert again.papers == [] and again.headers == []  # a restart the same day posts nothing
+
+
+async def test_catch_up_beyond_the_grace_window_skips_and_logs(
+    service_settings: Settings, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock.now = datetime(2025, 8, 5, 20, 0, tzinfo=UTC)  # eleven hours late
+    adapter = FakeAdapter()
+    service = make_service(service_settings, clock, [Subscription(CH)], adapter)
+    with caplog.at_level(logging.WARNING):
+        await service.start()
+    await settle(service)
+    await service.stop()
+    assert adapter.papers == []
+    assert "11 h late, beyond the 4.0 h grace window: skipped" in caplog.text
+
+
+class SlowAdapter(FakeAdapter):
+    """Each paper takes a moment to post, so a stop can land mid-digest."""
+
+    async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
+        await asyncio.sleep(0.01)
+        return await super().post_paper(digest, item)
+
+
+async def test_stop_lets_an_in_flight_digest_finish_and_closes_the_database(
+    service_settings: Settings, clock: FixedClock
+) -> None:
+    clock.now = datetime(2025, 8, 5, 9, 30, tzinfo=UTC)
+    adapter = SlowAdapter()
+    service = make_service(service_settings, clock, [Subscription(CH)], adapter)
+    await service.start()
+    await asyncio.sleep(0.015)  # the catch-up digest is mid-post
+    await service.stop()
+    assert len(adapter.papers) == 5  # finished, not cut off
+    assert not adapter.connected
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        service.bot.store.count_papers()

@@ -1,0 +1,25 @@
+# Two commands do all the set-up on a fresh machine (Python >= 3.11):
+#   make demo   installs papers-bot into .venv and prints today's digest in the terminal
+#   make test   installs the dev tools into .venv and runs lint, type checks and the tests
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench
+
+$(BIN)/papers-bot: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/papers-bot
+	$(BIN)/papers-bot digest
+
+lint: $(BIN)/papers-bot
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest

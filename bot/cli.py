@@ -1,0 +1,428 @@
+"""The `papers-bot` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated
+
+import aiohttp
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from adapters.terminal import TerminalAdapter, render, terminal_channel
+from bot import __version__
+from bot.commands import CommandContext
+from bot.config import ConfigError, Settings, load_settings
+from bot.core import PapersBot
+from bot.health import snapshot
+from bot.ingest import fetch_sources, ingest_files
+from bot.models import Digest
+from bot.ports import Clock
+from bot.search import search
+from bot.sources import SourceError, sample_files
+from bot.store import SchemaTooNew, Store, utcnow
+
+app = typer.Typer(
+    name="papers-bot",
+    help="The day's trending research papers in your team's chat. "
+    "Start with [bold]papers-bot digest[/bold]: it prints today's digest in the terminal.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console()
+err = Console(stderr=True)
+log = logging.getLogger("papers-bot")
+
+
+@dataclass
+class State:
+    """Options shared by every command."""
+
+    settings: Settings
+
+
+def _state(ctx: typer.Context) -> State:
+    state = ctx.obj
+    assert isinstance(state, State)
+    return state
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="SQLite database file (default: papers-bot.db here)",
+            envvar="PAPERS_BOT_DB",
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """Options for every command."""
+    if version:
+        out.print(f"papers-bot {__version__}")
+        raise typer.Exit()
+    _logging("INFO" if verbose else "WARNING")
+    try:
+        settings = load_settings(**({"papers_bot_db": db} if db else {}))
+    except ConfigError as exc:
+        _fail(str(exc))
+    ctx.obj = State(settings)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, rich_tracebacks=True)],
+        force=True,
+    )
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[Store]:
+    try:
+        store = Store(settings.papers_bot_db)
+    except SchemaTooNew as exc:
+        _fail(str(exc))
+    except Exception as exc:  # a path that is a folder, a corrupt file, no permission
+        _fail(f"cannot open the database {settings.papers_bot_db}: {exc}")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def _parse_day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"“{text}” is not a date: use YYYY-MM-DD, e.g. 2025-08-05")
+    raise AssertionError  # unreachable: _fail raises
+
+
+def _ingest(store: Store, paths: list[Path], label: str) -> int:
+    """Ingest files with a progress bar; returns how many papers were new."""
+    with _progress() as progress:
+        task = progress.add_task(label, total=len(paths))
+        reports = ingest_files(
+            store,
+            paths,
+            utcnow(),
+            progress=lambda done, total: progress.update(task, completed=done),
+        )
+    for report in reports:
+        for reason in report.skipped:
+            log.warning("%s: skipped %s", report.source, reason)
+    return sum(report.new for report in reports)
+
+
+def _ensure_sample(store: Store) -> None:
+    """Load the bundled sample into an empty database, so the bot works offline at once."""
+    if store.count_papers():
+        return
+    files = sample_files()
+    new = _ingest(store, files, "Loading the bundled sample")
+    out.print(
+        f"Loaded the bundled sample: {new} real papers from {len(files)} days of "
+        "Hugging Face Daily Papers.",
+        style="dim",
+    )
+
+
+async def _fetch(
+    settings: Settings, store: Store, names: tuple[str, ...], day: date | None
+) -> bool:
+    """Fetch live papers; prints one line per unreachable source; True if any fetch worked."""
+    timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        with _progress() as progress:
+            task = progress.add_task("Fetching papers", total=len(names))
+            reports = await fetch_sources(
+                store,
+                settings,
+                session,
+                names,
+                day,
+                utcnow(),
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    fetched = {report.source for report in reports}
+    for report in reports:
+        out.print(f"{report.source}: {report.seen} papers, {report.new} new", style="dim")
+    last = store.last_fetches()
+    for name in names:
+        if name not in fetched and name in last and last[name].error:
+            err.print(f"[yellow]{last[name].error}[/yellow]", highlight=False)
+    return bool(fetched)
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="HF daily_papers JSON, arXiv Atom or arXiv RSS files",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+) -> None:
+    """Load papers from files (Hugging Face Daily Papers JSON, arXiv Atom or RSS)."""
+    settings = _state(ctx).settings
+    with _store(settings) as store:
+        try:
+            new = _ingest(store, files, "Ingesting")
+        except SourceError as exc:
+            _fail(str(exc))
+        out.print(
+            f"Ingested {len(files)} file(s): {new} new papers, {store.count_papers()} in all."
+        )
+
+
+@app.command()
+def fetch(
+    ctx: typer.Context,
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="hf or arxiv (repeatable; default: PAPERS_BOT_SOURCES)"),
+    ] = None,
+) -> None:
+    """Fetch the day's papers from Hugging Face Daily Papers and/or arXiv."""
+    settings = _state(ctx).settings
+    names = tuple(source or settings.papers_bot_sources)
+    for name in names:
+        if name not in ("hf", "arxiv"):
+            _fail(f"unknown source “{name}”: use hf or arxiv")
+    with _store(settings) as store:
+        if not asyncio.run(_fetch(settings, store, names, _parse_day(day))):
+            _fail("no source could be reached; nothing was fetched (stored papers are unchanged)")
+
+
+@app.command("search")
+def search_command(
+    ctx: typer.Context,
+    query: Annotated[
+        list[str], typer.Argument(help='words, "a phrase", -exclude, author:name, since:2025-01')
+    ],
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=100, help="how many results")
+    ] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Search every paper the bot has seen."""
+    settings = _state(ctx).settings
+    with _store(settings) as store:
+        _ensure_sample(store)
+        reply = search(store, " ".join(query), limit=limit, now=utcnow())
+    if as_json:
+        items = [
+            {
+                "id": hit.paper.id,
+                "title": hit.paper.title,
+                "url": hit.paper.url,
+                "score": round(hit.score, 4),
+                "authors": list(hit.paper.authors),
+                "upvotes": hit.paper.upvotes,
+                "snippet": "".join(f"**{t}**" if m else t for t, m in hit.snippet),
+            }
+            for hit in reply.hits
+        ]
+        out.print_json(json.dumps(items, ensure_ascii=False))
+        return
+    out.print(render(reply))
+
+
+@app.command()
+def digest(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="show the picks; post and record nothing")
+    ] = False,
+    day: Annotated[
+        str | None, typer.Option("--date", help="the digest's day, YYYY-MM-DD (default: today)")
+    ] = None,
+    channel: Annotated[str, typer.Option("--channel", help="terminal channel name")] = "terminal",
+    offline: Annotated[
+        bool, typer.Option("--offline", help="do not fetch; use stored papers")
+    ] = False,
+) -> None:
+    """Print today's digest as it would appear in a channel (the main job)."""
+    settings = _state(ctx).settings
+    digest_day = _parse_day(day)
+    with _store(settings) as store:
+        _ensure_sample(store)
+        live = not offline and digest_day is None
+        if live and not asyncio.run(_fetch(settings, store, settings.papers_bot_sources, None)):
+            out.print(f"Digesting from the {store.count_papers()} stored papers.", style="dim")
+        clock = utcnow if digest_day is None else _noon(digest_day)
+        bot = PapersBot(store, settings, clock)
+        where = terminal_channel(channel)
+        if dry_run:
+            sub = bot.subscription(where)
+            preview = bot.runner.preview(sub, digest_day or bot.local_day(sub))
+            terminal = TerminalAdapter(out)
+            asyncio.run(_print_preview(terminal, preview))
+            return
+        outcome = asyncio.run(bot.post_digest(TerminalAdapter(out), where, digest_day))
+        if outcome.status == "already":
+            out.print(
+                f"Today's digest for “{channel}” was already posted. "
+                "Preview with --dry-run, or see it with: papers-bot chat, then /papers today"
+            )
+
+
+def _noon(day: date) -> Clock:
+    moment = datetime.combine(day, time(12), tzinfo=UTC)
+    return lambda: moment
+
+
+async def _print_preview(terminal: TerminalAdapter, preview: Digest) -> None:
+    await terminal.post_header(preview)
+    for item in preview.items:
+        await terminal.post_paper(preview, item)
+
+
+@app.command()
+def chat(
+    ctx: typer.Context,
+    channel: Annotated[str, typer.Option("--channel", help="terminal channel name")] = "terminal",
+) -> None:
+    """Type /papers commands exactly as in Slack (reads lines from stdin when piped)."""
+    settings = _state(ctx).settings
+    with _store(settings) as store:
+        _ensure_sample(store)
+        bot = PapersBot(store, settings)
+        terminal = TerminalAdapter(out)
+        context = CommandContext(terminal_channel(channel), getpass.getuser(), terminal)
+        interactive = sys.stdin.isatty()
+        if interactive:
+            out.print(
+                "Type /papers help, or /papers meta-rl to search. Ctrl-D to leave.", style="dim"
+            )
+        for line in _lines(interactive):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            if text in ("quit", "exit"):
+                break
+            if not interactive:
+                out.print(f"> {text}", style="dim", highlight=False)
+            terminal.show(asyncio.run(bot.handle_command(text, context)))
+
+
+def _lines(interactive: bool) -> Iterator[str]:
+    if not interactive:
+        yield from sys.stdin
+        return
+    while True:
+        try:
+            yield input("/papers ")
+        except EOFError:
+            out.print()
+            return
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (as /healthz does)")] = False,
+) -> None:
+    """Show the last fetch per source and each channel's next and last digest."""
+    settings = _state(ctx).settings
+    with _store(settings) as store:
+        report = snapshot(store, utcnow())
+    if as_json:
+        out.print_json(json.dumps(report))
+        return
+    out.print(
+        f"papers-bot {report['version']} · {report['papers']} papers in {settings.papers_bot_db}"
+    )
+    sources = Table("source", "last fetch", "result", title="Sources", title_justify="left")
+    for name, info in report["sources"].items():
+        result = f"{info['seen']} papers, {info['new']} new" if info["ok"] else info["error"]
+        sources.add_row(name, info["last_fetch"] or "never", result)
+    channels = Table(
+        "channel", "schedule", "next digest", "last digest", title="Channels", title_justify="left"
+    )
+    for info in report["channels"]:
+        last = info["last_digest"]
+        channels.add_row(
+            info["channel"],
+            info["schedule"],
+            info["next_digest"] or "never",
+            f"{last['day']} ({last['status']})" if last else "never",
+        )
+    out.print(sources if report["sources"] else "No fetch yet: papers-bot fetch")
+    out.print(channels if report["channels"] else "No channel subscribed yet: /papers subscribe")
+
+
+@app.command("discord-invite")
+def discord_invite(ctx: typer.Context) -> None:
+    """Print the URL that adds the bot to a Discord server (from DISCORD_TOKEN)."""
+    from adapters.discord.credentials import application_id_from_token, invite_url
+
+    settings = _state(ctx).settings
+    if not settings.discord_token:
+        _fail("DISCORD_TOKEN is not set: see adapters/discord/README.md")
+    try:
+        out.print(invite_url(application_id_from_token(settings.discord_token)), soft_wrap=True)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Run the service: fetch on schedule, post digests, answer Slack and Discord."""
+    from bot.service import serve
+
+    settings = _state(ctx).settings
+    try:
+        asyncio.run(serve(settings))
+    except ConfigError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -6,6 +6,7 @@ server too, so every reply the bot sends, by any route, lands in `SlackFake`.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -18,6 +19,7 @@ TEAM = "T0TEAM"
 BOT_USER = "U0BOT"
 BOT_ID = "B0BOT"
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-A0PAPERS-1-test"
 
 # Control sequences that ping people or render as links when they reach mrkdwn unescaped.
 PING = re.compile(r"<(?:!channel|!here|!everyone|!subteam\^|@[UW])")
@@ -150,8 +152,12 @@ def mrkdwn_texts(payload: dict[str, Any]) -> list[str]:
 class SlackFake:
     """The Slack Web API and response_url endpoints, served on 127.0.0.1."""
 
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(self, token: str = TOKEN, app_token: str = APP_TOKEN) -> None:
         self.token = token
+        self.app_token = app_token
+        self.socket_acks: list[dict[str, Any]] = []
+        self._sockets: list[web.WebSocketResponse] = []
+        self._acked = asyncio.Condition()
         self.calls: list[Call] = []
         self.messages: list[Posted] = []
         self.ephemerals: list[Posted] = []
@@ -170,6 +176,7 @@ class SlackFake:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -178,6 +185,8 @@ class SlackFake:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for socket in self._sockets:
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -221,6 +230,38 @@ class SlackFake:
         payloads += [p for replies in self.responses.values() for p in replies]
         return [t for p in payloads for t in mrkdwn_texts(p) if PING.search(t)]
 
+    # -- Socket Mode --------------------------------------------------------------------------
+
+    async def push(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """Send a Socket Mode envelope to the connected bot; the ack it sends back."""
+        async with self._acked:
+            await asyncio.wait_for(self._acked.wait_for(lambda: bool(self._sockets)), 5)
+        await self._sockets[-1].send_json(envelope)
+        async with self._acked:
+            await asyncio.wait_for(
+                self._acked.wait_for(lambda: self._ack_for(envelope["envelope_id"]) is not None), 5
+            )
+        ack = self._ack_for(envelope["envelope_id"])
+        assert ack is not None
+        return ack
+
+    def _ack_for(self, envelope_id: str) -> dict[str, Any] | None:
+        return next((a for a in self.socket_acks if a.get("envelope_id") == envelope_id), None)
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        async with self._acked:
+            self._sockets.append(socket)
+            self._acked.notify_all()
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        async for frame in socket:
+            if frame.type == web.WSMsgType.TEXT:
+                async with self._acked:
+                    self.socket_acks.append(json.loads(frame.data))
+                    self._acked.notify_all()
+        return socket
+
     # -- handlers ---------------------------------------------------------------------------
 
     async def _api(self, request: web.Request) -> web.Response:
@@ -236,7 +277,8 @@ class SlackFake:
                 status=429,
                 headers={"Retry-After": str(waits.pop(0))},
             )
-        if request.headers.get("Authorization") != f"Bearer {self.token}" and method != "api.test":
+        token = self.app_token if method == "apps.connections.open" else self.token
+        if request.headers.get("Authorization") != f"Bearer {token}":
             return self._fail(call, "invalid_auth")
         failures = self._failures.get(method)
         if failures:
@@ -284,6 +326,9 @@ class SlackFake:
             "user_id": BOT_USER,
             "bot_id": BOT_ID,
         }
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": f"ws://127.0.0.1:{self.port}/socket"}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any] | str:
         problem = block_kit_problem(args)

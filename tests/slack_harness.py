@@ -223,8 +223,8 @@ async def slack_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Slack
         harness.bot = PapersBot(store, settings, clock=harness.clock)
         # No pacing: the fake does not rate-limit unless a test asks it to.
         harness.adapter = SlackAdapter(harness.bot, settings, post_interval=0)
-        await harness.adapter.start()
         try:
+            await harness.adapter.start()
             yield harness
         finally:
             await harness.adapter.stop()

@@ -99,16 +99,9 @@ class SlackAdapter:
         """Check the token with auth.test, then listen (Socket Mode or HTTP); returns once up."""
         await self._check_token()
         if self.mode == "socket":
+            await self._check_app_token()
             self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token)
-            try:
-                await self._socket.connect_async()
-            except SlackApiError as exc:
-                if slack_error(exc) in AUTH_ERRORS:
-                    raise ConfigError(
-                        f"SLACK_APP_TOKEN was rejected by Slack ({slack_error(exc)}); create an "
-                        "App-Level Token with connections:write under Basic Information"
-                    ) from exc
-                raise
+            await self._socket.connect_async()
             log.info("Slack: connected over Socket Mode")
             return
         runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH))
@@ -146,6 +139,19 @@ class SlackAdapter:
             raise
         self.bot_user = auth.get("user_id")
         log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
+
+    async def _check_app_token(self) -> None:
+        # The Socket Mode client retries a rejected token forever; ask once so start-up can stop.
+        try:
+            await self.client.apps_connections_open(app_token=self.settings.slack_app_token or "")
+        except SlackApiError as exc:
+            if slack_error(exc) in AUTH_ERRORS:
+                raise ConfigError(
+                    f"SLACK_APP_TOKEN was rejected by Slack ({slack_error(exc)}); create an "
+                    "App-Level Token with connections:write under Basic Information → "
+                    "App-Level Tokens"
+                ) from exc
+            raise
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

@@ -146,8 +146,11 @@ def fit(blocks: list[Block], more: str = "") -> list[Block]:
     return [*blocks[: MAX_BLOCKS - 1], context(more or f"… {left} more not shown")]
 
 
-def pack_lines(lines: list[str], room: int, more: str) -> list[Block]:
-    """Escaped lines packed into as few sections as fit in `room` blocks; `more` names the rest."""
+def pack_lines(lines: list[str], room: int, more: str, hidden: int = 0) -> list[Block]:
+    """Escaped lines packed into as few sections as fit in `room` blocks; `more` counts the rest.
+
+    `hidden` counts lines left out before packing, so the note about the rest includes them.
+    """
     blocks: list[Block] = []
     current: list[str] = []
     size = 0
@@ -157,11 +160,13 @@ def pack_lines(lines: list[str], room: int, more: str) -> list[Block]:
             blocks.append(section("\n".join(current)))
             current, size = [], 0
             if len(blocks) >= room - 1:  # only the note about the rest still fits
-                return [*blocks, context(more.format(len(lines) - index))]
+                return [*blocks, context(more.format(len(lines) - index + hidden))]
         current.append(line)
         size += len(line) + 1
     if current:
         blocks.append(section("\n".join(current)))
+    if hidden:
+        blocks.append(context(more.format(hidden)))
     return blocks
 
 

@@ -34,6 +34,7 @@ from bot.replies import (
 )
 
 SEARCH_HITS = 5
+LISTED = 100  # papers shown in one list reply; more is a wall nobody reads
 FENCE = "```"
 
 
@@ -114,8 +115,10 @@ def render_paper_list(reply: PaperListReply) -> Message:
     if not reply.papers:
         blocks.append(section(escape(reply.empty_text)))
     else:
-        lines = [paper_line(paper) for paper in reply.papers]
-        blocks += pack_lines(lines, MAX_BLOCKS - 1, "… and {} more not shown here.")
+        lines = [paper_line(paper) for paper in reply.papers[:LISTED]]
+        hidden = len(reply.papers) - len(lines)
+        more = "… and {} more not shown here (/papers export has them all)."
+        blocks += pack_lines(lines, MAX_BLOCKS - 1, more, hidden)
     return Message(clip(heading, MAX_FALLBACK), blocks, reply.ephemeral)
 
 

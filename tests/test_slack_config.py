@@ -1,0 +1,72 @@
+"""Slack settings are checked before start-up, naming the variable and where to get it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.slack import SlackAdapter, check_settings
+from bot.config import ConfigError, Settings
+from bot.core import PapersBot
+from bot.store import Store
+from tests.slack_fake import SlackFake
+from tests.slack_harness import SECRET
+
+
+def slack_settings(**values: Any) -> Settings:
+    base: dict[str, Any] = {
+        "slack_bot_token": "xoxb-1-2-abc",
+        "slack_app_token": None,
+        "slack_signing_secret": SECRET,
+    }
+    return Settings(_env_file=None, **{**base, **values})  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"slack_bot_token": None}, "SLACK_BOT_TOKEN is not set"),
+        (
+            {"slack_bot_token": "xoxp-1-2"},
+            "SLACK_BOT_TOKEN must start with xoxb- (this looks like a user token)",
+        ),
+        ({"slack_bot_token": "xoxb-1 2"}, "SLACK_BOT_TOKEN contains spaces"),
+        ({"slack_app_token": "xoxb-1-2"}, "SLACK_APP_TOKEN must start with xapp-"),
+        ({"slack_signing_secret": None}, "SLACK_SIGNING_SECRET is not set"),
+        ({"slack_api_url": "slack.com/api"}, "SLACK_API_URL must be an http(s) URL"),
+    ],
+)
+def test_bad_settings_name_the_variable_and_where_to_get_it(
+    values: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        check_settings(slack_settings(**values))
+    message = str(error.value)
+    assert expected in message
+    assert "https://api.slack.com/apps" in message or "SLACK_API_URL" in message
+
+
+def test_app_token_picks_socket_mode_and_its_absence_http() -> None:
+    assert check_settings(slack_settings(slack_app_token="xapp-1-A-2-x")) == "socket"
+    assert check_settings(slack_settings(slack_signing_secret=None, slack_app_token="xapp-1")) == (
+        "socket"
+    )
+    assert check_settings(slack_settings()) == "http"
+
+
+def test_adapter_refuses_to_start_with_bad_settings(tmp_path: Path) -> None:
+    settings = slack_settings(slack_bot_token="xapp-1-2")
+    with Store(tmp_path / "t.db") as store, pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        SlackAdapter(PapersBot(store, settings), settings)
+
+
+async def test_a_token_slack_rejects_stops_start_up(tmp_path: Path) -> None:
+    async with SlackFake(token="xoxb-the-real-one") as fake:
+        settings = slack_settings(slack_bot_token="xoxb-revoked", slack_api_url=fake.api_url)
+        with Store(tmp_path / "t.db") as store:
+            adapter = SlackAdapter(PapersBot(store, settings), settings)
+            with pytest.raises(ConfigError, match=r"SLACK_BOT_TOKEN was rejected .*invalid_auth"):
+                await adapter.start()
+            assert not adapter.connected

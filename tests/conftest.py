@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.config import Settings, load_settings
@@ -103,3 +104,10 @@ async def upstream() -> AsyncIterator[UpstreamServer]:
     """A real local server replaying recorded HF and arXiv responses, with switchable faults."""
     async with UpstreamServer() as server:
         yield server
+
+
+@pytest.fixture
+async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """An aiohttp client session, closed after the test."""
+    async with aiohttp.ClientSession() as session:
+        yield session

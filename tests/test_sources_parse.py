@@ -21,6 +21,7 @@ from bot.sources import (
     sample_files,
 )
 from bot.sources.errors import SourceUnavailable
+from tests.upstream_server import rss_feed_for
 
 SAMPLE = {path.name: path for path in sample_files()}
 ARXIV = Path(__file__).resolve().parent / "fixtures" / "arxiv"
@@ -246,9 +247,10 @@ def test_atom_response_parses_every_entry() -> None:
 
 
 def test_old_style_ids_keep_their_archive() -> None:
-    papers = {p.id: p for p in parse_arxiv_atom(
-        (ARXIV / "api_query_testing_100.atom.xml").read_bytes()
-    )[0]}
+    papers = {
+        p.id: p
+        for p in parse_arxiv_atom((ARXIV / "api_query_testing_100.atom.xml").read_bytes())[0]
+    }
     old = papers["hep-ph/0301050"]  # http://arxiv.org/abs/hep-ph/0301050v2
     assert old.title == "Statistical Test of Anarchy"
     assert old.is_arxiv and old.abs_url == "https://arxiv.org/abs/hep-ph/0301050"
@@ -287,7 +289,8 @@ def test_api_error_feed_is_a_skip_with_arxiv_s_message() -> None:
   </entry>
 </feed>"""
     assert parse_arxiv_atom(body) == (
-        [], ["entry 0: arXiv API error: max_results must be at most 30000"]
+        [],
+        ["entry 0: arXiv API error: max_results must be at most 30000"],
     )
 
 
@@ -309,10 +312,13 @@ def test_rss_feed_strips_the_announce_prefix_and_splits_authors() -> None:
 
 
 def test_rss_can_keep_only_new_and_cross_announcements() -> None:
-    data = (ARXIV / "rss_all_2024-11-28.xml").read_bytes()
-    papers, _ = parse_arxiv_rss(data, announce_types=("new", "cross"))
-    assert len(papers) == 926 + 9
-    assert "1401.3665" not in {paper.id for paper in papers}
+    data = rss_feed_for("math.CO")  # the recorded feed's math.CO items
+    everything, _ = parse_arxiv_rss(data)
+    announced, _ = parse_arxiv_rss(data, announce_types=("new", "cross"))
+    assert "1401.3665" in {paper.id for paper in everything}  # a `replace`
+    assert "1401.3665" not in {paper.id for paper in announced}
+    assert 0 < len(announced) < len(everything)
+    assert all(paper.published == date(2024, 11, 28) for paper in announced if paper.published)
 
 
 # -- detection by content -----------------------------------------------------------------
@@ -323,13 +329,14 @@ def test_rss_can_keep_only_new_and_cross_announcements() -> None:
     [
         (SAMPLE["daily_papers_2025-08-05.json"], 13, "hf"),
         (ARXIV / "api_query_testing_100.atom.xml", 100, "arxiv"),
-        (ARXIV / "rss_all_2024-11-28.xml", 1504, "arxiv"),
+        (None, 218, "arxiv"),  # the recorded RSS feed's cs.LG items
     ],
 )
 def test_detect_and_parse_tells_formats_apart_by_content(
-    path: Path, count: int, source: str
+    path: Path | None, count: int, source: str
 ) -> None:
-    papers, skipped = detect_and_parse(b"\xef\xbb\xbf\n  " + path.read_bytes(), "upload.bin")
+    data = path.read_bytes() if path else rss_feed_for("cs.LG")
+    papers, skipped = detect_and_parse(b"\xef\xbb\xbf\n  " + data, "upload.bin")
     assert len(papers) == count and skipped == []
     assert {paper.sources for paper in papers} == {(source,)}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -77,7 +78,6 @@ class UpstreamServer:
 
     def __post_init__(self) -> None:
         self._days = {_day_of(path): path for path in sample_files()}
-        self._rss_by_category: dict[str, bytes] = {}
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
 
@@ -165,7 +165,7 @@ class UpstreamServer:
         if fault.kind == "malformed":
             body = b'[{"paper": {"id": "2508.0' if is_hf else b"<feed><entry><title>cut"
             return web.Response(body=body, content_type=_content_type(request.path))
-        empty = b"[]" if is_hf else EMPTY_ATOM if request.path == "/api/query" else self._feed("")
+        empty = b"[]" if is_hf else EMPTY_ATOM if request.path == "/api/query" else rss_feed_for("")
         return web.Response(body=empty, content_type=_content_type(request.path))
 
     def _next_fault(self, path: str) -> Fault | None:
@@ -198,17 +198,13 @@ class UpstreamServer:
         return web.Response(body=ATOM_FIXTURE.read_bytes(), content_type="application/atom+xml")
 
     async def _rss(self, request: web.Request) -> web.Response:
-        body = self._feed(request.match_info["category"])
+        body = rss_feed_for(request.match_info["category"])
         return web.Response(body=body, content_type="application/rss+xml")
 
-    def _feed(self, category: str) -> bytes:
-        if category not in self._rss_by_category:
-            self._rss_by_category[category] = _rss_for(category)
-        return self._rss_by_category[category]
 
-
-def _rss_for(category: str) -> bytes:
-    # rss.arxiv.org/rss/<cat> lists the items carrying <cat>: cut the all-archives feed down.
+@functools.cache
+def rss_feed_for(category: str) -> bytes:
+    """The recorded RSS feed cut to the items carrying `category`, like rss.arxiv.org/rss/<cat>."""
     for prefix, uri in _NAMESPACES.items():
         ET.register_namespace(prefix, uri)
     tree = ET.parse(RSS_FIXTURE)

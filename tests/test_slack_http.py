@@ -53,6 +53,12 @@ async def test_forged_signature_and_stale_timestamp_get_401(slack: SlackHarness)
     assert slack.fake.responses == {"1": []}  # neither reached the bot
 
 
+async def test_url_verification_is_answered_for_http_mode_setup(slack: SlackHarness) -> None:
+    body = '{"token": "legacy", "challenge": "c-123", "type": "url_verification"}'
+    response = await slack.send(body, "application/json")
+    assert response.status == 200 and "c-123" in await response.text()
+
+
 # -- the daily post --------------------------------------------------------------------------
 
 

@@ -45,7 +45,6 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
-log = logging.getLogger("papers-bot")
 
 
 @dataclass
@@ -79,7 +78,8 @@ def options(
     if version:
         out.print(f"papers-bot {__version__}")
         raise typer.Exit()
-    _logging("INFO" if verbose else "WARNING")
+    # The commands print their own one-line messages; library logs show with --verbose.
+    _logging("INFO" if verbose else "ERROR")
     try:
         settings = load_settings(**({"papers_bot_db": db} if db else {}))
     except ConfigError as exc:
@@ -148,7 +148,7 @@ def _ingest(store: Store, paths: list[Path], label: str) -> int:
         )
     for report in reports:
         for reason in report.skipped:
-            log.warning("%s: skipped %s", report.source, reason)
+            err.print(f"{report.source}: skipped {reason}", style="yellow", highlight=False)
     return sum(report.new for report in reports)
 
 
@@ -158,7 +158,7 @@ def _ensure_sample(store: Store) -> None:
         return
     files = sample_files()
     new = _ingest(store, files, "Loading the bundled sample")
-    out.print(
+    err.print(
         f"Loaded the bundled sample: {new} real papers from {len(files)} days of "
         "Hugging Face Daily Papers.",
         style="dim",
@@ -184,7 +184,7 @@ async def _fetch(
             )
     fetched = {report.source for report in reports}
     for report in reports:
-        out.print(f"{report.source}: {report.seen} papers, {report.new} new", style="dim")
+        err.print(f"{report.source}: {report.seen} papers, {report.new} new", style="dim")
     last = store.last_fetches()
     for name in names:
         if name not in fetched and name in last and last[name].error:
@@ -292,7 +292,7 @@ def digest(
         _ensure_sample(store)
         live = not offline and digest_day is None
         if live and not asyncio.run(_fetch(settings, store, settings.papers_bot_sources, None)):
-            out.print(f"Digesting from the {store.count_papers()} stored papers.", style="dim")
+            err.print(f"Digesting from the {store.count_papers()} stored papers.", style="dim")
         clock = utcnow if digest_day is None else _noon(digest_day)
         bot = PapersBot(store, settings, clock)
         where = terminal_channel(channel)

@@ -48,7 +48,8 @@ def why_picked(paper: Paper, topics: tuple[str, ...] = ()) -> str:
     if paper.comments:
         parts.append(f"{paper.comments} comment{'s' * (paper.comments != 1)}")
     if paper.github_stars:
-        parts.append(f"{_compact(paper.github_stars)} GitHub stars")
+        stars = paper.github_stars
+        parts.append(f"{_compact(stars)} GitHub star{'s' * (stars != 1)}")
     if topics:
         parts.append("matches " + ", ".join(topics))
     if not parts:

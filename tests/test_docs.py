@@ -1,0 +1,48 @@
+"""The docs match the code: every setting, command and /papers subcommand is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.main import get_command
+
+from bot.cli import app
+from bot.commands import COMMAND_HELP, HANDLERS, SETTING_NAMES
+from bot.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_env_example_lists_every_setting_and_nothing_else() -> None:
+    text = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^([A-Z_]+)=", text, re.MULTILINE))
+    assert listed == {name.upper() for name in Settings.model_fields}
+
+
+def test_readme_configuration_table_lists_every_setting() -> None:
+    for name in Settings.model_fields:
+        assert f"| `{name.upper()}` |" in README, name
+
+
+def test_every_subcommand_is_in_the_readme_and_in_help() -> None:
+    helped = " ".join(syntax for syntax, _ in COMMAND_HELP)
+    for name in HANDLERS:
+        if name == "search":
+            continue
+        assert f"`/papers {name}" in README, name
+        assert f"/papers {name}" in helped, name
+    for setting in SETTING_NAMES:
+        assert f"`{setting}`" in README, setting
+
+
+def test_every_cli_command_is_in_the_readme() -> None:
+    group = get_command(app)
+    for name in group.commands:  # type: ignore[attr-defined]
+        assert f"`papers-bot {name}" in README, name
+
+
+def test_readme_names_the_two_setup_commands_and_ci_runs_the_test_one() -> None:
+    assert "make demo" in README and "make test" in README
+    assert "make test" in (ROOT / ".ci" / "run").read_text()

@@ -100,7 +100,7 @@ class Service:
                 args=[self._fetch, ("hf",)],
                 id="fetch:hf",
                 replace_existing=True,
-                next_run_time=self.clock(),
+                next_run_time=utcnow(),  # the scheduler runs on real time, not the bot's clock
             )
         if "arxiv" in names:
             self.scheduler.add_job(
@@ -193,7 +193,7 @@ class Service:
             log.exception("%s for %s failed; retrying in %s", kind, channel, RETRY_DELAY)
             self.scheduler.add_job(
                 self._track,
-                DateTrigger(self.clock() + RETRY_DELAY),
+                DateTrigger(utcnow() + RETRY_DELAY),
                 args=[self._digest if kind == "digest" else self._roundup, channel],
                 id=f"retry-{job_id(kind, channel)}",
                 replace_existing=True,

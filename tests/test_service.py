@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiohttp
@@ -19,6 +19,7 @@ from bot.models import Channel, Digest, DigestItem, MessageRef, Subscription
 from bot.service import Service
 from bot.store import Store
 from tests.conftest import FixedClock, RecordingPoster, make_paper
+from tests.upstream_server import UpstreamServer
 
 CH = Channel("fake", "W1", "C1")
 
@@ -180,3 +181,54 @@ async def test_stop_lets_an_in_flight_digest_finish_and_closes_the_database(
     assert not adapter.connected
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         service.bot.store.count_papers()
+
+
+async def test_a_source_down_all_day_is_survived_and_shown_on_healthz(
+    service_settings: Settings, clock: FixedClock
+) -> None:
+    clock.now = datetime(2025, 8, 5, 9, 30, tzinfo=UTC)
+    async with UpstreamServer(today=date(2025, 8, 5)) as upstream:
+        upstream.inject("500", times=1000, path="/api/daily_papers")
+        settings = service_settings.model_copy(
+            update={
+                "papers_bot_sources": ("hf",),
+                "hf_api_url": upstream.hf_api_url,
+                "http_retries": 1,
+            }
+        )
+        adapter = FakeAdapter()
+        service = make_service(settings, clock, [Subscription(CH)], adapter)
+        await service.start()
+        await settle(service)
+        for _ in range(50):  # the first fetch runs at start-up; wait for its record
+            if service.bot.store.last_fetches():
+                break
+            await asyncio.sleep(0.05)
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{service.health_port}/healthz"
+            async with http.get(url) as response:
+                body = await response.json()
+        await service.stop()
+    assert body["sources"]["hf"]["ok"] is False
+    assert "500" in body["sources"]["hf"]["error"]
+    assert len(adapter.papers) == 5  # the digest used the stored papers
+    assert len(upstream.paths("/api/daily_papers")) == 2  # one try and one retry
+
+
+async def test_two_services_on_one_database_post_the_digest_once(
+    service_settings: Settings, clock: FixedClock
+) -> None:
+    clock.now = datetime(2025, 8, 5, 10, 0, tzinfo=UTC)
+    first, second = FakeAdapter(), FakeAdapter()
+    one = make_service(service_settings, clock, [Subscription(CH)], first)
+    two = Service(
+        PapersBot(Store(service_settings.papers_bot_db), service_settings, clock),
+        [second],
+        service_settings,
+        clock,
+    )
+    await asyncio.gather(one.start(), two.start())
+    await asyncio.gather(settle(one), settle(two))
+    await asyncio.gather(one.stop(), two.stop())
+    assert len(first.papers) + len(second.papers) == 5
+    assert len(first.headers) + len(second.headers) == 1

@@ -400,11 +400,12 @@ def discord_invite(ctx: typer.Context) -> None:
     """Print the URL that adds the bot to a Discord server (from DISCORD_TOKEN)."""
     from adapters.discord.credentials import application_id_from_token, invite_url
 
-    settings = _state(ctx).settings
-    if not settings.discord_token:
+    token = _state(ctx).settings.discord_token
+    if not token:
         _fail("DISCORD_TOKEN is not set: see adapters/discord/README.md")
+        return
     try:
-        out.print(invite_url(application_id_from_token(settings.discord_token)), soft_wrap=True)
+        out.print(invite_url(application_id_from_token(token)), soft_wrap=True)
     except ConfigError as exc:
         _fail(str(exc))
 

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import bibtex
@@ -257,7 +257,8 @@ def _bounded_int(name: str, low: int, high: int) -> Callable[[Subscription, str]
     def setter(sub: Subscription, value: str) -> Subscription:
         if not value.isdigit() or not low <= int(value) <= high:
             raise UserError(f"{name} takes a whole number from {low} to {high}.")
-        return replace(sub, **{name: int(value)})
+        changes: dict[str, Any] = {name: int(value)}
+        return replace(sub, **changes)
 
     return setter
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 
 HF_PAPER_URL = "https://huggingface.co/papers/{id}"
 ARXIV_ABS_URL = "https://arxiv.org/abs/{id}"
@@ -88,7 +89,7 @@ class Paper:
 
     def merged(self, newer: Paper) -> Paper:
         """This paper updated with what a newer sighting knows; nothing known is forgotten."""
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         for name in Paper.__dataclass_fields__:
             if name in ("id", "first_seen"):
                 continue

@@ -33,7 +33,7 @@ def paper_day(paper: Paper) -> date | None:
 
 def trending_score(paper: Paper, today: date) -> float:
     """The documented trending score (see the module docstring); higher is better."""
-    engagement = paper.upvotes + 2 * paper.comments + 1
+    engagement: float = paper.upvotes + 2 * paper.comments + 1
     engagement += 5 * math.log10(1 + (paper.github_stars or 0))
     day = paper_day(paper)
     age = max(0, (today - day).days) if day else 0

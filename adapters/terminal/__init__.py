@@ -105,7 +105,7 @@ def snippet_text(snippet: Snippet) -> Text:
     """A search snippet with matched terms highlighted."""
     text = Text()
     for run, matched in snippet:
-        text.append(run, style="bold yellow" if matched else None)
+        text.append(run, style="bold yellow" if matched else "")
     return text
 
 
@@ -126,7 +126,7 @@ def _render_list(reply: PaperListReply) -> RenderableType:
 
 
 def _render_text(reply: TextReply) -> RenderableType:
-    return Text(("⚠ " if reply.error else "") + reply.text, style="red" if reply.error else None)
+    return Text(("⚠ " if reply.error else "") + reply.text, style="red" if reply.error else "")
 
 
 def _render_file(reply: FileReply) -> RenderableType:

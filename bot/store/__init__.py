@@ -133,7 +133,7 @@ class Store:
                     new += 1
                     rows.append(paper_to_row(_with_seen(paper, now, now)))
             if rows:
-                self.db["papers"].upsert_all(rows, pk="id")
+                self.db.table("papers").upsert_all(rows, pk="id")
                 fresh = [r for r in rows if r["id"] not in existing]
                 search_index.learn_abbreviations(self.db, fresh)
         return new, updated
@@ -179,7 +179,7 @@ class Store:
     def save_subscription(self, sub: Subscription, now: datetime) -> None:
         """Create or replace a channel's settings."""
         ch = sub.channel
-        self.db["subscriptions"].upsert(
+        self.db.table("subscriptions").upsert(
             {
                 "platform": ch.platform,
                 "workspace": ch.workspace,
@@ -525,7 +525,7 @@ class Store:
     ) -> None:
         """Log one fetch attempt of a source."""
         with self.db.atomic():
-            self.db["fetches"].insert(
+            self.db.table("fetches").insert(
                 {
                     "source": source,
                     "started_at": started_at.isoformat(),

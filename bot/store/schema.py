@@ -13,7 +13,7 @@ from bot.store.search_index import migrate_search_v2
 
 
 def _v1_initial(db: Database) -> None:
-    db["papers"].create(
+    db.table("papers").create(
         {
             "id": str,
             "title": str,
@@ -39,15 +39,15 @@ def _v1_initial(db: Database) -> None:
         not_null={"title"},
         defaults={"abstract": "", "upvotes": 0, "comments": 0},
     )
-    db["papers"].create_index(["added"])
-    db["papers"].create_index(["first_seen"])
-    db["papers"].enable_fts(
+    db.table("papers").create_index(["added"])
+    db.table("papers").create_index(["first_seen"])
+    db.table("papers").enable_fts(
         ["title", "abstract", "authors", "keywords"],
         fts_version="FTS5",
         tokenize="porter",
         create_triggers=True,
     )
-    db["subscriptions"].create(
+    db.table("subscriptions").create(
         {
             "platform": str,
             "workspace": str,
@@ -66,7 +66,7 @@ def _v1_initial(db: Database) -> None:
     )
     # One row per digest (daily or roundup) per channel per local day: the claim that makes a
     # digest happen at most once, whoever fires it.
-    db["digests"].create(
+    db.table("digests").create(
         {
             "platform": str,
             "workspace": str,
@@ -83,7 +83,7 @@ def _v1_initial(db: Database) -> None:
         },
         pk=("platform", "workspace", "channel", "day", "kind"),
     )
-    db["posts"].create(
+    db.table("posts").create(
         {
             "id": int,
             "platform": str,
@@ -108,8 +108,8 @@ def _v1_initial(db: Database) -> None:
         "CREATE UNIQUE INDEX posts_roundup_once"
         " ON posts(platform, workspace, channel, paper_id, day) WHERE kind = 'roundup'"
     )
-    db["posts"].create_index(["platform", "workspace", "channel", "message_ref"])
-    db["bookmarks"].create(
+    db.table("posts").create_index(["platform", "workspace", "channel", "message_ref"])
+    db.table("bookmarks").create(
         {
             "platform": str,
             "workspace": str,
@@ -120,10 +120,10 @@ def _v1_initial(db: Database) -> None:
         },
         pk=("platform", "workspace", "user", "paper_id"),
     )
-    db["events"].create(
+    db.table("events").create(
         {"platform": str, "event_id": str, "seen_at": str}, pk=("platform", "event_id")
     )
-    db["fetches"].create(
+    db.table("fetches").create(
         {
             "id": int,
             "source": str,
@@ -136,7 +136,7 @@ def _v1_initial(db: Database) -> None:
         },
         pk="id",
     )
-    db["fetches"].create_index(["source", "id"])
+    db.table("fetches").create_index(["source", "id"])
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, migrate_search_v2]

@@ -16,7 +16,9 @@ from bot.models import Channel, Subscription
 
 DAY_ABBR = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # arXiv announces new papers at 20:00 US Eastern, Sunday to Thursday; fetch half an hour later.
-ARXIV_ANNOUNCE = CronTrigger(day_of_week="mon-thu,sun", hour=20, minute=30, timezone="America/New_York")
+ARXIV_ANNOUNCE = CronTrigger(
+    day_of_week="mon-thu,sun", hour=20, minute=30, timezone="America/New_York"
+)
 RESUME_WINDOW = timedelta(hours=24)  # an interrupted digest is finished if this recent
 
 

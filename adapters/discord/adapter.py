@@ -1,0 +1,352 @@
+"""The Discord adapter: a discord.py client that posts digests and turns events into core calls."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord.commands import PapersGroup, ShareButton, command_text, share_view
+from adapters.discord.credentials import check_settings, invite_url
+from adapters.discord.render import Rendered, digest_item, header_text, render_reply
+from bot.commands import CommandContext, UserError
+from bot.config import ConfigError, Settings
+from bot.core import BookmarkChange, PapersBot
+from bot.models import Channel, Digest, DigestItem, MessageRef
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+SEED_EMOJI = "🔖"
+QUICK_REPLY_SECONDS = 1.5  # answer directly when the core is this fast, else defer (3 s limit)
+FAILED = "Sorry, something went wrong on my side; it has been logged. Please try again later."
+CANNOT_POST = (
+    "I cannot post in this channel: give me View Channel, Send Messages and Embed Links here."
+)
+
+
+def intents() -> discord.Intents:
+    """Guilds (channels, slash commands) and guild reactions (🔖): no privileged intents."""
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    chosen.guild_reactions = True
+    return chosen
+
+
+def channel_of(interaction: discord.Interaction) -> Channel:
+    """The core's Channel for the place an interaction came from."""
+    return Channel("discord", str(interaction.guild_id or "dm"), str(interaction.channel_id))
+
+
+def message_nonce(digest: Digest, key: str) -> str:
+    """A stable nonce per digest message: Discord returns the first message, not a second one,
+    when a post is retried with the same nonce within a few minutes (enforce_nonce)."""
+    raw = f"{digest.channel}|{digest.day}|{digest.title}|{key}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:25]
+
+
+def emoji_name(emoji: discord.PartialEmoji) -> str:
+    """The unicode character for a standard emoji, the name for a custom one."""
+    return emoji.name or "" if emoji.is_custom_emoji() else str(emoji)
+
+
+class PapersClient(discord.Client):
+    """The discord.py client: a command tree, and reactions handed to the adapter."""
+
+    def __init__(self, adapter: DiscordAdapter) -> None:
+        super().__init__(intents=intents(), allowed_mentions=NO_MENTIONS)
+        self.adapter = adapter
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = adapter.on_tree_error  # type: ignore[method-assign]
+
+    async def setup_hook(self) -> None:
+        """Register /papers and the Share button, then sync the commands to Discord."""
+        self.tree.add_command(PapersGroup(self.adapter))
+        self.add_dynamic_items(ShareButton)
+        await self.adapter.sync_commands(self.tree)
+
+    async def on_connect(self) -> None:
+        self.adapter.up = True
+
+    async def on_resumed(self) -> None:
+        self.adapter.up = True
+
+    async def on_disconnect(self) -> None:
+        self.adapter.up = False
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        self.adapter.on_reaction(payload, added=True)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        self.adapter.on_reaction(payload, added=False)
+
+
+class DiscordAdapter:
+    """Runs papers-bot on Discord: digests, /papers, 🔖 bookmarks (a ChatAdapter)."""
+
+    platform = "discord"
+
+    def __init__(
+        self, bot: PapersBot, settings: Settings, *, connect_timeout: float = 60.0
+    ) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.connect_timeout = connect_timeout
+        self.quick_reply_seconds = QUICK_REPLY_SECONDS
+        self.client: PapersClient | None = None
+        self.up = False
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True while the gateway connection is up."""
+        return self.up and self.client is not None and not self.client.is_closed()
+
+    async def start(self) -> None:
+        """Log in, sync /papers, connect to the gateway; returns once READY arrived."""
+        token = check_settings(self.settings)
+        self._point_at_endpoints()
+        client = self.client = PapersClient(self)
+        try:
+            await client.login(token)
+        except discord.LoginFailure as exc:
+            await self.stop()
+            raise ConfigError(
+                "DISCORD_TOKEN was rejected by Discord; reset it in the Developer Portal "
+                "(your application → Bot → Reset Token) and update .env"
+            ) from exc
+        except BaseException:
+            await self.stop()
+            raise
+        ready = asyncio.ensure_future(client.wait_for("connect"))
+        self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+        done, _ = await asyncio.wait(
+            {ready, self._task}, timeout=self.connect_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+            failed = self._task if self._task in done else None
+            await self.stop()
+            if failed is not None and failed.exception() is not None:
+                raise failed.exception()  # type: ignore[misc]
+            raise TimeoutError(f"Discord gateway did not answer within {self.connect_timeout} s")
+        log.info("discord: connected as %s; invite: %s", client.user, self.invite_url())
+
+    async def stop(self) -> None:
+        """Let running command handlers finish, then close the connection."""
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=10)
+        if self.client is not None:
+            await self.client.close()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        self.up = False
+        self.client, self._task = None, None
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._endpoints
+
+    def invite_url(self) -> str:
+        """This bot's invite URL (once logged in)."""
+        app_id = self.client.application_id if self.client else None
+        return invite_url(app_id) if app_id else ""
+
+    def _point_at_endpoints(self) -> None:
+        # discord.py reads both from class attributes; one client per process, restored in stop().
+        self._endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+        if self.settings.discord_api_url:
+            Route.BASE = self.settings.discord_api_url.rstrip("/")
+        if self.settings.discord_gateway_url:
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.discord_gateway_url)
+
+    async def sync_commands(self, tree: app_commands.CommandTree[Any]) -> None:
+        """Sync /papers to DISCORD_GUILD_IDS (instant) when set, else globally (slow to show)."""
+        guild_ids = [int(guild) for guild in self.settings.discord_guild_ids]
+        targets: list[discord.Object | None] = [discord.Object(g) for g in guild_ids] or [None]
+        for guild in targets:
+            if guild is not None:
+                tree.copy_global_to(guild=guild)
+            try:
+                await tree.sync(guild=guild)
+            except discord.Forbidden:
+                log.error(
+                    "discord: cannot register /papers in server %s: invite the bot there with "
+                    "the applications.commands scope (papers-bot discord-invite)",
+                    guild and guild.id,
+                )
+            log.info("discord: /papers synced %s", f"to server {guild.id}" if guild else "globally")
+
+    # -- posting (ChatPoster, RecoverablePoster) --------------------------------------------
+
+    async def post_header(self, digest: Digest) -> MessageRef:
+        """Post the digest's header line."""
+        ids = ",".join(item.paper.id for item in digest.items)
+        content = Rendered(header_text(digest), ephemeral=False)
+        message = await self._send(digest.channel, content, message_nonce(digest, "header:" + ids))
+        return MessageRef(digest.channel, str(message.id))
+
+    async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
+        """Post one paper as its own embed message, then seed the 🔖 reaction."""
+        nonce = message_nonce(digest, "paper:" + item.paper.id)
+        message = await self._send(digest.channel, digest_item(item), nonce)
+        if self.settings.seed_bookmark_reaction:
+            try:
+                await message.add_reaction(SEED_EMOJI)
+            except discord.HTTPException as exc:
+                log.warning("discord: could not add %s (grant Add Reactions): %s", SEED_EMOJI, exc)
+        return MessageRef(digest.channel, str(message.id))
+
+    async def find_posted(self, channel: Channel, paper_id: str) -> MessageRef | None:
+        """The bot's recent message showing `paper_id` in the channel (its embed footer ends
+        with the id), so a digest resumed after a crash does not post it twice."""
+        target = self._messageable(channel)
+        me = self._client().user
+        try:
+            async for message in target.history(limit=50):
+                if me is None or message.author.id != me.id:
+                    continue
+                for embed in message.embeds:
+                    footer = embed.footer.text or ""
+                    if footer.rsplit(" · ", 1)[-1] == paper_id:
+                        return MessageRef(channel, str(message.id))
+        except discord.HTTPException as exc:
+            log.warning("discord: cannot read %s history (Read Message History?): %s", channel, exc)
+        return None
+
+    async def _send(self, channel: Channel, rendered: Rendered, nonce: str) -> discord.Message:
+        return await self._messageable(channel).send(
+            rendered.content or None,
+            embeds=list(rendered.embeds),
+            allowed_mentions=NO_MENTIONS,
+            nonce=nonce,
+        )
+
+    def _messageable(self, channel: Channel) -> discord.PartialMessageable:
+        guild_id = int(channel.workspace) if channel.workspace.isdigit() else None
+        return self._client().get_partial_messageable(int(channel.channel), guild_id=guild_id)
+
+    def _client(self) -> PapersClient:
+        if self.client is None or self.client.is_closed():
+            raise RuntimeError("the Discord adapter is not running: call start() first")
+        return self.client
+
+    # -- users: commands, Share, reactions ----------------------------------------------------
+
+    async def run_command(
+        self, interaction: discord.Interaction, subcommand: str, **options: str | None
+    ) -> None:
+        """Answer a /papers subcommand through the core: directly when quick, else defer first."""
+        self._track()
+        text = command_text(subcommand, options)
+        ctx = CommandContext(channel_of(interaction), str(interaction.user.id), self)
+        try:
+            work = asyncio.ensure_future(self.bot.handle_command(text, ctx))
+            done, _ = await asyncio.wait({work}, timeout=self.quick_reply_seconds)
+            if not done:
+                await interaction.response.defer(ephemeral=True, thinking=True)
+            await self._answer(interaction, render_reply(await work))
+        except discord.Forbidden:
+            log.warning("discord: /papers %s: missing permissions", text, exc_info=True)
+            await self._fail(interaction, CANNOT_POST)
+        except Exception:
+            log.exception("discord: /papers %s failed", text)
+            await self._fail(interaction, FAILED)
+        finally:
+            self._dispatch("papers_command_done", interaction)
+
+    async def share(self, interaction: discord.Interaction, paper_id: str) -> None:
+        """The Share button: post the paper in the channel, confirm privately."""
+        self._track()
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            channel, user = channel_of(interaction), str(interaction.user.id)
+            await self.bot.share_paper(self, channel, paper_id, user)
+            await interaction.followup.send("Shared in this channel.", ephemeral=True)
+        except UserError as exc:
+            await self._fail(interaction, str(exc))
+        except discord.Forbidden:
+            log.warning("discord: cannot post in %s", channel_of(interaction), exc_info=True)
+            await self._fail(interaction, CANNOT_POST)
+        except Exception:
+            log.exception("discord: sharing %s failed", paper_id)
+            await self._fail(interaction, FAILED)
+        finally:
+            self._dispatch("papers_command_done", interaction)
+
+    def on_reaction(
+        self, payload: discord.RawReactionActionEvent, added: bool
+    ) -> BookmarkChange | None:
+        """A 🔖 on one of the bot's paper messages saves (or unsaves) it for that user."""
+        change = None
+        try:
+            me = self._client().user
+            if payload.guild_id is not None and (me is None or payload.user_id != me.id):
+                channel = Channel("discord", str(payload.guild_id), str(payload.channel_id))
+                change = self.bot.handle_reaction(
+                    MessageRef(channel, str(payload.message_id)),
+                    str(payload.user_id),
+                    emoji_name(payload.emoji),
+                    added,
+                )
+        except Exception:
+            log.exception("discord: reaction on message %s failed", payload.message_id)
+        finally:
+            self._dispatch("papers_reaction_done", payload, change)
+        return change
+
+    async def on_tree_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Errors raised outside our handlers (option conversion, unknown command)."""
+        log.error("discord: interaction failed", exc_info=error)
+        await self._fail(interaction, FAILED)
+
+    async def _answer(self, interaction: discord.Interaction, rendered: Rendered) -> None:
+        kwargs: dict[str, Any] = {
+            "embeds": list(rendered.embeds),
+            "ephemeral": rendered.ephemeral,
+            "allowed_mentions": NO_MENTIONS,
+        }
+        view = share_view(rendered.share_ids)
+        if view is not None:
+            kwargs["view"] = view
+        file = rendered.discord_file()
+        if file is not None:
+            kwargs["file"] = file
+        content = rendered.content or (None if rendered.embeds or file else "Done.")
+        if interaction.response.is_done():
+            await interaction.followup.send(content or discord.utils.MISSING, **kwargs)
+        else:
+            await interaction.response.send_message(content, **kwargs)
+
+    async def _fail(self, interaction: discord.Interaction, text: str) -> None:
+        """A short private message about a failure; never raises."""
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            else:
+                await interaction.response.send_message(
+                    text, ephemeral=True, allowed_mentions=NO_MENTIONS
+                )
+        except discord.HTTPException:
+            log.exception("discord: could not tell the user about a failure")
+
+    def _dispatch(self, event: str, *args: object) -> None:
+        # A custom discord.py event marks a handler as finished, for whoever waits on it.
+        if self.client is not None:
+            self.client.dispatch(event, *args)
+
+    def _track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)

@@ -1,0 +1,571 @@
+"""A small fake Discord: the REST API and the gateway websocket in one aiohttp app on 127.0.0.1.
+
+It speaks the real shapes discord.py reads (see ../shared/docs/platforms.md): HELLO, heartbeat
+ACK, READY after IDENTIFY, dispatched INTERACTION_CREATE and MESSAGE_REACTION_ADD/REMOVE events;
+REST answers with `Content-Type: application/json` exactly, records every request, can answer
+one 429 on a route, and keeps the messages posted to each channel and each interaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from aiohttp import BodyPartReader, WSMsgType, web
+
+APP_ID = "1100000000000000001"  # also the bot's user id, as for any bot created since 2019
+GUILD_ID = "1200000000000000002"
+CHANNEL_ID = "1300000000000000003"
+BOT_USER = {
+    "id": APP_ID,
+    "username": "papers-bot",
+    "discriminator": "0",
+    "global_name": None,
+    "avatar": None,
+    "bot": True,
+    "flags": 0,
+}
+EPHEMERAL = 64
+
+
+@dataclass
+class Request:
+    """One REST request as the fake received it."""
+
+    method: str
+    path: str  # below /api/v10, e.g. /channels/1/messages
+    query: dict[str, str]
+    body: Any  # the JSON body (payload_json for multipart), or None
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    at: float = 0.0  # loop time
+    status: int = 200
+
+
+@dataclass
+class Interaction:
+    """What the bot answered to one interaction: callbacks, then messages."""
+
+    id: str
+    token: str
+    sent_at: float
+    callbacks: list[tuple[float, int]] = field(default_factory=list)  # (loop time, type)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # original first, followups
+
+    @property
+    def first_response_after(self) -> float | None:
+        """Seconds from dispatch to the first callback (the 3-second rule)."""
+        return self.callbacks[0][0] - self.sent_at if self.callbacks else None
+
+
+_LINK = re.compile(r"\[((?:\\.|[^\]\\])*)\]\(<?https?://[^)\s]+>?\)")
+_MARK = re.compile(r"(?<!\\)(\*\*|`)")
+_ESCAPED = re.compile(r"\\([\\*_`~|<>\[\]#:.-])")
+
+
+def show_markdown(text: str) -> str:
+    """Discord markdown as a user reads it: link labels, no bold or code marks, no escapes."""
+    return _ESCAPED.sub(r"\1", _MARK.sub("", _LINK.sub(r"\1", text)))
+
+
+def visible_text(message: dict[str, Any]) -> str:
+    """What a user sees of a message: content, embed titles, descriptions, fields, footers."""
+    parts: list[str] = [message.get("content") or ""]
+    for embed in message.get("embeds") or []:
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+        for item in embed.get("fields") or []:
+            parts += [item["name"], item["value"]]
+        parts.append((embed.get("footer") or {}).get("text") or "")
+    parts += [f"[file: {a['filename']}]" for a in message.get("attachments") or []]
+    return "\n".join(show_markdown(part) for part in parts if part)
+
+
+class FakeDiscord:
+    """REST + gateway for one bot, one guild and one text channel (more channels work too)."""
+
+    def __init__(self, *, echo_own_reactions: bool = True) -> None:
+        self.requests: list[Request] = []
+        self.identify: dict[str, Any] | None = None
+        self.channels: dict[str, list[dict[str, Any]]] = {}
+        self.interactions: dict[str, Interaction] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}  # guild id or "global" -> synced
+        self.reactions: list[tuple[str, str, str]] = []  # (channel, message, emoji) by the bot
+        self.echo_own_reactions = echo_own_reactions
+        self._ids = itertools.count(1_400_000_000_000_000_000)
+        self._failures: list[tuple[str, re.Pattern[str], int, dict[str, Any], dict[str, str]]] = []
+        self._ws: web.WebSocketResponse | None = None
+        self._ready = asyncio.Event()
+        self._seq = 0
+        self._send_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+
+    # -- server ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on a free port of 127.0.0.1."""
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"127.0.0.1:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """What discord.http.Route.BASE (DISCORD_API_URL) should be."""
+        return f"http://{self.base}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        """What DiscordWebSocket.DEFAULT_GATEWAY (DISCORD_GATEWAY_URL) should be."""
+        return f"ws://{self.base}/gateway"
+
+    async def close(self) -> None:
+        """Stop serving; close the gateway socket."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._ws is not None:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def next_id(self) -> str:
+        """A fresh snowflake."""
+        return str(next(self._ids))
+
+    def rate_limit_once(self, method: str, path_pattern: str, retry_after: float = 0.05) -> None:
+        """Answer the next matching request with 429 and `retry_after` (a regex on the path)."""
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": retry_after,
+            "global": False,
+        }
+        # discord.py takes a 429 without a Via header for a Cloudflare ban and gives up.
+        self.fail_once(method, path_pattern, 429, body, {"Via": "1.1 google"})
+
+    def fail_once(
+        self,
+        method: str,
+        path_pattern: str,
+        status: int,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next request matching `method` and the path regex with this error."""
+        answer = body or {"message": f"error {status}", "code": 50013 if status == 403 else 0}
+        self._failures.append((method, re.compile(path_pattern), status, answer, headers or {}))
+
+    # -- gateway --------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws = ws
+        await self._send({"op": 10, "d": {"heartbeat_interval": 45000}, "s": None, "t": None})
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            payload = json.loads(msg.data)
+            if payload["op"] == 1:
+                await self._send({"op": 11})
+            elif payload["op"] == 2:
+                self.identify = payload["d"]
+                await self.dispatch("READY", self._ready_payload())
+                self._ready.set()
+        return ws
+
+    def _ready_payload(self) -> dict[str, Any]:
+        return {
+            "v": 10,
+            "user": BOT_USER,
+            "guilds": [],
+            "session_id": "fake-session",
+            "resume_gateway_url": self.gateway_url,
+            "shard": [0, 1],
+            "application": {"id": APP_ID, "flags": 0},
+        }
+
+    async def _send(self, payload: dict[str, Any]) -> None:
+        async with self._send_lock:
+            assert self._ws is not None, "the bot is not connected to the gateway"
+            await self._ws.send_str(json.dumps(payload))
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send one gateway event (op 0) to the bot."""
+        self._seq += 1
+        await self._send({"op": 0, "t": event, "s": self._seq, "d": data})
+
+    async def wait_ready(self) -> None:
+        """Until the bot has identified and got READY."""
+        await asyncio.wait_for(self._ready.wait(), 10)
+
+    # -- events the tests send ------------------------------------------------------------
+
+    def _member(self, user: str) -> dict[str, Any]:
+        return {
+            "user": {
+                "id": user,
+                "username": f"user{user}",
+                "discriminator": "0",
+                "global_name": None,
+                "avatar": None,
+            },
+            "roles": [],
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "flags": 0,
+            "deaf": False,
+            "mute": False,
+            "permissions": "2248473465835073",
+        }
+
+    def _interaction(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        user: str,
+        channel: str,
+        guild: str,
+        message: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        payload = {
+            "id": self.next_id(),
+            "application_id": APP_ID,
+            "type": kind,
+            "token": "",
+            "version": 1,
+            "guild_id": guild,
+            "channel_id": channel,
+            "member": self._member(user),
+            # discord.py 2.7 takes the channel (and so interaction.channel_id) from this object.
+            "channel": {
+                "id": channel,
+                "type": 0,
+                "guild_id": guild,
+                "name": "papers",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+                "last_message_id": None,
+                "rate_limit_per_user": 0,
+                "flags": 0,
+            },
+            "data": data,
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "app_permissions": "2248473465835073",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": guild},
+            "context": 0,
+            "attachment_size_limit": 26214400,
+        }
+        payload["token"] = f"token-{payload['id']}"
+        if message is not None:
+            payload["message"] = message
+        return payload
+
+    async def send_interaction(self, payload: dict[str, Any]) -> Interaction:
+        """Dispatch INTERACTION_CREATE and start recording the bot's answers to it."""
+        loop = asyncio.get_running_loop()
+        record = Interaction(payload["id"], payload["token"], loop.time())
+        self.interactions[record.token] = record
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return record
+
+    def slash_command(
+        self,
+        subcommand: str,
+        options: dict[str, str],
+        user: str = "111",
+        channel: str = CHANNEL_ID,
+        guild: str = GUILD_ID,
+    ) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload for `/papers <subcommand> <options>`."""
+        command = next((c for c in self.commands.get(guild, []) if c["name"] == "papers"), {})
+        data = {
+            "id": command.get("id", self.next_id()),
+            "name": "papers",
+            "type": 1,
+            "guild_id": guild,
+            "options": [
+                {
+                    "name": subcommand,
+                    "type": 1,
+                    "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()],
+                }
+            ],
+        }
+        return self._interaction(2, data, user, channel, guild)
+
+    def button_click(
+        self,
+        message: dict[str, Any],
+        custom_id: str,
+        user: str = "111",
+        channel: str = CHANNEL_ID,
+        guild: str = GUILD_ID,
+    ) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload for a click on a button of `message`."""
+        data = {"custom_id": custom_id, "component_type": 2}
+        return self._interaction(3, data, user, channel, guild, message)
+
+    async def reaction(
+        self,
+        message_id: str,
+        user: str,
+        emoji: str = "🔖",
+        added: bool = True,
+        channel: str = CHANNEL_ID,
+        guild: str = GUILD_ID,
+    ) -> None:
+        """Dispatch MESSAGE_REACTION_ADD (or _REMOVE) for a standard emoji."""
+        data: dict[str, Any] = {
+            "user_id": user,
+            "channel_id": channel,
+            "message_id": message_id,
+            "guild_id": guild,
+            "emoji": {"id": None, "name": emoji},
+            "burst": False,
+            "type": 0,
+        }
+        if added:
+            data["member"] = self._member(user)
+            data["message_author_id"] = APP_ID
+        await self.dispatch("MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE", data)
+
+    # -- REST -----------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]
+        body, files = await _read_body(request)
+        record = Request(
+            request.method,
+            path,
+            dict(request.query),
+            body,
+            files,
+            asyncio.get_running_loop().time(),
+        )
+        self.requests.append(record)
+        for index, (method, pattern, status, answer, headers) in enumerate(self._failures):
+            if method == request.method and pattern.fullmatch(path):
+                del self._failures[index]
+                record.status = status
+                return _json(answer, status, headers)
+        status, answer = self._answer(request.method, path, body, files, request.query)
+        record.status = status
+        return _json(answer, status)
+
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        files: list[tuple[str, bytes]],
+        query: Any,
+    ) -> tuple[int, Any]:
+        route = f"{method} {path}"
+        if route == "GET /users/@me":
+            return 200, BOT_USER
+        if route == "GET /oauth2/applications/@me":
+            return 200, {
+                "id": APP_ID,
+                "name": "papers-bot",
+                "description": "",
+                "icon": None,
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": BOT_USER,
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "team": None,
+                "summary": "",
+                "rpc_origins": [],
+                "interactions_endpoint_url": None,
+            }
+        if m := re.fullmatch(r"PUT /applications/\d+(?:/guilds/(\d+))?/commands", route):
+            synced = [
+                {
+                    **c,
+                    "id": self.next_id(),
+                    "application_id": APP_ID,
+                    "version": "1",
+                    "guild_id": m[1],
+                }
+                for c in body
+            ]
+            self.commands[m[1] or "global"] = synced
+            return 200, synced
+        if m := re.fullmatch(r"POST /channels/(\d+)/messages", route):
+            return 200, self._post_message(m[1], body, files)
+        if m := re.fullmatch(r"GET /channels/(\d+)/messages", route):
+            limit = int(query.get("limit", 50))
+            return 200, list(reversed(self.channels.get(m[1], [])))[:limit]
+        if m := re.fullmatch(r"PUT /channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me", route):
+            emoji = unquote(m[3])
+            self.reactions.append((m[1], m[2], emoji))
+            if self.echo_own_reactions:
+                self._later(self.reaction(m[2], APP_ID, emoji, channel=m[1]))
+            return 204, None
+        if m := re.fullmatch(r"POST /interactions/(\d+)/([^/]+)/callback", route):
+            return self._callback(m[2], body, files)
+        if m := re.fullmatch(r"POST /webhooks/\d+/([^/]+)", route):
+            return 200, self._followup(m[1], body, files)
+        if m := re.fullmatch(r"PATCH /webhooks/\d+/([^/]+)/messages/@original", route):
+            return 200, self._edit_original(m[1], body, files)
+        return 404, {"message": f"the fake does not serve {route}", "code": 0}
+
+    def _message(
+        self, channel: str, body: dict[str, Any], files: list[tuple[str, bytes]], flags: int = 0
+    ) -> dict[str, Any]:
+        return {
+            "id": self.next_id(),
+            "channel_id": channel,
+            "guild_id": GUILD_ID,
+            "type": 0,
+            "content": body.get("content") or "",
+            "author": BOT_USER,
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "attachments": [
+                {
+                    "id": self.next_id(),
+                    "filename": name,
+                    "size": len(data),
+                    "url": f"https://cdn.invalid/{name}",
+                    "proxy_url": f"https://cdn.invalid/{name}",
+                }
+                for name, data in files
+            ],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "edited_timestamp": None,
+            "flags": flags | (body.get("flags") or 0),
+            "nonce": body.get("nonce"),
+            "allowed_mentions": body.get("allowed_mentions"),
+        }
+
+    def _post_message(
+        self, channel: str, body: dict[str, Any], files: list[tuple[str, bytes]]
+    ) -> dict[str, Any]:
+        posted = self.channels.setdefault(channel, [])
+        nonce = body.get("nonce")
+        if nonce and body.get("enforce_nonce"):
+            # Discord answers a repeated nonce with the message it already created.
+            for message in posted:
+                if message["nonce"] == nonce:
+                    return message
+        message = self._message(channel, body, files)
+        posted.append(message)
+        return message
+
+    def _callback(
+        self, token: str, body: dict[str, Any], files: list[tuple[str, bytes]]
+    ) -> tuple[int, Any]:
+        record = self.interactions[token]
+        kind = body["type"]
+        record.callbacks.append((asyncio.get_running_loop().time(), kind))
+        data = body.get("data") or {}
+        interaction = {
+            "id": record.id,
+            "type": 2,
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool((data.get("flags") or 0) & EPHEMERAL),
+        }
+        if kind not in (4, 5):
+            return 200, {"interaction": interaction, "resource": {"type": kind}}
+        channel = CHANNEL_ID
+        message = self._message(channel, data if kind == 4 else {"flags": data.get("flags")}, files)
+        if kind == 5:
+            message["flags"] |= 128  # loading
+        record.messages.insert(0, message)
+        interaction["response_message_id"] = message["id"]
+        return 200, {"interaction": interaction, "resource": {"type": kind, "message": message}}
+
+    def _followup(
+        self, token: str, body: dict[str, Any], files: list[tuple[str, bytes]]
+    ) -> dict[str, Any]:
+        record = self.interactions[token]
+        if record.messages and record.messages[0]["flags"] & 128:
+            # The first followup after a deferred "thinking" reply replaces it, as on Discord.
+            return self._edit_original(token, body, files)
+        message = self._message(CHANNEL_ID, body, files)
+        record.messages.append(message)
+        return message
+
+    def _edit_original(
+        self, token: str, body: dict[str, Any], files: list[tuple[str, bytes]]
+    ) -> dict[str, Any]:
+        original = self.interactions[token].messages[0]
+        flags = original["flags"] & ~128
+        edited = self._message(CHANNEL_ID, body, files, flags)
+        edited["id"] = original["id"]
+        self.interactions[token].messages[0] = edited
+        return edited
+
+    def ephemeral_message(self, content: str, button_id: str) -> dict[str, Any]:
+        """An ephemeral message from the bot with one button (a click needs the component)."""
+        button = {"type": 2, "style": 1, "label": "Share in channel", "custom_id": button_id}
+        body = {
+            "content": content,
+            "flags": EPHEMERAL,
+            "components": [{"type": 1, "components": [button]}],
+        }
+        return self._message(CHANNEL_ID, body, [])
+
+    def _later(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- reading back ---------------------------------------------------------------------
+
+    def posted(self, channel: str = CHANNEL_ID) -> list[dict[str, Any]]:
+        """Messages posted into a channel through REST, in order."""
+        return list(self.channels.get(channel, []))
+
+    def find(self, method: str, pattern: str) -> list[Request]:
+        """Recorded requests whose path matches a regex."""
+        return [r for r in self.requests if r.method == method and re.fullmatch(pattern, r.path)]
+
+
+async def _read_body(request: web.Request) -> tuple[Any, list[tuple[str, bytes]]]:
+    if request.content_type.startswith("multipart/"):
+        files: list[tuple[str, bytes]] = []
+        body: Any = None
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            assert isinstance(part, BodyPartReader)
+            if part.name == "payload_json":
+                body = json.loads(await part.text())
+            else:
+                files.append((part.filename or "", bytes(await part.read())))
+        return body, files
+    raw = await request.read()
+    return (json.loads(raw) if raw else None), []
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON answer with Content-Type exactly application/json (discord.py compares it)."""
+    if status == 204:
+        return web.Response(status=204, headers=headers)
+    return web.Response(
+        body=json.dumps(data).encode(),
+        status=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )

@@ -1,0 +1,237 @@
+"""Discord rendering, the slash grammar and the start-up checks: pure functions, no network."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from adapters.discord import PERMISSIONS, DiscordAdapter, check_settings, intents, invite_url
+from adapters.discord.commands import SUBCOMMANDS, PapersGroup, command_text, slash_command
+from adapters.discord.credentials import application_id_from_token
+from adapters.discord.render import (
+    DESCRIPTION_MAX,
+    EMBED_TOTAL_MAX,
+    FIELD_MAX,
+    TITLE_MAX,
+    escape,
+    header_text,
+    paper_embed,
+    render_reply,
+)
+from bot.commands import HANDLERS, parse_command
+from bot.config import ConfigError, Settings
+from bot.core import PapersBot
+from bot.models import Channel, Digest, Paper
+from bot.replies import PaperListReply, SearchHit, SearchReply, TextReply
+from bot.store import Store
+from tests.discord_fake import APP_ID, show_markdown
+from tests.discord_harness import TOKEN
+
+NASTY = "@everyone <@123> **bold** _x_ [link](https://evil.example) `code` ||spoiler|| > quote ))("
+
+
+PIECES = [NASTY, "é", "🔖", "\n", "  ", "\\", "word", "x" * 50, "<@&1>", "https://a.b/(c)"]
+
+
+def wild_text(rng: random.Random, pieces: int) -> str:
+    """Text of markdown, mentions, unicode and whitespace: about 20 characters a piece."""
+    return "".join(rng.choices(PIECES, k=pieces))
+
+
+def wild_paper(rng: random.Random) -> Paper:
+    return Paper(
+        id=rng.choice(["2401.01234", "x" * 300, "cs/0101001"]),
+        title=wild_text(rng, rng.randint(0, 100)),
+        abstract=wild_text(rng, rng.randint(0, 600)),
+        ai_summary=rng.choice([None, wild_text(rng, 300)]),
+        authors=tuple(wild_text(rng, 5) for _ in range(rng.randint(0, 60))),
+        upvotes=rng.randint(0, 10**6),
+        comments=rng.randint(0, 10**4),
+        github_repo=rng.choice([None, "https://github.com/a/b", "javascript:alert(1)", "x" * 2000]),
+        project_page=rng.choice([None, "https://p.example/a b", "https://p.example/(x)"]),
+        thumbnail=rng.choice([None, "https://cdn.example/t.png", "not a url"]),
+    )
+
+
+def test_paper_embeds_stay_within_discord_limits_for_any_input() -> None:
+    rng = random.Random(4)
+    for _ in range(200):
+        paper = wild_paper(rng)
+        embed = paper_embed(paper, wild_text(rng, 300))
+        assert len(embed.title or "") <= TITLE_MAX
+        assert len(embed.description or "") <= DESCRIPTION_MAX
+        assert len(embed.fields) <= 25
+        assert all(len(f.value or "") <= FIELD_MAX for f in embed.fields)
+        assert len(embed.footer.text or "") <= 2048
+        assert len(embed) <= EMBED_TOTAL_MAX
+        for url in (embed.url, embed.thumbnail.url):
+            assert url is None or (url.startswith("https://") and " " not in url)
+
+
+def test_paper_embed_shows_links_authors_votes_and_the_id_last_in_the_footer() -> None:
+    paper = Paper(
+        id="2401.01234",
+        title="Meta-RL *fast*",
+        abstract="We adapt.",
+        authors=("A", "B", "C", "D", "E"),
+        upvotes=42,
+        comments=3,
+        github_repo="https://github.com/a/b",
+        project_page="https://a.example",
+        thumbnail="https://cdn.example/t.png",
+    )
+    embed = paper_embed(paper, "42 upvotes")
+    data = embed.to_dict()
+    assert data["title"] == r"Meta-RL \*fast\*"
+    assert data["url"] == "https://huggingface.co/papers/2401.01234"
+    values = {f["name"]: f["value"] for f in data["fields"]}
+    assert values["Authors"] == "A, B, C +2 more"
+    assert (values["Upvotes"], values["Comments"]) == ("42", "3")
+    assert show_markdown(values["Links"]) == "arXiv · PDF · Code · Project"
+    assert "(https://arxiv.org/pdf/2401.01234)" in values["Links"]
+    assert data["thumbnail"]["url"] == "https://cdn.example/t.png"
+    assert data["footer"]["text"] == "42 upvotes · 2401.01234"
+
+
+def test_reply_rendering_stays_within_limits_for_any_input() -> None:
+    rng = random.Random(7)
+    for _ in range(50):
+        papers = tuple(wild_paper(rng) for _ in range(rng.randint(0, 60)))
+        hits = tuple(
+            SearchHit(p, 1.0, tuple((wild_text(rng, 30), rng.random() < 0.5) for _ in range(40)))
+            for p in papers[:5]
+        )
+        for reply in (
+            SearchReply(wild_text(rng, 600), hits, note=wild_text(rng, 100)),
+            PaperListReply(wild_text(rng, 400), papers, wild_text(rng, 3000)),
+            TextReply(wild_text(rng, 600), error=rng.random() < 0.5),
+        ):
+            rendered = render_reply(reply)
+            assert len(rendered.content) <= 2000
+            for embed in rendered.embeds:
+                assert len(embed.title or "") <= TITLE_MAX
+                assert len(embed.description or "") <= DESCRIPTION_MAX
+                assert len(embed) <= EMBED_TOTAL_MAX
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("**bold** _x_ `code` ||s||", r"\*\*bold\*\* \_x\_ \`code\` \|\|s\|\|"),
+        ("[click](https://evil.example)", r"\[click\](https://evil.example)"),
+        ("<@123> <@&9> @everyone", r"\<@123\> \<@&9\> @everyone"),
+        ("# Heading", r"\# Heading"),
+        ("1. not a list", r"1\. not a list"),
+        ("code at https://github.com/a_b/c_d.", "code at https://github.com/a_b/c_d."),
+    ],
+)
+def test_untrusted_text_is_shown_as_typed(raw: str, escaped: str) -> None:
+    assert escape(raw) == escaped
+    assert show_markdown(escaped) == raw
+
+
+def test_search_snippets_mark_matches_in_bold_and_offer_share_buttons() -> None:
+    paper = Paper(id="2401.01234", title="Fast Meta-RL")
+    hit = SearchHit(paper, 1.0, (("we study ", False), ("meta-RL", True), (" in *games*", False)))
+    rendered = render_reply(SearchReply("meta-rl", (hit,)))
+    description = rendered.embeds[0].description or ""
+    assert r"we study **meta-RL** in \*games\*" in description
+    assert rendered.share_ids == ("2401.01234",)
+    assert rendered.ephemeral
+
+
+def test_header_counts_papers_or_says_why_it_is_empty() -> None:
+    channel = Channel("discord", "1", "2")
+    empty = Digest(channel, date(2025, 8, 5), (), "Trending papers · Tue", "Nothing new today.")
+    assert header_text(empty) == "📚 **Trending papers · Tue**\nNothing new today."
+
+
+def test_every_core_subcommand_has_a_slash_subcommand() -> None:
+    assert set(SUBCOMMANDS) == set(HANDLERS)
+    group = PapersGroup(runner=None)  # type: ignore[arg-type]
+    options = {c.name: tuple(p.name for p in c.parameters) for c in group.commands}  # type: ignore[union-attr]
+    assert options == SUBCOMMANDS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "meta-rl",
+        "search saved papers",
+        "help",
+        "today",
+        "saved",
+        "save 2401.01234",
+        "unsave 2401.01234",
+        "export",
+        "subscribe",
+        "subscribe diffusion models",
+        "unsubscribe diffusion",
+        "settings",
+        "settings time 08:30",
+        "settings tz Europe/Berlin",
+        "digest",
+        "",
+    ],
+)
+def test_slash_options_carry_exactly_the_typed_command(text: str) -> None:
+    subcommand, options = slash_command(text)
+    assert parse_command(command_text(subcommand, options)) == parse_command(
+        text if parse_command(text).name != "search" else f"search {parse_command(text).arg}"
+    )
+
+
+def test_intents_are_guilds_and_guild_reactions_only() -> None:
+    assert intents().value == 1025
+
+
+def test_invite_url_has_exactly_the_needed_scopes_and_permissions() -> None:
+    query = parse_qs(urlparse(invite_url(APP_ID)).query)
+    assert query["client_id"] == [APP_ID]
+    assert query["scope"] == ["bot applications.commands"]
+    # Bits from Discord's permission table: Add Reactions, View Channel, Send Messages,
+    # Embed Links, Attach Files, Read Message History; nothing else.
+    assert int(query["permissions"][0]) == (1 << 6) | (1 << 10) | (1 << 11) | (1 << 14) | (
+        1 << 15
+    ) | (1 << 16)
+    assert int(query["permissions"][0]) == PERMISSIONS.value
+
+
+def test_the_application_id_is_read_from_the_token() -> None:
+    assert application_id_from_token(TOKEN) == int(APP_ID)
+
+
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [
+        (None, "DISCORD_TOKEN is not set"),
+        ("", "DISCORD_TOKEN is not set"),
+        ("hunter2", "does not look like a Discord bot token"),
+        ("Bot " + TOKEN, "drop the prefix"),
+        ("bm90LWRpZ2l0cw.GfAkEs." + "x" * 38, "does not look like a Discord bot token"),
+    ],
+)
+def test_a_missing_or_malformed_token_stops_start_up_naming_the_variable(
+    tmp_path: Path, token: str | None, says: str
+) -> None:
+    settings = Settings(_env_file=None, discord_token=token)  # type: ignore[call-arg]
+    with pytest.raises(ConfigError) as caught:
+        check_settings(settings)
+    message = str(caught.value)
+    assert message.startswith("DISCORD_TOKEN") and says in message
+    assert "discord.com/developers/applications" in message
+
+
+async def test_start_refuses_a_bad_setting_before_touching_the_network(tmp_path: Path) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, discord_token=TOKEN, discord_guild_ids=("123", "general")
+    )
+    with Store(tmp_path / "t.db") as store:
+        adapter = DiscordAdapter(PapersBot(store, settings), settings)
+        with pytest.raises(ConfigError, match="DISCORD_GUILD_IDS"):
+            await adapter.start()
+        assert adapter.client is None and not adapter.connected

@@ -13,12 +13,13 @@ from typing import Any
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from bot import __version__
 from bot.config import Settings
 from bot.sources.errors import SourceUnavailable, Transient
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = "papers-bot/0.1 (+https://github.com/papers-bot/papers-bot)"
+USER_AGENT = f"papers-bot/{__version__} (research-paper digests for team chat)"
 
 
 class _Refused(Exception):
@@ -66,14 +67,18 @@ async def get_bytes(
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         retry_after = exc.retry_after if isinstance(exc, Transient) else None
-        seconds = policy.wait(state.attempt_number, retry_after)
+        return policy.wait(state.attempt_number, retry_after)
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        seconds = state.next_action.sleep if state.next_action else 0.0
         log.info("%s: %s; retrying in %.2fs", source, exc, seconds)
-        return seconds
 
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.retries + 1),
         wait=wait,
         retry=retry_if_exception_type(Transient),
+        before_sleep=before_sleep,
         reraise=True,
     )
     try:

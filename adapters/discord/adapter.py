@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from typing import Any
 
 import discord
@@ -15,7 +16,14 @@ from discord.http import Route
 
 from adapters.discord.commands import PapersGroup, ShareButton, command_text, share_view
 from adapters.discord.credentials import check_settings, invite_url
-from adapters.discord.render import Rendered, digest_item, header_text, render_reply
+from adapters.discord.render import (
+    FOOTER_ID_MAX,
+    Rendered,
+    clip,
+    digest_item,
+    header_text,
+    render_reply,
+)
 from bot.commands import CommandContext, UserError
 from bot.config import ConfigError, Settings
 from bot.core import BookmarkChange, PapersBot
@@ -50,6 +58,14 @@ def message_nonce(digest: Digest, key: str) -> str:
     when a post is retried with the same nonce within a few minutes (enforce_nonce)."""
     raw = f"{digest.channel}|{digest.day}|{digest.title}|{key}"
     return hashlib.sha256(raw.encode()).hexdigest()[:25]
+
+
+def api_base(url: str) -> str:
+    """DISCORD_API_URL as discord.py's REST base: 'http://host:port' -> 'http://host:port/api/v10'."""
+    base = url.rstrip("/")
+    if re.search(r"/v\d+$", base):
+        return base
+    return base + ("/v10" if base.endswith("/api") else "/api/v10")
 
 
 def emoji_name(emoji: discord.PartialEmoji) -> str:
@@ -164,7 +180,7 @@ class DiscordAdapter:
         # discord.py reads both from class attributes; one client per process, restored in stop().
         self._endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
         if self.settings.discord_api_url:
-            Route.BASE = self.settings.discord_api_url.rstrip("/")
+            Route.BASE = api_base(self.settings.discord_api_url)
         if self.settings.discord_gateway_url:
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.discord_gateway_url)
 
@@ -210,13 +226,14 @@ class DiscordAdapter:
         with the id), so a digest resumed after a crash does not post it twice."""
         target = self._messageable(channel)
         me = self._client().user
+        footer_id = clip(paper_id, FOOTER_ID_MAX)
         try:
             async for message in target.history(limit=50):
                 if me is None or message.author.id != me.id:
                     continue
                 for embed in message.embeds:
                     footer = embed.footer.text or ""
-                    if footer.rsplit(" · ", 1)[-1] == paper_id:
+                    if footer.rsplit(" · ", 1)[-1] == footer_id:
                         return MessageRef(channel, str(message.id))
         except discord.HTTPException as exc:
             log.warning("discord: cannot read %s history (Read Message History?): %s", channel, exc)

@@ -29,6 +29,7 @@ TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
 FIELD_MAX = 1024
 EMBED_TOTAL_MAX = 6000
+FOOTER_ID_MAX = 100
 COLOUR = discord.Colour(0xFFD21E)  # Hugging Face yellow
 _URL = re.compile(r"^https?://[^\s<>]+$")
 # A bare URL stays as is (a backslash would break the link); any other markdown or mention
@@ -124,8 +125,8 @@ def paper_embed(paper: Paper, why: str = "") -> discord.Embed:
     if thumbnail:
         embed.set_thumbnail(url=thumbnail)
     # The id closes the footer: find_posted recognises a paper's message by it.
-    reason = clip(why, 200)
-    embed.set_footer(text=f"{reason} · {clip(paper.id, 100)}" if reason else clip(paper.id, 100))
+    reason, pid = clip(why, 200), clip(paper.id, FOOTER_ID_MAX)
+    embed.set_footer(text=f"{reason} · {pid}" if reason else pid)
     return embed
 
 

@@ -13,25 +13,21 @@ import itertools
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
-APP_ID = "1100000000000000001"  # also the bot's user id, as for any bot created since 2019
-GUILD_ID = "1200000000000000002"
-CHANNEL_ID = "1300000000000000003"
-BOT_USER = {
-    "id": APP_ID,
-    "username": "papers-bot",
-    "discriminator": "0",
-    "global_name": None,
-    "avatar": None,
-    "bot": True,
-    "flags": 0,
-}
-EPHEMERAL = 64
+from tests import discord_payloads as payloads
+from tests.discord_payloads import (
+    APP_ID,
+    BOT_USER,
+    CHANNEL_ID,
+    EPHEMERAL,
+    GUILD_ID,
+    LOADING,
+    Files,
+)
 
 
 @dataclass
@@ -42,7 +38,7 @@ class Request:
     path: str  # below /api/v10, e.g. /channels/1/messages
     query: dict[str, str]
     body: Any  # the JSON body (payload_json for multipart), or None
-    files: list[tuple[str, bytes]] = field(default_factory=list)
+    files: Files = field(default_factory=list)
     at: float = 0.0  # loop time
     status: int = 200
 
@@ -56,33 +52,13 @@ class Interaction:
     sent_at: float
     callbacks: list[tuple[float, int]] = field(default_factory=list)  # (loop time, type)
     messages: list[dict[str, Any]] = field(default_factory=list)  # original first, followups
+    choices: list[dict[str, Any]] = field(default_factory=list)  # an autocomplete's answer
+    answered: asyncio.Event = field(default_factory=asyncio.Event)  # the first callback came
 
     @property
     def first_response_after(self) -> float | None:
         """Seconds from dispatch to the first callback (the 3-second rule)."""
         return self.callbacks[0][0] - self.sent_at if self.callbacks else None
-
-
-_LINK = re.compile(r"\[((?:\\.|[^\]\\])*)\]\(<?https?://[^)\s]+>?\)")
-_MARK = re.compile(r"(?<!\\)(\*\*|`)")
-_ESCAPED = re.compile(r"\\([\\*_`~|<>\[\]#:.-])")
-
-
-def show_markdown(text: str) -> str:
-    """Discord markdown as a user reads it: link labels, no bold or code marks, no escapes."""
-    return _ESCAPED.sub(r"\1", _MARK.sub("", _LINK.sub(r"\1", text)))
-
-
-def visible_text(message: dict[str, Any]) -> str:
-    """What a user sees of a message: content, embed titles, descriptions, fields, footers."""
-    parts: list[str] = [message.get("content") or ""]
-    for embed in message.get("embeds") or []:
-        parts += [embed.get("title") or "", embed.get("description") or ""]
-        for item in embed.get("fields") or []:
-            parts += [item["name"], item["value"]]
-        parts.append((embed.get("footer") or {}).get("text") or "")
-    parts += [f"[file: {a['filename']}]" for a in message.get("attachments") or []]
-    return "\n".join(show_markdown(part) for part in parts if part)
 
 
 class FakeDiscord:
@@ -180,20 +156,9 @@ class FakeDiscord:
                 await self._send({"op": 11})
             elif payload["op"] == 2:
                 self.identify = payload["d"]
-                await self.dispatch("READY", self._ready_payload())
+                await self.dispatch("READY", payloads.ready(self.gateway_url))
                 self._ready.set()
         return ws
-
-    def _ready_payload(self) -> dict[str, Any]:
-        return {
-            "v": 10,
-            "user": BOT_USER,
-            "guilds": [],
-            "session_id": "fake-session",
-            "resume_gateway_url": self.gateway_url,
-            "shard": [0, 1],
-            "application": {"id": APP_ID, "flags": 0},
-        }
 
     async def _send(self, payload: dict[str, Any]) -> None:
         async with self._send_lock:
@@ -211,70 +176,6 @@ class FakeDiscord:
 
     # -- events the tests send ------------------------------------------------------------
 
-    def _member(self, user: str) -> dict[str, Any]:
-        return {
-            "user": {
-                "id": user,
-                "username": f"user{user}",
-                "discriminator": "0",
-                "global_name": None,
-                "avatar": None,
-            },
-            "roles": [],
-            "joined_at": "2024-01-01T00:00:00+00:00",
-            "flags": 0,
-            "deaf": False,
-            "mute": False,
-            "permissions": "2248473465835073",
-        }
-
-    def _interaction(
-        self,
-        kind: int,
-        data: dict[str, Any],
-        user: str,
-        channel: str,
-        guild: str,
-        message: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        payload = {
-            "id": self.next_id(),
-            "application_id": APP_ID,
-            "type": kind,
-            "token": "",
-            "version": 1,
-            "guild_id": guild,
-            "channel_id": channel,
-            "member": self._member(user),
-            # discord.py 2.7 takes the channel (and so interaction.channel_id) from this object.
-            "channel": {
-                "id": channel,
-                "type": 0,
-                "guild_id": guild,
-                "name": "papers",
-                "position": 0,
-                "permission_overwrites": [],
-                "nsfw": False,
-                "parent_id": None,
-                "topic": None,
-                "last_message_id": None,
-                "rate_limit_per_user": 0,
-                "flags": 0,
-            },
-            "data": data,
-            "locale": "en-US",
-            "guild_locale": "en-US",
-            "app_permissions": "2248473465835073",
-            "entitlements": [],
-            "authorizing_integration_owners": {"0": guild},
-            "context": 0,
-            "attachment_size_limit": 26214400,
-        }
-        payload["token"] = f"token-{payload['id']}"
-        if message is not None:
-            payload["message"] = message
-        return payload
-
     async def send_interaction(self, payload: dict[str, Any]) -> Interaction:
         """Dispatch INTERACTION_CREATE and start recording the bot's answers to it."""
         loop = asyncio.get_running_loop()
@@ -290,23 +191,13 @@ class FakeDiscord:
         user: str = "111",
         channel: str = CHANNEL_ID,
         guild: str = GUILD_ID,
+        focused: str = "",
     ) -> dict[str, Any]:
-        """An INTERACTION_CREATE payload for `/papers <subcommand> <options>`."""
+        """An INTERACTION_CREATE payload for `/papers <subcommand> <options>`; with `focused`,
+        the autocomplete request Discord sends while the user types that option."""
         command = next((c for c in self.commands.get(guild, []) if c["name"] == "papers"), {})
-        data = {
-            "id": command.get("id", self.next_id()),
-            "name": "papers",
-            "type": 1,
-            "guild_id": guild,
-            "options": [
-                {
-                    "name": subcommand,
-                    "type": 1,
-                    "options": [{"name": k, "type": 3, "value": v} for k, v in options.items()],
-                }
-            ],
-        }
-        return self._interaction(2, data, user, channel, guild)
+        data = payloads.subcommand_data(command.get("id", "1"), guild, subcommand, options, focused)
+        return payloads.interaction(self.next_id(), 4 if focused else 2, data, user, channel, guild)
 
     def button_click(
         self,
@@ -318,7 +209,7 @@ class FakeDiscord:
     ) -> dict[str, Any]:
         """An INTERACTION_CREATE payload for a click on a button of `message`."""
         data = {"custom_id": custom_id, "component_type": 2}
-        return self._interaction(3, data, user, channel, guild, message)
+        return payloads.interaction(self.next_id(), 3, data, user, channel, guild, message)
 
     async def reaction(
         self,
@@ -330,18 +221,7 @@ class FakeDiscord:
         guild: str = GUILD_ID,
     ) -> None:
         """Dispatch MESSAGE_REACTION_ADD (or _REMOVE) for a standard emoji."""
-        data: dict[str, Any] = {
-            "user_id": user,
-            "channel_id": channel,
-            "message_id": message_id,
-            "guild_id": guild,
-            "emoji": {"id": None, "name": emoji},
-            "burst": False,
-            "type": 0,
-        }
-        if added:
-            data["member"] = self._member(user)
-            data["message_author_id"] = APP_ID
+        data = payloads.reaction(message_id, user, emoji, added, channel, guild)
         await self.dispatch("MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE", data)
 
     # -- REST -----------------------------------------------------------------------------
@@ -372,28 +252,14 @@ class FakeDiscord:
         method: str,
         path: str,
         body: Any,
-        files: list[tuple[str, bytes]],
+        files: Files,
         query: Any,
     ) -> tuple[int, Any]:
         route = f"{method} {path}"
         if route == "GET /users/@me":
             return 200, BOT_USER
         if route == "GET /oauth2/applications/@me":
-            return 200, {
-                "id": APP_ID,
-                "name": "papers-bot",
-                "description": "",
-                "icon": None,
-                "bot_public": True,
-                "bot_require_code_grant": False,
-                "owner": BOT_USER,
-                "verify_key": "0" * 64,
-                "flags": 0,
-                "team": None,
-                "summary": "",
-                "rpc_origins": [],
-                "interactions_endpoint_url": None,
-            }
+            return 200, payloads.application()
         if m := re.fullmatch(r"PUT /applications/\d+(?:/guilds/(\d+))?/commands", route):
             synced = [
                 {
@@ -427,42 +293,11 @@ class FakeDiscord:
         return 404, {"message": f"the fake does not serve {route}", "code": 0}
 
     def _message(
-        self, channel: str, body: dict[str, Any], files: list[tuple[str, bytes]], flags: int = 0
+        self, channel: str, body: dict[str, Any], files: Files, flags: int = 0
     ) -> dict[str, Any]:
-        return {
-            "id": self.next_id(),
-            "channel_id": channel,
-            "guild_id": GUILD_ID,
-            "type": 0,
-            "content": body.get("content") or "",
-            "author": BOT_USER,
-            "embeds": body.get("embeds") or [],
-            "components": body.get("components") or [],
-            "attachments": [
-                {
-                    "id": self.next_id(),
-                    "filename": name,
-                    "size": len(data),
-                    "url": f"https://cdn.invalid/{name}",
-                    "proxy_url": f"https://cdn.invalid/{name}",
-                }
-                for name, data in files
-            ],
-            "mentions": [],
-            "mention_roles": [],
-            "mention_everyone": False,
-            "pinned": False,
-            "tts": False,
-            "timestamp": datetime.now(UTC).isoformat(),
-            "edited_timestamp": None,
-            "flags": flags | (body.get("flags") or 0),
-            "nonce": body.get("nonce"),
-            "allowed_mentions": body.get("allowed_mentions"),
-        }
+        return payloads.message(self.next_id(), channel, body, files, flags)
 
-    def _post_message(
-        self, channel: str, body: dict[str, Any], files: list[tuple[str, bytes]]
-    ) -> dict[str, Any]:
+    def _post_message(self, channel: str, body: dict[str, Any], files: Files) -> dict[str, Any]:
         posted = self.channels.setdefault(channel, [])
         nonce = body.get("nonce")
         if nonce and body.get("enforce_nonce"):
@@ -474,13 +309,14 @@ class FakeDiscord:
         posted.append(message)
         return message
 
-    def _callback(
-        self, token: str, body: dict[str, Any], files: list[tuple[str, bytes]]
-    ) -> tuple[int, Any]:
+    def _callback(self, token: str, body: dict[str, Any], files: Files) -> tuple[int, Any]:
         record = self.interactions[token]
         kind = body["type"]
         record.callbacks.append((asyncio.get_running_loop().time(), kind))
+        record.answered.set()
         data = body.get("data") or {}
+        if kind == 8:
+            record.choices = data.get("choices") or []
         interaction = {
             "id": record.id,
             "type": 2,
@@ -492,27 +328,23 @@ class FakeDiscord:
         channel = CHANNEL_ID
         message = self._message(channel, data if kind == 4 else {"flags": data.get("flags")}, files)
         if kind == 5:
-            message["flags"] |= 128  # loading
+            message["flags"] |= LOADING  # loading
         record.messages.insert(0, message)
         interaction["response_message_id"] = message["id"]
         return 200, {"interaction": interaction, "resource": {"type": kind, "message": message}}
 
-    def _followup(
-        self, token: str, body: dict[str, Any], files: list[tuple[str, bytes]]
-    ) -> dict[str, Any]:
+    def _followup(self, token: str, body: dict[str, Any], files: Files) -> dict[str, Any]:
         record = self.interactions[token]
-        if record.messages and record.messages[0]["flags"] & 128:
+        if record.messages and record.messages[0]["flags"] & LOADING:
             # The first followup after a deferred "thinking" reply replaces it, as on Discord.
             return self._edit_original(token, body, files)
         message = self._message(CHANNEL_ID, body, files)
         record.messages.append(message)
         return message
 
-    def _edit_original(
-        self, token: str, body: dict[str, Any], files: list[tuple[str, bytes]]
-    ) -> dict[str, Any]:
+    def _edit_original(self, token: str, body: dict[str, Any], files: Files) -> dict[str, Any]:
         original = self.interactions[token].messages[0]
-        flags = original["flags"] & ~128
+        flags = original["flags"] & ~LOADING
         edited = self._message(CHANNEL_ID, body, files, flags)
         edited["id"] = original["id"]
         self.interactions[token].messages[0] = edited
@@ -544,9 +376,9 @@ class FakeDiscord:
         return [r for r in self.requests if r.method == method and re.fullmatch(pattern, r.path)]
 
 
-async def _read_body(request: web.Request) -> tuple[Any, list[tuple[str, bytes]]]:
+async def _read_body(request: web.Request) -> tuple[Any, Files]:
     if request.content_type.startswith("multipart/"):
-        files: list[tuple[str, bytes]] = []
+        files: Files = []
         body: Any = None
         reader = await request.multipart()
         while (part := await reader.next()) is not None:

@@ -25,7 +25,8 @@ from bot.core import PapersBot
 from bot.digest import DigestOutcome
 from bot.models import Channel, Paper
 from bot.store import Store
-from tests.discord_fake import APP_ID, CHANNEL_ID, GUILD_ID, FakeDiscord, Interaction, visible_text
+from tests.discord_fake import FakeDiscord, Interaction
+from tests.discord_payloads import APP_ID, CHANNEL_ID, GUILD_ID, visible_text
 
 # A well-formed bot token for the fake: base64 of the bot's id, a timestamp part, an HMAC part.
 CHANNEL = Channel("discord", GUILD_ID, CHANNEL_ID)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -18,8 +19,9 @@ from bot.config import ConfigError
 from bot.core import PapersBot
 from bot.models import Digest, DigestItem, MessageRef, Paper
 from bot.store import Store
-from tests.discord_fake import APP_ID, CHANNEL_ID, GUILD_ID, FakeDiscord, visible_text
+from tests.discord_fake import FakeDiscord
 from tests.discord_harness import DiscordHarness, discord_harness, harness_settings
+from tests.discord_payloads import APP_ID, CHANNEL_ID, GUILD_ID, visible_text
 
 MESSAGES = rf"/channels/{CHANNEL_ID}/messages"
 NO_PINGS: dict[str, list[str]] = {"parse": []}
@@ -225,6 +227,23 @@ async def test_commands_map_onto_the_core_grammar(harness: DiscordHarness) -> No
     (reply,) = record.messages
     assert not reply["flags"] & 64, "stopping the digest is said in the channel"
     assert "no longer get the daily digest" in visible_text(reply)
+
+
+async def test_options_autocomplete_setting_names_and_saved_papers(
+    harness: DiscordHarness,
+) -> None:
+    async def suggest(subcommand: str, options: dict[str, str], focused: str) -> list[str]:
+        payload = harness.fake.slash_command(subcommand, options, user="444", focused=focused)
+        record = await harness.fake.send_interaction(payload)
+        await asyncio.wait_for(record.answered.wait(), 10)
+        assert [kind for _, kind in record.callbacks] == [8]
+        return [choice["value"] for choice in record.choices]
+
+    assert await suggest("settings", {"name": "ti"}, "name") == ["time", "timezone"]
+    await harness.command("save 2508.00003", user="444")
+    await harness.command("save 2508.00001", user="444")
+    assert sorted(await suggest("unsave", {"paper": ""}, "paper")) == ["2508.00001", "2508.00003"]
+    assert await suggest("unsave", {"paper": "scaling"}, "paper") == ["2508.00003"]
 
 
 async def test_the_digest_command_posts_and_answers_privately(harness: DiscordHarness) -> None:

@@ -1,17 +1,13 @@
-"""Discord rendering, the slash grammar and the start-up checks: pure functions, no network."""
+"""Discord rendering and the slash grammar: pure functions, no network."""
 
 from __future__ import annotations
 
 import random
 from datetime import date
-from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from adapters.discord import PERMISSIONS, DiscordAdapter, check_settings, intents, invite_url
 from adapters.discord.commands import SUBCOMMANDS, PapersGroup, command_text, slash_command
-from adapters.discord.credentials import application_id_from_token
 from adapters.discord.render import (
     DESCRIPTION_MAX,
     EMBED_TOTAL_MAX,
@@ -23,13 +19,9 @@ from adapters.discord.render import (
     render_reply,
 )
 from bot.commands import HANDLERS, parse_command
-from bot.config import ConfigError, Settings
-from bot.core import PapersBot
 from bot.models import Channel, Digest, Paper
 from bot.replies import PaperListReply, SearchHit, SearchReply, TextReply
-from bot.store import Store
-from tests.discord_fake import APP_ID, show_markdown
-from tests.discord_harness import TOKEN
+from tests.discord_payloads import show_markdown
 
 NASTY = "@everyone <@123> **bold** _x_ [link](https://evil.example) `code` ||spoiler|| > quote ))("
 
@@ -183,55 +175,3 @@ def test_slash_options_carry_exactly_the_typed_command(text: str) -> None:
     assert parse_command(command_text(subcommand, options)) == parse_command(
         text if parse_command(text).name != "search" else f"search {parse_command(text).arg}"
     )
-
-
-def test_intents_are_guilds_and_guild_reactions_only() -> None:
-    assert intents().value == 1025
-
-
-def test_invite_url_has_exactly_the_needed_scopes_and_permissions() -> None:
-    query = parse_qs(urlparse(invite_url(APP_ID)).query)
-    assert query["client_id"] == [APP_ID]
-    assert query["scope"] == ["bot applications.commands"]
-    # Bits from Discord's permission table: Add Reactions, View Channel, Send Messages,
-    # Embed Links, Attach Files, Read Message History; nothing else.
-    assert int(query["permissions"][0]) == (1 << 6) | (1 << 10) | (1 << 11) | (1 << 14) | (
-        1 << 15
-    ) | (1 << 16)
-    assert int(query["permissions"][0]) == PERMISSIONS.value
-
-
-def test_the_application_id_is_read_from_the_token() -> None:
-    assert application_id_from_token(TOKEN) == int(APP_ID)
-
-
-@pytest.mark.parametrize(
-    ("token", "says"),
-    [
-        (None, "DISCORD_TOKEN is not set"),
-        ("", "DISCORD_TOKEN is not set"),
-        ("hunter2", "does not look like a Discord bot token"),
-        ("Bot " + TOKEN, "drop the prefix"),
-        ("bm90LWRpZ2l0cw.GfAkEs." + "x" * 38, "does not look like a Discord bot token"),
-    ],
-)
-def test_a_missing_or_malformed_token_stops_start_up_naming_the_variable(
-    tmp_path: Path, token: str | None, says: str
-) -> None:
-    settings = Settings(_env_file=None, discord_token=token)  # type: ignore[call-arg]
-    with pytest.raises(ConfigError) as caught:
-        check_settings(settings)
-    message = str(caught.value)
-    assert message.startswith("DISCORD_TOKEN") and says in message
-    assert "discord.com/developers/applications" in message
-
-
-async def test_start_refuses_a_bad_setting_before_touching_the_network(tmp_path: Path) -> None:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, discord_token=TOKEN, discord_guild_ids=("123", "general")
-    )
-    with Store(tmp_path / "t.db") as store:
-        adapter = DiscordAdapter(PapersBot(store, settings), settings)
-        with pytest.raises(ConfigError, match="DISCORD_GUILD_IDS"):
-            await adapter.start()
-        assert adapter.client is None and not adapter.connected

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     slack_http_host: str = "0.0.0.0"
     slack_http_port: int = Field(3000, ge=1, le=65535)
     slack_api_url: str = "https://slack.com/api/"
+    slack_post_interval: float = Field(1.0, ge=0, description="seconds between posts to a channel")
 
     # Discord
     discord_token: str | None = None

@@ -129,6 +129,17 @@ async def test_hf_500_for_good_is_unavailable_after_every_retry(
     )
 
 
+async def test_an_unresolvable_host_gives_up_at_once(http_session: aiohttp.ClientSession) -> None:
+    # .invalid never resolves (RFC 2606): offline, or a typo in HF_API_URL. A retry would wait
+    # a full backoff second first; none is made.
+    slow = RetryPolicy(timeout=2.0, retries=4, backoff=1.0, max_wait=2.0)
+    source = HuggingFaceSource(http_session, "http://papers-bot.invalid/api", slow)
+    started = time.monotonic()
+    with pytest.raises(SourceUnavailable, match=r"cannot resolve papers-bot\.invalid"):
+        await source.fetch(DAY)
+    assert time.monotonic() - started < 1.0
+
+
 async def test_hf_hang_times_out_and_is_unavailable(
     upstream: UpstreamServer, http_session: aiohttp.ClientSession
 ) -> None:

@@ -59,13 +59,14 @@ class SlackAdapter:
         settings: Settings | None = None,
         *,
         client: AsyncWebClient | None = None,
-        post_interval: float = 1.0,
+        post_interval: float | None = None,
     ) -> None:
         self.bot = bot
         self.settings = settings or bot.settings
         self.mode = check_settings(self.settings)
         self.client = client or make_web_client(self.settings)
-        self.pacer = ChannelPacer(post_interval)
+        interval = self.settings.slack_post_interval if post_interval is None else post_interval
+        self.pacer = ChannelPacer(interval)
         self.bot_user: str | None = None
         self.http_port: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()

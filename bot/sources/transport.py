@@ -122,6 +122,9 @@ async def _get_once(
             return await response.read()
     except TimeoutError as exc:
         raise Transient(f"{where} timed out after {policy.timeout:g}s") from exc
+    except aiohttp.ClientConnectorDNSError as exc:
+        # No such host: offline, or a wrong URL. Seconds later the answer is the same.
+        raise _Refused(f"cannot resolve {where}: offline, or check the URL setting") from exc
     except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
         raise Transient(f"{where} connection failed ({exc.__class__.__name__})") from exc
 

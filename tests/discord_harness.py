@@ -10,7 +10,7 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord import DiscordAdapter
-from adapters.discord.commands import slash_command
+from adapters.discord.commands import SHARE_ID, slash_command
 from bot.config import Settings
 from bot.core import PapersBot
 from bot.digest import DigestOutcome
@@ -44,6 +44,14 @@ class DiscordHarness:
     now: datetime
     platform: str = "discord"
     channel: Channel = CHANNEL
+    _users: dict[str, str] = field(default_factory=dict)
+
+    def user_id(self, user: str) -> str:
+        """The Discord user id the core sees for a test's user name ('U1' -> a fixed snowflake);
+        numeric names are ids already."""
+        if user.isdigit():
+            return user
+        return self._users.setdefault(user, str(1_500_000_000_000_000_000 + len(self._users)))
 
     async def command(self, text: str, user: str = "111") -> str:
         """'/papers <text>' sent as the matching slash subcommand; the reply's visible text."""
@@ -53,7 +61,7 @@ class DiscordHarness:
     async def interact(self, text: str, user: str = "111") -> Interaction:
         """Like command(), but the fake's record of the interaction (callbacks, messages)."""
         subcommand, options = slash_command(text)
-        return await self.send(self.fake.slash_command(subcommand, options, user))
+        return await self.send(self.fake.slash_command(subcommand, options, self.user_id(user)))
 
     async def send(self, payload: dict[str, Any]) -> Interaction:
         """Dispatch an INTERACTION_CREATE and wait until the adapter has answered it."""
@@ -61,6 +69,13 @@ class DiscordHarness:
         record = await self.fake.send_interaction(payload)
         await asyncio.wait_for(done, WAIT)
         return record
+
+    async def share(self, paper_id: str, user: str = "111") -> list[dict[str, Any]]:
+        """Click "Share in channel" for a paper under a search reply; the bot's private answers."""
+        button = SHARE_ID + paper_id
+        results = self.fake.ephemeral_message("search results", button)
+        payload = self.fake.button_click(results, button, user=self.user_id(user))
+        return (await self.send(payload)).messages
 
     async def post_digest(self) -> DigestOutcome:
         """Run the channel's digest through the adapter to the fake Discord."""
@@ -74,6 +89,7 @@ class DiscordHarness:
         self, message_ref: str, user: str, added: bool = True, emoji: str | None = None
     ) -> None:
         """A reaction event through the gateway; returns once the adapter has handled it."""
+        user = self.user_id(user)
         done = await self._waiter(
             "papers_reaction_done",
             lambda p, _c: str(p.message_id) == message_ref and str(p.user_id) == user,

@@ -75,7 +75,6 @@ class FakeDiscord:
         self._ids = itertools.count(1_400_000_000_000_000_000)
         self._failures: list[tuple[str, re.Pattern[str], int, dict[str, Any], dict[str, str]]] = []
         self._ws: web.WebSocketResponse | None = None
-        self._ready = asyncio.Event()
         self._seq = 0
         self._send_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -157,7 +156,6 @@ class FakeDiscord:
             elif payload["op"] == 2:
                 self.identify = payload["d"]
                 await self.dispatch("READY", payloads.ready(self.gateway_url))
-                self._ready.set()
         return ws
 
     async def _send(self, payload: dict[str, Any]) -> None:
@@ -170,9 +168,10 @@ class FakeDiscord:
         self._seq += 1
         await self._send({"op": 0, "t": event, "s": self._seq, "d": data})
 
-    async def wait_ready(self) -> None:
-        """Until the bot has identified and got READY."""
-        await asyncio.wait_for(self._ready.wait(), 10)
+    async def close_gateway(self, code: int) -> None:
+        """Close the bot's gateway socket with a Discord close code (4004: bad token)."""
+        assert self._ws is not None
+        await self._ws.close(code=code, message=b"closed by the fake")
 
     # -- events the tests send ------------------------------------------------------------
 

@@ -314,3 +314,15 @@ async def test_stop_restores_discords_endpoints(tmp_path: Path) -> None:
         adapter = running.adapter
     assert before == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
     assert not adapter.connected
+
+
+async def test_a_fatal_gateway_close_is_logged_and_shows_as_disconnected(
+    harness: DiscordHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    task = harness.adapter._task
+    assert task is not None and harness.adapter.connected
+    with caplog.at_level(logging.ERROR):
+        await harness.fake.close_gateway(4004)  # Discord: authentication failed, do not retry
+        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 10)
+    assert not harness.adapter.connected
+    assert any("gateway connection ended" in r.getMessage() for r in caplog.records)

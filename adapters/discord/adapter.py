@@ -70,7 +70,7 @@ def api_base(url: str) -> str:
 
 def emoji_name(emoji: discord.PartialEmoji) -> str:
     """The unicode character for a standard emoji, the name for a custom one."""
-    return emoji.name or "" if emoji.is_custom_emoji() else str(emoji)
+    return (emoji.name or "") if emoji.is_custom_emoji() else str(emoji)
 
 
 class PapersClient(discord.Client):
@@ -147,6 +147,7 @@ class DiscordAdapter:
             raise
         ready = asyncio.ensure_future(client.wait_for("connect"))
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+        self._task.add_done_callback(self._gateway_ended)
         done, _ = await asyncio.wait(
             {ready, self._task}, timeout=self.connect_timeout, return_when=asyncio.FIRST_COMPLETED
         )
@@ -170,6 +171,13 @@ class DiscordAdapter:
         self.up = False
         self.client, self._task = None, None
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._endpoints
+
+    def _gateway_ended(self, task: asyncio.Task[None]) -> None:
+        # discord.py reconnects by itself; the task only ends on stop() or a fatal close
+        # (bad token, intents not allowed), which must not go unnoticed.
+        self.up = False
+        if not task.cancelled() and task.exception() is not None:
+            log.error("discord: gateway connection ended", exc_info=task.exception())
 
     def invite_url(self) -> str:
         """This bot's invite URL (once logged in)."""
@@ -199,7 +207,9 @@ class DiscordAdapter:
                     "the applications.commands scope (papers-bot discord-invite)",
                     guild and guild.id,
                 )
-            log.info("discord: /papers synced %s", f"to server {guild.id}" if guild else "globally")
+            else:
+                where = f"to server {guild.id}" if guild else "globally"
+                log.info("discord: /papers synced %s", where)
 
     # -- posting (ChatPoster, RecoverablePoster) --------------------------------------------
 
@@ -212,6 +222,7 @@ class DiscordAdapter:
 
     async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
         """Post one paper as its own embed message, then seed the 🔖 reaction."""
+        # Also for shares: a double-click on Share within minutes shows the paper once.
         nonce = message_nonce(digest, "paper:" + item.paper.id)
         message = await self._send(digest.channel, digest_item(item), nonce)
         if self.settings.seed_bookmark_reaction:

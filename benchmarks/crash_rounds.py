@@ -64,7 +64,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _env(db: Path, fake: SlackFake) -> dict[str, str]:
+def service_env(db: Path, fake: SlackFake) -> dict[str, str]:
+    """The environment for `papers-bot run` against the fake, in HTTP mode, offline."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
     env.update(
         PAPERS_BOT_DB=str(db),
@@ -82,7 +83,8 @@ def _env(db: Path, fake: SlackFake) -> dict[str, str]:
     return env
 
 
-def _digest_state(db: Path, channel: Channel) -> tuple[str | None, list[str]]:
+def digest_state(db: Path, channel: Channel) -> tuple[str | None, list[str]]:
+    """A channel's daily digest: its status and picked paper ids."""
     with sqlite3.connect(db, timeout=10) as conn:
         row = conn.execute(
             "SELECT status, papers FROM digests WHERE platform = ? AND workspace = ?"
@@ -101,7 +103,7 @@ async def _run_until(
     proc = await asyncio.create_subprocess_exec(
         EXE,
         "run",
-        env=_env(db, fake),
+        env=service_env(db, fake),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -114,7 +116,7 @@ async def _run_until(
                 proc.send_signal(signal.SIGKILL)
                 await proc.wait()
                 return True
-            if _digest_state(db, channel)[0] == "done":
+            if digest_state(db, channel)[0] == "done":
                 return False
             if proc.returncode is not None:
                 stderr = (await proc.stderr.read()).decode() if proc.stderr else ""
@@ -145,9 +147,9 @@ async def crash_round(
     for _ in range(kills):
         if await _run_until(db, fake, channel, rng.randint(0, count), rng):
             killed += 1
-            interrupted += _digest_state(db, channel)[0] != "done"
+            interrupted += digest_state(db, channel)[0] != "done"
     await _run_until(db, fake, channel, None, rng)
-    status, picked = _digest_state(db, channel)
+    status, picked = digest_state(db, channel)
     assert status == "done", f"round {number}: digest not finished ({status})"
     result = RoundResult(channel.channel, killed, interrupted, len(picked))
     for message in fake.channel_messages(channel.channel):

@@ -153,11 +153,11 @@ async def crash_round(
     assert status == "done", f"round {number}: digest not finished ({status})"
     result = RoundResult(channel.channel, killed, interrupted, len(picked))
     for message in fake.channel_messages(channel.channel):
-        paper = ((message.metadata or {}).get("event_payload") or {}).get("paper_id")
-        if paper:
-            result.delivered[paper] += 1
-        else:
+        shown = ((message.metadata or {}).get("event_payload") or {}).get("paper_id") or ""
+        if shown.startswith("header:"):
             result.headers += 1
+        else:
+            result.delivered[shown] += 1
     return result, picked
 
 

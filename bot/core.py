@@ -143,7 +143,7 @@ class PapersBot:
         """Post one paper to a channel on a user's request ("Share in channel")."""
         paper = self.find_paper(paper_id)
         day = self.local_day(self.subscription(channel))
-        digest = Digest(channel, day, (), title="Shared")
+        digest = Digest(channel, day, (), title="Shared", kind="share")
         ref = await poster.post_paper(digest, DigestItem(paper, "shared from a /papers search"))
         self.store.record_post(ref, paper.id, day, self.clock(), kind="share")
         return ref

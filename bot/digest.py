@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 HOST = socket.gethostname()
 LEASE = timedelta(minutes=5)
+HEADER_PENDING = "pending"  # header send started; its message ref not known yet
 
 TopicMatcher = Callable[[str, Collection[str]], set[str]]
 
@@ -144,9 +145,8 @@ class DigestRunner:
         if not digest.items and (sub.skip_empty or kind == "roundup"):
             self.store.finish_digest(channel, day, kind, self.clock())
             return DigestOutcome("skipped", channel, day, digest=digest)
-        if claim.header_ref is None:
-            header = await poster.post_header(digest)
-            self.store.set_digest_header(channel, day, kind, header.ref)
+        if claim.header_ref in (None, HEADER_PENDING):
+            await self._post_header(poster, digest, claim)
         posted: list[MessageRef] = []
         for item in digest.items:
             if ref := await self._post(poster, digest, item, kind):
@@ -170,7 +170,17 @@ class DigestRunner:
         items = tuple(DigestItem(papers[pid], why) for pid, why in claim.picks if pid in papers)
         template = picks or pick_digest(sub, (), (), claim.day)
         reason = "" if items else (picks or self.preview(sub, claim.day)).empty_reason
-        return Digest(sub.channel, claim.day, items, template.title, reason)
+        return Digest(sub.channel, claim.day, items, template.title, reason, claim.kind)
+
+    async def _post_header(self, poster: ChatPoster, digest: Digest, claim: DigestClaim) -> None:
+        """Post the header once: marked pending first, looked up on the platform on a resume."""
+        found = None
+        if claim.header_ref == HEADER_PENDING and isinstance(poster, RecoverablePoster):
+            found = await poster.find_posted(digest.channel, digest.header_key)
+        if found is None:
+            self.store.set_digest_header(digest.channel, digest.day, claim.kind, HEADER_PENDING)
+            found = await poster.post_header(digest)
+        self.store.set_digest_header(digest.channel, digest.day, claim.kind, found.ref)
 
     async def _post(
         self, poster: ChatPoster, digest: Digest, item: DigestItem, kind: str

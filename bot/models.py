@@ -184,6 +184,12 @@ class Digest:
     items: tuple[DigestItem, ...] = ()
     title: str = "Trending papers"
     empty_reason: str = ""  # what to say when items is empty
+    kind: str = "daily"  # daily | roundup | extra-HHMMSS | share
+
+    @property
+    def header_key(self) -> str:
+        """What tags this digest's header message, so a restart can find it on the platform."""
+        return f"header:{self.kind}:{self.day.isoformat()}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,3 +17,4 @@ async def test_sigkill_mid_digest_then_restart_delivers_each_paper_exactly_once(
         assert result.missing(picked) == []
         assert result.duplicates == 0
         assert set(result.delivered) == set(picked)
+        assert result.headers == 1

@@ -11,8 +11,8 @@ import pytest
 
 from bot.config import Settings
 from bot.core import PapersBot
-from bot.digest import owner_is_dead, process_owner
-from bot.models import Channel, MessageRef, Subscription
+from bot.digest import HEADER_PENDING, owner_is_dead, process_owner
+from bot.models import Channel, Digest, MessageRef, Subscription
 from bot.store import Store
 from tests.conftest import FixedClock, RecordingPoster, make_paper
 
@@ -105,6 +105,9 @@ class RememberingPoster(RecordingPoster):
         for ref, paper, _ in self.papers:
             if paper.id == paper_id:
                 return MessageRef(channel, ref)
+        for number, header in enumerate(self.headers):
+            if header.header_key == paper_id:
+                return MessageRef(channel, f"seen-header-{number}")
         return None
 
 
@@ -197,3 +200,31 @@ async def test_weekly_roundup_ranks_by_team_saves_and_skips_quiet_weeks(
     quiet = RecordingPoster()
     assert (await bot.post_roundup(quiet, channel)).status == "skipped"
     assert quiet.headers == []
+
+
+async def test_a_header_sent_just_before_a_crash_is_found_not_repeated(
+    bot: PapersBot, channel: Channel
+) -> None:
+    _seed(bot)
+    poster = RememberingPoster()
+    store = bot.store
+    picks = [("2508.00008", "80 upvotes")]
+    store.claim_digest(channel, DAY, "daily", picks, bot.clock())
+    # a process marked the header pending, sent it, and died before recording its ref
+    store.set_digest_header(channel, DAY, "daily", HEADER_PENDING)
+    poster.headers.append(Digest(channel, DAY, (), "Trending papers", kind="daily"))
+    await bot.post_digest(poster, channel)
+    assert len(poster.headers) == 1
+    assert store.get_digest(channel, DAY).header_ref == "seen-header-0"  # type: ignore[union-attr]
+    assert poster.paper_ids == ["2508.00008"]
+
+
+async def test_a_pending_header_the_platform_never_got_is_posted(
+    bot: PapersBot, channel: Channel
+) -> None:
+    _seed(bot)
+    poster = RememberingPoster()
+    bot.store.claim_digest(channel, DAY, "daily", [("2508.00008", "")], bot.clock())
+    bot.store.set_digest_header(channel, DAY, "daily", HEADER_PENDING)
+    await bot.post_digest(poster, channel)
+    assert len(poster.headers) == 1 and poster.paper_ids == ["2508.00008"]

@@ -164,7 +164,7 @@ class SlackAdapter:
     async def post_header(self, digest: Digest) -> MessageRef:
         """Post a digest's header (or its 'nothing new' note)."""
         message = header_message(digest, self._bookmark_name())
-        return await self._post(digest.channel, message)
+        return await self._post(digest.channel, message, digest.header_key)
 
     async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
         """Post one paper as its own message, tagged with its id, and seed the 🔖 reaction."""
@@ -182,7 +182,8 @@ class SlackAdapter:
         return ref
 
     async def find_posted(self, channel: Channel, paper_id: str) -> MessageRef | None:
-        """Our recent message in the channel showing this paper (after a crash mid-digest)."""
+        """Our recent message in the channel showing this paper, or the digest header with this
+        key (after a crash mid-digest)."""
         ts = await find_paper_message(self.client, channel.channel, paper_id, self.bot_user)
         return MessageRef(channel, ts) if ts else None
 

@@ -6,11 +6,10 @@ import logging
 import time
 from collections.abc import Collection
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.replies import SearchHit, SearchReply, Snippet
 from bot.search import ranking
-from bot.search.expansion import Expression, Term, expand, phrase
+from bot.search.expansion import Expression, expand
 from bot.search.grammar import Query, parse
 from bot.store import Store, row_to_paper
 from bot.store import search_index as index
@@ -19,10 +18,20 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DEADLINE = 0.25  # seconds for the whole search, snippets included
 FALLBACK_SHARE = 0.3  # of the deadline kept back for the newest-first fallback
-CANDIDATES = 50  # BM25 candidates re-ranked with the boosts
+# BM25 costs a few microseconds per matching paper, so it is computed for at most CANDIDATES
+# matches (the newest) plus TITLE_CANDIDATES papers with every word in the title. Queries of
+# rare and mid-frequency words match fewer and are ranked exactly.
+CANDIDATES = 5000
+TITLE_CANDIDATES = 2000
+RERANK = 50  # best BM25 candidates that get the upvote/recency boosts
+EXACT_TITLE_SHARE = 0.1  # of the deadline the exact-title lookup may use
 EMPTY_NOTE = (
     "Type some words to search, e.g. /papers diffusion transformers, "
     '/papers "chain of thought" -survey, or /papers help for the full syntax.'
+)
+BOUNDED_NOTE = (
+    "These words are very common: ranked the newest {n:,} matching papers, titles with every "
+    'word first. Add a rarer word or a "phrase" to narrow it.'
 )
 SLOW_NOTE = (
     "Showing the newest matches: ranking every paper with these common words took too long. "
@@ -74,19 +83,34 @@ def _search(
         return SearchReply(query=query.text, hits=(), note=_join(*query.problems, EMPTY_NOTE))
     dates = _dates(query)
     notes = list(query.problems)
-    rows: list[dict[str, Any]] = []
+    db = store.db
+    scores: dict[int, float] = {}
+    first: set[int] = set()
     try:
-        with index.deadline(store.db, _left(started, deadline * (1 - FALLBACK_SHARE))):
-            rows = index.ranked(store.db, match, ranking.WEIGHTS, CANDIDATES, dates)
-            rows += _exact_title_rows(store, expression, dates)
+        with index.deadline(db, _left(started, deadline * (1 - FALLBACK_SHARE))):
+            scored = index.scored_newest(db, match, ranking.WEIGHTS, CANDIDATES + 1, dates)
+            scores = dict(scored[:CANDIDATES])
+            if len(scored) > CANDIDATES:
+                notes.append(BOUNDED_NOTE.format(n=CANDIDATES))
+                title_match = expression.match(column="title")
+                titled = index.scored_newest(
+                    db, title_match, ranking.WEIGHTS, TITLE_CANDIDATES, dates
+                )
+                first = {rowid for rowid, _ in titled}
+                scores.update(titled)
     except index.SearchTimeout:
-        notes.append(SLOW_NOTE)
+        notes = [*query.problems, SLOW_NOTE]
+        first = set()
         try:
-            with index.deadline(store.db, _left(started, deadline)):
-                rows = index.newest(store.db, match, ranking.WEIGHTS, limit, dates)
+            with index.deadline(db, _left(started, deadline)):
+                scores = dict(index.scored_newest(db, match, ranking.WEIGHTS, limit, dates))
         except index.SearchTimeout:
-            rows = []
-    ordered = ranking.order(rows, expression.typed_tokens(), now)[:limit]
+            scores = {}
+    first |= _exact_titles(store, expression, dates, deadline * EXACT_TITLE_SHARE)
+    best = sorted(scores, key=lambda r: (r not in first, -scores.get(r, 0.0)))[:RERANK]
+    rows = index.paper_rows(db, best + [r for r in first if r not in scores])
+    candidates = [{**row, "score": scores.get(rowid, 0.0)} for rowid, row in rows.items()]
+    ordered = ranking.order(candidates, expression.typed, now, first)[:limit]
     snippets = _snippets(store, match, [r["rowid"] for r in ordered], started, deadline)
     hits = tuple(
         SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()))
@@ -102,37 +126,34 @@ def _expression(store: Store, query: Query) -> Expression:
     return expand(query, lambda shorts, longs: index.abbreviation_pairs(store.db, shorts, longs))
 
 
-def _exact_title_rows(
-    store: Store, expression: Expression, dates: index.DateRange
-) -> list[dict[str, Any]]:
-    """Papers whose title starts with the typed words, so an exact title hit is never missed."""
-    typed = expression.typed_tokens()
-    if not typed:
-        return []
-    title_only = Expression(
-        (Term("title", (typed,)),), expression.authors, expression.excluded
-    ).match()
-    title_match = f"title : ^{phrase(typed)} AND ({title_only})"
-    rows = index.newest(store.db, title_match, ranking.WEIGHTS, 20, dates)
-    return [r for r in rows if ranking.is_exact_title(r["title"] or "", typed)]
+def _exact_titles(
+    store: Store, expression: Expression, dates: index.DateRange, seconds: float
+) -> set[int]:
+    """Rowids of papers whose title starts with the typed words (ranking checks the rest)."""
+    match = expression.exact_title_match()
+    if not match:
+        return set()
+    try:
+        with index.deadline(store.db, seconds):
+            return {r for r, _ in index.scored_newest(store.db, match, ranking.WEIGHTS, 20, dates)}
+    except index.SearchTimeout:
+        return set()  # only all-common-word titles are this slow; BM25 still ranks them high
 
 
 def _snippets(
     store: Store, match: str, rowids: list[int], started: float, deadline: float
 ) -> dict[int, Snippet]:
-    """Why each hit matched: the abstract passage with the matches, else authors or keywords."""
+    """Why each hit matched: the abstract passage with matches, else authors, keywords, title."""
     out: dict[int, Snippet] = {}
     marks = (ranking.MARK_OPEN, ranking.MARK_CLOSE)
     try:
         with index.deadline(store.db, _left(started, deadline + 0.1)):
-            for column in (1, 2, 3, 0):  # abstract, authors, keywords, title
-                todo = [r for r in rowids if not ranking.has_match(out.get(r, ()))]
-                if not todo:
-                    break
-                for rowid, text in index.snippets(store.db, match, todo, column, marks, 24).items():
-                    runs = ranking.snippet_runs(_plain(text, column))
-                    if ranking.has_match(runs) or rowid not in out:
-                        out[rowid] = runs
+            for rowid in rowids:
+                texts = index.snippets(store.db, match, rowid, marks, 24)
+                runs = [ranking.snippet_runs(_plain(texts[c], c)) for c in (1, 2, 3, 0) if texts]
+                out[rowid] = next(
+                    (r for r in runs if ranking.has_match(r)), runs[0] if runs else ()
+                )
     except index.SearchTimeout:
         pass  # hits without a snippet are still hits
     return out

@@ -44,10 +44,13 @@ class Expression:
     terms: tuple[Term, ...]  # plain words and phrases, each must match
     authors: tuple[tuple[str, ...], ...]
     excluded: tuple[tuple[str, ...], ...]
+    typed: tuple[str, ...] = ()  # every token of the plain words, stop words too
 
-    def match(self) -> str:
-        """The whole MATCH expression (empty when nothing positive is asked for)."""
+    def match(self, column: str | None = None) -> str:
+        """The MATCH expression, words limited to one column if given; "" if nothing to match."""
         parts = [t.fts() for t in self.terms]
+        if column and parts:
+            parts = [f"{column} : (" + " AND ".join(parts) + ")"]
         parts += [f"authors : {phrase(a)}" for a in self.authors]
         if not parts:
             return ""
@@ -56,9 +59,13 @@ class Expression:
             text = f"({text}) NOT (" + " OR ".join(phrase(e) for e in self.excluded) + ")"
         return text
 
-    def typed_tokens(self) -> tuple[str, ...]:
-        """The tokens of the words as typed, in order (for exact-title checks)."""
-        return tuple(tok for t in self.terms for tok in t.forms[0])
+    def exact_title_match(self) -> str:
+        """Papers whose title starts with every typed token, in order ("" if none typed)."""
+        if not self.typed:
+            return ""
+        rest = Expression((), self.authors, self.excluded).match()
+        title = f"title : ^{phrase(self.typed)}"
+        return f"{title} AND ({rest})" if rest else title
 
 
 def phrase(toks: Sequence[str]) -> str:
@@ -87,7 +94,8 @@ def expand(query: Query, lookup: Lookup) -> Expression:
         terms.append(term)
         i += used
     terms += [Term(" ".join(p), (p,)) for p in query.phrases]
-    return Expression(tuple(terms), query.authors, query.excluded)
+    typed = tuple(t for _, toks in words for t in toks)
+    return Expression(tuple(terms), query.authors, query.excluded, typed)
 
 
 def _spans(words: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, str, bool]]:

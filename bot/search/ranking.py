@@ -10,7 +10,7 @@ A paper whose whole title (or the part before its colon) is exactly the typed wo
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -61,18 +61,16 @@ def is_exact_title(title: str, typed: Sequence[str]) -> bool:
     return head != title and tokens(head) == typed
 
 
-def order(rows: list[dict[str, Any]], typed: Sequence[str], now: datetime) -> list[dict[str, Any]]:
-    """Rows re-scored (`score` boosted, `exact` title flag) and sorted best first, deduplicated."""
-    seen: set[int] = set()
+def order(
+    rows: list[dict[str, Any]], typed: Sequence[str], now: datetime, first: Collection[int] = ()
+) -> list[dict[str, Any]]:
+    """Rows boosted and sorted: exact titles, then rows in `first`, then by boosted score."""
     out = []
     for row in rows:
-        if row["rowid"] in seen:
-            continue
-        seen.add(row["rowid"])
         score = boosted(float(row["score"]), row, now)
         exact = is_exact_title(row.get("title") or "", typed)
         out.append({**row, "score": score, "exact": exact})
-    out.sort(key=lambda r: (not r["exact"], -r["score"], -r["rowid"]))
+    out.sort(key=lambda r: (not r["exact"], r["rowid"] not in first, -r["score"], -r["rowid"]))
     return out
 
 

@@ -127,48 +127,47 @@ def abbreviation_pairs(
     return found
 
 
-def ranked(
+def scored_newest(
     db: Database, match: str, weights: Sequence[float], limit: int, dates: DateRange
-) -> list[dict[str, Any]]:
-    """Papers matching an FTS5 expression, best bm25 first, with `score` (higher is better)."""
-    return _matching(db, match, weights, limit, dates, "f.rank")
-
-
-def newest(
-    db: Database, match: str, weights: Sequence[float], limit: int, dates: DateRange
-) -> list[dict[str, Any]]:
-    """The most recently stored papers matching an expression, newest first, with bm25 scores."""
-    # rowid order is FTS5's native order, so this stops after `limit` matches instead of
-    # scoring every one of them.
-    return _matching(db, match, weights, limit, dates, "f.rowid DESC")
-
-
-def _matching(
-    db: Database, match: str, weights: Sequence[float], limit: int, dates: DateRange, order: str
-) -> list[dict[str, Any]]:
+) -> list[tuple[int, float]]:
+    """(rowid, bm25 score, higher is better) of the newest `limit` matches, newest first."""
     where, params = dates.sql()
+    join = " JOIN papers p ON p.rowid = f.rowid" if where else ""
     rank = "bm25(" + ", ".join(f"{w:g}" for w in weights) + ")"
+    # rowid order is FTS5's native order, so the walk stops after `limit` matches and bm25 is
+    # computed for those only: the cost is bounded however common the words are.
     sql = (
-        f"SELECT {PAPER_COLUMNS}, -f.rank AS score FROM papers_fts f"
-        " JOIN papers p ON p.rowid = f.rowid"
-        f" WHERE papers_fts MATCH ? AND f.rank MATCH ?{where} ORDER BY {order} LIMIT ?"
+        f"SELECT f.rowid, -f.rank FROM papers_fts f{join}"
+        f" WHERE papers_fts MATCH ? AND f.rank MATCH ?{where} ORDER BY f.rowid DESC LIMIT ?"
     )
-    return _rows(db.execute(sql, [match, rank, *params, limit]))
+    return [(int(r[0]), float(r[1])) for r in db.execute(sql, [match, rank, *params, limit])]
+
+
+def paper_rows(db: Database, rowids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Full papers rows by rowid, each with its `rowid`."""
+    if not rowids:
+        return {}
+    marks = ",".join("?" * len(rowids))
+    cursor = db.execute(
+        f"SELECT {PAPER_COLUMNS} FROM papers p WHERE p.rowid IN ({marks})", list(rowids)
+    )
+    names = [d[0] for d in cursor.description]
+    out = {}
+    for values in cursor.fetchall():
+        row = dict(zip(names, values, strict=True))
+        row["rowid"] = row.pop("rowid_")
+        out[row["rowid"]] = row
+    return out
 
 
 def snippets(
-    db: Database, match: str, rowids: Sequence[int], column: int, marks: tuple[str, str], words: int
-) -> dict[int, str]:
-    """FTS5 snippets of one column for some matching rows, matches wrapped in `marks`."""
-    if not rowids:
-        return {}
-    holes = ",".join("?" * len(rowids))
-    sql = (
-        "SELECT rowid, snippet(papers_fts, ?, ?, ?, '…', ?) FROM papers_fts"
-        f" WHERE papers_fts MATCH ? AND rowid IN ({holes})"
-    )
-    rows = db.execute(sql, [column, marks[0], marks[1], words, match, *rowids])
-    return {int(r[0]): r[1] or "" for r in rows}
+    db: Database, match: str, rowid: int, marks: tuple[str, str], words: int
+) -> tuple[str, ...]:
+    """FTS5 snippets of every column (title, abstract, authors, keywords) of one matching row."""
+    cols = ", ".join(f"snippet(papers_fts, {c}, ?, ?, '…', ?)" for c in range(4))
+    sql = f"SELECT {cols} FROM papers_fts WHERE papers_fts MATCH ? AND rowid = ?"
+    row = db.execute(sql, [*(marks[0], marks[1], words) * 4, match, rowid]).fetchone()
+    return tuple(v or "" for v in row) if row else ()
 
 
 def matching_ids(db: Database, match: str, ids: Sequence[str], dates: DateRange) -> set[str]:
@@ -208,13 +207,3 @@ def deadline(db: Database, seconds: float) -> Iterator[None]:
         raise
     finally:
         conn.set_progress_handler(None, 0)
-
-
-def _rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
-    names = [d[0] for d in cursor.description]
-    out = []
-    for values in cursor.fetchall():
-        row = dict(zip(names, values, strict=True))
-        row["rowid"] = row.pop("rowid_")
-        out.append(row)
-    return out

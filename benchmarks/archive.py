@@ -73,8 +73,7 @@ def build(path: Path, count: int) -> BuildReport:
             insert += time.perf_counter() - started
         started = time.perf_counter()
         with db.conn:
-            search_index.rebuild_fts(db)
-            search_index.rebuild_abbreviations(db)
+            search_index.rebuild(db)
             for sql in triggers:
                 db.execute(sql)
         db.execute("PRAGMA synchronous = NORMAL")

@@ -11,8 +11,9 @@ import pytest
 from benchmarks.realdata import real_papers
 from bot.models import Paper
 from bot.replies import SearchReply
-from bot.search import HELP_LINES, match_ids, parse, search
-from bot.store import Store
+from bot.search import HELP_LINES, engine, match_ids, parse, search
+from bot.search.grammar import tokens
+from bot.store import Store, search_index
 
 NOW = datetime(2026, 8, 22, 12, 0, tzinfo=UTC)
 
@@ -260,3 +261,32 @@ def test_deadline_returns_in_time_with_newest_matches(tmp_path: Path) -> None:
         assert elapsed < 0.5  # generous: the bound is a couple of milliseconds plus snippets
         assert "newest" in reply.note
         assert ids(reply)[0] == "p19999"
+
+
+def test_common_words_rank_a_bounded_candidate_set(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "CANDIDATES", 20)
+    monkeypatch.setattr(engine, "TITLE_CANDIDATES", 5)
+    reply = search(store, "reasoning agent", now=NOW)
+    assert "very common" in reply.note
+    assert len(reply.hits) == 10
+
+    def in_title(title: str) -> bool:
+        words = {t.removesuffix("s") for t in tokens(title)}
+        return {"reasoning", "agent"} <= words
+
+    titled = [h for h in reply.hits if in_title(h.paper.title)]
+    assert titled
+    assert reply.hits[: len(titled)] == tuple(titled)  # titles with every word come first
+
+
+def test_rebuild_learns_the_same_pairs_as_incremental_writes(store: Store, tmp_path: Path) -> None:
+    learned = set(store.db.execute("SELECT short, long, papers FROM search_abbreviations"))
+    with Store(tmp_path / "copy.db") as copy:
+        copy.upsert_papers(real_papers(), NOW)
+        copy.db.execute("DELETE FROM search_abbreviations")
+        search_index.rebuild(copy.db)
+        rebuilt = set(copy.db.execute("SELECT short, long, papers FROM search_abbreviations"))
+    assert rebuilt == learned
+    assert ("metarl", "meta reinforcement learning", 1) in rebuilt

@@ -7,6 +7,7 @@ rank; this module runs them. Every function takes the sqlite_utils Database of t
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -72,36 +73,71 @@ def migrate_search_v2(db: Database) -> None:
 # -- writes ---------------------------------------------------------------------------------
 
 
+Pairs = dict[tuple[str, str, str], int]  # (short, long, spelling) -> papers defining it
+
+
 def learn_abbreviations(db: Database, rows: Iterable[dict[str, Any]]) -> None:
     """Record the abbreviations that these paper rows' abstracts define (call inside the write)."""
-    # Imported here: bot.search imports the store, and this runs only at write time.
-    from bot.search.abbreviations import definitions
-
-    counts: dict[tuple[str, str], int] = {}
-    spellings: dict[tuple[str, str], str] = {}
-    for row in rows:
-        for short, long, spelling in definitions(row.get("abstract") or ""):
-            counts[short, long] = counts.get((short, long), 0) + 1
-            spellings.setdefault((short, long), spelling)
-    if counts:
-        db.conn.executemany(
-            "INSERT INTO search_abbreviations (short, long, spelling, papers) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (short, long) DO UPDATE SET papers = papers + excluded.papers",
-            [(short, long, spellings[short, long], n) for (short, long), n in counts.items()],
-        )
+    _store_pairs(db, _count_definitions(row.get("abstract") or "" for row in rows))
 
 
-def rebuild_abbreviations(db: Database, batch: int = 5000) -> None:
+def rebuild_abbreviations(db: Database) -> None:
     """Recompute the learned abbreviations from every stored abstract."""
+    pairs = _count_definitions(r[0] or "" for r in db.execute("SELECT abstract FROM papers"))
     db.execute("DELETE FROM search_abbreviations")
-    cursor = db.execute("SELECT abstract FROM papers")
-    while chunk := cursor.fetchmany(batch):
-        learn_abbreviations(db, ({"abstract": r[0]} for r in chunk))
+    _store_pairs(db, pairs)
 
 
 def rebuild_fts(db: Database) -> None:
     """Rebuild the full-text index from the papers table (after a bulk load without triggers)."""
     db.execute("INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')")
+
+
+def rebuild(db: Database) -> None:
+    """Rebuild the full-text index and the learned abbreviations, side by side on two cores."""
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    if not path:  # in memory: nothing else can read it
+        rebuild_fts(db)
+        rebuild_abbreviations(db)
+        return
+    pairs: Pairs = {}
+
+    def learn() -> None:
+        # A second connection reads the committed rows while FTS5 indexes them; sqlite3 lets
+        # go of the GIL while the rebuild runs, so the regex work gets the other core.
+        reader = sqlite3.connect(path)
+        try:
+            rows = reader.execute("SELECT abstract FROM papers")
+            pairs.update(_count_definitions(r[0] or "" for r in rows))
+        finally:
+            reader.close()
+
+    worker = threading.Thread(target=learn, name="abbreviations")
+    worker.start()
+    rebuild_fts(db)
+    worker.join()
+    db.execute("DELETE FROM search_abbreviations")
+    _store_pairs(db, pairs)
+
+
+def _count_definitions(abstracts: Iterable[str]) -> Pairs:
+    # Imported here: bot.search imports the store, and this runs only at write time.
+    from bot.search.abbreviations import definitions
+
+    counts: Pairs = {}
+    for abstract in abstracts:
+        for pair in set(definitions(abstract)):
+            counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+def _store_pairs(db: Database, pairs: Pairs) -> None:
+    if pairs:
+        db.conn.executemany(
+            "INSERT INTO search_abbreviations (short, long, spelling, papers) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (short, long) DO UPDATE SET papers = papers + excluded.papers",
+            [(short, long, spelling, n) for (short, long, spelling), n in pairs.items()],
+        )
 
 
 # -- reads ----------------------------------------------------------------------------------

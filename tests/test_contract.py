@@ -1,0 +1,197 @@
+"""One contract, every platform: the same conversations over Slack, Discord and the terminal.
+
+Each harness runs the real adapter against a local server that speaks the platform's protocol
+(the terminal one renders with rich); the scenarios only use the shared harness interface.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from adapters.terminal import TerminalAdapter, render, terminal_channel
+from bot.commands import HANDLERS, CommandContext
+from bot.config import load_settings
+from bot.core import PapersBot
+from bot.ingest import ingest_files
+from bot.models import MessageRef
+from bot.sources import sample_files
+from bot.store import Store
+from tests.conftest import make_paper
+from tests.discord_harness import discord_harness
+from tests.slack_harness import slack_harness
+
+META_RL = "2508.01287"  # "Exploitation Is All You Need... for Exploration" (meta-RL)
+SAMPLE_DAY = "2025-08-05"
+
+
+class TerminalHarness:
+    """The terminal adapter behind the same interface (no reactions in a terminal)."""
+
+    platform = "terminal"
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.now = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)
+        settings = load_settings(papers_bot_db=tmp_path / "t.db", _env_file=None)
+        self.bot = PapersBot(Store(settings.papers_bot_db), settings, lambda: self.now)
+        self.channel = terminal_channel()
+        self.adapter = TerminalAdapter(Console(file=io.StringIO(), width=100, record=True))
+
+    async def command(self, text: str, user: str = "111") -> str:
+        """'/papers <text>' typed in `papers-bot chat`; the text it prints."""
+        ctx = CommandContext(self.channel, user, self.adapter)
+        reply = await self.bot.handle_command(text, ctx)
+        self.adapter.console.print(render(reply))
+        return self.adapter.console.export_text(clear=True)
+
+
+@asynccontextmanager
+async def terminal_harness(tmp_path: Path) -> AsyncIterator[TerminalHarness]:
+    harness = TerminalHarness(tmp_path)
+    try:
+        yield harness
+    finally:
+        harness.bot.store.close()
+
+
+HARNESSES = {"slack": slack_harness, "discord": discord_harness, "terminal": terminal_harness}
+CHAT = ["slack", "discord"]  # platforms with channels and reactions
+EVERY = [*CHAT, "terminal"]
+
+
+@asynccontextmanager
+async def harness_for(name: str, tmp_path: Path) -> AsyncIterator[Any]:
+    async with HARNESSES[name](tmp_path) as harness:
+        sample = next(p for p in sample_files() if SAMPLE_DAY in p.name)
+        ingest_files(harness.bot.store, [sample], harness.now)
+        yield harness
+
+
+def store_user(harness: Any, user: str) -> str:
+    """The user id the core sees for a test user name on this platform."""
+    return str(harness.user_id(user)) if hasattr(harness, "user_id") else user
+
+
+@pytest.mark.parametrize("platform", CHAT)
+async def test_digest_posts_a_header_then_one_recorded_message_per_paper(
+    platform: str, tmp_path: Path
+) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        outcome = await h.post_digest()
+        messages = h.channel_messages()
+        assert outcome.status == "posted" and len(outcome.posted) == 5
+        assert len(messages) == 6  # the header, then one message per paper
+        assert "Trending papers" in messages[0][1]
+        store = h.bot.store
+        shown = [store.paper_for_message(MessageRef(h.channel, ref)) for ref, _ in messages[1:]]
+        assert shown == [item.paper.id for item in outcome.digest.items]
+        for (_, text), item in zip(messages[1:], outcome.digest.items, strict=True):
+            assert item.paper.title[:40] in text
+        again = await h.post_digest()
+        assert again.status == "already" and len(h.channel_messages()) == 6
+
+
+@pytest.mark.parametrize("platform", EVERY)
+async def test_search_meta_rl_answers_within_three_seconds(platform: str, tmp_path: Path) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        started = time.monotonic()
+        text = await h.command("meta-rl")
+        assert time.monotonic() - started < 3.0
+        assert "Exploitation Is All You Need" in text
+
+
+@pytest.mark.parametrize("platform", CHAT)
+async def test_a_bookmark_reaction_saves_and_its_removal_unsaves(
+    platform: str, tmp_path: Path
+) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        outcome = await h.post_digest()
+        ref = outcome.posted[0].ref
+        title = outcome.digest.items[0].paper.title
+        await h.react(ref, "111")
+        await h.react(h.channel_messages()[0][0], "111")  # the header: not a paper, ignored
+        user = store_user(h, "111")
+        saved = h.bot.store.bookmarks(h.channel.platform, h.channel.workspace, user)
+        assert [b.paper.title for b in saved] == [title]
+        assert title[:40] in await h.command("saved", "111")
+        await h.react(ref, "111", added=False)
+        assert h.bot.store.bookmarks(h.channel.platform, h.channel.workspace, user) == []
+
+
+@pytest.mark.parametrize("platform", CHAT)
+async def test_a_hostile_title_never_pings_anyone(platform: str, tmp_path: Path) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        title = "Attention <!channel> @everyone <@U123> <@&42> & <b>C++</b> *bold* is all"
+        h.seed([make_paper("2508.99999", title, upvotes=10_000, added=datetime(2025, 8, 5).date())])
+        await h.post_digest()
+        text = h.channel_messages()[1][1]
+        assert "everyone" in text and "C++" in text
+        if platform == "slack":
+            assert h.fake.pings() == []
+        else:
+            bodies = [r.body for r in h.fake.find("POST", r"/channels/\d+/messages")]
+            assert bodies and all(b["allowed_mentions"] == {"parse": []} for b in bodies)
+
+
+@pytest.mark.parametrize("platform", EVERY)
+async def test_help_lists_every_subcommand(platform: str, tmp_path: Path) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        text = await h.command("help")
+        for name in HANDLERS:
+            if name != "search":
+                assert name in text, name
+
+
+@pytest.mark.parametrize("platform", EVERY)
+@pytest.mark.parametrize("query", ['"', "C++", "NOT", "meta-rl -", "🔖" * 20, "x" * 3000])
+async def test_hostile_searches_get_a_clear_reply(
+    platform: str, query: str, tmp_path: Path
+) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        text = await h.command(query)
+        assert text.strip()
+        assert "Traceback" not in text and "error" not in text.lower()
+
+
+@pytest.mark.parametrize("platform", EVERY)
+async def test_save_list_export_unsave(platform: str, tmp_path: Path) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        assert "Saved" in await h.command(f"save {META_RL}")
+        assert "Exploitation Is All You Need" in await h.command("saved")
+        exported = await h.command("export")
+        if platform == "discord":  # attached as papers.bib
+            files = dict(f for request in h.fake.requests for f in request.files)
+            exported = files["papers.bib"].decode()
+        assert "@misc{" in exported and META_RL in exported
+        assert "Removed" in await h.command(f"unsave {META_RL}")
+        assert "not saved any paper" in await h.command("saved")
+
+
+@pytest.mark.parametrize("platform", EVERY)
+async def test_subscribe_topics_and_settings(platform: str, tmp_path: Path) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        assert "diffusion" in await h.command("subscribe diffusion")
+        assert "08:30" in await h.command("settings time 08:30")
+        assert "IANA" in await h.command("settings timezone Mars/Base")
+        sub = h.bot.store.get_subscription(h.channel)
+        assert sub is not None and sub.topics == ("diffusion",) and sub.post_time == "08:30"
+        assert "no longer get" in await h.command("unsubscribe")
+
+
+@pytest.mark.parametrize("platform", CHAT)
+async def test_share_in_channel_posts_the_paper_once_per_click(
+    platform: str, tmp_path: Path
+) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        await h.share(META_RL, "111")
+        messages = h.channel_messages()
+        assert len(messages) == 1 and "Exploitation Is All You Need" in messages[0][1]
+        assert h.bot.store.paper_for_message(MessageRef(h.channel, messages[0][0])) == META_RL

@@ -231,16 +231,20 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         ],
     )
     store = Store(settings.papers_bot_db)
-    bot = PapersBot(store, settings)
-    service = Service(bot, build_adapters(bot, settings), settings)
+    try:
+        bot = PapersBot(store, settings)
+        service = Service(bot, build_adapters(bot, settings), settings)
+    except BaseException:
+        store.close()
+        raise
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await service.start()
-    log.info("papers-bot running: %s", ", ".join(service.adapters) or "no adapters")
-    try:
+    try:  # a start-up failure (a rejected token) still closes what was opened
+        await service.start()
+        log.info("papers-bot running: %s", ", ".join(service.adapters))
         await stop.wait()
-    finally:
         log.info("shutting down")
+    finally:
         await service.stop()

@@ -133,3 +133,21 @@ async def test_unreachable_fetch_fails_with_one_line(tmp_path: Path) -> None:
 async def test_every_command_has_help(tmp_path: Path, command: str) -> None:
     code, out, _ = await run(tmp_path, command, "--help")
     assert code == 0 and "Usage: papers-bot " + command in out
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxp-123-456", "SLACK_BOT_TOKEN must start with xoxb-"),
+        ("SLACK_BOT_TOKEN", "xoxb-1-2", "SLACK_SIGNING_SECRET is not set"),
+        ("DISCORD_TOKEN", "garbage", "DISCORD_TOKEN does not look like a Discord bot token"),
+    ],
+)
+async def test_run_with_a_bad_token_stops_with_a_line_naming_the_variable(
+    tmp_path: Path, variable: str, value: str, says: str
+) -> None:
+    env = offline_env(tmp_path, **{variable: value}, HEALTH_PORT="off")
+    code, out, err = await run(tmp_path, "run", env=env)
+    assert code == 1
+    assert says in " ".join(err.split())  # rich wraps long lines
+    assert "Traceback" not in err and "Unclosed" not in err

@@ -147,7 +147,7 @@ async def test_run_with_a_bad_token_stops_with_a_line_naming_the_variable(
     tmp_path: Path, variable: str, value: str, says: str
 ) -> None:
     env = offline_env(tmp_path, **{variable: value}, HEALTH_PORT="off")
-    code, out, err = await run(tmp_path, "run", env=env)
+    code, _, err = await run(tmp_path, "run", env=env)
     assert code == 1
     assert says in " ".join(err.split())  # rich wraps long lines
     assert "Traceback" not in err and "Unclosed" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
 from collections.abc import Collection
@@ -21,10 +22,12 @@ FALLBACK_SHARE = 0.3  # of the deadline kept back for the newest-first fallback
 # BM25 costs a few microseconds per matching paper, so it is computed for at most CANDIDATES
 # matches (the newest) plus TITLE_CANDIDATES papers with every word in the title. Queries of
 # rare and mid-frequency words match fewer and are ranked exactly.
-CANDIDATES = 5000
-TITLE_CANDIDATES = 2000
-RERANK = 50  # best BM25 candidates that get the upvote/recency boosts
-EXACT_TITLE_SHARE = 0.1  # of the deadline the exact-title lookup may use
+CANDIDATES = 2000
+TITLE_CANDIDATES = 1000
+RERANK = 30  # best BM25 candidates that get the upvote/recency boosts
+# Best-effort lookups with their own budgets (seconds): they return what they found by then.
+TITLE_TIER_BUDGET = 0.015
+EXACT_TITLE_BUDGET = 0.015
 EMPTY_NOTE = (
     "Type some words to search, e.g. /papers diffusion transformers, "
     '/papers "chain of thought" -survey, or /papers help for the full syntax.'
@@ -92,9 +95,13 @@ def _search(
             scores = dict(scored[:CANDIDATES])
             if len(scored) > CANDIDATES:
                 notes.append(BOUNDED_NOTE.format(n=CANDIDATES))
-                title_match = expression.match(column="title")
                 titled = index.scored_newest(
-                    db, title_match, ranking.WEIGHTS, TITLE_CANDIDATES, dates
+                    db,
+                    expression.match(column="title"),
+                    ranking.WEIGHTS,
+                    TITLE_CANDIDATES,
+                    dates,
+                    within=TITLE_TIER_BUDGET,
                 )
                 first = {rowid for rowid, _ in titled}
                 scores.update(titled)
@@ -106,11 +113,16 @@ def _search(
                 scores = dict(index.scored_newest(db, match, ranking.WEIGHTS, limit, dates))
         except index.SearchTimeout:
             scores = {}
-    first |= _exact_titles(store, expression, dates, deadline * EXACT_TITLE_SHARE)
-    best = sorted(scores, key=lambda r: (r not in first, -scores.get(r, 0.0)))[:RERANK]
-    rows = index.paper_rows(db, best + [r for r in first if r not in scores])
+    title_starts = _title_starts(store, expression, dates)
+    best = heapq.nsmallest(RERANK, scores, key=lambda r: (r not in first, -scores[r]))
+    rows = index.paper_rows(db, best + [r for r in title_starts if r not in best])
+    exact = {
+        r
+        for r in title_starts
+        if r in rows and ranking.is_exact_title(rows[r]["title"], expression.typed)
+    }
     candidates = [{**row, "score": scores.get(rowid, 0.0)} for rowid, row in rows.items()]
-    ordered = ranking.order(candidates, expression.typed, now, first)[:limit]
+    ordered = ranking.order(candidates, now, exact, first)[:limit]
     snippets = _snippets(store, match, [r["rowid"] for r in ordered], started, deadline)
     hits = tuple(
         SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()))
@@ -126,18 +138,15 @@ def _expression(store: Store, query: Query) -> Expression:
     return expand(query, lambda shorts, longs: index.abbreviation_pairs(store.db, shorts, longs))
 
 
-def _exact_titles(
-    store: Store, expression: Expression, dates: index.DateRange, seconds: float
-) -> set[int]:
-    """Rowids of papers whose title starts with the typed words (ranking checks the rest)."""
+def _title_starts(store: Store, expression: Expression, dates: index.DateRange) -> list[int]:
+    """Papers whose title starts with the typed words: candidates for an exact title hit."""
     match = expression.exact_title_match()
     if not match:
-        return set()
-    try:
-        with index.deadline(store.db, seconds):
-            return {r for r, _ in index.scored_newest(store.db, match, ranking.WEIGHTS, 20, dates)}
-    except index.SearchTimeout:
-        return set()  # only all-common-word titles are this slow; BM25 still ranks them high
+        return []
+    found = index.scored_newest(
+        store.db, match, ranking.WEIGHTS, 20, dates, within=EXACT_TITLE_BUDGET
+    )
+    return [rowid for rowid, _ in found]
 
 
 def _snippets(
@@ -149,14 +158,23 @@ def _snippets(
     try:
         with index.deadline(store.db, _left(started, deadline + 0.1)):
             for rowid in rowids:
-                texts = index.snippets(store.db, match, rowid, marks, 24)
-                runs = [ranking.snippet_runs(_plain(texts[c], c)) for c in (1, 2, 3, 0) if texts]
-                out[rowid] = next(
-                    (r for r in runs if ranking.has_match(r)), runs[0] if runs else ()
-                )
+                out[rowid] = _why(store, match, rowid, marks)
     except index.SearchTimeout:
         pass  # hits without a snippet are still hits
     return out
+
+
+def _why(store: Store, match: str, rowid: int, marks: tuple[str, str]) -> Snippet:
+    """The abstract passage with the matches, else the authors, keywords or title that matched."""
+    fallback: Snippet = ()
+    for columns in ((1,), (2, 3, 0)):  # most hits match in the abstract: usually one query
+        texts = index.snippets(store.db, match, rowid, columns, marks, 24)
+        for text, column in zip(texts, columns, strict=False):
+            runs = ranking.snippet_runs(_plain(text, column))
+            if ranking.has_match(runs):
+                return runs
+            fallback = fallback or runs
+    return fallback
 
 
 def _plain(text: str, column: int) -> str:

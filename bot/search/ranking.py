@@ -62,15 +62,16 @@ def is_exact_title(title: str, typed: Sequence[str]) -> bool:
 
 
 def order(
-    rows: list[dict[str, Any]], typed: Sequence[str], now: datetime, first: Collection[int] = ()
+    rows: list[dict[str, Any]],
+    now: datetime,
+    exact: Collection[int] = (),
+    first: Collection[int] = (),
 ) -> list[dict[str, Any]]:
     """Rows boosted and sorted: exact titles, then rows in `first`, then by boosted score."""
-    out = []
-    for row in rows:
-        score = boosted(float(row["score"]), row, now)
-        exact = is_exact_title(row.get("title") or "", typed)
-        out.append({**row, "score": score, "exact": exact})
-    out.sort(key=lambda r: (not r["exact"], r["rowid"] not in first, -r["score"], -r["rowid"]))
+    out = [{**row, "score": boosted(float(row["score"]), row, now)} for row in rows]
+    out.sort(
+        key=lambda r: (r["rowid"] not in exact, r["rowid"] not in first, -r["score"], -r["rowid"])
+    )
     return out
 
 

@@ -10,7 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -27,6 +27,7 @@ PAPER_COLUMNS = (
 )
 # Ticks of the progress handler: SQLite VM instructions between deadline checks.
 _TICK = 2000
+_STOPS: dict[int, list[float]] = {}  # connection id -> the stop times of its open deadlines
 
 
 class SearchTimeout(Exception):
@@ -164,9 +165,17 @@ def abbreviation_pairs(
 
 
 def scored_newest(
-    db: Database, match: str, weights: Sequence[float], limit: int, dates: DateRange
+    db: Database,
+    match: str,
+    weights: Sequence[float],
+    limit: int,
+    dates: DateRange,
+    within: float | None = None,
 ) -> list[tuple[int, float]]:
-    """(rowid, bm25 score, higher is better) of the newest `limit` matches, newest first."""
+    """(rowid, bm25 score, higher is better) of the newest `limit` matches, newest first.
+
+    With `within` seconds, the matches found by then are returned instead of a SearchTimeout.
+    """
     where, params = dates.sql()
     join = " JOIN papers p ON p.rowid = f.rowid" if where else ""
     rank = "bm25(" + ", ".join(f"{w:g}" for w in weights) + ")"
@@ -176,7 +185,15 @@ def scored_newest(
         f"SELECT f.rowid, -f.rank FROM papers_fts f{join}"
         f" WHERE papers_fts MATCH ? AND f.rank MATCH ?{where} ORDER BY f.rowid DESC LIMIT ?"
     )
-    return [(int(r[0]), float(r[1])) for r in db.execute(sql, [match, rank, *params, limit])]
+    found: list[tuple[int, float]] = []
+    try:
+        with deadline(db, within) if within is not None else nullcontext():
+            for row in db.execute(sql, [match, rank, *params, limit]):
+                found.append((int(row[0]), float(row[1])))
+    except SearchTimeout:
+        if within is None:
+            raise
+    return found
 
 
 def paper_rows(db: Database, rowids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -197,12 +214,13 @@ def paper_rows(db: Database, rowids: Sequence[int]) -> dict[int, dict[str, Any]]
 
 
 def snippets(
-    db: Database, match: str, rowid: int, marks: tuple[str, str], words: int
+    db: Database, match: str, rowid: int, columns: Sequence[int], marks: tuple[str, str], words: int
 ) -> tuple[str, ...]:
-    """FTS5 snippets of every column (title, abstract, authors, keywords) of one matching row."""
-    cols = ", ".join(f"snippet(papers_fts, {c}, ?, ?, '…', ?)" for c in range(4))
+    """FTS5 snippets of some columns (0 title, 1 abstract, 2 authors, 3 keywords) of one row."""
+    cols = ", ".join("snippet(papers_fts, ?, ?, ?, '…', ?)" for _ in columns)
+    params = [v for c in columns for v in (c, marks[0], marks[1], words)]
     sql = f"SELECT {cols} FROM papers_fts WHERE papers_fts MATCH ? AND rowid = ?"
-    row = db.execute(sql, [*(marks[0], marks[1], words) * 4, match, rowid]).fetchone()
+    row = db.execute(sql, [*params, match, rowid]).fetchone()
     return tuple(v or "" for v in row) if row else ()
 
 
@@ -231,10 +249,13 @@ def matching_ids(db: Database, match: str, ids: Sequence[str], dates: DateRange)
 
 @contextmanager
 def deadline(db: Database, seconds: float) -> Iterator[None]:
-    """Interrupt any statement still running `seconds` from now with SearchTimeout."""
+    """Interrupt any statement still running `seconds` from now with SearchTimeout; nestable."""
     conn: sqlite3.Connection = db.conn
-    stop = time.perf_counter() + seconds
-    conn.set_progress_handler(lambda: int(time.perf_counter() > stop), _TICK)
+    stops = _STOPS.setdefault(id(conn), [])
+    stops.append(time.perf_counter() + seconds)
+    # One handler per connection reads the innermost (earliest) stop, so a short inner budget
+    # (a best-effort lookup) ends early without cancelling the outer one.
+    conn.set_progress_handler(lambda: int(time.perf_counter() > min(stops)), _TICK)
     try:
         yield
     except sqlite3.OperationalError as exc:
@@ -242,4 +263,7 @@ def deadline(db: Database, seconds: float) -> Iterator[None]:
             raise SearchTimeout(seconds) from exc
         raise
     finally:
-        conn.set_progress_handler(None, 0)
+        stops.pop()
+        if not stops:
+            conn.set_progress_handler(None, 0)
+            del _STOPS[id(conn)]

@@ -1,51 +1,29 @@
-"""The real Hugging Face daily papers in ../shared/data, as Paper objects."""
+"""The real Hugging Face daily papers, parsed by the bot's own source parser."""
 
 from __future__ import annotations
 
-import json
 import os
-from datetime import date
 from pathlib import Path
-from typing import Any
 
-from bot.models import Paper, normalise_space
-
-# ../shared/data next to the checkout, unless PAPERS_BOT_DATA points elsewhere.
-DATA = (
-    Path(
-        os.environ.get("PAPERS_BOT_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
-    )
-    / "hf"
-)
+from bot.models import Paper
+from bot.sources import detect_and_parse, sample_files
 
 
-def _paper(item: dict[str, Any]) -> Paper | None:
-    inner = item.get("paper") or {}
-    pid = inner.get("id")
-    title = normalise_space(item.get("title") or inner.get("title"))
-    if not pid or not title:
-        return None
-    day = (inner.get("submittedOnDailyAt") or item.get("publishedAt") or "")[:10]
-    published = (inner.get("publishedAt") or "")[:10]
-    return Paper(
-        id=pid,
-        title=title,
-        abstract=normalise_space(inner.get("summary")),
-        authors=tuple(a.get("name", "") for a in inner.get("authors") or [] if a.get("name")),
-        published=date.fromisoformat(published) if published else None,
-        added=date.fromisoformat(day) if day else None,
-        upvotes=int(inner.get("upvotes") or 0),
-        keywords=tuple(inner.get("ai_keywords") or ()),
-        sources=("hf",),
-    )
+def data_files() -> list[Path]:
+    """The HF daily_papers files: PAPERS_BOT_DATA/hf if set, else the bundled sample.
+
+    The bundled sample (bot/sample) is a copy of ../shared/data/hf.
+    """
+    folder = os.environ.get("PAPERS_BOT_DATA")
+    return sorted((Path(folder) / "hf").glob("*.json")) if folder else sample_files()
 
 
-def real_papers(folder: Path = DATA) -> list[Paper]:
-    """Every paper in the HF daily_papers JSON files of a folder, first sighting wins."""
+def real_papers(files: list[Path] | None = None) -> list[Paper]:
+    """Every paper in the files, merged across days as the store would merge them."""
     papers: dict[str, Paper] = {}
-    for path in sorted(folder.glob("*.json")):
-        for item in json.loads(path.read_text()):
-            paper = _paper(item)
-            if paper and paper.id not in papers:
-                papers[paper.id] = paper
+    for path in files if files is not None else data_files():
+        parsed, _skipped = detect_and_parse(path.read_bytes(), str(path))
+        for paper in parsed:
+            known = papers.get(paper.id)
+            papers[paper.id] = known.merged(paper) if known else paper
     return list(papers.values())

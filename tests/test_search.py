@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks.realdata import real_papers
+from bot.ingest import ingest_files
 from bot.models import Paper
 from bot.replies import SearchReply
 from bot.search import HELP_LINES, engine, match_ids, parse, search
 from bot.search.grammar import tokens
+from bot.sources import sample_files
 from bot.store import Store, search_index
 
 NOW = datetime(2026, 8, 22, 12, 0, tzinfo=UTC)
@@ -20,9 +22,9 @@ NOW = datetime(2026, 8, 22, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    """One store with every real paper in ../shared/data/hf, shared by the read-only tests."""
+    """One store with the bundled real sample ingested as the CLI does it; read-only tests."""
     with Store(tmp_path_factory.mktemp("search") / "papers.db") as s:
-        s.upsert_papers(real_papers(), NOW)
+        ingest_files(s, sample_files(), NOW)
         yield s
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from bot.replies import SearchHit, SearchReply, Snippet
 from bot.search import ranking
 from bot.search.expansion import Expression, expand
-from bot.search.grammar import Query, parse
+from bot.search.grammar import Query, parse, tokens
 from bot.store import Store, row_to_paper
 from bot.store import search_index as index
 
@@ -95,16 +95,18 @@ def _search(
             scores = dict(scored[:CANDIDATES])
             if len(scored) > CANDIDATES:
                 notes.append(BOUNDED_NOTE.format(n=CANDIDATES))
-                titled = index.scored_newest(
-                    db,
-                    expression.match(column="title"),
-                    ranking.WEIGHTS,
-                    TITLE_CANDIDATES,
-                    dates,
-                    within=TITLE_TIER_BUDGET,
-                )
-                first = {rowid for rowid, _ in titled}
-                scores.update(titled)
+            # Papers with every word in the title come first, in both modes, so the ranking
+            # does not change character when a query crosses the candidate bound.
+            titled = index.scored_newest(
+                db,
+                expression.match(column="title"),
+                ranking.WEIGHTS,
+                TITLE_CANDIDATES,
+                dates,
+                within=TITLE_TIER_BUDGET,
+            )
+            first = {rowid for rowid, _ in titled}
+            scores.update((rowid, score) for rowid, score in titled if rowid not in scores)
     except index.SearchTimeout:
         notes = [*query.problems, SLOW_NOTE]
         first = set()
@@ -185,12 +187,15 @@ def _plain(text: str, column: int) -> str:
 
 
 def _expansion_note(expression: Expression) -> str:
-    extra = [
-        " / ".join(" ".join(f) for f in t.forms[1:] if len(f) > 1 or f[0] != "".join(t.forms[0]))
-        for t in expression.terms
-        if t.expanded
-    ]
-    extra = [e for e in extra if e]
+    extra = []
+    for term in expression.terms:
+        if not term.expanded:
+            continue
+        typed = set(tokens(term.typed))
+        shown = [" ".join(f) for f in (*term.forms, *term.near) if set(f) != typed]
+        shown = [f for f in dict.fromkeys(shown) if " " in f or len(f) <= 6][:4]
+        if shown:
+            extra.append(f"{term.typed} = " + " / ".join(shown))
     return ("Also matching: " + "; ".join(extra)) if extra else ""
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.search.abbreviations import curated_pairs, long_key, short_key
+from bot.search.abbreviations import curated_pairs, long_key, short_key, stem
 from bot.search.grammar import STOPWORDS, Query, tokens
 
 # (short keys, long keys) -> (short key, long key, spelling, papers) rows from the corpus.
@@ -19,6 +19,10 @@ MAX_SPAN_WORDS = 6
 MAX_FORMS = 4  # long forms per abbreviation: the most-defined ones
 # A learned pair seen once could be any parenthesis; trust it when typed as an abbreviation.
 MIN_LEARNED_PAPERS = 2
+# Spelled-out forms match with this many extra words in between, in any order, so
+# "on-policy distillation" finds "on-policy self-distillation" (FTS5 NEAR).
+NEAR_SLACK = 2
+MAX_JOINED_CHARS = 24  # "metarl", "fewshot"; longer joined forms never occur in text
 
 _CURATED = curated_pairs()
 
@@ -28,13 +32,15 @@ class Term:
     """One thing the user asked for, with every form that counts as a match for it."""
 
     typed: str
-    forms: tuple[tuple[str, ...], ...]  # token phrases; the first is what was typed
+    forms: tuple[tuple[str, ...], ...]  # exact token phrases
+    near: tuple[tuple[str, ...], ...] = ()  # spelled-out forms, matched with NEAR_SLACK
     expanded: bool = False  # True when abbreviation forms were added
 
     def fts(self) -> str:
         """The FTS5 expression: any of the forms."""
-        phrases = [phrase(f) for f in self.forms]
-        return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
+        parts = [phrase(f) for f in self.forms]
+        parts += [f"NEAR({' '.join(phrase((t,)) for t in f)}, {NEAR_SLACK})" for f in self.near]
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +96,7 @@ def expand(query: Query, lookup: Lookup) -> Expression:
             if len(toks) == 1 and toks[0] in STOPWORDS:
                 i += 1
                 continue
-            term = Term(word, _compound_forms(toks))
+            term = Term(word, tuple(_compound_forms(toks)))
         terms.append(term)
         i += used
     terms += [Term(" ".join(p), (p,)) for p in query.phrases]
@@ -127,24 +133,32 @@ def _abbreviation_term(
         as_long = [p for p in trusted if p[1] == lkey and len(toks) >= 2]
         if not as_short and not as_long:
             continue
-        forms: list[tuple[str, ...]] = list(_compound_forms(toks))
         shorts = {p[0]: p[2] for p in as_short + as_long}
-        for key, spelled in shorts.items():
-            forms += [tuple(spelled.split()), (key,)]
         # Long forms of the abbreviation typed, most-defined first. A typed long form keeps
         # to itself: "text-to-speech" must not pull in TTS's other meaning, test-time scaling.
-        longs = (
-            sorted({p[1]: p[3] for p in as_short}.items(), key=lambda kv: -kv[1])
-            if as_short
-            else []
-        )
-        forms += [tuple(lk.split()) for lk, _ in longs[:MAX_FORMS]]
-        return Term(typed, tuple(dict.fromkeys(forms)), expanded=True), end - start
+        by_papers = {p[1]: p[3] for p in as_short}
+        longs = [tuple(lk.split()) for lk in sorted(by_papers, key=lambda k: -by_papers[k])]
+        forms: list[tuple[str, ...]] = []
+        near: list[tuple[str, ...]] = []
+        if as_short:
+            forms += _compound_forms(toks)
+        else:
+            longs.insert(0, toks)
+        for key, spelled in shorts.items():
+            forms += [tuple(spelled.split()), (key,)]
+        for long in longs[: MAX_FORMS + 1]:
+            joined = "".join(long)
+            if len(long) == 1 or len(joined) <= MAX_JOINED_CHARS:
+                forms.append((joined,))
+            if len(long) > 1:
+                near.append(tuple(stem(t) for t in long))
+        term = Term(typed, tuple(dict.fromkeys(forms)), tuple(dict.fromkeys(near)), expanded=True)
+        return term, end - start
     return None, 0
 
 
-def _compound_forms(toks: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+def _compound_forms(toks: tuple[str, ...]) -> list[tuple[str, ...]]:
     """A word as typed plus, for compounds (few-shot, text-to-speech), the joined form."""
-    if len(toks) == 1:
-        return (toks,)
-    return (toks, ("".join(toks),))
+    if len(toks) == 1 or len("".join(toks)) > MAX_JOINED_CHARS:
+        return [toks]
+    return [toks, ("".join(toks),)]

@@ -1,7 +1,9 @@
-"""Ranking on top of BM25: exact-title hits first, small near-tie boosts, and snippets.
+"""Ranking on top of BM25: exact titles first, then papers with every word in the title, then
+the rest; small near-tie boosts; and snippets.
 
-BM25 (title weighted above abstract) decides the order. Two boosts, each at most a few per cent
-of the score, only reorder papers whose scores are already within that margin:
+BM25 (title weighted 8x the abstract, authors 3x, keywords 2x) orders papers within each tier.
+Two boosts, each at most a few per cent of the score, only reorder papers whose scores are
+already within that margin:
 - upvotes: up to +4% at 200 or more Hugging Face upvotes (log scale);
 - recency: up to +3% for a paper from today, halving every 180 days.
 A paper whose whole title (or the part before its colon) is exactly the typed words ranks first.

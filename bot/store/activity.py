@@ -1,0 +1,212 @@
+"""What channels and people do: subscriptions, bookmarks, processed events, the fetch log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.models import Bookmark, Channel, Subscription
+from bot.store.papers import PaperStore
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRecord:
+    """One fetch attempt of a source."""
+
+    source: str
+    started_at: datetime
+    finished_at: datetime | None
+    ok: bool
+    seen: int
+    new: int
+    error: str | None
+
+
+class ActivityStore(PaperStore):
+    """Channel subscriptions, bookmarks, de-duplicated platform events and fetch attempts."""
+
+    def get_subscription(self, channel: Channel) -> Subscription | None:
+        """A channel's settings, or None when it has not subscribed."""
+        rows = list(
+            self.db.query(
+                "SELECT * FROM subscriptions WHERE platform = ? AND workspace = ? AND channel = ?",
+                [channel.platform, channel.workspace, channel.channel],
+            )
+        )
+        return _row_to_subscription(rows[0]) if rows else None
+
+    def save_subscription(self, sub: Subscription, now: datetime) -> None:
+        """Create or replace a channel's settings."""
+        ch = sub.channel
+        self.db.table("subscriptions").upsert(
+            {
+                "platform": ch.platform,
+                "workspace": ch.workspace,
+                "channel": ch.channel,
+                "topics": json.dumps(list(sub.topics), ensure_ascii=False),
+                "count": sub.count,
+                "min_upvotes": sub.min_upvotes,
+                "weekdays": json.dumps(list(sub.weekdays)),
+                "post_time": sub.post_time,
+                "timezone": sub.timezone,
+                "skip_empty": int(sub.skip_empty),
+                "roundup_weekday": sub.roundup_weekday,
+                "updated_at": now.isoformat(),
+            },
+            pk=("platform", "workspace", "channel"),
+        )
+
+    def delete_subscription(self, channel: Channel) -> bool:
+        """Stop a channel's digests; True if it was subscribed."""
+        cursor = self.db.execute(
+            "DELETE FROM subscriptions WHERE platform = ? AND workspace = ? AND channel = ?",
+            [channel.platform, channel.workspace, channel.channel],
+        )
+        self.db.conn.commit()
+        return cursor.rowcount > 0
+
+    def subscriptions(self, platform: str | None = None) -> list[Subscription]:
+        """Every subscription, or those of one platform."""
+        if platform is None:
+            rows = self.db.query(
+                "SELECT * FROM subscriptions ORDER BY platform, workspace, channel"
+            )
+        else:
+            rows = self.db.query(
+                "SELECT * FROM subscriptions WHERE platform = ? ORDER BY workspace, channel",
+                [platform],
+            )
+        return [_row_to_subscription(row) for row in rows]
+
+    # -- bookmarks ------------------------------------------------------------------------
+
+    def set_bookmark(
+        self,
+        platform: str,
+        workspace: str,
+        user: str,
+        paper_id: str,
+        saved: bool,
+        now: datetime,
+        channel: str | None = None,
+    ) -> bool:
+        """Save or unsave a paper for a user; True when that changed anything."""
+        key = [platform, workspace, user, paper_id]
+        with self.db.atomic():
+            if saved:
+                cursor = self.db.execute(
+                    "INSERT OR IGNORE INTO bookmarks (platform, workspace, user, paper_id, channel,"
+                    " saved_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [*key, channel, now.isoformat()],
+                )
+            else:
+                cursor = self.db.execute(
+                    "DELETE FROM bookmarks WHERE platform = ? AND workspace = ? AND user = ?"
+                    " AND paper_id = ?",
+                    key,
+                )
+        return cursor.rowcount > 0
+
+    def bookmarks(self, platform: str, workspace: str, user: str) -> list[Bookmark]:
+        """A user's saved papers, newest first."""
+        rows = list(
+            self.db.query(
+                "SELECT paper_id, saved_at FROM bookmarks WHERE platform = ? AND workspace = ?"
+                " AND user = ? ORDER BY saved_at DESC, paper_id",
+                [platform, workspace, user],
+            )
+        )
+        papers = self.get_papers([row["paper_id"] for row in rows])
+        return [
+            Bookmark(
+                platform,
+                workspace,
+                user,
+                papers[row["paper_id"]],
+                datetime.fromisoformat(row["saved_at"]),
+            )
+            for row in rows
+            if row["paper_id"] in papers
+        ]
+
+    def team_saves(self, channel: Channel, since: datetime) -> list[tuple[str, int]]:
+        """(paper id, how many people saved it) for papers saved from this channel since a time."""
+        rows = self.db.execute(
+            "SELECT paper_id, count(*) AS n FROM bookmarks WHERE platform = ? AND workspace = ?"
+            " AND channel = ? AND saved_at >= ? GROUP BY paper_id ORDER BY n DESC, paper_id",
+            [channel.platform, channel.workspace, channel.channel, since.isoformat()],
+        )
+        return [(row[0], int(row[1])) for row in rows]
+
+    # -- processed events -----------------------------------------------------------------
+
+    def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
+        """True the first time a platform event id is seen; False for a retry of it."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO events (platform, event_id, seen_at) VALUES (?, ?, ?)",
+                [platform, event_id, now.isoformat()],
+            )
+        return cursor.rowcount == 1
+
+    # -- fetch log ------------------------------------------------------------------------
+
+    def record_fetch(
+        self,
+        source: str,
+        started_at: datetime,
+        finished_at: datetime,
+        ok: bool,
+        seen: int = 0,
+        new: int = 0,
+        error: str | None = None,
+    ) -> None:
+        """Log one fetch attempt of a source."""
+        with self.db.atomic():
+            self.db.table("fetches").insert(
+                {
+                    "source": source,
+                    "started_at": started_at.isoformat(),
+                    "finished_at": finished_at.isoformat(),
+                    "ok": int(ok),
+                    "seen": seen,
+                    "new": new,
+                    "error": error,
+                }
+            )
+
+    def last_fetches(self) -> dict[str, FetchRecord]:
+        """The most recent fetch of each source."""
+        rows = self.db.query(
+            "SELECT * FROM fetches WHERE id IN (SELECT max(id) FROM fetches GROUP BY source)"
+        )
+        return {
+            row["source"]: FetchRecord(
+                source=row["source"],
+                started_at=datetime.fromisoformat(row["started_at"]),
+                finished_at=datetime.fromisoformat(row["finished_at"])
+                if row["finished_at"]
+                else None,
+                ok=bool(row["ok"]),
+                seen=row["seen"] or 0,
+                new=row["new"] or 0,
+                error=row["error"],
+            )
+            for row in rows
+        }
+
+
+def _row_to_subscription(row: dict[str, Any]) -> Subscription:
+    return Subscription(
+        channel=Channel(row["platform"], row["workspace"], row["channel"]),
+        topics=tuple(json.loads(row["topics"] or "[]")),
+        count=row["count"],
+        min_upvotes=row["min_upvotes"],
+        weekdays=tuple(json.loads(row["weekdays"] or "[]")),
+        post_time=row["post_time"],
+        timezone=row["timezone"],
+        skip_empty=bool(row["skip_empty"]),
+        roundup_weekday=row["roundup_weekday"],
+    )

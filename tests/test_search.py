@@ -306,6 +306,10 @@ def test_common_words_rank_a_bounded_candidate_set(
     titled = title_tier(store, "reasoning agent")
     tiers = [h.paper.id not in titled for h in reply.hits]
     assert tiers == sorted(tiers) and False in tiers  # titles with every word come first
+    title = "Reinforcement Learning in Vision: A Survey"
+    reply = search(store, title, now=NOW)
+    assert "very common" in reply.note
+    assert reply.hits[0].paper.title == title
 
 
 def test_rebuild_learns_the_same_pairs_as_incremental_writes(store: Store, tmp_path: Path) -> None:

@@ -89,11 +89,13 @@ def _search(
     db = store.db
     scores: dict[int, float] = {}
     first: set[int] = set()
+    bounded = True
     try:
         with index.deadline(db, _left(started, deadline * (1 - FALLBACK_SHARE))):
             scored = index.scored_newest(db, match, ranking.WEIGHTS, CANDIDATES + 1, dates)
             scores = dict(scored[:CANDIDATES])
-            if len(scored) > CANDIDATES:
+            bounded = len(scored) > CANDIDATES
+            if bounded:
                 notes.append(BOUNDED_NOTE.format(n=CANDIDATES))
             # Papers with every word in the title come first, in both modes, so the ranking
             # does not change character when a query crosses the candidate bound.
@@ -115,14 +117,13 @@ def _search(
                 scores = dict(index.scored_newest(db, match, ranking.WEIGHTS, limit, dates))
         except index.SearchTimeout:
             scores = {}
-    title_starts = _title_starts(store, expression, dates)
+    # With few matches, look for exact titles among all of them; with many, the title tier
+    # already holds them (an exact title is a short title of just these words, so it ranks
+    # high there) and another walk of the long doclists would only spend the budget twice.
+    title_starts = [] if bounded else _title_starts(store, expression, dates)
     best = heapq.nsmallest(RERANK, scores, key=lambda r: (r not in first, -scores[r]))
     rows = index.paper_rows(db, best + [r for r in title_starts if r not in best])
-    exact = {
-        r
-        for r in title_starts
-        if r in rows and ranking.is_exact_title(rows[r]["title"], expression.typed)
-    }
+    exact = {r for r, row in rows.items() if ranking.is_exact_title(row["title"], expression.typed)}
     candidates = [{**row, "score": scores.get(rowid, 0.0)} for rowid, row in rows.items()]
     ordered = ranking.order(candidates, now, exact, first)[:limit]
     snippets = _snippets(store, match, [r["rowid"] for r in ordered], started, deadline)

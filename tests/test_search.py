@@ -306,6 +306,7 @@ def test_common_words_rank_a_bounded_candidate_set(
     titled = title_tier(store, "reasoning agent")
     tiers = [h.paper.id not in titled for h in reply.hits]
     assert tiers == sorted(tiers) and False in tiers  # titles with every word come first
+    monkeypatch.setattr(engine, "CANDIDATES", 0)  # only the title tier can supply it
     title = "Reinforcement Learning in Vision: A Survey"
     reply = search(store, title, now=NOW)
     assert "very common" in reply.note

@@ -177,3 +177,20 @@ def test_fetch_log_keeps_the_latest_per_source(store: Store) -> None:
     last = store.last_fetches()
     assert not last["hf"].ok and last["hf"].error == "HTTP 500"
     assert last["arxiv"].new == 100
+
+
+def test_the_full_text_index_is_keyed_on_a_stable_rowid(store: Store) -> None:
+    # SQLite may renumber implicit rowids on VACUUM; an INTEGER PRIMARY KEY it never does.
+    columns = {row[1]: (row[2], row[5]) for row in store.db.execute("PRAGMA table_info(papers)")}
+    assert columns["seq"] == ("INTEGER", 1)
+    store.upsert_papers([make_paper(f"2508.{i:05d}", f"Paper on topic{i}") for i in range(50)], NOW)
+    store.db.execute("DELETE FROM papers WHERE id < '2508.00025'")
+    store.db.conn.commit()
+    store.db.vacuum()
+    rows = store.db.execute(
+        "SELECT p.id FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid"
+        " WHERE papers_fts MATCH 'topic40'"
+    ).fetchall()
+    assert rows == [("2508.00040",)]
+    store.upsert_papers([make_paper("2508.00040", "Paper on topic40 revised")], NOW)
+    assert store.count_papers() == 25

@@ -15,6 +15,10 @@ from bot.store.search_index import migrate_search_v2
 def _v1_initial(db: Database) -> None:
     db.table("papers").create(
         {
+            # The full-text index is keyed on rowid; an explicit INTEGER PRIMARY KEY keeps
+            # rowids stable through VACUUM (SQLite may renumber implicit ones). Papers are
+            # addressed by `id`, unique.
+            "seq": int,
             "id": str,
             "title": str,
             "abstract": str,
@@ -35,10 +39,11 @@ def _v1_initial(db: Database) -> None:
             "first_seen": str,  # ISO datetime, UTC
             "last_seen": str,
         },
-        pk="id",
-        not_null={"title"},
+        pk="seq",
+        not_null={"id", "title"},
         defaults={"abstract": "", "upvotes": 0, "comments": 0},
     )
+    db.table("papers").create_index(["id"], unique=True)
     db.table("papers").create_index(["added"])
     db.table("papers").create_index(["first_seen"])
     db.table("papers").enable_fts(

@@ -42,6 +42,6 @@ def configure(level: str, secrets: Iterable[str | None] = ()) -> None:
     )
     handler.addFilter(RedactSecrets(secrets))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    # Library debug chatter (HTTP headers, websocket frames) stays out unless asked for.
-    for noisy in ("aiohttp.access", "apscheduler.executors", "discord.gateway"):
+    # Library chatter (access lines, job bookkeeping, gateway frames) stays out; warnings show.
+    for noisy in ("aiohttp.access", "apscheduler", "discord.gateway"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -99,6 +99,7 @@ class Service:
                 every,
                 args=[self._fetch, ("hf",)],
                 id="fetch:hf",
+                name="fetch:hf",
                 replace_existing=True,
                 next_run_time=utcnow(),  # the scheduler runs on real time, not the bot's clock
             )
@@ -108,6 +109,7 @@ class Service:
                 ARXIV_ANNOUNCE,
                 args=[self._fetch, ("arxiv",)],
                 id="fetch:arxiv",
+                name="fetch:arxiv",
                 replace_existing=True,
                 misfire_grace_time=3600,
             )
@@ -130,6 +132,7 @@ class Service:
                 trigger,
                 args=[job, channel],
                 id=jid,
+                name=jid,
                 replace_existing=True,
                 misfire_grace_time=int(self.grace.total_seconds()) or 1,
                 coalesce=True,

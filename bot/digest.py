@@ -149,7 +149,7 @@ class DigestRunner:
             await self._post_header(poster, digest, claim)
         posted: list[MessageRef] = []
         for item in digest.items:
-            if ref := await self._post(poster, digest, item, kind):
+            if ref := await self._post(poster, digest, item):
                 posted.append(ref)
         self.store.finish_digest(channel, day, kind, self.clock())
         status = "posted" if digest.items else "empty"
@@ -183,10 +183,10 @@ class DigestRunner:
         self.store.set_digest_header(digest.channel, digest.day, claim.kind, found.ref)
 
     async def _post(
-        self, poster: ChatPoster, digest: Digest, item: DigestItem, kind: str
+        self, poster: ChatPoster, digest: Digest, item: DigestItem
     ) -> MessageRef | None:
         """Post one paper unless it already reached the channel; records the message ref."""
-        channel, pid = digest.channel, item.paper.id
+        channel, pid, kind = digest.channel, item.paper.id, digest.kind
         post_kind = "roundup" if kind == "roundup" else "digest"
         status = self.store.post_status(channel, pid, post_kind, digest.day)
         if status == "posted":

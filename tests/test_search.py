@@ -152,6 +152,35 @@ def test_pairs_learned_from_abstracts(store: Store) -> None:
     assert found(store, "MCP") == found(store, "model context protocol")
 
 
+def test_learned_pairs_expand_only_a_short_form_typed_like_one(tmp_path: Path) -> None:
+    # Defined twice, so well attested; yet "villa" in lower case is the word, not the acronym.
+    definition = "We propose visual language latent action (ViLLA) for robots."
+    with Store(tmp_path / "v.db") as s:
+        s.upsert_papers(
+            [
+                _paper("1", "ViLLA for robots", definition),
+                _paper("2", "Another ViLLA", definition),
+                _paper("3", "Spelled out", "A visual language latent action model."),
+                _paper("4", "A villa by the sea", "The villa has a garden."),
+            ],
+            NOW,
+        )
+        # matching is case-blind, so the acronym also finds the word; spelled out only from it
+        assert found(s, "ViLLA") == {"1", "2", "3", "4"}
+        assert found(s, "VILLA") == {"1", "2", "3", "4"}
+        assert found(s, "villa") == {"1", "2", "4"}  # the word only, no spelled-out form
+        assert "Also matching" not in search(s, "villa", now=NOW).note
+        # a typed long form still finds its short form (and so, case-blind, the word too)
+        assert found(s, "visual language latent action") == {"1", "2", "3", "4"}
+
+
+@pytest.mark.parametrize("text", ["meta-rl", "metarl", "rlhf", "llms", "moe", "cot"])
+def test_curated_pairs_expand_lower_case_input(store: Store, text: str) -> None:
+    reply = search(store, text, now=NOW)
+    assert "Also matching" in reply.note, text
+    assert found(store, text) == found(store, text.upper() if text != "llms" else "LLMs")
+
+
 def test_text_to_speech_does_not_pull_in_test_time_scaling(store: Store) -> None:
     tts = found(store, "TTS")
     spoken = found(store, "text-to-speech")

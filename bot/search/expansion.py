@@ -17,14 +17,15 @@ Lookup = Callable[[Sequence[str], Sequence[str]], list[tuple[str, str, str, int]
 
 MAX_SPAN_WORDS = 6
 MAX_FORMS = 4  # long forms per abbreviation: the most-defined ones
-# A learned pair seen once could be any parenthesis; trust it when typed as an abbreviation.
-MIN_LEARNED_PAPERS = 2
+# The curated pairs count as defined by this many papers, so their long forms list first.
+CURATED_PAPERS = 10**6
 # Spelled-out forms match with this many extra words in between, in any order, so
 # "on-policy distillation" finds "on-policy self-distillation" (FTS5 NEAR).
 NEAR_SLACK = 2
 MAX_JOINED_CHARS = 24  # "metarl", "fewshot"; longer joined forms never occur in text
 
 _CURATED = curated_pairs()
+_CURATED_KEYS = frozenset((short, long) for short, long, _ in _CURATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ def expand(query: Query, lookup: Lookup) -> Expression:
     words = [(w, t) for w, t in words if t]
     spans = _spans(words)
     learned = lookup([s for s, _, _ in spans], [lk for _, lk, _ in spans])
-    pairs = [(s, lk, sp, 10**6) for s, lk, sp in _CURATED] + learned
+    pairs = [(s, lk, sp, CURATED_PAPERS) for s, lk, sp in _CURATED] + learned
     terms: list[Term] = []
     i = 0
     while i < len(words):
@@ -125,8 +126,7 @@ def _abbreviation_term(
         typed = " ".join(w for w, _ in words[start:end])
         toks = tuple(t for _, ws in words[start:end] for t in ws)
         skey, lkey = short_key(typed), long_key(toks)
-        capital = typed != typed.lower()
-        trusted = [p for p in pairs if p[3] >= MIN_LEARNED_PAPERS or capital or p[1] == lkey]
+        trusted = [p for p in pairs if _trusted(p, typed, lkey)]
         as_short = [p for p in trusted if p[0] == skey and len(skey) >= 2]
         if skey.endswith("s") and not as_short:  # "llms", typed in lower case
             as_short = [p for p in trusted if p[0] == skey[:-1] and len(skey) >= 3]
@@ -155,6 +155,21 @@ def _abbreviation_term(
         term = Term(typed, tuple(dict.fromkeys(forms)), tuple(dict.fromkeys(near)), expanded=True)
         return term, end - start
     return None, 0
+
+
+def _trusted(pair: tuple[str, str, str, int], typed: str, lkey: str) -> bool:
+    """Whether a looked-up pair may expand what was typed.
+
+    A learned pair is only as good as the parentheses it came from, and a lower-case word that
+    is also a learned short form is usually just the word: "villa" is not "visual language
+    latent action", and expanding it costs a walk of four very common words. So a learned pair
+    expands a short form only when it is typed like one (a capital letter or a digit: "ViLLA",
+    "GPPO", "t2v"), and always a typed long form. Curated pairs hold for any spelling
+    ("meta-rl", "rlhf").
+    """
+    if (pair[0], pair[1]) in _CURATED_KEYS or pair[1] == lkey:
+        return True
+    return typed != typed.lower() or any(c.isdigit() for c in typed)
 
 
 def _compound_forms(toks: tuple[str, ...]) -> list[tuple[str, ...]]:

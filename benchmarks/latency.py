@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.latency                 # 100k and 1M
     .venv/bin/python -m benchmarks.latency --sizes 100000  # one size
     .venv/bin/python -m benchmarks.latency --sizes 2500000 --reuse
+    .venv/bin/python -m benchmarks.latency --sizes 1000000 --reuse --classes mid --per-class 50
 
 Per query class it reports median, p99 and max milliseconds of the shipped `search()` (snippets
 included) and of the raw FTS5 query on the same terms (`MATCH` + `ORDER BY bm25() LIMIT 10`, the
@@ -99,12 +100,17 @@ def timings(call: Callable[[str], object], queries: list[str]) -> dict[str, floa
     return {"median": statistics.median(spent), "p99": p99, "max": spent[-1], "n": len(spent)}
 
 
-def measure(path: Path, per_class: int) -> dict[str, object]:
+CLASSES = ("rare", "mid", "common", "abbreviation", "phrase")
+
+
+def measure(path: Path, per_class: int, only: list[str] | None = None) -> dict[str, object]:
     """Search latency per class, shipped vs raw; run in a fresh process for an honest RSS."""
     with Store(path) as store:
         classes = query_classes(store, per_class)
         result: dict[str, object] = {"papers": store.count_papers()}
         for name, queries in classes.items():
+            if only and name not in only:
+                continue
             shipped = timings(lambda q: search(store, q, now=NOW), queries)
             raw = timings(lambda q: raw_fts(store, q), queries)
             notes = [search(store, q, now=NOW).note for q in queries]
@@ -132,10 +138,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--reuse", action="store_true", help="keep an archive already built")
+    # The queries of a class are the same whatever the selection (one seeded pick of all).
+    parser.add_argument(
+        "--classes", nargs="+", choices=CLASSES, help="time only these query classes"
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.per_class)))
+        print(json.dumps(measure(args.measure, args.per_class, args.classes)))
         return
     OUT.mkdir(exist_ok=True)
     for size in args.sizes:
@@ -148,9 +158,10 @@ def main() -> None:
                 f" ({size / report.total_seconds:,.0f} papers/s),"
                 f" DB {report.db_bytes / 2**20:,.0f} MB"
             )
+        only = ["--classes", *args.classes] if args.classes else []
         line = subprocess.run(
             [sys.executable, "-m", "benchmarks.latency", "--measure", str(path),
-             "--per-class", str(args.per_class)],
+             "--per-class", str(args.per_class), *only],
             check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
         print_measurement(json.loads(line))
@@ -160,7 +171,9 @@ def print_measurement(result: dict[str, object]) -> None:
     """One table per archive."""
     print(f"\n{result['papers']:,} papers, ms")
     print(f"  {'class':<21} search: median    p99    max | raw FTS5: median    p99    max")
-    for name in ("rare", "mid", "common", "abbreviation", "phrase"):
+    for name in CLASSES:
+        if name not in result:
+            continue
         row = result[name]
         assert isinstance(row, dict)
         s, r = row["search"], row["raw_fts5"]

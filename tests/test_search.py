@@ -243,6 +243,41 @@ def test_every_hit_says_why_it_matched(store: Store) -> None:
             assert any(is_match for _, is_match in hit.snippet), (text, hit.paper.id)
 
 
+@pytest.mark.parametrize("text", ["diffusion", "meta-rl", "author:chen", "GUI agents", "mesh"])
+def test_snippets_walked_or_looked_up_are_the_same(
+    store: Store, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.setattr(engine, "SNIPPET_WALK_MATCHES", 10**6)
+    walked = [(h.paper.id, h.snippet) for h in search(store, text, now=NOW).hits]
+    monkeypatch.setattr(engine, "SNIPPET_WALK_MATCHES", 0)
+    looked_up = [(h.paper.id, h.snippet) for h in search(store, text, now=NOW).hits]
+    assert walked == looked_up
+    assert all(snippet for _, snippet in walked)
+
+
+def test_exact_title_first_when_the_title_tier_outgrows_the_rerank(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Titles with the words twice outscore the exact title in bm25; with more of them than
+    # RERANK, only the separate look for titles starting with the words finds it.
+    monkeypatch.setattr(engine, "RERANK", 2)
+    words = "sparse graph transformers"
+    with Store(tmp_path / "t.db") as s:
+        s.upsert_papers(
+            [_paper("exact", "Sparse Graph Transformers", "A model of " + "other words " * 50)]
+            + [
+                _paper(f"p{i}", f"Sparse graph transformers, sparse graph transformers {i}", words)
+                for i in range(5)
+            ]
+            + [_paper(f"other{i}", "Unrelated", "Nothing shared.") for i in range(50)],
+            NOW,
+        )
+        hits = search(s, words, now=NOW).hits
+        assert [h.paper.id for h in hits][:1] == ["exact"]
+        monkeypatch.setattr(engine, "RERANK", 30)  # the tier fits: no separate look needed
+        assert [h.paper.id for h in search(s, words, now=NOW).hits][:1] == ["exact"]
+
+
 def title_tier(store: Store, words: str) -> set[str]:
     """Ids of papers with every word in the title, as FTS5 (porter) sees it."""
     match = "title : (" + " AND ".join(f'"{w}"' for w in words.split()) + ")"

@@ -25,6 +25,10 @@ FALLBACK_SHARE = 0.3  # of the deadline kept back for the newest-first fallback
 CANDIDATES = 2000
 TITLE_CANDIDATES = 1000
 RERANK = 30  # best BM25 candidates that get the upvote/recency boosts
+# Snippets come from one walk over all matches up to this many, else from one lookup per hit:
+# a lookup costs about as much as walking a hundred or so matches (measured at 1M papers).
+SNIPPET_WALK_MATCHES = 300
+SNIPPET_COLUMNS = (1, 2, 3, 0)  # abstract, then authors, keywords, title
 # Best-effort lookups with their own budgets (seconds): they return what they found by then.
 TITLE_TIER_BUDGET = 0.015
 EXACT_TITLE_BUDGET = 0.015
@@ -90,25 +94,34 @@ def _search(
     scores: dict[int, float] = {}
     first: set[int] = set()
     bounded = True
+    tier_complete = False  # True when `first` holds every match with every word in the title
     try:
         with index.deadline(db, _left(started, deadline * (1 - FALLBACK_SHARE))):
             scored = index.scored_newest(db, match, ranking.WEIGHTS, CANDIDATES + 1, dates)
             scores = dict(scored[:CANDIDATES])
             bounded = len(scored) > CANDIDATES
-            if bounded:
-                notes.append(BOUNDED_NOTE.format(n=CANDIDATES))
             # Papers with every word in the title come first, in both modes, so the ranking
             # does not change character when a query crosses the candidate bound.
-            titled = index.scored_newest(
-                db,
-                expression.match(column="title"),
-                ranking.WEIGHTS,
-                TITLE_CANDIDATES,
-                dates,
-                within=TITLE_TIER_BUDGET,
-            )
-            first = {rowid for rowid, _ in titled}
-            scores.update((rowid, score) for rowid, score in titled if rowid not in scores)
+            title_match = expression.match(column="title")
+            if bounded:
+                notes.append(BOUNDED_NOTE.format(n=CANDIDATES))
+                titled = index.scored_newest(
+                    db,
+                    title_match,
+                    ranking.WEIGHTS,
+                    TITLE_CANDIDATES,
+                    dates,
+                    within=TITLE_TIER_BUDGET,
+                )
+                first = {rowid for rowid, _ in titled}
+                scores.update((rowid, score) for rowid, score in titled if rowid not in scores)
+            else:
+                # Every match is scored already, title matches included: the tier needs only
+                # which they are, not a second bm25 pass.
+                rowids, tier_complete = index.newest_rowids(
+                    db, title_match, TITLE_CANDIDATES, dates, within=TITLE_TIER_BUDGET
+                )
+                first = set(rowids)
     except index.SearchTimeout:
         notes = [*query.problems, SLOW_NOTE]
         first = set()
@@ -117,16 +130,22 @@ def _search(
                 scores = dict(index.scored_newest(db, match, ranking.WEIGHTS, limit, dates))
         except index.SearchTimeout:
             scores = {}
-    # With few matches, look for exact titles among all of them; with many, the title tier
-    # already holds them (an exact title is a short title of just these words, so it ranks
-    # high there) and another walk of the long doclists would only spend the budget twice.
-    title_starts = [] if bounded else _title_starts(store, expression, dates)
     best = heapq.nsmallest(RERANK, scores, key=lambda r: (r not in first, -scores[r]))
+    # An exact title has every typed word in its title, so with few matches it is in a complete
+    # title tier, and in `best` when the tier fits there. Only otherwise look for titles that
+    # start with the typed words; with many matches the title tier already holds them (an exact
+    # title is a short title of just these words, so it ranks high there) and another walk of
+    # the long doclists would only spend the budget twice.
+    exact_in_best = tier_complete and len(first) <= RERANK
+    title_starts = [] if bounded or exact_in_best else _title_starts(store, expression, dates)
     rows = index.paper_rows(db, best + [r for r in title_starts if r not in best])
     exact = {r for r, row in rows.items() if ranking.is_exact_title(row["title"], expression.typed)}
     candidates = [{**row, "score": scores.get(rowid, 0.0)} for rowid, row in rows.items()]
     ordered = ranking.order(candidates, now, exact, first)[:limit]
-    snippets = _snippets(store, match, [r["rowid"] for r in ordered], started, deadline)
+    # With few matches, one walk over them all is cheaper than a lookup per hit.
+    walk = not bounded and len(scores) <= SNIPPET_WALK_MATCHES
+    rowids = [r["rowid"] for r in ordered]
+    snippets = _snippets(store, match, rowids, walk, started, deadline)
     hits = tuple(
         SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()))
         for r in ordered
@@ -153,30 +172,31 @@ def _title_starts(store: Store, expression: Expression, dates: index.DateRange) 
 
 
 def _snippets(
-    store: Store, match: str, rowids: list[int], started: float, deadline: float
+    store: Store, match: str, rowids: list[int], walk: bool, started: float, deadline: float
 ) -> dict[int, Snippet]:
     """Why each hit matched: the abstract passage with matches, else authors, keywords, title."""
     out: dict[int, Snippet] = {}
     marks = (ranking.MARK_OPEN, ranking.MARK_CLOSE)
     try:
         with index.deadline(store.db, _left(started, deadline + 0.1)):
-            for rowid in rowids:
-                out[rowid] = _why(store, match, rowid, marks)
+            # All four columns in one statement: most hits match in the abstract, but a second
+            # statement for the rest would cost more than the short columns' snippets.
+            found = index.snippets(store.db, match, rowids, SNIPPET_COLUMNS, marks, 24, walk)
+            for rowid, texts in found:
+                out[rowid] = _why(texts)
     except index.SearchTimeout:
         pass  # hits without a snippet are still hits
     return out
 
 
-def _why(store: Store, match: str, rowid: int, marks: tuple[str, str]) -> Snippet:
-    """The abstract passage with the matches, else the authors, keywords or title that matched."""
+def _why(texts: tuple[str, ...]) -> Snippet:
+    """The first of the SNIPPET_COLUMNS snippets with a match, else the first non-empty one."""
     fallback: Snippet = ()
-    for columns in ((1,), (2, 3, 0)):  # most hits match in the abstract: usually one query
-        texts = index.snippets(store.db, match, rowid, columns, marks, 24)
-        for text, column in zip(texts, columns, strict=False):
-            runs = ranking.snippet_runs(_plain(text, column))
-            if ranking.has_match(runs):
-                return runs
-            fallback = fallback or runs
+    for text, column in zip(texts, SNIPPET_COLUMNS, strict=False):
+        runs = ranking.snippet_runs(_plain(text, column))
+        if ranking.has_match(runs):
+            return runs
+        fallback = fallback or runs
     return fallback
 
 

@@ -176,24 +176,51 @@ def scored_newest(
 
     With `within` seconds, the matches found by then are returned instead of a SearchTimeout.
     """
+    rank = "bm25(" + ", ".join(f"{w:g}" for w in weights) + ")"
+    found, _ = _newest(
+        db, "f.rowid, -f.rank", " AND f.rank MATCH ?", [rank], match, limit, dates, within
+    )
+    return [(int(row[0]), float(row[1])) for row in found]
+
+
+def newest_rowids(
+    db: Database, match: str, limit: int, dates: DateRange, within: float
+) -> tuple[list[int], bool]:
+    """Rowids of the newest `limit` matches, newest first, without ranking; and True when these
+    are all the matches (neither the limit nor the `within` seconds cut the walk short)."""
+    found, complete = _newest(db, "f.rowid", "", [], match, limit, dates, within)
+    return [int(row[0]) for row in found], complete and len(found) < limit
+
+
+def _newest(
+    db: Database,
+    columns: str,
+    rank: str,
+    rank_params: list[str],
+    match: str,
+    limit: int,
+    dates: DateRange,
+    within: float | None,
+) -> tuple[list[tuple[Any, ...]], bool]:
+    """Rows of the newest matches, and False if `within` seconds ran out before the last."""
     where, params = dates.sql()
     join = " JOIN papers p ON p.rowid = f.rowid" if where else ""
-    rank = "bm25(" + ", ".join(f"{w:g}" for w in weights) + ")"
     # rowid order is FTS5's native order, so the walk stops after `limit` matches and bm25 is
     # computed for those only: the cost is bounded however common the words are.
     sql = (
-        f"SELECT f.rowid, -f.rank FROM papers_fts f{join}"
-        f" WHERE papers_fts MATCH ? AND f.rank MATCH ?{where} ORDER BY f.rowid DESC LIMIT ?"
+        f"SELECT {columns} FROM papers_fts f{join}"
+        f" WHERE papers_fts MATCH ?{rank}{where} ORDER BY f.rowid DESC LIMIT ?"
     )
-    found: list[tuple[int, float]] = []
+    found: list[tuple[Any, ...]] = []
     try:
         with deadline(db, within) if within is not None else nullcontext():
-            for row in db.execute(sql, [match, rank, *params, limit]):
-                found.append((int(row[0]), float(row[1])))
+            for row in db.execute(sql, [match, *rank_params, *params, limit]):
+                found.append(tuple(row))
     except SearchTimeout:
         if within is None:
             raise
-    return found
+        return found, False
+    return found, True
 
 
 def paper_rows(db: Database, rowids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -214,14 +241,41 @@ def paper_rows(db: Database, rowids: Sequence[int]) -> dict[int, dict[str, Any]]
 
 
 def snippets(
-    db: Database, match: str, rowid: int, columns: Sequence[int], marks: tuple[str, str], words: int
-) -> tuple[str, ...]:
-    """FTS5 snippets of some columns (0 title, 1 abstract, 2 authors, 3 keywords) of one row."""
+    db: Database,
+    match: str,
+    rowids: Sequence[int],
+    columns: Sequence[int],
+    marks: tuple[str, str],
+    words: int,
+    walk: bool = False,
+) -> Iterator[tuple[int, tuple[str, ...]]]:
+    """(rowid, FTS5 snippets of some columns: 0 title, 1 abstract, 2 authors, 3 keywords).
+
+    Each `MATCH ... AND rowid = ?` looks every term up again in every index segment, a fixed
+    cost per row; with `walk`, one statement instead walks the matches between the lowest and
+    highest of these rowids, which is cheaper when the words match only a few hundred papers.
+    """
+    if not rowids:
+        return
     cols = ", ".join("snippet(papers_fts, ?, ?, ?, '…', ?)" for _ in columns)
     params = [v for c in columns for v in (c, marks[0], marks[1], words)]
-    sql = f"SELECT {cols} FROM papers_fts WHERE papers_fts MATCH ? AND rowid = ?"
-    row = db.execute(sql, [*params, match, rowid]).fetchone()
-    return tuple(v or "" for v in row) if row else ()
+    if walk:
+        marks_in = ",".join("?" * len(rowids))
+        # The unary + keeps the IN list out of FTS5's hands: given to FTS5 as rowid = ? it
+        # would run one lookup per value again. The range is what FTS5 walks.
+        sql = (
+            f"SELECT rowid, {cols} FROM papers_fts WHERE papers_fts MATCH ?"
+            f" AND rowid BETWEEN ? AND ? AND +rowid IN ({marks_in})"
+        )
+        rows = db.execute(sql, [*params, match, min(rowids), max(rowids), *rowids])
+        for row in rows:
+            yield int(row[0]), tuple(v or "" for v in row[1:])
+        return
+    sql = f"SELECT rowid, {cols} FROM papers_fts WHERE papers_fts MATCH ? AND rowid = ?"
+    for rowid in rowids:
+        row = db.execute(sql, [*params, match, rowid]).fetchone()
+        if row:
+            yield int(row[0]), tuple(v or "" for v in row[1:])
 
 
 def matching_ids(db: Database, match: str, ids: Sequence[str], dates: DateRange) -> set[str]:

@@ -81,6 +81,17 @@ class Paper:
         return ARXIV_PDF_URL.format(id=self.id) if self.is_arxiv else None
 
     @property
+    def links(self) -> tuple[tuple[str, str], ...]:
+        """(label, url) of the pages the paper has: arXiv, PDF, Code, Project."""
+        pages = (
+            ("arXiv", self.abs_url),
+            ("PDF", self.pdf_url),
+            ("Code", self.github_repo),
+            ("Project", self.project_page),
+        )
+        return tuple((label, url) for label, url in pages if url)
+
+    @property
     def summary_line(self) -> str:
         """A short summary: HF's ai_summary when present, else the abstract's first sentences."""
         if self.ai_summary:

@@ -92,17 +92,7 @@ def link(label: str, url: str | None, limit: int = 200) -> str:
 
 def paper_links(paper: Paper) -> str:
     """'arXiv · PDF · Code · Project' as links, for the ones the paper has."""
-    parts = [
-        link(label, url)
-        for label, url in (
-            ("arXiv", paper.abs_url),
-            ("PDF", paper.pdf_url),
-            ("Code", paper.github_repo),
-            ("Project", paper.project_page),
-        )
-        if safe_url(url)
-    ]
-    return " · ".join(parts)
+    return " · ".join(link(label, url) for label, url in paper.links if safe_url(url))
 
 
 def paper_embed(paper: Paper, why: str = "") -> discord.Embed:

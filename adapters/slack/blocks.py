@@ -189,13 +189,7 @@ def paper_stats(paper: Paper) -> str:
 
 def paper_links(paper: Paper) -> str:
     """'arXiv · PDF · Code · Project' links for what the paper has."""
-    targets = [
-        (paper.abs_url, "arXiv"),
-        (paper.pdf_url, "PDF"),
-        (paper.github_repo, "Code"),
-        (paper.project_page, "Project"),
-    ]
-    return " · ".join(link(url, label) for url, label in targets if web_url(url))
+    return " · ".join(link(url, label) for label, url in paper.links if web_url(url))
 
 
 def paper_blocks(paper: Paper, why: str = "", thumbnail: bool = True) -> list[Block]:

@@ -92,8 +92,7 @@ def paper_panel(paper: Paper, why: str = "", snippet: Snippet = ()) -> Panel:
             stats.append(f"★ {paper.github_stars}")
         body.append(Text("  ".join(stats), style="cyan"))
     body.append(snippet_text(snippet) if snippet else Text(paper.summary_line))
-    links = [("paper", paper.url), ("arXiv", paper.abs_url), ("PDF", paper.pdf_url)]
-    links += [("code", paper.github_repo), ("project", paper.project_page)]
+    links = (("Paper", paper.url), *paper.links)  # a panel title cannot be a link
     shown = [f"[link={escape(url)}]{name}[/link]" for name, url in links if url]
     if shown:
         body.append(Text.from_markup(" · ".join(shown), style="blue"))

@@ -297,8 +297,7 @@ def digest(
         bot = PapersBot(store, settings, clock)
         where = terminal_channel(channel)
         if dry_run:
-            sub = bot.subscription(where)
-            preview = bot.runner.preview(sub, digest_day or bot.local_day(sub))
+            preview = bot.preview(where, digest_day)
             terminal = TerminalAdapter(out)
             asyncio.run(_print_preview(terminal, preview))
             return
@@ -346,7 +345,7 @@ def chat(
                 break
             if not interactive:
                 out.print(f"> {text}", style="dim", highlight=False)
-            terminal.show(asyncio.run(bot.handle_command(text, context)))
+            terminal.show(asyncio.run(bot.answer_text(text, context)))
 
 
 def _lines(interactive: bool) -> Iterator[str]:

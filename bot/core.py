@@ -1,172 +1,197 @@
-"""The facade every adapter talks to: commands, reactions, digests, shares."""
+"""The facade every adapter talks to: commands, reactions, digests, shares.
+
+Adapters call only these methods; the handlers behind them see narrow ports (see
+`bot.commands.context`), never this class.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, replace
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from datetime import date
 
-from bot.commands import HANDLERS, CommandContext, UserError, paper_id_arg, parse_command
+from bot.bookmarks import BookmarkBook, BookmarkChange
+from bot.commands import (
+    REGISTRY,
+    CommandContext,
+    Invocation,
+    Ports,
+    Registry,
+    UserError,
+    paper_id_arg,
+)
 from bot.config import Settings
 from bot.digest import DigestOutcome, DigestRunner
-from bot.models import Channel, Digest, DigestItem, MessageRef, Paper, Subscription
+from bot.models import Channel, Digest, DigestItem, MessageRef, Paper
 from bot.ports import ChatPoster, Clock
-from bot.replies import Reply, TextReply
-from bot.search import match_ids
+from bot.presentation import BookmarkEmoji
+from bot.replies import Reply, SearchReply, TextReply
+from bot.search import match_ids, search
 from bot.store import Store, utcnow
+from bot.subscriptions import ScheduleListener, SubscriptionBook
 
 log = logging.getLogger(__name__)
 
-ScheduleListener = Callable[[Channel], None]
+SEARCH_LIMIT = 5  # hits per /papers search reply
+
+__all__ = ["BookmarkChange", "PapersBot"]
 
 
-@dataclass(frozen=True, slots=True)
-class BookmarkChange:
-    """The result of a bookmark reaction: which paper, saved or not, and a line for the user."""
+class PaperFinder:
+    """The PaperLookup port: papers by id or URL, and search."""
 
-    paper: Paper
-    saved: bool
-    changed: bool
+    def __init__(self, store: Store, clock: Clock, limit: int = SEARCH_LIMIT) -> None:
+        self._store = store
+        self._clock = clock
+        self.limit = limit
 
-    @property
-    def text(self) -> str:
-        """A confirmation line for the user."""
-        if self.saved:
-            return f"Saved: {self.paper.title} · /papers saved"
-        return f"Removed from your saved papers: {self.paper.title}"
+    def find(self, arg: str) -> Paper:
+        """The paper an id or URL names; UserError when the bot has never seen it."""
+        paper_id = paper_id_arg(arg)
+        paper = self._store.get_paper(paper_id)
+        if paper is None:
+            raise UserError(f"I have not seen a paper with id {paper_id}. Try /papers <words>.")
+        return paper
+
+    def search(self, text: str) -> SearchReply:
+        """Answer /papers <text>."""
+        return search(self._store, text, limit=self.limit, now=self._clock())
+
+
+class ChannelDigests:
+    """The DigestDesk port: a channel's digest, previewed or posted now."""
+
+    def __init__(
+        self, store: Store, subscriptions: SubscriptionBook, runner: DigestRunner, clock: Clock
+    ) -> None:
+        self._store = store
+        self._subscriptions = subscriptions
+        self._runner = runner
+        self._clock = clock
+
+    def local_day(self, channel: Channel) -> date:
+        """Today in the channel's time zone."""
+        return self._subscriptions.local_day(channel)
+
+    def posted_on(self, channel: Channel, day: date) -> Sequence[Paper]:
+        """The papers the channel's digest posted that day."""
+        return self._store.papers_posted_on(channel, day)
+
+    def preview(self, channel: Channel, day: date) -> Digest:
+        """The digest the channel would get now; nothing is claimed or posted."""
+        return self._runner.preview(self._subscriptions.effective(channel), day)
+
+    async def post_now(self, poster: ChatPoster, channel: Channel) -> str:
+        """The `digest` command: today's digest, or an extra one of what is new since."""
+        sub = self._subscriptions.effective(channel)
+        day = self.local_day(channel)
+        extra = self._store.get_digest(channel, day, "daily") is not None
+        kind = f"extra-{self._clock():%H%M%S}" if extra else "daily"
+        outcome = await self._runner.deliver(poster, replace(sub, skip_empty=False), day, kind)
+        return outcome.message
 
 
 class PapersBot:
     """The core: one per process, shared by every adapter."""
 
-    def __init__(self, store: Store, settings: Settings, clock: Clock = utcnow) -> None:
-        self.store = store
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        clock: Clock = utcnow,
+        registry: Registry = REGISTRY,
+    ) -> None:
         self.settings = settings
         self.clock = clock
-        self.search_limit = 5
-        self.runner = DigestRunner(store, clock, self._match_topic, settings.digest_lookback_days)
-        self._schedule_listeners: list[ScheduleListener] = []
+        self.commands = registry
+        self.bookmark_emoji = BookmarkEmoji(settings.bookmark_emoji)
+        self.subscriptions = SubscriptionBook(store, settings, clock)
+        self._store = store
+        self.store = store  # tests read what was stored through it; the bot itself does not
+        self._runner = DigestRunner(store, clock, self._match_topic, settings.digest_lookback_days)
+        self._papers = PaperFinder(store, clock)
+        self._bookmarks = BookmarkBook(store, clock, self.bookmark_emoji)
+        self._ports = Ports(
+            papers=self._papers,
+            bookmarks=self._bookmarks,
+            subscriptions=self.subscriptions,
+            digests=ChannelDigests(store, self.subscriptions, self._runner, clock),
+            clock=clock,
+        )
 
     # -- commands -------------------------------------------------------------------------
 
-    async def handle_command(self, text: str, ctx: CommandContext) -> Reply:
+    async def answer(self, invocation: Invocation, ctx: CommandContext) -> Reply:
         """Answer one /papers command; user mistakes become error replies, never exceptions."""
-        command = parse_command(text)
+        command = self.commands.commands.get(invocation.name)
+        if command is None:
+            return TextReply(f"There is no /papers {invocation.name}; try /papers help.", True)
         try:
-            return await HANDLERS[command.name](self, ctx, command.arg)
+            return await command.run(ctx, invocation, self._ports)
         except UserError as exc:
             return TextReply(str(exc), error=True)
 
-    def find_paper(self, arg: str) -> Paper:
-        """The paper an id or URL names; UserError when the bot has never seen it."""
-        paper_id = paper_id_arg(arg)
-        paper = self.store.get_paper(paper_id)
-        if paper is None:
-            raise UserError(f"I have not seen a paper with id {paper_id}. Try /papers <words>.")
-        return paper
+    async def answer_text(self, text: str, ctx: CommandContext) -> Reply:
+        """Answer a command typed as text: '/papers save 2401.01234', 'meta-rl'."""
+        return await self.answer(self.commands.parse(text), ctx)
+
+    async def complete(
+        self, command: str, option: str, ctx: CommandContext, current: str
+    ) -> list[tuple[str, str]]:
+        """Suggestions for an option being typed, as (label, value); [] where it has none."""
+        completer = self.commands[command].option(option).complete
+        if completer is None:
+            return []
+        return await self.commands.run_completer(completer, ctx, current, self._ports)
 
     # -- bookmarks ------------------------------------------------------------------------
-
-    def is_bookmark_emoji(self, emoji: str) -> bool:
-        """True for the reactions that save a paper (names like 'bookmark', or the emoji)."""
-        return emoji.strip(":") in self.settings.bookmark_emoji
 
     def handle_reaction(
         self, message: MessageRef, user: str, emoji: str, added: bool, event_id: str | None = None
     ) -> BookmarkChange | None:
         """Save or unsave the paper a bot message shows; None when the reaction is not for us."""
-        if not self.is_bookmark_emoji(emoji):
-            return None
-        paper_id = self.store.paper_for_message(message)
-        if paper_id is None:
-            return None
-        ch = message.channel
-        if event_id and not self.store.claim_event(ch.platform, event_id, self.clock()):
-            log.info("ignored retried event %s", event_id)
-            return None
-        paper = self.store.get_paper(paper_id)
-        if paper is None:
-            return None
-        changed = self.store.set_bookmark(
-            ch.platform, ch.workspace, user, paper_id, added, self.clock(), ch.channel
-        )
-        log.info("bookmark %s by %s on %s: %s", paper_id, user, ch, "saved" if added else "removed")
-        return BookmarkChange(paper, added, changed)
+        return self._bookmarks.react(message, user, emoji, added, event_id)
 
     # -- digests --------------------------------------------------------------------------
 
-    def subscription(self, channel: Channel) -> Subscription:
-        """A channel's settings, or the defaults for a channel that has not subscribed."""
-        sub = self.store.get_subscription(channel)
-        if sub is not None:
-            return sub
-        return Subscription(
-            channel=channel,
-            count=self.settings.digest_count,
-            post_time=self.settings.digest_time,
-            timezone=self.settings.digest_timezone,
-        )
-
-    def local_day(self, sub: Subscription, at: datetime | None = None) -> date:
-        """The date in the channel's time zone."""
-        return (at or self.clock()).astimezone(ZoneInfo(sub.timezone)).date()
-
     async def post_digest(
-        self, poster: ChatPoster, channel: Channel, day: date | None = None, kind: str = "daily"
+        self, poster: ChatPoster, channel: Channel, day: date | None = None
     ) -> DigestOutcome:
-        """Deliver a channel's digest for its local day (at most once per day and kind)."""
-        sub = self.subscription(channel)
-        outcome = await self.runner.deliver(poster, sub, day or self.local_day(sub), kind)
+        """Deliver a channel's daily digest for its local day (at most once per day)."""
+        sub = self.subscriptions.effective(channel)
+        outcome = await self._runner.deliver(
+            poster, sub, day or self.subscriptions.local_day(channel)
+        )
         log.info("%s", outcome.message)
         return outcome
 
     async def post_roundup(self, poster: ChatPoster, channel: Channel) -> DigestOutcome:
         """Deliver the channel's weekly roundup (what its members saved most this week)."""
-        sub = self.subscription(channel)
-        day = self.local_day(sub)
-        picks = self.runner.roundup(sub, day)
-        return await self.runner.deliver(poster, sub, day, "roundup", picks)
+        sub = self.subscriptions.effective(channel)
+        day = self.subscriptions.local_day(channel)
+        picks = self._runner.roundup(sub, day)
+        return await self._runner.deliver(poster, sub, day, "roundup", picks)
 
-    async def post_digest_now(self, poster: ChatPoster, channel: Channel) -> DigestOutcome:
-        """The `digest` command: today's digest, or an extra one of what is new since."""
-        sub = self.subscription(channel)
-        day = self.local_day(sub)
-        claim = self.store.get_digest(channel, day, "daily")
-        kind = "daily" if claim is None else f"extra-{self.clock():%H%M%S}"
-        return await self.runner.deliver(poster, replace(sub, skip_empty=False), day, kind)
+    def preview(self, channel: Channel, day: date | None = None) -> Digest:
+        """The digest a channel would get, without claiming or posting anything."""
+        sub = self.subscriptions.effective(channel)
+        return self._runner.preview(sub, day or self.subscriptions.local_day(channel))
 
     async def share_paper(
         self, poster: ChatPoster, channel: Channel, paper_id: str, user: str
     ) -> MessageRef:
         """Post one paper to a channel on a user's request ("Share in channel")."""
-        paper = self.find_paper(paper_id)
-        day = self.local_day(self.subscription(channel))
+        paper = self._papers.find(paper_id)
+        day = self.subscriptions.local_day(channel)
         digest = Digest(channel, day, (), title="Shared", kind="share")
         ref = await poster.post_paper(digest, DigestItem(paper, "shared from a /papers search"))
-        self.store.record_post(ref, paper.id, day, self.clock(), kind="share")
+        self._store.record_post(ref, paper.id, day, self.clock(), kind="share")
         return ref
-
-    # -- subscriptions --------------------------------------------------------------------
 
     def on_schedule_change(self, listener: ScheduleListener) -> None:
         """Call `listener(channel)` whenever a channel's schedule may have changed."""
-        self._schedule_listeners.append(listener)
-
-    def save_subscription(self, sub: Subscription) -> None:
-        """Store a channel's settings and tell the scheduler."""
-        self.store.save_subscription(sub, self.clock())
-        self._notify(sub.channel)
-
-    def delete_subscription(self, channel: Channel) -> None:
-        """Stop a channel's digests and tell the scheduler."""
-        self.store.delete_subscription(channel)
-        self._notify(channel)
-
-    def _notify(self, channel: Channel) -> None:
-        for listener in self._schedule_listeners:
-            listener(channel)
+        self.subscriptions.on_change(listener)
 
     def _match_topic(self, topic: str, ids: Collection[str]) -> set[str]:
-        return match_ids(self.store, topic, ids)
+        return match_ids(self._store, topic, ids)

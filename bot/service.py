@@ -35,11 +35,13 @@ class Service:
     def __init__(
         self,
         bot: PapersBot,
+        store: Store,
         adapters: Sequence[ChatAdapter],
         settings: Settings,
         clock: Clock = utcnow,
     ) -> None:
         self.bot = bot
+        self.store = store
         self.adapters = {adapter.platform: adapter for adapter in adapters}
         self.settings = settings
         self.clock = clock
@@ -66,7 +68,7 @@ class Service:
             log.info("%s adapter started", adapter.platform)
         self.scheduler.start()
         self._schedule_fetches()
-        for sub in self.bot.store.subscriptions():
+        for sub in self.bot.subscriptions.all():
             self.reschedule(sub.channel)
             self._catch_up(sub)
         if self.settings.health_port is not None:
@@ -85,7 +87,7 @@ class Service:
             await self._health.cleanup()
         if self._session:
             await self._session.close()
-        self.bot.store.close()
+        self.store.close()
         log.info("stopped")
 
     # -- jobs -----------------------------------------------------------------------------
@@ -116,7 +118,7 @@ class Service:
 
     def reschedule(self, channel: Channel) -> None:
         """Add, move or remove a channel's digest and roundup jobs to match its settings."""
-        sub = self.bot.store.get_subscription(channel)
+        sub = self.bot.subscriptions.get(channel)
         plans = [
             ("digest", self._digest, digest_trigger(sub) if sub else None),
             ("roundup", self._roundup, roundup_trigger(sub) if sub else None),
@@ -144,7 +146,7 @@ class Service:
 
     def _catch_up(self, sub: Subscription) -> None:
         def status_on(day: date) -> str | None:
-            claim = self.bot.store.get_digest(sub.channel, day)
+            claim = self.store.get_digest(sub.channel, day)
             return claim.status if claim else None
 
         decision = catch_up(sub, self.clock(), status_on, self.grace)
@@ -169,7 +171,7 @@ class Service:
         assert self._session is not None
         try:
             reports = await fetch_sources(
-                self.bot.store, self.settings, self._session, names, None, self.clock()
+                self.store, self.settings, self._session, names, None, self.clock()
             )
         except Exception:
             log.exception("fetching %s failed; will try again on schedule", ",".join(names))
@@ -185,7 +187,7 @@ class Service:
 
     async def _deliver(self, channel: Channel, kind: str, day: date | None) -> None:
         adapter = self.adapters.get(channel.platform)
-        if adapter is None or self.bot.store.get_subscription(channel) is None:
+        if adapter is None or self.bot.subscriptions.get(channel) is None:
             return
         try:
             if kind == "roundup":
@@ -209,7 +211,7 @@ class Service:
     def report(self) -> dict[str, object]:
         """The /healthz document."""
         connected = {name: adapter.connected for name, adapter in self.adapters.items()}
-        return health.snapshot(self.bot.store, self.clock(), self.started, connected)
+        return health.snapshot(self.store, self.clock(), self.started, connected)
 
     async def _serve_health(self) -> None:
         self._health = web.AppRunner(health.health_app(self.report), access_log=None)
@@ -236,7 +238,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     store = Store(settings.papers_bot_db)
     try:
         bot = PapersBot(store, settings)
-        service = Service(bot, build_adapters(bot, settings), settings)
+        service = Service(bot, store, build_adapters(bot, settings), settings)
     except BaseException:
         store.close()
         raise

@@ -19,7 +19,8 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord import DiscordAdapter
-from adapters.discord.commands import SHARE_ID, slash_command
+from adapters.discord.commands import SHARE_ID
+from bot.commands import REGISTRY
 from bot.config import Settings
 from bot.core import PapersBot
 from bot.digest import DigestOutcome
@@ -60,8 +61,10 @@ class DiscordHarness:
 
     async def interact(self, text: str, user: str = "111") -> Interaction:
         """Like command(), but the fake's record of the interaction (callbacks, messages)."""
-        subcommand, options = slash_command(text)
-        return await self.send(self.fake.slash_command(subcommand, options, self.user_id(user)))
+        call = REGISTRY.parse(text)  # the subcommand and options a user would pick
+        return await self.send(
+            self.fake.slash_command(call.name, dict(call.args), self.user_id(user))
+        )
 
     async def send(self, payload: dict[str, Any]) -> Interaction:
         """Dispatch an INTERACTION_CREATE and wait until the adapter has answered it."""

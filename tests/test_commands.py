@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.commands import COMMAND_HELP, HANDLERS, CommandContext, parse_command, parse_weekdays
+from bot.commands import REGISTRY, CommandContext, Invocation, parse_weekdays
 from bot.core import PapersBot
 from bot.models import Channel, MessageRef
 from bot.replies import (
@@ -44,17 +44,23 @@ def papers(bot: PapersBot) -> None:
 
 
 async def say(bot: PapersBot, ctx: CommandContext, text: str) -> Reply:
-    return await bot.handle_command(text, ctx)
+    return await bot.answer_text(text, ctx)
 
 
 def test_parse_routes_subcommands_and_everything_else_to_search() -> None:
-    assert parse_command("/papers saved") == parse_command("SAVED")
-    assert parse_command("saved").name == "saved"
-    assert parse_command("meta-rl").name == "search"
-    assert parse_command("settings time 08:30").arg == "time 08:30"
-    assert parse_command("").name == "help"
-    assert parse_command("   \x00\x01  ").name == "help"
-    assert parse_command("x" * 20000).arg == "x" * 5000
+    parse = REGISTRY.parse
+    assert parse("/papers saved") == parse("SAVED") == Invocation("saved")
+    assert parse("meta-rl") == Invocation("search", {"query": "meta-rl"})
+    assert parse("search meta-rl") == Invocation("search", {"query": "meta-rl"})
+    assert parse("settings time 08:30") == Invocation(
+        "settings", {"name": "time", "value": "08:30"}
+    )
+    assert parse("settings weekdays mon, wed").args["value"] == "mon, wed"
+    assert parse("subscribe diffusion models").args == {"topic": "diffusion models"}
+    assert parse("save 2401.01234 extra words").args == {"paper": "2401.01234"}
+    assert parse("").name == "help"
+    assert parse("   \x00\x01  ").name == "help"
+    assert parse("x" * 20000).args["query"] == "x" * 5000
 
 
 @pytest.mark.parametrize(
@@ -105,11 +111,25 @@ async def test_help_lists_every_subcommand(bot: PapersBot, ctx: CommandContext) 
     reply = await say(bot, ctx, "help")
     assert isinstance(reply, HelpReply)
     syntax = " ".join(s for s, _ in reply.entries)
-    for name in HANDLERS:
-        if name != "search":
-            assert f"/papers {name}" in syntax
+    for command in REGISTRY:
+        assert command.usage in syntax
     assert "author:" in syntax and "-" in syntax
-    assert len(reply.entries) > len(COMMAND_HELP)
+    assert len(reply.entries) > len(REGISTRY.commands)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("save", "Give a paper's arXiv id or link, e.g. /papers save 2401.01234."),
+        ("unsave", "Give a paper's arXiv id or link, e.g. /papers unsave 2401.01234."),
+        ("search", "Give some words to search for, e.g. /papers meta-rl."),
+    ],
+)
+async def test_a_missing_required_option_says_what_to_give(
+    bot: PapersBot, ctx: CommandContext, text: str, said: str
+) -> None:
+    reply = await say(bot, ctx, text)
+    assert reply == TextReply(said, error=True)
 
 
 async def test_save_list_unsave_export(bot: PapersBot, ctx: CommandContext) -> None:
@@ -199,7 +219,7 @@ async def test_today_previews_then_shows_what_was_posted(
 
 
 async def test_digest_command_needs_a_poster(bot: PapersBot, channel: Channel) -> None:
-    reply = await bot.handle_command("digest", CommandContext(channel, "U1", None))
+    reply = await bot.answer_text("digest", CommandContext(channel, "U1", None))
     assert isinstance(reply, TextReply) and reply.error
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands import CommandContext
 from bot.config import Settings
 from bot.core import PapersBot
 from bot.digest import HEADER_PENDING, owner_is_dead, process_owner
 from bot.models import Channel, Digest, MessageRef, Subscription
+from bot.replies import TextReply
 from bot.store import Store
 from tests.conftest import FixedClock, RecordingPoster, make_paper
 
@@ -71,7 +73,7 @@ async def test_nothing_new_is_said_or_skipped_per_setting(
     outcome = await bot.post_digest(poster, channel)
     assert outcome.status == "empty"
     assert poster.headers[0].empty_reason.startswith("No new papers")
-    bot.save_subscription(replace(bot.subscription(channel), skip_empty=True))
+    bot.subscriptions.save(replace(bot.subscriptions.effective(channel), skip_empty=True))
     clock.now += timedelta(days=1)
     assert (await bot.post_digest(poster, channel)).status == "skipped"
     assert len(poster.headers) == 1
@@ -150,8 +152,8 @@ async def test_digest_now_posts_an_extra_batch_of_new_papers_only(
 ) -> None:
     _seed(bot, 12)
     await bot.post_digest(poster, channel)
-    extra = await bot.post_digest_now(poster, channel)
-    assert extra.status == "posted"
+    extra = await bot.answer_text("digest", CommandContext(channel, "U1", poster))
+    assert extra == TextReply(f"Posted 5 papers to {channel}.")
     assert len(poster.papers) == 10 and len(set(poster.paper_ids)) == 10
 
 
@@ -165,7 +167,7 @@ async def test_topics_restrict_the_digest(
         ],
         bot.clock(),
     )
-    bot.save_subscription(Subscription(channel, topics=("meta-rl",)))
+    bot.subscriptions.save(Subscription(channel, topics=("meta-rl",)))
     await bot.post_digest(poster, channel)
     assert poster.paper_ids == ["2508.10001"]
     assert "matches meta-rl" in poster.papers[0][2]

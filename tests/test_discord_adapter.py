@@ -18,6 +18,7 @@ from adapters.discord import DiscordAdapter
 from bot.config import ConfigError
 from bot.core import PapersBot
 from bot.models import Digest, DigestItem, MessageRef, Paper
+from bot.presentation import FAILED
 from bot.store import Store
 from tests.discord_fake import FakeDiscord
 from tests.discord_harness import DiscordHarness, discord_harness, harness_settings
@@ -260,8 +261,9 @@ async def test_a_failure_is_a_short_private_message_and_a_logged_traceback(
         record = await harness.interact("digest")
     (reply,) = record.messages
     assert reply["flags"] & 64
-    assert visible_text(reply).startswith("Sorry, something went wrong on my side")
-    assert any(r.exc_info and "/papers digest failed" in r.getMessage() for r in caplog.records)
+    assert visible_text(reply).endswith(FAILED)
+    logged = [r.getMessage() for r in caplog.records if r.exc_info]
+    assert any("/papers digest in" in m and m.endswith("failed") for m in logged)
 
 
 async def test_missing_permissions_are_explained(harness: DiscordHarness) -> None:

@@ -6,8 +6,9 @@ import random
 from datetime import date
 
 import pytest
+from discord import app_commands
 
-from adapters.discord.commands import SUBCOMMANDS, PapersGroup, command_text, slash_command
+from adapters.discord.commands import papers_group
 from adapters.discord.render import (
     DESCRIPTION_MAX,
     EMBED_TOTAL_MAX,
@@ -18,9 +19,9 @@ from adapters.discord.render import (
     paper_embed,
     render_reply,
 )
-from bot.commands import HANDLERS, parse_command
+from bot.commands import REGISTRY, Invocation, Option, help_entries
 from bot.models import Channel, Digest, Paper
-from bot.replies import PaperListReply, SearchHit, SearchReply, TextReply
+from bot.replies import PaperListReply, Reply, SearchHit, SearchReply, TextReply
 from tests.discord_payloads import show_markdown
 
 NASTY = "@everyone <@123> **bold** _x_ [link](https://evil.example) `code` ||spoiler|| > quote ))("
@@ -142,36 +143,36 @@ def test_header_counts_papers_or_says_why_it_is_empty() -> None:
     assert header_text(empty) == "📚 **Trending papers · Tue**\nNothing new today."
 
 
-def test_every_core_subcommand_has_a_slash_subcommand() -> None:
-    assert set(SUBCOMMANDS) == set(HANDLERS)
-    group = PapersGroup(runner=None)  # type: ignore[arg-type]
-    options = {c.name: tuple(p.name for p in c.parameters) for c in group.commands}  # type: ignore[union-attr]
-    assert options == SUBCOMMANDS
+def test_the_slash_group_is_the_registry() -> None:
+    group = papers_group(REGISTRY, runner=None)  # type: ignore[arg-type]
+    for command in REGISTRY:
+        slash = group.get_command(command.name)
+        assert isinstance(slash, app_commands.Command), command.name
+        assert [p.name for p in slash.parameters] == [
+            o.name for o in sorted(command.options, key=lambda o: not o.required)
+        ]
+        for param in slash.parameters:
+            option = command.option(param.name)
+            assert param.required == option.required
+            assert param.description == option.description[:100]
+            assert param.autocomplete == (option.complete is not None)
+        assert len(slash.description) <= 100
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "meta-rl",
-        "search saved papers",
-        "help",
-        "today",
-        "saved",
-        "save 2401.01234",
-        "unsave 2401.01234",
-        "export",
-        "subscribe",
-        "subscribe diffusion models",
-        "unsubscribe diffusion",
-        "settings",
-        "settings time 08:30",
-        "settings tz Europe/Berlin",
-        "digest",
-        "",
-    ],
-)
-def test_slash_options_carry_exactly_the_typed_command(text: str) -> None:
-    subcommand, options = slash_command(text)
-    assert parse_command(command_text(subcommand, options)) == parse_command(
-        text if parse_command(text).name != "search" else f"search {parse_command(text).arg}"
-    )
+async def test_a_new_subcommand_needs_no_adapter_edit() -> None:
+    async def echo(ctx: object, call: Invocation) -> Reply:
+        return TextReply(f"echo {call.arg('words')}")
+
+    REGISTRY.command("echo", "say it back", Option("words", "what to say", rest=True))(echo)
+    try:
+        assert REGISTRY.parse("echo hello there") == Invocation("echo", {"words": "hello there"})
+        help_text = " ".join(usage for usage, _ in help_entries(REGISTRY))
+        assert "/papers echo [words]" in help_text
+        assert "echo [words]" in REGISTRY.usage_hint()
+        group = papers_group(REGISTRY, runner=None)  # type: ignore[arg-type]
+        slash = group.get_command("echo")
+        assert isinstance(slash, app_commands.Command)
+        assert [p.name for p in slash.parameters] == ["words"]
+    finally:
+        REGISTRY.remove("echo")
+    assert "echo" not in REGISTRY.commands

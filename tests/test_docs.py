@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.main import get_command
 
 from bot.cli import app
-from bot.commands import COMMAND_HELP, HANDLERS, SETTING_NAMES
+from bot.commands import REGISTRY, SETTING_NAMES, help_entries
 from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,12 +27,10 @@ def test_readme_configuration_table_lists_every_setting() -> None:
 
 
 def test_every_subcommand_is_in_the_readme_and_in_help() -> None:
-    helped = " ".join(syntax for syntax, _ in COMMAND_HELP)
-    for name in HANDLERS:
-        if name == "search":
-            continue
-        assert f"`/papers {name}" in README, name
-        assert f"/papers {name}" in helped, name
+    helped = [usage for usage, _ in help_entries(REGISTRY)]
+    for command in REGISTRY:
+        assert f"| `{command.usage}` |" in README, command.usage
+        assert command.usage in helped, command.name
     for setting in SETTING_NAMES:
         assert f"`{setting}`" in README, setting
 
@@ -46,3 +44,8 @@ def test_every_cli_command_is_in_the_readme() -> None:
 def test_readme_names_the_two_setup_commands_and_ci_runs_the_test_one() -> None:
     assert "make demo" in README and "make test" in README
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_slack_manifest_hint_is_the_registry() -> None:
+    manifest = (ROOT / "adapters" / "slack" / "manifest.yml").read_text()
+    assert f'usage_hint: "{REGISTRY.usage_hint()}"' in manifest

@@ -58,7 +58,7 @@ def make_service(
     store.upsert_papers([make_paper(f"2508.0000{i}", upvotes=i) for i in range(1, 7)], clock())
     for sub in subs:
         store.save_subscription(sub, clock())
-    return Service(PapersBot(store, settings, clock), [adapter], settings, clock)
+    return Service(PapersBot(store, settings, clock), store, [adapter], settings, clock)
 
 
 async def settle(service: Service) -> None:
@@ -96,15 +96,15 @@ async def test_settings_changes_move_and_remove_jobs_at_run_time(
 ) -> None:
     service, adapter = running
     ctx = CommandContext(CH, "U1", adapter)
-    await service.bot.handle_command("settings time 18:45", ctx)
+    await service.bot.answer_text("settings time 18:45", ctx)
     job = service.scheduler.get_job("digest:fake:W1:C1")
     assert (job.next_run_time.hour, job.next_run_time.minute) == (18, 45)
-    await service.bot.handle_command("settings roundup off", ctx)
+    await service.bot.answer_text("settings roundup off", ctx)
     assert service.scheduler.get_job("roundup:fake:W1:C1") is None
-    await service.bot.handle_command("unsubscribe", ctx)
+    await service.bot.answer_text("unsubscribe", ctx)
     assert service.scheduler.get_job("digest:fake:W1:C1") is None
     other = Channel("fake", "W1", "C2")
-    await service.bot.handle_command("subscribe", CommandContext(other, "U1", adapter))
+    await service.bot.answer_text("subscribe", CommandContext(other, "U1", adapter))
     assert service.scheduler.get_job("digest:fake:W1:C2") is not None
 
 
@@ -112,7 +112,7 @@ async def test_healthz_reports_adapters_sources_and_channels(
     running: tuple[Service, FakeAdapter],
 ) -> None:
     service, _ = running
-    service.bot.store.record_fetch(
+    service.store.record_fetch(
         "hf", service.clock(), service.clock(), False, error="Hugging Face unreachable: HTTP 500"
     )
     async with aiohttp.ClientSession() as http:
@@ -180,7 +180,7 @@ async def test_stop_lets_an_in_flight_digest_finish_and_closes_the_database(
     assert len(adapter.papers) == 5  # finished, not cut off
     assert not adapter.connected
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-        service.bot.store.count_papers()
+        service.store.count_papers()
 
 
 async def test_a_source_down_all_day_is_survived_and_shown_on_healthz(
@@ -201,7 +201,7 @@ async def test_a_source_down_all_day_is_survived_and_shown_on_healthz(
         await service.start()
         await settle(service)
         for _ in range(50):  # the first fetch runs at start-up; wait for its record
-            if service.bot.store.last_fetches():
+            if service.store.last_fetches():
                 break
             await asyncio.sleep(0.05)
         async with aiohttp.ClientSession() as http:
@@ -221,8 +221,10 @@ async def test_two_services_on_one_database_post_the_digest_once(
     clock.now = datetime(2025, 8, 5, 10, 0, tzinfo=UTC)
     first, second = FakeAdapter(), FakeAdapter()
     one = make_service(service_settings, clock, [Subscription(CH)], first)
+    store = Store(service_settings.papers_bot_db)
     two = Service(
-        PapersBot(Store(service_settings.papers_bot_db), service_settings, clock),
+        PapersBot(store, service_settings, clock),
+        store,
         [second],
         service_settings,
         clock,

@@ -14,7 +14,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.commands import PapersGroup, ShareButton, command_text, share_view
+from adapters.discord.commands import AUTOCOMPLETE_MAX, ShareButton, papers_group, share_view
 from adapters.discord.credentials import check_settings, invite_url
 from adapters.discord.render import (
     FOOTER_ID_MAX,
@@ -24,17 +24,19 @@ from adapters.discord.render import (
     header_text,
     render_reply,
 )
-from bot.commands import CommandContext, UserError
+from adapters.kit import TaskSet, guarded
+from bot.bookmarks import BookmarkChange
+from bot.commands import CommandContext, Invocation
 from bot.config import ConfigError, Settings
-from bot.core import BookmarkChange, PapersBot
-from bot.models import Channel, Digest, DigestItem, MessageRef
+from bot.core import PapersBot
+from bot.models import Channel, Digest, DigestItem, MessageRef, shorten
+from bot.presentation import FAILED, SHARED
+from bot.replies import TextReply
 
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
-SEED_EMOJI = "🔖"
 QUICK_REPLY_SECONDS = 1.5  # answer directly when the core is this fast, else defer (3 s limit)
-FAILED = "Sorry, something went wrong on my side; it has been logged. Please try again later."
 CANNOT_POST = (
     "I cannot post in this channel: give me View Channel, Send Messages and Embed Links here."
 )
@@ -84,7 +86,7 @@ class PapersClient(discord.Client):
 
     async def setup_hook(self) -> None:
         """Register /papers and the Share button, then sync the commands to Discord."""
-        self.tree.add_command(PapersGroup(self.adapter))
+        self.tree.add_command(papers_group(self.adapter.bot.commands, self.adapter))
         self.add_dynamic_items(ShareButton)
         await self.adapter.sync_commands(self.tree)
 
@@ -119,7 +121,7 @@ class DiscordAdapter:
         self.client: PapersClient | None = None
         self.up = False
         self._task: asyncio.Task[None] | None = None
-        self._inflight: set[asyncio.Task[Any]] = set()
+        self._inflight = TaskSet()
         self._endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -162,8 +164,7 @@ class DiscordAdapter:
 
     async def stop(self) -> None:
         """Let running command handlers finish, then close the connection."""
-        if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=10)
+        await self._inflight.idle(timeout=10)
         if self.client is not None:
             await self.client.close()
         if self._task is not None:
@@ -216,7 +217,7 @@ class DiscordAdapter:
     async def post_header(self, digest: Digest) -> MessageRef:
         """Post the digest's header line."""
         ids = ",".join(item.paper.id for item in digest.items)
-        content = Rendered(header_text(digest), ephemeral=False)
+        content = Rendered(header_text(digest, self.bot.bookmark_emoji.char), ephemeral=False)
         message = await self._send(digest.channel, content, message_nonce(digest, "header:" + ids))
         return MessageRef(digest.channel, str(message.id))
 
@@ -226,10 +227,11 @@ class DiscordAdapter:
         nonce = message_nonce(digest, "paper:" + item.paper.id)
         message = await self._send(digest.channel, digest_item(item), nonce)
         if self.settings.seed_bookmark_reaction:
+            emoji = self.bot.bookmark_emoji.char
             try:
-                await message.add_reaction(SEED_EMOJI)
+                await message.add_reaction(emoji)
             except discord.HTTPException as exc:
-                log.warning("discord: could not add %s (grant Add Reactions): %s", SEED_EMOJI, exc)
+                log.warning("discord: could not add %s (grant Add Reactions): %s", emoji, exc)
         return MessageRef(digest.channel, str(message.id))
 
     async def find_posted(self, channel: Channel, paper_id: str) -> MessageRef | None:
@@ -269,44 +271,48 @@ class DiscordAdapter:
 
     # -- users: commands, Share, reactions ----------------------------------------------------
 
-    async def run_command(
-        self, interaction: discord.Interaction, subcommand: str, **options: str | None
-    ) -> None:
+    async def run_command(self, interaction: discord.Interaction, invocation: Invocation) -> None:
         """Answer a /papers subcommand through the core: directly when quick, else defer first."""
-        self._track()
-        text = command_text(subcommand, options)
+        self._inflight.own_current()
         ctx = CommandContext(channel_of(interaction), str(interaction.user.id), self)
+        what = f"discord: /papers {invocation.name} in {ctx.channel}"
         try:
-            work = asyncio.ensure_future(self.bot.handle_command(text, ctx))
+            work = asyncio.ensure_future(guarded(self.bot.answer(invocation, ctx), what, _explain))
             done, _ = await asyncio.wait({work}, timeout=self.quick_reply_seconds)
             if not done:
                 await interaction.response.defer(ephemeral=True, thinking=True)
             await self._answer(interaction, render_reply(await work))
-        except discord.Forbidden:
-            log.warning("discord: /papers %s: missing permissions", text, exc_info=True)
-            await self._fail(interaction, CANNOT_POST)
-        except Exception:
-            log.exception("discord: /papers %s failed", text)
-            await self._fail(interaction, FAILED)
+        except discord.HTTPException:
+            log.exception("%s: the reply could not be sent", what)
         finally:
             self._dispatch("papers_command_done", interaction)
 
+    async def complete(
+        self, interaction: discord.Interaction, command: str, option: str, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Suggestions for an option being typed (the user's saved papers, setting names)."""
+        ctx = CommandContext(channel_of(interaction), str(interaction.user.id))
+        choices = await self.bot.complete(command, option, ctx, current)
+        return [
+            app_commands.Choice(name=shorten(label, 100), value=value)
+            for label, value in choices[:AUTOCOMPLETE_MAX]
+        ]
+
     async def share(self, interaction: discord.Interaction, paper_id: str) -> None:
         """The Share button: post the paper in the channel, confirm privately."""
-        self._track()
-        try:
+        self._inflight.own_current()
+        channel, user = channel_of(interaction), str(interaction.user.id)
+
+        async def share() -> TextReply:
             await interaction.response.defer(ephemeral=True, thinking=True)
-            channel, user = channel_of(interaction), str(interaction.user.id)
             await self.bot.share_paper(self, channel, paper_id, user)
-            await interaction.followup.send("Shared in this channel.", ephemeral=True)
-        except UserError as exc:
-            await self._fail(interaction, str(exc))
-        except discord.Forbidden:
-            log.warning("discord: cannot post in %s", channel_of(interaction), exc_info=True)
-            await self._fail(interaction, CANNOT_POST)
-        except Exception:
-            log.exception("discord: sharing %s failed", paper_id)
-            await self._fail(interaction, FAILED)
+            return TextReply(SHARED)
+
+        try:
+            reply = await guarded(share(), f"discord: sharing {paper_id} in {channel}", _explain)
+            await self._answer(interaction, render_reply(reply))
+        except discord.HTTPException:
+            log.exception("discord: could not answer the Share click in %s", channel)
         finally:
             self._dispatch("papers_command_done", interaction)
 
@@ -373,8 +379,7 @@ class DiscordAdapter:
         if self.client is not None:
             self.client.dispatch(event, *args)
 
-    def _track(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
+
+def _explain(exc: Exception) -> str | None:
+    """The line for a Discord error the user can act on: missing permissions here."""
+    return CANNOT_POST if isinstance(exc, discord.Forbidden) else None

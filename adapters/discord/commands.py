@@ -1,72 +1,35 @@
-"""The /papers slash command group and the Share button, each a thin translation to the core.
-
-Every subcommand turns its options back into the text a user would type after `/papers`, so
-the core parses and answers it exactly as on every other platform.
-"""
+"""The /papers slash command group, built from the core's command registry, and the Share
+button. Options reach the core as typed values (an Invocation), never re-parsed text."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+import inspect
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
 
-from bot.commands import SETTING_NAMES, parse_command
+from bot.commands import Command, Invocation, Registry
 from bot.models import shorten
 
-if TYPE_CHECKING:
-    from bot.core import PapersBot
-
-# Subcommand -> its options in the order the core reads them; mirrors bot.commands.HANDLERS.
-SUBCOMMANDS: dict[str, tuple[str, ...]] = {
-    "search": ("query",),
-    "help": (),
-    "today": (),
-    "saved": (),
-    "save": ("paper",),
-    "unsave": ("paper",),
-    "export": (),
-    "subscribe": ("topic",),
-    "unsubscribe": ("topic",),
-    "settings": ("name", "value"),
-    "digest": (),
-}
+POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 SHARE_ID = "papers:share:"
 AUTOCOMPLETE_MAX = 25
-
-
-def command_text(subcommand: str, options: Mapping[str, str | None]) -> str:
-    """The core text a slash command stands for: settings(time, 8:30) -> 'settings time 8:30'."""
-    values = (str(options.get(name) or "").strip() for name in SUBCOMMANDS[subcommand])
-    return " ".join([subcommand, *(value for value in values if value)])
-
-
-def slash_command(text: str) -> tuple[str, dict[str, str]]:
-    """The subcommand and options a user picks to send `text` ('meta-rl' -> search, query)."""
-    command = parse_command(text)
-    names = SUBCOMMANDS[command.name]
-    if not names or not command.arg:
-        return command.name, {}
-    if len(names) == 1:
-        return command.name, {names[0]: command.arg}
-    first, _, rest = command.arg.partition(" ")
-    options = {names[0]: first}
-    if rest.strip():
-        options[names[1]] = rest.strip()
-    return command.name, options
+DESCRIPTION_MAX = 100  # Discord's limit for command and option descriptions
 
 
 class CommandRunner(Protocol):
-    """What the group needs from the adapter: run a core command, reach the core."""
+    """What the group needs from the adapter: run a core command, complete an option."""
 
-    bot: PapersBot
-
-    async def run_command(
-        self, interaction: discord.Interaction, subcommand: str, **options: str | None
-    ) -> None:
+    async def run_command(self, interaction: discord.Interaction, invocation: Invocation) -> None:
         """Answer one slash command through the core."""
+        ...
+
+    async def complete(
+        self, interaction: discord.Interaction, command: str, option: str, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Suggestions for an option being typed."""
         ...
 
     async def share(self, interaction: discord.Interaction, paper_id: str) -> None:
@@ -74,92 +37,59 @@ class CommandRunner(Protocol):
         ...
 
 
-class PapersGroup(app_commands.Group):
-    """`/papers <subcommand>`: one group whose subcommands mirror the core grammar."""
+def papers_group(registry: Registry, runner: CommandRunner) -> app_commands.Group:
+    """`/papers <subcommand>`: one Discord subcommand per registered command, options typed."""
+    group = app_commands.Group(
+        name="papers",
+        description="Trending research papers: search, save, daily digest",
+        guild_only=True,
+    )
+    for command in registry:
+        group.add_command(_subcommand(command, runner, group))
+    return group
 
-    def __init__(self, runner: CommandRunner) -> None:
-        super().__init__(
-            name="papers",
-            description="Trending research papers: search, save, daily digest",
-            guild_only=True,
+
+def _subcommand(
+    command: Command, runner: CommandRunner, group: app_commands.Group
+) -> app_commands.Command[Any, ..., None]:
+    async def callback(interaction: discord.Interaction, **options: str | None) -> None:
+        values = {name: value for name, value in options.items() if value}
+        await runner.run_command(interaction, Invocation(command.name, values))
+
+    # discord.py reads a command's options from its callback's signature: build one.
+    params = [inspect.Parameter("interaction", POSITIONAL, annotation=discord.Interaction)]
+    params += [
+        inspect.Parameter(
+            option.name,
+            POSITIONAL,
+            annotation=str if option.required else str | None,
+            default=inspect.Parameter.empty if option.required else None,
         )
-        self.runner = runner
+        for option in sorted(command.options, key=lambda o: not o.required)
+    ]
+    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    described = app_commands.describe(
+        **{option.name: shorten(option.description, DESCRIPTION_MAX) for option in command.options}
+    )(callback)
+    slash: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name=command.name,
+        description=shorten(command.summary[:1].upper() + command.summary[1:], DESCRIPTION_MAX),
+        callback=described,
+        parent=group,
+    )
+    for option in command.options:
+        if option.complete is not None:
+            slash.autocomplete(option.name)(_completer(runner, command.name, option.name))
+    return slash
 
-    @app_commands.command(description="Search every paper the bot has seen")
-    @app_commands.describe(query='words, "a phrase", -exclude, author:name, since:7d …')
-    async def search(self, interaction: discord.Interaction, query: str) -> None:
-        await self.runner.run_command(interaction, "search", query=query)
 
-    @app_commands.command(description="How to use papers-bot")
-    async def help(self, interaction: discord.Interaction) -> None:
-        await self.runner.run_command(interaction, "help")
-
-    @app_commands.command(description="This channel's picks for today")
-    async def today(self, interaction: discord.Interaction) -> None:
-        await self.runner.run_command(interaction, "today")
-
-    @app_commands.command(description="The papers you saved with 🔖")
-    async def saved(self, interaction: discord.Interaction) -> None:
-        await self.runner.run_command(interaction, "saved")
-
-    @app_commands.command(description="Save a paper by its arXiv id or link")
-    @app_commands.describe(paper="arXiv id or link, e.g. 2401.01234")
-    async def save(self, interaction: discord.Interaction, paper: str) -> None:
-        await self.runner.run_command(interaction, "save", paper=paper)
-
-    @app_commands.command(description="Remove a paper from your saved papers")
-    @app_commands.describe(paper="arXiv id or link, e.g. 2401.01234")
-    async def unsave(self, interaction: discord.Interaction, paper: str) -> None:
-        await self.runner.run_command(interaction, "unsave", paper=paper)
-
-    @unsave.autocomplete("paper")
-    async def _saved_papers(
-        self, interaction: discord.Interaction, current: str
+def _completer(runner: CommandRunner, command: str, option: str) -> Any:
+    async def complete(
+        interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        store = self.runner.bot.store
-        marks = store.bookmarks("discord", str(interaction.guild_id), str(interaction.user.id))
-        needle = current.lower()
-        papers = [m.paper for m in marks]
-        return [
-            app_commands.Choice(name=shorten(f"{p.id} · {p.title}", 100), value=p.id)
-            for p in papers
-            if needle in p.id.lower() or needle in p.title.lower()
-        ][:AUTOCOMPLETE_MAX]
+        return await runner.complete(interaction, command, option, current)
 
-    @app_commands.command(description="Your saved papers as a BibTeX file")
-    async def export(self, interaction: discord.Interaction) -> None:
-        await self.runner.run_command(interaction, "export")
-
-    @app_commands.command(description="Start the daily digest here, or follow a topic")
-    @app_commands.describe(topic="optional: a topic to follow, e.g. diffusion")
-    async def subscribe(self, interaction: discord.Interaction, topic: str | None = None) -> None:
-        await self.runner.run_command(interaction, "subscribe", topic=topic)
-
-    @app_commands.command(description="Stop following a topic, or stop the digest")
-    @app_commands.describe(topic="optional: the topic to stop following")
-    async def unsubscribe(self, interaction: discord.Interaction, topic: str | None = None) -> None:
-        await self.runner.run_command(interaction, "unsubscribe", topic=topic)
-
-    @app_commands.command(description="Show or change this channel's digest settings")
-    @app_commands.describe(name="the setting to change", value="its new value, e.g. 08:30")
-    async def settings(
-        self, interaction: discord.Interaction, name: str | None = None, value: str | None = None
-    ) -> None:
-        await self.runner.run_command(interaction, "settings", name=name, value=value)
-
-    @settings.autocomplete("name")
-    async def _setting_names(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=name, value=name)
-            for name in SETTING_NAMES
-            if current.lower() in name
-        ]
-
-    @app_commands.command(description="Post the digest here now")
-    async def digest(self, interaction: discord.Interaction) -> None:
-        await self.runner.run_command(interaction, "digest")
+    return complete
 
 
 class ShareButton(

@@ -14,6 +14,7 @@ import discord
 
 from bot.commands import describe_subscription
 from bot.models import Digest, DigestItem, Paper, normalise_space, short_authors, shorten
+from bot.presentation import digest_header, no_matches
 from bot.replies import (
     FileReply,
     HelpReply,
@@ -120,15 +121,10 @@ def paper_embed(paper: Paper, why: str = "") -> discord.Embed:
     return embed
 
 
-def header_text(digest: Digest) -> str:
+def header_text(digest: Digest, bookmark: str = "🔖") -> str:
     """The message that opens a digest, or says why there is nothing today."""
-    first = f"📚 **{clip(digest.title, 200)}**"  # the core's title carries the date
-    count = len(digest.items)
-    if count:
-        rest = f"{count} paper{'s' * (count != 1)} below · react with 🔖 to save one"
-    else:
-        rest = clip(digest.empty_reason or "Nothing new to post today.", 1500)
-    return f"{first}\n{rest}"
+    title, rest = digest_header(digest, bookmark)  # the core's title carries the date
+    return f"📚 **{escape(clip(title, 200))}**\n{escape(clip(rest, 1500))}"
 
 
 def digest_item(item: DigestItem) -> Rendered:
@@ -171,8 +167,8 @@ def render_search(reply: SearchReply) -> Rendered:
     """Search results as one embed, one Share button per hit."""
     note = clip(reply.note, 1000)
     if not reply.hits:
-        text = f"No papers match “{clip(reply.query, 200)}”."
-        return Rendered(content=f"{text}\n{note}".strip(), ephemeral=reply.ephemeral)
+        text = escape(no_matches(clip(reply.query, 200)))
+        return Rendered(content=f"{text}\n{escape(note)}".strip(), ephemeral=reply.ephemeral)
     budget = (DESCRIPTION_MAX - 200) // len(reply.hits)
     entries = []
     for number, hit in enumerate(reply.hits, 1):

@@ -8,7 +8,6 @@ background futures are not), and lets tests wait until an event has been process
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -20,6 +19,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.kit import TaskSet, guarded
 from adapters.slack.blocks import SHARE_ACTION, Message, escape, header_message, paper_message
 from adapters.slack.client import (
     ChannelPacer,
@@ -30,11 +30,13 @@ from adapters.slack.client import (
     slack_error,
 )
 from adapters.slack.config import check_settings
-from adapters.slack.replies import render_reply, render_text
-from bot.commands import CommandContext, UserError
+from adapters.slack.replies import render_reply
+from bot.commands import CommandContext
 from bot.config import ConfigError, Settings
 from bot.core import PapersBot
 from bot.models import Channel, Digest, DigestItem, MessageRef
+from bot.presentation import SHARED
+from bot.replies import TextReply
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,6 @@ EVENTS_PATH = "/slack/events"
 PLATFORM = "slack"
 AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived"}
-FAILED = "Sorry, that went wrong on my side; the details are in the bot's log."
 INVITE = "I am not in this channel yet: invite me with /invite @papers-bot, then try again."
 
 Respond = Callable[..., Awaitable[Any]]
@@ -69,7 +70,7 @@ class SlackAdapter:
         self.pacer = ChannelPacer(interval)
         self.bot_user: str | None = None
         self.http_port: int | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self.app = AsyncApp(
@@ -125,8 +126,7 @@ class SlackAdapter:
 
     async def idle(self) -> None:
         """Wait until every handler started so far has finished."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.idle()
 
     async def _check_token(self) -> None:
         try:
@@ -155,15 +155,13 @@ class SlackAdapter:
             raise
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(work)
 
     # -- posting (ChatPoster, RecoverablePoster) -------------------------------------------
 
     async def post_header(self, digest: Digest) -> MessageRef:
         """Post a digest's header (or its 'nothing new' note)."""
-        message = header_message(digest, self._bookmark_name())
+        message = header_message(digest, self.bot.bookmark_emoji.name)
         return await self._post(digest.channel, message, digest.header_key)
 
     async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
@@ -178,7 +176,7 @@ class SlackAdapter:
             log.warning("Slack refused %s with its thumbnail; posting without", item.paper.id)
             ref = await self._post(channel, paper_message(item, thumbnail=False), item.paper.id)
         if self.settings.seed_bookmark_reaction:
-            await add_reaction(self.client, channel.channel, ref.ref, self._bookmark_name())
+            await add_reaction(self.client, channel.channel, ref.ref, self.bot.bookmark_emoji.name)
         return ref
 
     async def find_posted(self, channel: Channel, paper_id: str) -> MessageRef | None:
@@ -194,11 +192,6 @@ class SlackAdapter:
         ts = await post_message(self.client, channel.channel, message, paper_id)
         return MessageRef(channel, ts)
 
-    def _bookmark_name(self) -> str:
-        """The emoji name to seed and suggest: the first configured name (not a raw emoji)."""
-        names = [e.strip(":") for e in self.settings.bookmark_emoji if e.strip(":").isascii()]
-        return names[0] if names else "bookmark"
-
     # -- /papers --------------------------------------------------------------------------
 
     async def _on_command(
@@ -209,15 +202,9 @@ class SlackAdapter:
         self._spawn(self._answer(body.get("text") or "", channel, body.get("user_id", ""), respond))
 
     async def _answer(self, text: str, channel: Channel, user: str, respond: Respond) -> None:
-        try:
-            reply = await self.bot.handle_command(text, CommandContext(channel, user, self))
-            message = render_reply(reply)
-        except SlackApiError as exc:
-            message = self._failure(exc, f"/papers {text!r} in {channel}")
-        except Exception:  # one command's boundary: log it, tell the user, keep serving
-            log.exception("/papers %r failed in %s", text, channel)
-            message = render_text(FAILED, error=True)
-        await self._respond(respond, message)
+        work = self.bot.answer_text(text, CommandContext(channel, user, self))
+        reply = await guarded(work, f"/papers {text!r} in {channel}", _explain)
+        await self._respond(respond, render_reply(reply))
 
     # -- Share in channel -----------------------------------------------------------------
 
@@ -232,17 +219,12 @@ class SlackAdapter:
         self._spawn(self._share(channel, str(actions[0].get("value", "")), user, respond))
 
     async def _share(self, channel: Channel, paper_id: str, user: str, respond: Respond) -> None:
-        try:
+        async def share() -> TextReply:
             await self.bot.share_paper(self, channel, paper_id, user)
-            message = render_text("Shared in the channel.")
-        except UserError as exc:
-            message = render_text(str(exc), error=True)
-        except SlackApiError as exc:
-            message = self._failure(exc, f"sharing {paper_id} in {channel}")
-        except Exception:  # one click's boundary
-            log.exception("sharing %s in %s failed", paper_id, channel)
-            message = render_text(FAILED, error=True)
-        await self._respond(respond, message, replace_original=False)
+            return TextReply(SHARED)
+
+        reply = await guarded(share(), f"sharing {paper_id} in {channel}", _explain)
+        await self._respond(respond, render_reply(reply), replace_original=False)
 
     # -- 🔖 reactions ----------------------------------------------------------------------
 
@@ -273,15 +255,15 @@ class SlackAdapter:
 
     # -- replies --------------------------------------------------------------------------
 
-    def _failure(self, exc: SlackApiError, what: str) -> Message:
-        error = slack_error(exc)
-        if error in NOT_IN_CHANNEL:
-            return render_text(INVITE, error=True)
-        log.exception("%s failed: Slack said %s", what, error)
-        return render_text(FAILED, error=True)
-
     async def _respond(self, respond: Respond, message: Message, **extra: Any) -> None:
         try:
             await respond(**message.respond_args(), **extra)
         except Exception:  # the reply itself failed (response_url expired): nothing to tell
             log.exception("could not deliver a reply through response_url")
+
+
+def _explain(exc: Exception) -> str | None:
+    """The line for a Slack error the user can act on: the bot is not in the channel."""
+    if isinstance(exc, SlackApiError) and slack_error(exc) in NOT_IN_CHANNEL:
+        return INVITE
+    return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.models import Digest, DigestItem, Paper, short_authors, shorten
+from bot.presentation import digest_header
 
 Block = dict[str, Any]
 
@@ -219,16 +220,6 @@ def paper_message(item: DigestItem, thumbnail: bool = True) -> Message:
 
 def header_message(digest: Digest, bookmark: str) -> Message:
     """The header posted before a digest's papers, or the note for a day with nothing new."""
-    blocks = [header(f"📚 {digest.title}")]
-    count = len(digest.items)
-    if count:
-        plural = "s" * (count != 1)
-        blocks.append(
-            context(
-                f"{count} paper{plural} below, one per message · react with :{bookmark}: to save "
-                "one · /papers saved lists what you saved"
-            )
-        )
-    else:
-        blocks.append(section(escape(digest.empty_reason or "Nothing new to post today.")))
-    return Message(clip(escape(digest.title), MAX_FALLBACK), blocks, ephemeral=False)
+    title, rest = digest_header(digest, f":{bookmark}:")
+    line = context(escape(rest)) if digest.items else section(escape(rest))
+    return Message(clip(escape(title), MAX_FALLBACK), [header(f"📚 {title}"), line], False)

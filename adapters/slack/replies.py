@@ -22,6 +22,7 @@ from adapters.slack.blocks import (
 )
 from bot.commands import describe_subscription
 from bot.models import Paper, short_authors, shorten
+from bot.presentation import no_matches, search_heading
 from bot.replies import (
     FileReply,
     HelpReply,
@@ -78,13 +79,13 @@ def snippet_mrkdwn(snippet: Snippet) -> str:
 
 def render_search(reply: SearchReply) -> Message:
     """Top hits, each with a "Share in channel" button; ephemeral unless the reply says not."""
-    query = escape(shorten(reply.query, 200))
-    blocks: list[Block] = [section(f"*Papers matching “{query}”*")]
+    query = shorten(reply.query, 200)
+    blocks: list[Block] = [section(f"*{escape(search_heading(len(reply.hits), query))}*")]
     if reply.note:
         blocks.append(context(escape(reply.note)))
     hits = reply.hits[:SEARCH_HITS]
     if not hits:
-        blocks.append(section("No papers match. Try fewer or other words, or /papers help."))
+        blocks.append(section(escape(no_matches(shorten(reply.query, 200)))))
     for index, hit in enumerate(hits):
         lines = [paper_title_line(hit.paper, 250), paper_stats(hit.paper)]
         plain = "".join(text for text, _ in hit.snippet).strip()
@@ -95,8 +96,7 @@ def render_search(reply: SearchReply) -> Message:
         button = share_button(hit.paper, f"share-{index}")
         if button:
             blocks.append(button)
-    count = len(hits)
-    text = f"{count} paper{'s' * (count != 1)} matching “{query}”"
+    text = escape(search_heading(len(hits), query))
     return Message(clip(text, MAX_FALLBACK), fit(blocks), reply.ephemeral)
 
 

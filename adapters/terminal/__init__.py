@@ -14,6 +14,7 @@ from rich.text import Text
 
 from bot.commands import describe_subscription
 from bot.models import Channel, Digest, DigestItem, MessageRef, Paper, short_authors
+from bot.presentation import digest_header, no_matches, search_heading
 from bot.replies import (
     FileReply,
     HelpReply,
@@ -56,14 +57,9 @@ class TerminalAdapter:
     async def post_header(self, digest: Digest) -> MessageRef:
         """Print the digest's header line (or why there is nothing today)."""
         self.console.print()
-        self.console.print(Text(f"📰 {digest.title}", style="bold"))
-        if not digest.items:
-            self.console.print(Text(digest.empty_reason, style="italic"))
-        else:
-            count = len(digest.items)
-            self.console.print(
-                Text(f"{count} paper{'s' * (count != 1)} · react with 🔖 to save", style="dim")
-            )
+        title, rest = digest_header(digest, "🔖")
+        self.console.print(Text(f"📰 {title}", style="bold"))
+        self.console.print(Text(rest, style="dim" if digest.items else "italic"))
         return self._ref(digest.channel)
 
     async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
@@ -110,10 +106,11 @@ def snippet_text(snippet: Snippet) -> Text:
 
 def _render_search(reply: SearchReply) -> RenderableType:
     parts: list[RenderableType] = []
-    head = f"🔎 {len(reply.hits)} result{'s' * (len(reply.hits) != 1)} for “{reply.query}”"
-    parts.append(Text(head, style="bold"))
+    parts.append(Text(f"🔎 {search_heading(len(reply.hits), reply.query)}", style="bold"))
     if reply.note:
         parts.append(Text(reply.note, style="italic"))
+    if not reply.hits:
+        parts.append(Text(no_matches(reply.query)))
     parts += [paper_panel(hit.paper, snippet=hit.snippet) for hit in reply.hits]
     return Group(*parts)
 

@@ -1,0 +1,84 @@
+"""Saved papers: the Bookmarks port, and 🔖 reactions on the bot's paper messages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.models import Channel, MessageRef, Paper
+from bot.ports import Clock
+from bot.presentation import BookmarkEmoji
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BookmarkChange:
+    """The result of a bookmark reaction: which paper, saved or not, and a line for the user."""
+
+    paper: Paper
+    saved: bool
+    changed: bool
+
+    @property
+    def text(self) -> str:
+        """A confirmation line for the user."""
+        if self.saved:
+            return f"Saved: {self.paper.title} · /papers saved"
+        return f"Removed from your saved papers: {self.paper.title}"
+
+
+class BookmarkBook:
+    """Members' saved papers, one list per member of a workspace."""
+
+    def __init__(self, store: Store, clock: Clock, emoji: BookmarkEmoji) -> None:
+        self._store = store
+        self._clock = clock
+        self.emoji = emoji
+
+    def saved(self, channel: Channel, user: str) -> Sequence[Paper]:
+        """What the user saved in this workspace, newest first."""
+        marks = self._store.bookmarks(channel.platform, channel.workspace, user)
+        return [mark.paper for mark in marks]
+
+    def save(self, channel: Channel, user: str, paper: Paper) -> bool:
+        """Save a paper; False when it was saved already."""
+        return self._set(channel, user, paper.id, True)
+
+    def unsave(self, channel: Channel, user: str, paper: Paper) -> bool:
+        """Remove a saved paper; False when it was not saved."""
+        return self._set(channel, user, paper.id, False)
+
+    def react(
+        self, message: MessageRef, user: str, emoji: str, added: bool, event_id: str | None = None
+    ) -> BookmarkChange | None:
+        """Save or unsave the paper a bot message shows; None when the reaction is not for us
+        (another emoji, another message, or a platform's retry of an event already handled)."""
+        if not self.emoji.matches(emoji):
+            return None
+        paper_id = self._store.paper_for_message(message)
+        if paper_id is None:
+            return None
+        ch = message.channel
+        if event_id and not self._store.claim_event(ch.platform, event_id, self._clock()):
+            log.info("ignored retried event %s", event_id)
+            return None
+        paper = self._store.get_paper(paper_id)
+        if paper is None:
+            return None
+        changed = self._set(ch, user, paper_id, added)
+        log.info("bookmark %s by %s on %s: %s", paper_id, user, ch, "saved" if added else "removed")
+        return BookmarkChange(paper, added, changed)
+
+    def _set(self, channel: Channel, user: str, paper_id: str, saved: bool) -> bool:
+        return self._store.set_bookmark(
+            channel.platform,
+            channel.workspace,
+            user,
+            paper_id,
+            saved,
+            self._clock(),
+            channel.channel if saved else None,
+        )

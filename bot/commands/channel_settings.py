@@ -1,0 +1,123 @@
+"""A channel's digest settings as /papers settings reads and shows them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.commands.context import UserError
+from bot.models import Subscription
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _set_time(sub: Subscription, value: str) -> Subscription:
+    match = re.fullmatch(r"([01]?\d|2[0-3])[:.h]?([0-5]\d)?", value.lower())
+    if not match:
+        raise UserError(f"“{value}” is not a time: use HH:MM, e.g. 09:00 or 17:30.")
+    return replace(sub, post_time=f"{int(match[1]):02d}:{match[2] or '00'}")
+
+
+def _set_timezone(sub: Subscription, value: str) -> Subscription:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(
+            f"“{value}” is not a time zone: use an IANA name like Europe/Berlin or Asia/Kolkata."
+        ) from None
+    return replace(sub, timezone=value)
+
+
+def _bounded_int(name: str, low: int, high: int) -> Callable[[Subscription, str], Subscription]:
+    def setter(sub: Subscription, value: str) -> Subscription:
+        if not value.isdigit() or not low <= int(value) <= high:
+            raise UserError(f"{name} takes a whole number from {low} to {high}.")
+        changes: dict[str, Any] = {name: int(value)}
+        return replace(sub, **changes)
+
+    return setter
+
+
+def parse_weekdays(value: str) -> tuple[int, ...]:
+    """'mon-fri', 'mon,wed,fri', 'daily', 'weekdays', 'weekends' -> weekday numbers (0 = Monday)."""
+    text = value.lower().replace(" ", "")
+    named = {
+        "daily": "mon-sun",
+        "everyday": "mon-sun",
+        "weekdays": "mon-fri",
+        "weekends": "sat-sun",
+    }
+    text = named.get(text, text)
+    days: set[int] = set()
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("-")
+        start, end = _day(first), _day(last or first)
+        span = range(start, end + 1) if start <= end else [*range(start, 7), *range(0, end + 1)]
+        days.update(span)
+    if not days:
+        raise UserError("weekdays takes days like mon-fri, mon,wed,fri, daily or weekends.")
+    return tuple(sorted(days))
+
+
+def _day(name: str) -> int:
+    key = name[:3]
+    if key not in DAY_NAMES:
+        raise UserError(f"“{name}” is not a day: use mon, tue, wed, thu, fri, sat or sun.")
+    return DAY_NAMES.index(key)
+
+
+def _set_weekdays(sub: Subscription, value: str) -> Subscription:
+    return replace(sub, weekdays=parse_weekdays(value))
+
+
+def _set_empty(sub: Subscription, value: str) -> Subscription:
+    choice = value.lower()
+    if choice not in ("say", "skip"):
+        raise UserError("empty takes say (post a short note) or skip (post nothing).")
+    return replace(sub, skip_empty=choice == "skip")
+
+
+def _set_roundup(sub: Subscription, value: str) -> Subscription:
+    if value.lower() in ("off", "none", "no"):
+        return replace(sub, roundup_weekday=None)
+    return replace(sub, roundup_weekday=_day(value.lower()))
+
+
+SETTERS: dict[str, Callable[[Subscription, str], Subscription]] = {
+    "time": _set_time,
+    "timezone": _set_timezone,
+    "tz": _set_timezone,
+    "count": _bounded_int("count", 1, 20),
+    "min_upvotes": _bounded_int("min_upvotes", 0, 10000),
+    "weekdays": _set_weekdays,
+    "days": _set_weekdays,
+    "empty": _set_empty,
+    "roundup": _set_roundup,
+}
+SETTING_NAMES = ("time", "timezone", "count", "min_upvotes", "weekdays", "empty", "roundup")
+
+
+def describe_subscription(sub: Subscription) -> list[tuple[str, str]]:
+    """A channel's settings as (name, value) lines, for every adapter to render."""
+    days = ",".join(DAY_NAMES[d] for d in sub.weekdays) or "never"
+    roundup = "off" if sub.roundup_weekday is None else DAY_NAMES[sub.roundup_weekday]
+    return [
+        ("time", f"{sub.post_time} ({sub.timezone})"),
+        ("weekdays", days),
+        ("count", str(sub.count)),
+        ("min_upvotes", str(sub.min_upvotes)),
+        ("topics", ", ".join(sub.topics) or "all trending papers"),
+        ("empty", "skip" if sub.skip_empty else "say"),
+        ("roundup", roundup),
+    ]
+
+
+def change_setting(sub: Subscription, name: str, value: str) -> Subscription:
+    """The subscription with one setting changed; UserError for an unknown name or bad value."""
+    setter = SETTERS.get(name.lower().replace("-", "_"))
+    if setter is None:
+        raise UserError(f"Unknown setting “{name}”. Settings: {', '.join(SETTING_NAMES)}.")
+    return setter(sub, value.strip())

@@ -1,0 +1,104 @@
+"""What a /papers handler is given: who asked and where, and the narrow ports it may use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from bot.models import Channel, Digest, Paper, Subscription
+from bot.ports import ChatPoster, Clock
+from bot.replies import SearchReply
+
+
+class UserError(Exception):
+    """A request the bot cannot do as asked; its message is shown to the user as is."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """Who asked, where, and how to post there (None where posting is not possible)."""
+
+    channel: Channel
+    user: str
+    poster: ChatPoster | None = None
+
+
+class PaperLookup(Protocol):
+    """Finding papers: by id or URL, and by search."""
+
+    def find(self, arg: str) -> Paper:
+        """The paper an id or URL names; UserError when the bot has never seen it."""
+        ...
+
+    def search(self, text: str) -> SearchReply:
+        """Answer /papers <text>."""
+        ...
+
+
+class Bookmarks(Protocol):
+    """A member's saved papers."""
+
+    def saved(self, channel: Channel, user: str) -> Sequence[Paper]:
+        """What the user saved in this workspace, newest first."""
+        ...
+
+    def save(self, channel: Channel, user: str, paper: Paper) -> bool:
+        """Save a paper; False when it was saved already."""
+        ...
+
+    def unsave(self, channel: Channel, user: str, paper: Paper) -> bool:
+        """Remove a saved paper; False when it was not saved."""
+        ...
+
+
+class Subscriptions(Protocol):
+    """Channels' digest settings; saving one moves its schedule."""
+
+    def get(self, channel: Channel) -> Subscription | None:
+        """A channel's settings, or None when it has not subscribed."""
+        ...
+
+    def effective(self, channel: Channel) -> Subscription:
+        """A channel's settings, or the defaults for a channel that has not subscribed."""
+        ...
+
+    def save(self, sub: Subscription) -> None:
+        """Store a channel's settings."""
+        ...
+
+    def delete(self, channel: Channel) -> None:
+        """Stop a channel's digests."""
+        ...
+
+
+class DigestDesk(Protocol):
+    """A channel's digest: what it posted today, what it would post, posting one now."""
+
+    def local_day(self, channel: Channel) -> date:
+        """Today in the channel's time zone."""
+        ...
+
+    def posted_on(self, channel: Channel, day: date) -> Sequence[Paper]:
+        """The papers the channel's digest posted that day."""
+        ...
+
+    def preview(self, channel: Channel, day: date) -> Digest:
+        """The digest the channel would get now; nothing is claimed or posted."""
+        ...
+
+    async def post_now(self, poster: ChatPoster, channel: Channel) -> str:
+        """Post the digest here now (today's, or an extra one); one line on what happened."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """Everything a handler may ask for, each by its name as a keyword parameter."""
+
+    papers: PaperLookup
+    bookmarks: Bookmarks
+    subscriptions: Subscriptions
+    digests: DigestDesk
+    clock: Clock

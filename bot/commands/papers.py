@@ -1,0 +1,216 @@
+"""The /papers subcommands, each declared once: name, options, help line and handler.
+
+Add a subcommand here (or in a module imported by `bot/commands/__init__.py`) with
+`@REGISTRY.command(...)`: the text grammar, help, Discord and the docs pick it up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot import bibtex
+from bot.commands.channel_settings import SETTING_NAMES, change_setting
+from bot.commands.context import (
+    Bookmarks,
+    CommandContext,
+    DigestDesk,
+    PaperLookup,
+    Subscriptions,
+    UserError,
+)
+from bot.commands.registry import Invocation, Option, Registry
+from bot.models import canonical_id
+from bot.replies import FileReply, HelpReply, PaperListReply, Reply, SettingsReply, TextReply
+from bot.search import HELP_LINES
+
+MAX_TOPICS = 10
+REGISTRY = Registry()
+command = REGISTRY.command
+
+
+async def _saved_choices(
+    ctx: CommandContext, current: str, bookmarks: Bookmarks
+) -> list[tuple[str, str]]:
+    needle = current.lower()
+    return [
+        (f"{paper.id} · {paper.title}", paper.id)
+        for paper in bookmarks.saved(ctx.channel, ctx.user)
+        if needle in paper.id.lower() or needle in paper.title.lower()
+    ]
+
+
+async def _setting_choices(ctx: CommandContext, current: str) -> list[tuple[str, str]]:
+    return [(name, name) for name in SETTING_NAMES if current.lower() in name]
+
+
+PAPER = Option(
+    "paper",
+    "a paper's arXiv id or link",
+    required=True,
+    placeholder="id",
+    example="2401.01234",
+)
+TOPIC = Option("topic", "a topic: words as in a search, e.g. diffusion", rest=True)
+
+
+@command(
+    "search",
+    "search every paper the bot has seen (see the search syntax below)",
+    Option(
+        "query",
+        'words, "a phrase", -exclude, author:name, since:2025-01, year:2024',
+        required=True,
+        rest=True,
+        placeholder="words",
+        asks="some words to search for",
+        example="meta-rl",
+    ),
+    default=True,
+)
+async def search(ctx: CommandContext, call: Invocation, papers: PaperLookup) -> Reply:
+    return papers.search(call.arg("query"))
+
+
+@command("today", "this channel's picks for today")
+async def today(ctx: CommandContext, call: Invocation, digests: DigestDesk) -> Reply:
+    day = digests.local_day(ctx.channel)
+    posted = digests.posted_on(ctx.channel, day)
+    if posted:
+        return PaperListReply(f"Posted here today ({day:%a %d %b})", tuple(posted), "")
+    digest = digests.preview(ctx.channel, day)
+    return PaperListReply(
+        f"Today's picks for this channel ({day:%a %d %b}), not posted yet",
+        tuple(item.paper for item in digest.items),
+        digest.empty_reason or "Nothing to pick today.",
+    )
+
+
+@command("saved", "the papers you saved with 🔖")
+async def saved(ctx: CommandContext, call: Invocation, bookmarks: Bookmarks) -> Reply:
+    papers = tuple(bookmarks.saved(ctx.channel, ctx.user))
+    return PaperListReply(
+        f"Your saved papers ({len(papers)})",
+        papers,
+        "You have not saved any paper yet. React with 🔖 to a paper message to save it.",
+    )
+
+
+@command("save", "save a paper by its arXiv id or link", PAPER)
+async def save(
+    ctx: CommandContext, call: Invocation, papers: PaperLookup, bookmarks: Bookmarks
+) -> Reply:
+    paper = papers.find(call.arg("paper"))
+    state = "Saved" if bookmarks.save(ctx.channel, ctx.user, paper) else "Already saved"
+    return TextReply(f"{state}: {paper.title} · /papers saved")
+
+
+@command(
+    "unsave",
+    "remove a paper from your saved papers",
+    replace(PAPER, complete=_saved_choices),
+)
+async def unsave(
+    ctx: CommandContext, call: Invocation, papers: PaperLookup, bookmarks: Bookmarks
+) -> Reply:
+    paper = papers.find(call.arg("paper"))
+    if not bookmarks.unsave(ctx.channel, ctx.user, paper):
+        return TextReply(f"{paper.id} was not in your saved papers.", error=True)
+    return TextReply(f"Removed from your saved papers: {paper.title}")
+
+
+@command("export", "your saved papers as a BibTeX file")
+async def export(ctx: CommandContext, call: Invocation, bookmarks: Bookmarks) -> Reply:
+    papers = list(bookmarks.saved(ctx.channel, ctx.user))
+    if not papers:
+        return TextReply("Nothing to export yet: save papers with 🔖 first.", error=True)
+    return FileReply(
+        "papers.bib", bibtex.entries(papers), f"Your {len(papers)} saved paper(s) as BibTeX"
+    )
+
+
+@command("subscribe", "start the daily digest here, or follow a topic", TOPIC)
+async def subscribe(ctx: CommandContext, call: Invocation, subscriptions: Subscriptions) -> Reply:
+    existing = subscriptions.get(ctx.channel)
+    sub = existing or subscriptions.effective(ctx.channel)
+    topic = call.arg("topic")
+    if topic:
+        if topic in sub.topics:
+            return SettingsReply(sub, f"Already following “{topic}”.")
+        if len(sub.topics) >= MAX_TOPICS:
+            raise UserError(f"A channel can follow at most {MAX_TOPICS} topics.")
+        sub = replace(sub, topics=(*sub.topics, topic))
+    elif existing:
+        return SettingsReply(sub, "This channel already gets the daily digest.")
+    subscriptions.save(sub)
+    said = f"Now following “{topic}”." if topic else "This channel now gets the daily digest."
+    return SettingsReply(sub, said)
+
+
+@command(
+    "unsubscribe",
+    "stop following a topic, or stop the digest",
+    replace(TOPIC, description="the topic to stop following; none stops the digest"),
+)
+async def unsubscribe(ctx: CommandContext, call: Invocation, subscriptions: Subscriptions) -> Reply:
+    sub = subscriptions.get(ctx.channel)
+    if sub is None:
+        return TextReply("This channel is not subscribed.", error=True)
+    topic = call.arg("topic")
+    if not topic:
+        subscriptions.delete(ctx.channel)
+        return TextReply("This channel will no longer get the daily digest.", ephemeral=False)
+    if topic not in sub.topics:
+        known = ", ".join(sub.topics) or "none"
+        raise UserError(f"This channel does not follow “{topic}” (topics: {known}).")
+    sub = replace(sub, topics=tuple(t for t in sub.topics if t != topic))
+    subscriptions.save(sub)
+    return SettingsReply(sub, f"No longer following “{topic}”.")
+
+
+@command(
+    "settings",
+    "show or change: " + ", ".join(SETTING_NAMES),
+    Option("name", "the setting to change", complete=_setting_choices),
+    Option("value", "its new value, e.g. 08:30", rest=True),
+)
+async def settings(ctx: CommandContext, call: Invocation, subscriptions: Subscriptions) -> Reply:
+    existing = subscriptions.get(ctx.channel)
+    sub = existing or subscriptions.effective(ctx.channel)
+    name = call.arg("name")
+    if not name:
+        note = "" if existing else "Not subscribed yet: /papers subscribe starts the daily digest."
+        return SettingsReply(sub, note)
+    changed = change_setting(sub, name, call.arg("value"))
+    subscriptions.save(changed)
+    return SettingsReply(changed, f"Updated {name.lower()}.")
+
+
+@command("digest", "post the digest here now")
+async def digest(ctx: CommandContext, call: Invocation, digests: DigestDesk) -> Reply:
+    if ctx.poster is None:
+        raise UserError("Posting is not available here.")
+    said = await digests.post_now(ctx.poster, ctx.channel)
+    return TextReply(said[:1].upper() + said[1:] + ".")  # capitalize() would lower channel ids
+
+
+@command("help", "this help")
+async def help_(ctx: CommandContext, call: Invocation) -> Reply:
+    return HelpReply(
+        title="papers-bot: trending research papers in this channel",
+        entries=help_entries(REGISTRY),
+        footer="React with 🔖 to a paper message to save it; /papers saved lists what you saved.",
+    )
+
+
+def help_entries(registry: Registry) -> tuple[tuple[str, str], ...]:
+    """(usage, summary) for every command, then the search syntax."""
+    commands = tuple((c.usage, c.summary) for c in registry)
+    return commands + tuple((f"/papers {syntax}", meaning) for syntax, meaning in HELP_LINES)
+
+
+def paper_id_arg(arg: str) -> str:
+    """The paper id in a command argument (an id, an arXiv or HF URL)."""
+    text = arg.strip().split(" ")[0] if arg.strip() else ""
+    if not text:
+        raise UserError("Give a paper's arXiv id or link, e.g. /papers save 2401.01234.")
+    return canonical_id(text.removeprefix("https://huggingface.co/papers/"))

@@ -1,0 +1,64 @@
+"""Channels' digest settings: the defaults for a new channel, and telling the scheduler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.config import Settings
+from bot.models import Channel, Subscription
+from bot.ports import Clock
+from bot.store import Store
+
+ScheduleListener = Callable[[Channel], None]
+
+
+class SubscriptionBook:
+    """The Subscriptions port: every change is stored, then the listeners are told."""
+
+    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+        self._listeners: list[ScheduleListener] = []
+
+    def get(self, channel: Channel) -> Subscription | None:
+        """A channel's settings, or None when it has not subscribed."""
+        return self._store.get_subscription(channel)
+
+    def effective(self, channel: Channel) -> Subscription:
+        """A channel's settings, or the defaults for a channel that has not subscribed."""
+        return self.get(channel) or Subscription(
+            channel=channel,
+            count=self._settings.digest_count,
+            post_time=self._settings.digest_time,
+            timezone=self._settings.digest_timezone,
+        )
+
+    def all(self) -> list[Subscription]:
+        """Every subscribed channel."""
+        return self._store.subscriptions()
+
+    def save(self, sub: Subscription) -> None:
+        """Store a channel's settings and tell the scheduler."""
+        self._store.save_subscription(sub, self._clock())
+        self._notify(sub.channel)
+
+    def delete(self, channel: Channel) -> None:
+        """Stop a channel's digests and tell the scheduler."""
+        self._store.delete_subscription(channel)
+        self._notify(channel)
+
+    def local_day(self, channel: Channel, at: datetime | None = None) -> date:
+        """The date in the channel's time zone."""
+        zone = ZoneInfo(self.effective(channel).timezone)
+        return (at or self._clock()).astimezone(zone).date()
+
+    def on_change(self, listener: ScheduleListener) -> None:
+        """Call `listener(channel)` whenever a channel's schedule may have changed."""
+        self._listeners.append(listener)
+
+    def _notify(self, channel: Channel) -> None:
+        for listener in self._listeners:
+            listener(channel)

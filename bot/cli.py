@@ -7,7 +7,7 @@ import getpass
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -19,13 +19,13 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
-from adapters.terminal import TerminalAdapter, render, terminal_channel
+from adapters import PLATFORMS
+from adapters.terminal import TerminalAdapter, render, render_status, terminal_channel
 from bot import __version__
+from bot.app import App, open_app, serve
 from bot.commands import CommandContext
 from bot.config import ConfigError, Settings, load_settings
-from bot.core import PapersBot
 from bot.health import snapshot
 from bot.ingest import fetch_sources, ingest_files
 from bot.models import Digest
@@ -102,17 +102,15 @@ def _fail(message: str) -> None:
 
 
 @contextmanager
-def _store(settings: Settings) -> Iterator[Store]:
+def _open(settings: Settings, clock: Clock = utcnow) -> Iterator[App]:
     try:
-        store = Store(settings.papers_bot_db)
+        opened = open_app(settings, clock)
     except SchemaTooNew as exc:
         _fail(str(exc))
     except Exception as exc:  # a path that is a folder, a corrupt file, no permission
         _fail(f"cannot open the database {settings.papers_bot_db}: {exc}")
-    try:
-        yield store
-    finally:
-        store.close()
+    with opened:
+        yield opened
 
 
 def _progress() -> Progress:
@@ -207,7 +205,8 @@ def ingest(
 ) -> None:
     """Load papers from files (Hugging Face Daily Papers JSON, arXiv Atom or RSS)."""
     settings = _state(ctx).settings
-    with _store(settings) as store:
+    with _open(settings) as opened:
+        store = opened.store
         try:
             new = _ingest(store, files, "Ingesting")
         except SourceError as exc:
@@ -232,8 +231,8 @@ def fetch(
     for name in names:
         if name not in ("hf", "arxiv"):
             _fail(f"unknown source “{name}”: use hf or arxiv")
-    with _store(settings) as store:
-        if not asyncio.run(_fetch(settings, store, names, _parse_day(day))):
+    with _open(settings) as opened:
+        if not asyncio.run(_fetch(settings, opened.store, names, _parse_day(day))):
             _fail("no source could be reached; nothing was fetched (stored papers are unchanged)")
 
 
@@ -250,22 +249,11 @@ def search_command(
 ) -> None:
     """Search every paper the bot has seen."""
     settings = _state(ctx).settings
-    with _store(settings) as store:
-        _ensure_sample(store)
-        reply = search(store, " ".join(query), limit=limit, now=utcnow())
+    with _open(settings) as opened:
+        _ensure_sample(opened.store)
+        reply = search(opened.store, " ".join(query), limit=limit, now=utcnow())
     if as_json:
-        items = [
-            {
-                "id": hit.paper.id,
-                "title": hit.paper.title,
-                "url": hit.paper.url,
-                "score": round(hit.score, 4),
-                "authors": list(hit.paper.authors),
-                "upvotes": hit.paper.upvotes,
-                "snippet": "".join(f"**{t}**" if m else t for t, m in hit.snippet),
-            }
-            for hit in reply.hits
-        ]
+        items = [hit.as_dict() for hit in reply.hits]
         out.print_json(json.dumps(items, ensure_ascii=False))
         return
     out.print(render(reply))
@@ -288,13 +276,13 @@ def digest(
     """Print today's digest as it would appear in a channel (the main job)."""
     settings = _state(ctx).settings
     digest_day = _parse_day(day)
-    with _store(settings) as store:
+    clock = utcnow if digest_day is None else _noon(digest_day)
+    with _open(settings, clock) as opened:
+        store, bot = opened.store, opened.bot
         _ensure_sample(store)
         live = not offline and digest_day is None
         if live and not asyncio.run(_fetch(settings, store, settings.papers_bot_sources, None)):
             err.print(f"Digesting from the {store.count_papers()} stored papers.", style="dim")
-        clock = utcnow if digest_day is None else _noon(digest_day)
-        bot = PapersBot(store, settings, clock)
         where = terminal_channel(channel)
         if dry_run:
             preview = bot.preview(where, digest_day)
@@ -327,9 +315,9 @@ def chat(
 ) -> None:
     """Type /papers commands exactly as in Slack (reads lines from stdin when piped)."""
     settings = _state(ctx).settings
-    with _store(settings) as store:
-        _ensure_sample(store)
-        bot = PapersBot(store, settings)
+    with _open(settings) as opened:
+        _ensure_sample(opened.store)
+        bot = opened.bot
         terminal = TerminalAdapter(out)
         context = CommandContext(terminal_channel(channel), getpass.getuser(), terminal)
         interactive = sys.stdin.isatty()
@@ -367,53 +355,33 @@ def status(
 ) -> None:
     """Show the last fetch per source and each channel's next and last digest."""
     settings = _state(ctx).settings
-    with _store(settings) as store:
-        report = snapshot(store, utcnow())
+    with _open(settings) as opened:
+        report = snapshot(opened.store, utcnow())
     if as_json:
         out.print_json(json.dumps(report))
         return
-    out.print(
-        f"papers-bot {report['version']} · {report['papers']} papers in {settings.papers_bot_db}"
-    )
-    sources = Table("source", "last fetch", "result", title="Sources", title_justify="left")
-    for name, info in report["sources"].items():
-        result = f"{info['seen']} papers, {info['new']} new" if info["ok"] else info["error"]
-        sources.add_row(name, info["last_fetch"] or "never", result)
-    channels = Table(
-        "channel", "schedule", "next digest", "last digest", title="Channels", title_justify="left"
-    )
-    for info in report["channels"]:
-        last = info["last_digest"]
-        channels.add_row(
-            info["channel"],
-            info["schedule"],
-            info["next_digest"] or "never",
-            f"{last['day']} ({last['status']})" if last else "never",
-        )
-    out.print(sources if report["sources"] else "No fetch yet: papers-bot fetch")
-    out.print(channels if report["channels"] else "No channel subscribed yet: /papers subscribe")
+    out.print(render_status(report, settings.papers_bot_db))
 
 
-@app.command("discord-invite")
-def discord_invite(ctx: typer.Context) -> None:
-    """Print the URL that adds the bot to a Discord server (from DISCORD_TOKEN)."""
-    from adapters.discord.credentials import application_id_from_token, invite_url
+def _platform_command(name: str, command: Callable[[], str]) -> None:
+    def run_it() -> None:
+        try:
+            out.print(command(), soft_wrap=True)
+        except ConfigError as exc:
+            _fail(str(exc))
 
-    token = _state(ctx).settings.discord_token
-    if not token:
-        _fail("DISCORD_TOKEN is not set: see adapters/discord/README.md")
-        return
-    try:
-        out.print(invite_url(application_id_from_token(token)), soft_wrap=True)
-    except ConfigError as exc:
-        _fail(str(exc))
+    run_it.__doc__ = command.__doc__
+    app.command(name)(run_it)
+
+
+for _platform in PLATFORMS:
+    for _name, _command in _platform.commands.items():
+        _platform_command(_name, _command)
 
 
 @app.command()
 def run(ctx: typer.Context) -> None:
     """Run the service: fetch on schedule, post digests, answer Slack and Discord."""
-    from bot.service import serve
-
     settings = _state(ctx).settings
     try:
         asyncio.run(serve(settings))

@@ -3,25 +3,53 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-CommaList = Annotated[tuple[str, ...], NoDecode]
+CommaList = Annotated[tuple[str, ...], NoDecode]  # written as "a, b, c" in the environment
+S = TypeVar("S", bound="EnvSettings")
 
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable and how to fix it."""
 
 
-class Settings(BaseSettings):
-    """Every setting papers-bot reads. Each is an environment variable of the same name."""
+class EnvSettings(BaseSettings):
+    """Settings read from the environment and `.env`, each a variable of the same name.
+
+    The core's are `Settings`; each platform adapter declares its own (adapters/<platform>/).
+    """
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _split_comma_lists(cls, value: object, info: ValidationInfo) -> object:
+        field = cls.model_fields.get(info.field_name or "")
+        wants_list = field is not None and NoDecode in field.metadata
+        if wants_list and isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @classmethod
+    def load(cls: type[S], **overrides: object) -> S:
+        """The settings from the environment and `.env`, with explicit overrides; ConfigError
+        naming the first bad variable."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+            raise ConfigError(f"{name}: {first['msg']} (see .env.example)") from exc
+
+
+class Settings(EnvSettings):
+    """The core's settings: storage, sources, digest defaults, bookmarks, the service."""
 
     # Storage
     papers_bot_db: Path = Field(Path("papers-bot.db"), description="SQLite database file")
@@ -48,38 +76,10 @@ class Settings(BaseSettings):
     seed_bookmark_reaction: bool = Field(True, description="bot adds 🔖 to each paper message")
     confirm_bookmarks: bool = Field(True, description="tell the user privately when saved")
 
-    # Slack
-    slack_bot_token: str | None = None
-    slack_app_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_http_host: str = "0.0.0.0"
-    slack_http_port: int = Field(3000, ge=1, le=65535)
-    slack_api_url: str = "https://slack.com/api/"
-    slack_post_interval: float = Field(1.0, ge=0, description="seconds between posts to a channel")
-
-    # Discord
-    discord_token: str | None = None
-    discord_guild_ids: CommaList = ()
-    discord_api_url: str | None = None
-    discord_gateway_url: str | None = None
-
     # Service
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(8080, ge=0, le=65535, description="'off' turns it off")
     log_level: str = "INFO"
-
-    @field_validator(
-        "papers_bot_sources",
-        "arxiv_categories",
-        "bookmark_emoji",
-        "discord_guild_ids",
-        mode="before",
-    )
-    @classmethod
-    def _split_commas(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
 
     @field_validator("health_port", mode="before")
     @classmethod
@@ -105,22 +105,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @property
-    def slack_enabled(self) -> bool:
-        """Slack starts when a bot token is set."""
-        return bool(self.slack_bot_token)
-
-    @property
-    def discord_enabled(self) -> bool:
-        """Discord starts when a token is set."""
-        return bool(self.discord_token)
-
 
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment and `.env`, with explicit overrides; ConfigError if invalid."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
-        raise ConfigError(f"{name}: {first['msg']} (see .env.example)") from exc
+    """The core settings (see EnvSettings.load)."""
+    return Settings.load(**overrides)

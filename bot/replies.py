@@ -21,6 +21,18 @@ class SearchHit:
     score: float
     snippet: Snippet = ()
 
+    def as_dict(self) -> dict[str, object]:
+        """The hit as JSON-ready data (`papers-bot search --json`); matches in **bold**."""
+        return {
+            "id": self.paper.id,
+            "title": self.paper.title,
+            "url": self.paper.url,
+            "score": round(self.score, 4),
+            "authors": list(self.paper.authors),
+            "upvotes": self.paper.upvotes,
+            "snippet": "".join(f"**{t}**" if m else t for t, m in self.snippet),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class SearchReply:

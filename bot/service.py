@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 
@@ -14,7 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import health, logs
+from bot import health
 from bot.config import Settings
 from bot.core import PapersBot
 from bot.ingest import fetch_sources
@@ -220,36 +219,3 @@ class Service:
         await site.start()
         self.health_port = self._health.addresses[0][1]
         log.info("health at http://%s:%s/healthz", self.settings.health_host, self.health_port)
-
-
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until SIGINT/SIGTERM (or `stop` is set)."""
-    from adapters import build_adapters
-
-    logs.configure(
-        settings.log_level,
-        [
-            settings.slack_bot_token,
-            settings.slack_app_token,
-            settings.slack_signing_secret,
-            settings.discord_token,
-        ],
-    )
-    store = Store(settings.papers_bot_db)
-    try:
-        bot = PapersBot(store, settings)
-        service = Service(bot, store, build_adapters(bot, settings), settings)
-    except BaseException:
-        store.close()
-        raise
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:  # a start-up failure (a rejected token) still closes what was opened
-        await service.start()
-        log.info("papers-bot running: %s", ", ".join(service.adapters))
-        await stop.wait()
-        log.info("shutting down")
-    finally:
-        await service.stop()

@@ -18,8 +18,9 @@ from typing import Any
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord import DiscordAdapter
+from adapters.discord.adapter import DiscordAdapter
 from adapters.discord.commands import SHARE_ID
+from adapters.discord.settings import DiscordSettings
 from bot.commands import REGISTRY
 from bot.config import Settings
 from bot.core import PapersBot
@@ -116,18 +117,23 @@ class DiscordHarness:
         return future
 
 
-def harness_settings(tmp_path: Path, fake: FakeDiscord, **overrides: Any) -> Settings:
-    """Settings pointing the adapter at the fake; no .env is read."""
+def harness_settings(
+    tmp_path: Path, fake: FakeDiscord, **overrides: Any
+) -> tuple[Settings, DiscordSettings]:
+    """Core and Discord settings pointing the adapter at the fake; no .env is read."""
     values: dict[str, Any] = {
-        "papers_bot_db": tmp_path / "t.db",
         "discord_token": TOKEN,
         "discord_guild_ids": (GUILD_ID,),
         "discord_api_url": fake.api_url,
         "discord_gateway_url": fake.gateway_url,
-        "seed_bookmark_reaction": True,
-        **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    core: dict[str, Any] = {"papers_bot_db": tmp_path / "t.db", "seed_bookmark_reaction": True}
+    for name, value in overrides.items():
+        (values if name.startswith("discord_") else core)[name] = value
+    return (
+        Settings(_env_file=None, **core),  # type: ignore[call-arg]
+        DiscordSettings(_env_file=None, **values),  # type: ignore[call-arg]
+    )
 
 
 @asynccontextmanager
@@ -136,11 +142,11 @@ async def discord_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Dis
     endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
     fake = FakeDiscord()
     await fake.start()
-    settings = harness_settings(tmp_path, fake, **overrides)
+    settings, discord_settings = harness_settings(tmp_path, fake, **overrides)
     store = Store(settings.papers_bot_db)
     now = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)  # a Tuesday, as in the Slack harness
     bot = PapersBot(store, settings, clock=lambda: harness.now)  # late-bound: set just below
-    adapter = DiscordAdapter(bot, settings, connect_timeout=WAIT)
+    adapter = DiscordAdapter(bot, discord_settings, connect_timeout=WAIT)
     harness = DiscordHarness(bot, adapter, fake, now)
     try:
         await adapter.start()

@@ -21,7 +21,8 @@ from urllib.parse import urlencode
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack import SlackAdapter
+from adapters.slack.app import SlackAdapter
+from adapters.slack.settings import SlackSettings
 from bot.config import Settings
 from bot.core import PapersBot
 from bot.digest import DigestOutcome
@@ -206,23 +207,23 @@ async def slack_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Slack
     """The Slack harness: fake Web API, a real store, the adapter serving HTTP on a local port."""
     async with SlackFake() as fake:
         values: dict[str, Any] = {
-            "papers_bot_db": tmp_path / "t.db",
             "slack_bot_token": TOKEN,
             "slack_app_token": None,
             "slack_signing_secret": SECRET,
             "slack_api_url": fake.api_url,
             "slack_http_host": "127.0.0.1",
             "slack_http_port": free_port(),
-            "confirm_bookmarks": True,
-            "seed_bookmark_reaction": True,
-            **overrides,
         }
-        settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        core: dict[str, Any] = {"confirm_bookmarks": True, "seed_bookmark_reaction": True}
+        for name, value in overrides.items():
+            (values if name.startswith("slack_") else core)[name] = value
+        slack = SlackSettings(_env_file=None, **values)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, papers_bot_db=tmp_path / "t.db", **core)  # type: ignore[call-arg]
         store = Store(settings.papers_bot_db)
         harness = SlackHarness(fake, datetime(2025, 8, 5, 9, 0, tzinfo=UTC))
         harness.bot = PapersBot(store, settings, clock=harness.clock)
         # No pacing: the fake does not rate-limit unless a test asks it to.
-        harness.adapter = SlackAdapter(harness.bot, settings, post_interval=0)
+        harness.adapter = SlackAdapter(harness.bot, slack, post_interval=0)
         try:
             await harness.adapter.start()
             yield harness

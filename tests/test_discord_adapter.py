@@ -14,7 +14,7 @@ import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord import DiscordAdapter
+from adapters.discord.adapter import DiscordAdapter
 from bot.config import ConfigError
 from bot.core import PapersBot
 from bot.models import Digest, DigestItem, MessageRef, Paper
@@ -296,10 +296,10 @@ async def test_a_rejected_token_stops_start_up_naming_the_variable(tmp_path: Pat
     fake = FakeDiscord()
     await fake.start()
     fake.fail_once("GET", "/users/@me", 401, {"message": "401: Unauthorized", "code": 0})
-    settings = harness_settings(tmp_path, fake)
+    settings, discord_settings = harness_settings(tmp_path, fake)
     try:
         with Store(tmp_path / "t.db") as store:
-            adapter = DiscordAdapter(PapersBot(store, settings), settings)
+            adapter = DiscordAdapter(PapersBot(store, settings), discord_settings)
             with pytest.raises(ConfigError, match="DISCORD_TOKEN was rejected"):
                 await adapter.start()
             assert not adapter.connected

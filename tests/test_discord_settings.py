@@ -7,10 +7,15 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from adapters.discord import PERMISSIONS, DiscordAdapter, check_settings, intents, invite_url
-from adapters.discord.adapter import api_base
-from adapters.discord.credentials import application_id_from_token
-from bot.config import ConfigError, Settings
+from adapters.discord.adapter import DiscordAdapter, api_base, intents
+from adapters.discord.credentials import (
+    PERMISSIONS,
+    application_id_from_token,
+    check_settings,
+    invite_url,
+)
+from adapters.discord.settings import DiscordSettings
+from bot.config import ConfigError, load_settings
 from bot.core import PapersBot
 from bot.store import Store
 from tests.discord_harness import TOKEN
@@ -50,7 +55,7 @@ def test_the_application_id_is_read_from_the_token() -> None:
 def test_a_missing_or_malformed_token_stops_start_up_naming_the_variable(
     tmp_path: Path, token: str | None, says: str
 ) -> None:
-    settings = Settings(_env_file=None, discord_token=token)  # type: ignore[call-arg]
+    settings = DiscordSettings(_env_file=None, discord_token=token)  # type: ignore[call-arg]
     with pytest.raises(ConfigError) as caught:
         check_settings(settings)
     message = str(caught.value)
@@ -59,11 +64,11 @@ def test_a_missing_or_malformed_token_stops_start_up_naming_the_variable(
 
 
 async def test_start_refuses_a_bad_setting_before_touching_the_network(tmp_path: Path) -> None:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = DiscordSettings(  # type: ignore[call-arg]
         _env_file=None, discord_token=TOKEN, discord_guild_ids=("123", "general")
     )
     with Store(tmp_path / "t.db") as store:
-        adapter = DiscordAdapter(PapersBot(store, settings), settings)
+        adapter = DiscordAdapter(PapersBot(store, load_settings(_env_file=None)), settings)
         with pytest.raises(ConfigError, match="DISCORD_GUILD_IDS"):
             await adapter.start()
         assert adapter.client is None and not adapter.connected

@@ -7,22 +7,28 @@ from pathlib import Path
 
 from typer.main import get_command
 
+from adapters import PLATFORMS
 from bot.cli import app
 from bot.commands import REGISTRY, SETTING_NAMES, help_entries
 from bot.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+EVERY_SETTING = {
+    name
+    for model in (Settings, *(platform.settings for platform in PLATFORMS))
+    for name in model.model_fields
+}
 README = (ROOT / "README.md").read_text()
 
 
 def test_env_example_lists_every_setting_and_nothing_else() -> None:
     text = (ROOT / ".env.example").read_text()
     listed = set(re.findall(r"^([A-Z_]+)=", text, re.MULTILINE))
-    assert listed == {name.upper() for name in Settings.model_fields}
+    assert listed == {name.upper() for name in EVERY_SETTING}
 
 
 def test_readme_configuration_table_lists_every_setting() -> None:
-    for name in Settings.model_fields:
+    for name in EVERY_SETTING:
         assert f"| `{name.upper()}` |" in README, name
 
 

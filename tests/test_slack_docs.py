@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from adapters.slack import SlackAdapter
+from adapters.slack.app import SlackAdapter
 
 HERE = Path(__file__).parent.parent / "adapters" / "slack"
 MANIFEST = (HERE / "manifest.yml").read_text()

@@ -24,10 +24,11 @@ from adapters.discord.render import (
     header_text,
     render_reply,
 )
+from adapters.discord.settings import DiscordSettings
 from adapters.kit import TaskSet, guarded
 from bot.bookmarks import BookmarkChange
 from bot.commands import CommandContext, Invocation
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.core import PapersBot
 from bot.models import Channel, Digest, DigestItem, MessageRef, shorten
 from bot.presentation import FAILED, SHARED
@@ -112,7 +113,7 @@ class DiscordAdapter:
     platform = "discord"
 
     def __init__(
-        self, bot: PapersBot, settings: Settings, *, connect_timeout: float = 60.0
+        self, bot: PapersBot, settings: DiscordSettings, *, connect_timeout: float = 60.0
     ) -> None:
         self.bot = bot
         self.settings = settings
@@ -226,7 +227,7 @@ class DiscordAdapter:
         # Also for shares: a double-click on Share within minutes shows the paper once.
         nonce = message_nonce(digest, "paper:" + item.paper.id)
         message = await self._send(digest.channel, digest_item(item), nonce)
-        if self.settings.seed_bookmark_reaction:
+        if self.bot.settings.seed_bookmark_reaction:
             emoji = self.bot.bookmark_emoji.char
             try:
                 await message.add_reaction(emoji)

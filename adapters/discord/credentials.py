@@ -8,7 +8,8 @@ import re
 
 import discord
 
-from bot.config import ConfigError, Settings
+from adapters.discord.settings import DiscordSettings
+from bot.config import ConfigError
 
 PORTAL = "https://discord.com/developers/applications"
 SCOPES = ("bot", "applications.commands")
@@ -48,7 +49,7 @@ def application_id_from_token(token: str) -> int:
     return int(decoded)
 
 
-def check_settings(settings: Settings) -> str:
+def check_settings(settings: DiscordSettings) -> str:
     """The Discord token to log in with; ConfigError naming the variable when it is unusable."""
     if not settings.discord_token:
         raise ConfigError(f"DISCORD_TOKEN is not set; {_HOW}")

@@ -31,8 +31,9 @@ from adapters.slack.client import (
 )
 from adapters.slack.config import check_settings
 from adapters.slack.replies import render_reply
+from adapters.slack.settings import SlackSettings
 from bot.commands import CommandContext
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
 from bot.core import PapersBot
 from bot.models import Channel, Digest, DigestItem, MessageRef
 from bot.presentation import SHARED
@@ -57,13 +58,13 @@ class SlackAdapter:
     def __init__(
         self,
         bot: PapersBot,
-        settings: Settings | None = None,
+        settings: SlackSettings,
         *,
         client: AsyncWebClient | None = None,
         post_interval: float | None = None,
     ) -> None:
         self.bot = bot
-        self.settings = settings or bot.settings
+        self.settings = settings
         self.mode = check_settings(self.settings)
         self.client = client or make_web_client(self.settings)
         interval = self.settings.slack_post_interval if post_interval is None else post_interval
@@ -175,7 +176,7 @@ class SlackAdapter:
                 raise
             log.warning("Slack refused %s with its thumbnail; posting without", item.paper.id)
             ref = await self._post(channel, paper_message(item, thumbnail=False), item.paper.id)
-        if self.settings.seed_bookmark_reaction:
+        if self.bot.settings.seed_bookmark_reaction:
             await add_reaction(self.client, channel.channel, ref.ref, self.bot.bookmark_emoji.name)
         return ref
 
@@ -246,7 +247,7 @@ class SlackAdapter:
                 added,
                 body.get("event_id"),
             )
-            if change is not None and change.changed and self.settings.confirm_bookmarks:
+            if change is not None and change.changed and self.bot.settings.confirm_bookmarks:
                 await self.client.chat_postEphemeral(
                     channel=channel.channel, user=user, text=escape(change.text)
                 )

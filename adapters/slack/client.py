@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import PAPER_EVENT, Message
 from adapters.slack.config import api_base_url
-from bot.config import Settings
+from adapters.slack.settings import SlackSettings
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ RATE_LIMIT_RETRIES = 6
 HISTORY_LIMIT = 200  # recent messages searched for a paper already posted
 
 
-def make_web_client(settings: Settings) -> AsyncWebClient:
+def make_web_client(settings: SlackSettings) -> AsyncWebClient:
     """An AsyncWebClient on SLACK_API_URL that retries connection errors and waits out 429s."""
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=api_base_url(settings))
     # The default retries connection errors only once and never a 429; a digest is a burst of

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from bot.config import ConfigError, Settings
+from adapters.slack.settings import SlackSettings
+from bot.config import ConfigError
 
 APPS_PAGE = "https://api.slack.com/apps"
 Mode = Literal["socket", "http"]
@@ -27,7 +28,7 @@ _WHERE_SECRET = (
 _SPACE = re.compile(r"\s")
 
 
-def check_settings(settings: Settings) -> Mode:
+def check_settings(settings: SlackSettings) -> Mode:
     """'socket' or 'http' for usable Slack settings; ConfigError naming the variable otherwise."""
     bot_token = settings.slack_bot_token
     if not bot_token:
@@ -60,7 +61,7 @@ def _check_token(name: str, token: str, prefix: str, where: str) -> None:
     raise ConfigError(f"{name} must start with {prefix}{said}; {where}")
 
 
-def api_base_url(settings: Settings) -> str:
+def api_base_url(settings: SlackSettings) -> str:
     """SLACK_API_URL with the trailing slash the Web API client needs to join method names."""
     url = settings.slack_api_url
     return url if url.endswith("/") else url + "/"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
@@ -144,6 +145,31 @@ def _render_settings(reply: SettingsReply) -> RenderableType:
         table.add_row(Text(name, style="bold"), Text(value))
     heading = Text(reply.text or "Settings for this channel", style="bold")
     return Group(heading, table)
+
+
+def render_status(report: dict[str, Any], db: object) -> RenderableType:
+    """`papers-bot status`: the health snapshot as a line and two tables."""
+    head = Text(f"papers-bot {report['version']} · {report['papers']} papers in {db}")
+    sources = Table("source", "last fetch", "result", title="Sources", title_justify="left")
+    for name, info in report["sources"].items():
+        result = f"{info['seen']} papers, {info['new']} new" if info["ok"] else info["error"]
+        sources.add_row(name, info["last_fetch"] or "never", result)
+    channels = Table(
+        "channel", "schedule", "next digest", "last digest", title="Channels", title_justify="left"
+    )
+    for info in report["channels"]:
+        last = info["last_digest"]
+        channels.add_row(
+            info["channel"],
+            info["schedule"],
+            info["next_digest"] or "never",
+            f"{last['day']} ({last['status']})" if last else "never",
+        )
+    return Group(
+        head,
+        sources if report["sources"] else Text("No fetch yet: papers-bot fetch"),
+        channels if report["channels"] else Text("No channel subscribed yet: /papers subscribe"),
+    )
 
 
 RENDERERS: dict[type, Callable[..., RenderableType]] = {

@@ -25,7 +25,7 @@ def build_adapters(bot: PapersBot, settings: Settings) -> list[ChatAdapter]:
         found.append(DiscordAdapter(bot, settings))
     if not found:
         channel = terminal_channel()
-        if bot.store.get_subscription(channel) is None:
+        if bot.storage.activity.get_subscription(channel) is None:
             bot.save_subscription(bot.subscription(channel))
         found.append(TerminalAdapter())
     return found

@@ -30,9 +30,9 @@ from bot.health import snapshot
 from bot.ingest import fetch_sources, ingest_files
 from bot.models import Digest
 from bot.ports import Clock
-from bot.search import search
 from bot.sources import SourceError, sample_files
-from bot.store import SchemaTooNew, Store, utcnow
+from bot.storage import Storage, open_storage
+from bot.store import SchemaTooNew, utcnow
 
 app = typer.Typer(
     name="papers-bot",
@@ -102,9 +102,9 @@ def _fail(message: str) -> None:
 
 
 @contextmanager
-def _store(settings: Settings) -> Iterator[Store]:
+def _store(settings: Settings) -> Iterator[Storage]:
     try:
-        store = Store(settings.papers_bot_db)
+        store = open_storage(settings.papers_bot_db)
     except SchemaTooNew as exc:
         _fail(str(exc))
     except Exception as exc:  # a path that is a folder, a corrupt file, no permission
@@ -136,7 +136,7 @@ def _parse_day(text: str | None) -> date | None:
     raise AssertionError  # unreachable: _fail raises
 
 
-def _ingest(store: Store, paths: list[Path], label: str) -> int:
+def _ingest(store: Storage, paths: list[Path], label: str) -> int:
     """Ingest files with a progress bar; returns how many papers were new."""
     with _progress() as progress:
         task = progress.add_task(label, total=len(paths))
@@ -152,9 +152,9 @@ def _ingest(store: Store, paths: list[Path], label: str) -> int:
     return sum(report.new for report in reports)
 
 
-def _ensure_sample(store: Store) -> None:
+def _ensure_sample(store: Storage) -> None:
     """Load the bundled sample into an empty database, so the bot works offline at once."""
-    if store.count_papers():
+    if store.papers.count():
         return
     files = sample_files()
     new = _ingest(store, files, "Loading the bundled sample")
@@ -166,7 +166,7 @@ def _ensure_sample(store: Store) -> None:
 
 
 async def _fetch(
-    settings: Settings, store: Store, names: tuple[str, ...], day: date | None
+    settings: Settings, store: Storage, names: tuple[str, ...], day: date | None
 ) -> bool:
     """Fetch live papers; prints one line per unreachable source; True if any fetch worked."""
     timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
@@ -185,7 +185,7 @@ async def _fetch(
     fetched = {report.source for report in reports}
     for report in reports:
         err.print(f"{report.source}: {report.seen} papers, {report.new} new", style="dim")
-    last = store.last_fetches()
+    last = store.activity.last_fetches()
     for name in names:
         if name not in fetched and name in last and last[name].error:
             err.print(f"[yellow]{last[name].error}[/yellow]", highlight=False)
@@ -213,7 +213,7 @@ def ingest(
         except SourceError as exc:
             _fail(str(exc))
         out.print(
-            f"Ingested {len(files)} file(s): {new} new papers, {store.count_papers()} in all."
+            f"Ingested {len(files)} file(s): {new} new papers, {store.papers.count()} in all."
         )
 
 
@@ -252,7 +252,7 @@ def search_command(
     settings = _state(ctx).settings
     with _store(settings) as store:
         _ensure_sample(store)
-        reply = search(store, " ".join(query), limit=limit, now=utcnow())
+        reply = store.search.search(" ".join(query), limit=limit, now=utcnow())
     if as_json:
         items = [
             {
@@ -292,7 +292,7 @@ def digest(
         _ensure_sample(store)
         live = not offline and digest_day is None
         if live and not asyncio.run(_fetch(settings, store, settings.papers_bot_sources, None)):
-            err.print(f"Digesting from the {store.count_papers()} stored papers.", style="dim")
+            err.print(f"Digesting from the {store.papers.count()} stored papers.", style="dim")
         clock = utcnow if digest_day is None else _noon(digest_day)
         bot = PapersBot(store, settings, clock)
         where = terminal_channel(channel)

@@ -20,7 +20,7 @@ from bot.replies import (
     SettingsReply,
     TextReply,
 )
-from bot.search import HELP_LINES, search
+from bot.search import HELP_LINES
 
 if TYPE_CHECKING:
     from bot.core import PapersBot
@@ -87,13 +87,15 @@ async def _help(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
 async def _search(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
     if not arg:
         return TextReply("Type some words to search for, e.g. /papers meta-rl", error=True)
-    return search(bot.store, arg, limit=bot.search_limit, now=bot.clock())
+    return bot.storage.search.search(arg, limit=bot.search_limit, now=bot.clock())
 
 
 async def _today(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
     sub = bot.subscription(ctx.channel)
     day = bot.local_day(sub)
-    posted = bot.store.papers_posted_on(ctx.channel, day)
+    ids = bot.storage.ledger.papers_posted_on(ctx.channel, day)
+    papers = bot.storage.papers.get_many(ids)
+    posted = [papers[pid] for pid in ids if pid in papers]
     if posted:
         return PaperListReply(f"Posted here today ({day:%a %d %b})", tuple(posted), "")
     digest = bot.runner.preview(sub, day)
@@ -105,7 +107,7 @@ async def _today(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
 
 
 async def _saved(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
-    marks = bot.store.bookmarks(ctx.channel.platform, ctx.channel.workspace, ctx.user)
+    marks = bot.storage.activity.bookmarks(ctx.channel.member(ctx.user))
     return PaperListReply(
         f"Your saved papers ({len(marks)})",
         tuple(mark.paper for mark in marks),
@@ -115,14 +117,8 @@ async def _saved(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
 
 async def _save(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
     paper = bot.find_paper(arg)
-    changed = bot.store.set_bookmark(
-        ctx.channel.platform,
-        ctx.channel.workspace,
-        ctx.user,
-        paper.id,
-        True,
-        bot.clock(),
-        ctx.channel.channel,
+    changed = bot.storage.activity.set_bookmark(
+        ctx.channel.member(ctx.user), paper.id, True, bot.clock(), ctx.channel.channel
     )
     state = "Saved" if changed else "Already saved"
     return TextReply(f"{state}: {paper.title} · /papers saved")
@@ -130,8 +126,8 @@ async def _save(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
 
 async def _unsave(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
     paper = bot.find_paper(arg)
-    changed = bot.store.set_bookmark(
-        ctx.channel.platform, ctx.channel.workspace, ctx.user, paper.id, False, bot.clock()
+    changed = bot.storage.activity.set_bookmark(
+        ctx.channel.member(ctx.user), paper.id, False, bot.clock()
     )
     if not changed:
         return TextReply(f"{paper.id} was not in your saved papers.", error=True)
@@ -139,7 +135,7 @@ async def _unsave(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
 
 
 async def _export(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
-    marks = bot.store.bookmarks(ctx.channel.platform, ctx.channel.workspace, ctx.user)
+    marks = bot.storage.activity.bookmarks(ctx.channel.member(ctx.user))
     if not marks:
         return TextReply("Nothing to export yet: save papers with 🔖 first.", error=True)
     content = bibtex.entries([mark.paper for mark in marks])
@@ -147,7 +143,7 @@ async def _export(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
 
 
 async def _subscribe(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
-    existing = bot.store.get_subscription(ctx.channel)
+    existing = bot.storage.activity.get_subscription(ctx.channel)
     sub = existing or bot.subscription(ctx.channel)
     topic = arg.strip()
     if topic:
@@ -164,7 +160,7 @@ async def _subscribe(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
 
 
 async def _unsubscribe(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
-    sub = bot.store.get_subscription(ctx.channel)
+    sub = bot.storage.activity.get_subscription(ctx.channel)
     if sub is None:
         return TextReply("This channel is not subscribed.", error=True)
     topic = arg.strip()
@@ -180,7 +176,7 @@ async def _unsubscribe(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
 
 
 async def _settings(bot: PapersBot, ctx: CommandContext, arg: str) -> Reply:
-    existing = bot.store.get_subscription(ctx.channel)
+    existing = bot.storage.activity.get_subscription(ctx.channel)
     sub = existing or bot.subscription(ctx.channel)
     if not arg:
         note = "" if existing else "Not subscribed yet: /papers subscribe starts the daily digest."

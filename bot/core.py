@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from bot.commands import HANDLERS, CommandContext, UserError, paper_id_arg, parse_command
 from bot.config import Settings
 from bot.digest import DigestOutcome, DigestRunner
-from bot.models import Channel, Digest, DigestItem, MessageRef, Paper, Subscription
+from bot.models import Channel, Digest, DigestItem, DigestKind, MessageRef, Paper, Subscription
 from bot.ports import ChatPoster, Clock
 from bot.replies import Reply, TextReply
-from bot.search import match_ids
-from bot.store import Store, utcnow
+from bot.storage import Storage
+from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,12 @@ class BookmarkChange:
 class PapersBot:
     """The core: one per process, shared by every adapter."""
 
-    def __init__(self, store: Store, settings: Settings, clock: Clock = utcnow) -> None:
-        self.store = store
+    def __init__(self, storage: Storage, settings: Settings, clock: Clock = utcnow) -> None:
+        self.storage = storage
         self.settings = settings
         self.clock = clock
         self.search_limit = 5
-        self.runner = DigestRunner(store, clock, self._match_topic, settings.digest_lookback_days)
+        self.runner = DigestRunner(storage, clock, self._match_topic, settings.digest_lookback_days)
         self._schedule_listeners: list[ScheduleListener] = []
 
     # -- commands -------------------------------------------------------------------------
@@ -62,7 +62,7 @@ class PapersBot:
     def find_paper(self, arg: str) -> Paper:
         """The paper an id or URL names; UserError when the bot has never seen it."""
         paper_id = paper_id_arg(arg)
-        paper = self.store.get_paper(paper_id)
+        paper = self.storage.papers.get(paper_id)
         if paper is None:
             raise UserError(f"I have not seen a paper with id {paper_id}. Try /papers <words>.")
         return paper
@@ -79,18 +79,18 @@ class PapersBot:
         """Save or unsave the paper a bot message shows; None when the reaction is not for us."""
         if not self.is_bookmark_emoji(emoji):
             return None
-        paper_id = self.store.paper_for_message(message)
+        paper_id = self.storage.ledger.paper_for_message(message)
         if paper_id is None:
             return None
         ch = message.channel
-        if event_id and not self.store.claim_event(ch.platform, event_id, self.clock()):
+        if event_id and not self.storage.activity.claim_event(ch.platform, event_id, self.clock()):
             log.info("ignored retried event %s", event_id)
             return None
-        paper = self.store.get_paper(paper_id)
+        paper = self.storage.papers.get(paper_id)
         if paper is None:
             return None
-        changed = self.store.set_bookmark(
-            ch.platform, ch.workspace, user, paper_id, added, self.clock(), ch.channel
+        changed = self.storage.activity.set_bookmark(
+            ch.member(user), paper_id, added, self.clock(), ch.channel
         )
         log.info("bookmark %s by %s on %s: %s", paper_id, user, ch, "saved" if added else "removed")
         return BookmarkChange(paper, added, changed)
@@ -99,7 +99,7 @@ class PapersBot:
 
     def subscription(self, channel: Channel) -> Subscription:
         """A channel's settings, or the defaults for a channel that has not subscribed."""
-        sub = self.store.get_subscription(channel)
+        sub = self.storage.activity.get_subscription(channel)
         if sub is not None:
             return sub
         return Subscription(
@@ -114,7 +114,11 @@ class PapersBot:
         return (at or self.clock()).astimezone(ZoneInfo(sub.timezone)).date()
 
     async def post_digest(
-        self, poster: ChatPoster, channel: Channel, day: date | None = None, kind: str = "daily"
+        self,
+        poster: ChatPoster,
+        channel: Channel,
+        day: date | None = None,
+        kind: DigestKind = DigestKind.DAILY,
     ) -> DigestOutcome:
         """Deliver a channel's digest for its local day (at most once per day and kind)."""
         sub = self.subscription(channel)
@@ -127,15 +131,17 @@ class PapersBot:
         sub = self.subscription(channel)
         day = self.local_day(sub)
         picks = self.runner.roundup(sub, day)
-        return await self.runner.deliver(poster, sub, day, "roundup", picks)
+        return await self.runner.deliver(poster, sub, day, DigestKind.ROUNDUP, picks)
 
     async def post_digest_now(self, poster: ChatPoster, channel: Channel) -> DigestOutcome:
         """The `digest` command: today's digest, or an extra one of what is new since."""
         sub = self.subscription(channel)
         day = self.local_day(sub)
-        claim = self.store.get_digest(channel, day, "daily")
-        kind = "daily" if claim is None else f"extra-{self.clock():%H%M%S}"
-        return await self.runner.deliver(poster, replace(sub, skip_empty=False), day, kind)
+        if self.storage.ledger.get_digest(channel, day, DigestKind.DAILY) is None:
+            kind, run = DigestKind.DAILY, ""
+        else:
+            kind, run = DigestKind.EXTRA, f"{self.clock():%H%M%S}"
+        return await self.runner.deliver(poster, replace(sub, skip_empty=False), day, kind, run=run)
 
     async def share_paper(
         self, poster: ChatPoster, channel: Channel, paper_id: str, user: str
@@ -143,9 +149,9 @@ class PapersBot:
         """Post one paper to a channel on a user's request ("Share in channel")."""
         paper = self.find_paper(paper_id)
         day = self.local_day(self.subscription(channel))
-        digest = Digest(channel, day, (), title="Shared", kind="share")
+        digest = Digest(channel, day, (), title="Shared", kind=DigestKind.SHARE)
         ref = await poster.post_paper(digest, DigestItem(paper, "shared from a /papers search"))
-        self.store.record_post(ref, paper.id, day, self.clock(), kind="share")
+        self.storage.ledger.record_post(ref, paper.id, day, self.clock(), digest.kind.post_kind)
         return ref
 
     # -- subscriptions --------------------------------------------------------------------
@@ -156,12 +162,12 @@ class PapersBot:
 
     def save_subscription(self, sub: Subscription) -> None:
         """Store a channel's settings and tell the scheduler."""
-        self.store.save_subscription(sub, self.clock())
+        self.storage.activity.save_subscription(sub, self.clock())
         self._notify(sub.channel)
 
     def delete_subscription(self, channel: Channel) -> None:
         """Stop a channel's digests and tell the scheduler."""
-        self.store.delete_subscription(channel)
+        self.storage.activity.delete_subscription(channel)
         self._notify(channel)
 
     def _notify(self, channel: Channel) -> None:
@@ -169,4 +175,4 @@ class PapersBot:
             listener(channel)
 
     def _match_topic(self, topic: str, ids: Collection[str]) -> set[str]:
-        return match_ids(self.store, topic, ids)
+        return self.storage.search.match_ids(topic, ids)

@@ -21,7 +21,8 @@ from bot.ingest import fetch_sources
 from bot.models import Channel, Subscription
 from bot.ports import ChatAdapter, Clock
 from bot.schedule import ARXIV_ANNOUNCE, catch_up, digest_trigger, job_id, roundup_trigger
-from bot.store import Store, utcnow
+from bot.storage import open_storage
+from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Service:
             log.info("%s adapter started", adapter.platform)
         self.scheduler.start()
         self._schedule_fetches()
-        for sub in self.bot.store.subscriptions():
+        for sub in self.bot.storage.activity.subscriptions():
             self.reschedule(sub.channel)
             self._catch_up(sub)
         if self.settings.health_port is not None:
@@ -85,7 +86,7 @@ class Service:
             await self._health.cleanup()
         if self._session:
             await self._session.close()
-        self.bot.store.close()
+        self.bot.storage.close()
         log.info("stopped")
 
     # -- jobs -----------------------------------------------------------------------------
@@ -116,7 +117,7 @@ class Service:
 
     def reschedule(self, channel: Channel) -> None:
         """Add, move or remove a channel's digest and roundup jobs to match its settings."""
-        sub = self.bot.store.get_subscription(channel)
+        sub = self.bot.storage.activity.get_subscription(channel)
         plans = [
             ("digest", self._digest, digest_trigger(sub) if sub else None),
             ("roundup", self._roundup, roundup_trigger(sub) if sub else None),
@@ -144,7 +145,7 @@ class Service:
 
     def _catch_up(self, sub: Subscription) -> None:
         def status_on(day: date) -> str | None:
-            claim = self.bot.store.get_digest(sub.channel, day)
+            claim = self.bot.storage.ledger.get_digest(sub.channel, day)
             return claim.status if claim else None
 
         decision = catch_up(sub, self.clock(), status_on, self.grace)
@@ -169,7 +170,7 @@ class Service:
         assert self._session is not None
         try:
             reports = await fetch_sources(
-                self.bot.store, self.settings, self._session, names, None, self.clock()
+                self.bot.storage, self.settings, self._session, names, None, self.clock()
             )
         except Exception:
             log.exception("fetching %s failed; will try again on schedule", ",".join(names))
@@ -185,7 +186,7 @@ class Service:
 
     async def _deliver(self, channel: Channel, kind: str, day: date | None) -> None:
         adapter = self.adapters.get(channel.platform)
-        if adapter is None or self.bot.store.get_subscription(channel) is None:
+        if adapter is None or self.bot.storage.activity.get_subscription(channel) is None:
             return
         try:
             if kind == "roundup":
@@ -209,7 +210,7 @@ class Service:
     def report(self) -> dict[str, object]:
         """The /healthz document."""
         connected = {name: adapter.connected for name, adapter in self.adapters.items()}
-        return health.snapshot(self.bot.store, self.clock(), self.started, connected)
+        return health.snapshot(self.bot.storage, self.clock(), self.started, connected)
 
     async def _serve_health(self) -> None:
         self._health = web.AppRunner(health.health_app(self.report), access_log=None)
@@ -233,12 +234,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             settings.discord_token,
         ],
     )
-    store = Store(settings.papers_bot_db)
+    storage = open_storage(settings.papers_bot_db)
     try:
-        bot = PapersBot(store, settings)
+        bot = PapersBot(storage, settings)
         service = Service(bot, build_adapters(bot, settings), settings)
     except BaseException:
-        store.close()
+        storage.close()
         raise
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

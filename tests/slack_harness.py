@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.core import PapersBot
 from bot.digest import DigestOutcome
 from bot.models import Channel, Paper
-from bot.store import Store
+from bot.storage import open_storage
 from tests.slack_fake import TEAM, TOKEN, SlackFake, visible_text
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -66,7 +66,7 @@ class SlackHarness:
 
     def seed(self, papers: list[Paper]) -> None:
         """Put papers in the store as if just fetched."""
-        self.bot.store.upsert_papers(papers, self.now)
+        self.bot.storage.papers.upsert(papers, self.now)
 
     # -- raw Slack requests -----------------------------------------------------------------
 
@@ -218,7 +218,7 @@ async def slack_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Slack
             **overrides,
         }
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
-        store = Store(settings.papers_bot_db)
+        store = open_storage(settings.papers_bot_db)
         harness = SlackHarness(fake, datetime(2025, 8, 5, 9, 0, tzinfo=UTC))
         harness.bot = PapersBot(store, settings, clock=harness.clock)
         # No pacing: the fake does not rate-limit unless a test asks it to.

@@ -8,7 +8,7 @@ import pytest
 
 from bot.commands import COMMAND_HELP, HANDLERS, CommandContext, parse_command, parse_weekdays
 from bot.core import PapersBot
-from bot.models import Channel, MessageRef
+from bot.models import Channel, Member, MessageRef
 from bot.replies import (
     FileReply,
     HelpReply,
@@ -28,7 +28,7 @@ def ctx(channel: Channel, poster: RecordingPoster) -> CommandContext:
 
 @pytest.fixture(autouse=True)
 def papers(bot: PapersBot) -> None:
-    bot.store.upsert_papers(
+    bot.storage.papers.upsert(
         [
             make_paper(
                 "2508.02751",
@@ -139,14 +139,14 @@ async def test_subscribe_topics_and_unsubscribe(bot: PapersBot, ctx: CommandCont
     assert isinstance(reply, SettingsReply) and "daily digest" in reply.text
     await say(bot, ctx, "subscribe diffusion")
     await say(bot, ctx, "subscribe meta-rl")
-    sub = bot.store.get_subscription(ctx.channel)
+    sub = bot.storage.activity.get_subscription(ctx.channel)
     assert sub is not None and sub.topics == ("diffusion", "meta-rl")
     await say(bot, ctx, "unsubscribe diffusion")
-    assert bot.store.get_subscription(ctx.channel).topics == ("meta-rl",)  # type: ignore[union-attr]
+    assert bot.storage.activity.get_subscription(ctx.channel).topics == ("meta-rl",)  # type: ignore[union-attr]
     missing = await say(bot, ctx, "unsubscribe quantum")
     assert isinstance(missing, TextReply) and missing.error and "meta-rl" in missing.text
     await say(bot, ctx, "unsubscribe")
-    assert bot.store.get_subscription(ctx.channel) is None
+    assert bot.storage.activity.get_subscription(ctx.channel) is None
     assert changed == [ctx.channel] * 5
 
 
@@ -164,7 +164,7 @@ async def test_settings_show_and_change(bot: PapersBot, ctx: CommandContext) -> 
     ):
         reply = await say(bot, ctx, text)
         assert isinstance(reply, SettingsReply), (text, reply)
-    sub = bot.store.get_subscription(ctx.channel)
+    sub = bot.storage.activity.get_subscription(ctx.channel)
     assert sub is not None
     assert (sub.post_time, sub.timezone, sub.count, sub.min_upvotes) == (
         "07:05",
@@ -215,11 +215,11 @@ async def test_bookmark_reactions_toggle_and_ignore_retries(
     assert bot.handle_reaction(ref, "U2", "thumbsup", True, "Ev2") is None  # not a save emoji
     header = MessageRef(ctx.channel, "h1")
     assert bot.handle_reaction(header, "U2", "🔖", True, "Ev3") is None  # not a paper message
-    assert len(bot.store.bookmarks("fake", "W1", "U2")) == 1
+    assert len(bot.storage.activity.bookmarks(Member("fake", "W1", "U2"))) == 1
     clock.now += timedelta(minutes=1)
     removed = bot.handle_reaction(ref, "U2", ":bookmark:", False, "Ev4")
     assert removed is not None and not removed.saved
-    assert bot.store.bookmarks("fake", "W1", "U2") == []
+    assert bot.storage.activity.bookmarks(Member("fake", "W1", "U2")) == []
 
 
 async def test_share_posts_and_records_the_message(
@@ -227,4 +227,4 @@ async def test_share_posts_and_records_the_message(
 ) -> None:
     ref = await bot.share_paper(poster, ctx.channel, "2508.00003", "U1")
     assert poster.paper_ids == ["2508.00003"]
-    assert bot.store.paper_for_message(ref) == "2508.00003"
+    assert bot.storage.ledger.paper_for_message(ref) == "2508.00003"

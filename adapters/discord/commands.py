@@ -13,7 +13,7 @@ import discord
 from discord import app_commands
 
 from bot.commands import SETTING_NAMES, parse_command
-from bot.models import shorten
+from bot.models import Member, shorten
 
 if TYPE_CHECKING:
     from bot.core import PapersBot
@@ -116,8 +116,9 @@ class PapersGroup(app_commands.Group):
     async def _saved_papers(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        store = self.runner.bot.store
-        marks = store.bookmarks("discord", str(interaction.guild_id), str(interaction.user.id))
+        activity = self.runner.bot.storage.activity
+        member = Member("discord", str(interaction.guild_id), str(interaction.user.id))
+        marks = activity.bookmarks(member)
         needle = current.lower()
         papers = [m.paper for m in marks]
         return [

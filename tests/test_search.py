@@ -12,9 +12,10 @@ from benchmarks.realdata import real_papers
 from bot.ingest import ingest_files
 from bot.models import Paper
 from bot.replies import SearchReply
-from bot.search import HELP_LINES, engine, parse
+from bot.search import HELP_LINES, engine, fts, parse, ranking
 from bot.sources import sample_files
 from bot.storage import Storage, open_storage
+from bot.store import SqliteStore, paper_to_row
 
 NOW = datetime(2026, 8, 22, 12, 0, tzinfo=UTC)
 
@@ -391,3 +392,34 @@ def test_rebuild_learns_the_same_pairs_as_incremental_writes(
         )
     assert rebuilt == learned
     assert ("metarl", "meta reinforcement learning", 1) in rebuilt
+
+
+def test_a_database_from_before_the_abbreviation_table_gets_it_filled(tmp_path: Path) -> None:
+    # Schema v1 had no learned abbreviations; the search side creates and fills the table.
+    with SqliteStore(tmp_path / "v1.db") as old:
+        old.papers.upsert(real_papers(), NOW)  # no search index wired: nothing learned
+        assert "search_abbreviations" not in old.db.table_names()
+        old.db.execute("PRAGMA user_version = 1")
+    with open_storage(tmp_path / "v1.db") as upgraded:
+        assert upgraded.search.match_ids("meta-rl", ["2508.01287"]) == {"2508.01287"}
+        pairs = upgraded.search.db.execute("SELECT count(*) FROM search_abbreviations").fetchone()
+        assert pairs[0] > 100
+
+
+def test_paper_day_in_sql_is_paper_day(tmp_path: Path) -> None:
+    seen = datetime(2025, 3, 4, 23, 30, tzinfo=UTC)
+    papers = [
+        Paper("a", "A", published=date(2024, 1, 2), added=date(2025, 1, 1), first_seen=seen),
+        Paper("b", "B", added=date(2025, 1, 1), first_seen=seen),
+        Paper("c", "C", first_seen=seen),
+        Paper("d", "D"),
+    ]
+    assert fts.PAPER_DAY == "coalesce(p.published, p.added, substr(p.first_seen, 1, 10))"
+    with SqliteStore(tmp_path / "d.db") as store:
+        store.db.table("papers").insert_all(paper_to_row(p) for p in papers)
+        in_sql = dict(store.db.execute(f"SELECT p.id, {fts.PAPER_DAY} FROM papers p").fetchall())
+    in_python = {p.id: p.day.isoformat() if p.day else None for p in papers}
+    assert (
+        in_sql == in_python == {"a": "2024-01-02", "b": "2025-01-01", "c": "2025-03-04", "d": None}
+    )
+    assert [ranking.paper_day(paper_to_row(p)) for p in papers] == [p.day for p in papers]

@@ -31,7 +31,7 @@ from pathlib import Path
 from bot.ingest import ingest_files
 from bot.models import Channel, Subscription
 from bot.sources import sample_files
-from bot.store import Store
+from bot.storage import open_storage
 from tests.slack_fake import TEAM, TOKEN, SlackFake
 
 EXE = str(Path(sys.executable).with_name("papers-bot"))
@@ -136,8 +136,8 @@ async def crash_round(
     channel = Channel("slack", TEAM, f"C{number:04d}")
     now = datetime.now(UTC)
     due = (now - timedelta(minutes=2)).strftime("%H:%M")
-    with Store(db) as store:
-        store.save_subscription(
+    with open_storage(db) as store:
+        store.activity.save_subscription(
             Subscription(
                 channel, count=count, weekdays=tuple(range(7)), post_time=due, roundup_weekday=None
             ),
@@ -166,7 +166,7 @@ async def crash_rounds(
 ) -> list[tuple[RoundResult, list[str]]]:
     """Run `rounds` crash rounds on one database; every round's result."""
     db = workdir / "crash.db"
-    with Store(db) as store:
+    with open_storage(db) as store:
         ingest_files(store, sample_files(), datetime.now(UTC))
     rng = random.Random(seed)
     results = []

@@ -8,7 +8,7 @@
 Per query class it reports median, p99 and max milliseconds of the shipped `search()` (snippets
 included) and of the raw FTS5 query on the same terms (`MATCH` + `ORDER BY bm25() LIMIT 10`, the
 floor plain FTS5 gives), plus ingest rate, DB size, a daily 2,000-paper batch through
-Store.upsert_papers, and the searching process' peak RSS.
+SqlitePapers.upsert, and the searching process' peak RSS.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from pathlib import Path
 from benchmarks.archive import build
 from benchmarks.synthetic import Archive
 from bot.models import Paper
-from bot.search import search
+from bot.search import FtsSearch
 from bot.search.expansion import phrase
 from bot.search.grammar import tokens
 from bot.search.ranking import WEIGHTS
-from bot.store import Store
+from bot.store import SqliteStore
 
 OUT = Path(__file__).parent / "out"
 NOW = datetime(2026, 9, 1, tzinfo=UTC)
@@ -47,11 +47,11 @@ PHRASES = [
 ]  # fmt: skip
 
 
-def query_classes(store: Store, per_class: int, seed: int = 3) -> dict[str, list[str]]:
+def query_classes(store: SqliteStore, per_class: int, seed: int = 3) -> dict[str, list[str]]:
     """Queries per class, picked by how many papers hold each word."""
     rng = random.Random(seed)
     db = store.db
-    total = store.count_papers()
+    total = store.papers.count()
     db.execute(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bench_vocab USING fts5vocab(main, papers_fts, row)"
     )
@@ -75,7 +75,7 @@ def query_classes(store: Store, per_class: int, seed: int = 3) -> dict[str, list
     }
 
 
-def raw_fts(store: Store, text: str) -> None:
+def raw_fts(store: SqliteStore, text: str) -> None:
     """Plain FTS5: the typed tokens, quoted and ANDed, ranked by bm25 over every match."""
     if text.startswith('"'):
         match = phrase(tokens(text))
@@ -105,15 +105,16 @@ CLASSES = ("rare", "mid", "common", "abbreviation", "phrase")
 
 def measure(path: Path, per_class: int, only: list[str] | None = None) -> dict[str, object]:
     """Search latency per class, shipped vs raw; run in a fresh process for an honest RSS."""
-    with Store(path) as store:
+    with SqliteStore(path) as store:
+        index = FtsSearch(store)
         classes = query_classes(store, per_class)
-        result: dict[str, object] = {"papers": store.count_papers()}
+        result: dict[str, object] = {"papers": store.papers.count()}
         for name, queries in classes.items():
             if only and name not in only:
                 continue
-            shipped = timings(lambda q: search(store, q, now=NOW), queries)
+            shipped = timings(lambda q: index.search(q, now=NOW), queries)
             raw = timings(lambda q: raw_fts(store, q), queries)
-            notes = [search(store, q, now=NOW).note for q in queries]
+            notes = [index.search(q, now=NOW).note for q in queries]
             result[name] = {
                 "search": shipped,
                 "raw_fts5": raw,
@@ -126,7 +127,7 @@ def measure(path: Path, per_class: int, only: list[str] | None = None) -> dict[s
             for i, p in enumerate(Archive(seed=99).papers(2000, first=10**8))
         ]
         started = time.perf_counter()
-        store.upsert_papers(batch, NOW)
+        store.papers.upsert(batch, NOW)
         result["daily_batch_2000_s"] = time.perf_counter() - started
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result

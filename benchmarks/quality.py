@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.realdata import real_papers
-from bot.search import search
+from bot.search import FtsSearch
 from bot.search.expansion import phrase
 from bot.search.grammar import tokens
-from bot.store import Store
+from bot.store import SqliteStore
 
 NOW = datetime(2026, 8, 22, tzinfo=UTC)
 
@@ -111,7 +111,7 @@ def recall(ranked: list[str], grades: dict[str, int], k: int = 10) -> float:
     return len(relevant & set(ranked[:k])) / len(relevant)
 
 
-def plain_fts5(store: Store, text: str) -> list[str]:
+def plain_fts5(store: SqliteStore, text: str) -> list[str]:
     """The untuned baseline: quoted typed words ANDed, plain bm25."""
     words = [phrase(tokens(w)) for w in text.split() if tokens(w)]
     sql = (
@@ -126,11 +126,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per query")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "quality.db") as store:
-        store.upsert_papers(real_papers(), NOW)
+    with tempfile.TemporaryDirectory() as tmp, SqliteStore(Path(tmp) / "quality.db") as store:
+        index = FtsSearch(store)
+        store.papers.upsert(real_papers(), NOW)
         scores: dict[str, list[tuple[float, float]]] = {"search": [], "plain FTS5": []}
         for text, grades in LABELS.items():
-            shipped = [h.paper.id for h in search(store, text, limit=10, now=NOW).hits]
+            shipped = [h.paper.id for h in index.search(text, limit=10, now=NOW).hits]
             plain = plain_fts5(store, text)
             for name, ranked in (("search", shipped), ("plain FTS5", plain)):
                 scores[name].append((ndcg(ranked, grades), recall(ranked, grades)))

@@ -16,7 +16,8 @@ from bot.config import Settings
 from bot.core import PapersBot
 from bot.ports import Clock
 from bot.service import Service
-from bot.store import Store, utcnow
+from bot.storage import Storage, open_storage
+from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,12 @@ class App:
     """An open installation: its settings, its storage and the bot over them."""
 
     settings: Settings
-    store: Store
+    storage: Storage
     bot: PapersBot
 
     def close(self) -> None:
         """Close the storage."""
-        self.store.close()
+        self.storage.close()
 
     def __enter__(self) -> App:
         return self
@@ -42,8 +43,8 @@ class App:
 
 def open_app(settings: Settings, clock: Clock = utcnow) -> App:
     """Open the storage the settings name and build the bot over it."""
-    store = Store(settings.papers_bot_db)
-    return App(settings, store, PapersBot(store, settings, clock))
+    storage = open_storage(settings.papers_bot_db)
+    return App(settings, storage, PapersBot(storage, settings, clock))
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -55,7 +56,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     logs.configure(settings.log_level, [secret for _, ps in platforms for secret in ps.secrets])
     app = open_app(settings)
     try:
-        service = Service(app.bot, app.store, build_adapters(app.bot, platforms), settings)
+        service = Service(app.bot, app.storage, build_adapters(app.bot, platforms), settings)
     except BaseException:
         app.close()
         raise

@@ -27,7 +27,7 @@ def cite_key(paper: Paper) -> str:
 
 
 def _year(paper: Paper) -> str | None:
-    day = paper.published or paper.added
+    day = paper.day
     return str(day.year) if day else None
 
 

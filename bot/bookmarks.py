@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.models import Channel, MessageRef, Paper
 from bot.ports import Clock
 from bot.presentation import BookmarkEmoji
-from bot.store import Store
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +33,14 @@ class BookmarkChange:
 class BookmarkBook:
     """Members' saved papers, one list per member of a workspace."""
 
-    def __init__(self, store: Store, clock: Clock, emoji: BookmarkEmoji) -> None:
-        self._store = store
+    def __init__(self, storage: Storage, clock: Clock, emoji: BookmarkEmoji) -> None:
+        self._storage = storage
         self._clock = clock
         self.emoji = emoji
 
     def saved(self, channel: Channel, user: str) -> Sequence[Paper]:
         """What the user saved in this workspace, newest first."""
-        marks = self._store.bookmarks(channel.platform, channel.workspace, user)
+        marks = self._storage.activity.bookmarks(channel.member(user))
         return [mark.paper for mark in marks]
 
     def save(self, channel: Channel, user: str, paper: Paper) -> bool:
@@ -58,14 +58,16 @@ class BookmarkBook:
         (another emoji, another message, or a platform's retry of an event already handled)."""
         if not self.emoji.matches(emoji):
             return None
-        paper_id = self._store.paper_for_message(message)
+        paper_id = self._storage.ledger.paper_for_message(message)
         if paper_id is None:
             return None
         ch = message.channel
-        if event_id and not self._store.claim_event(ch.platform, event_id, self._clock()):
+        if event_id and not self._storage.activity.claim_event(
+            ch.platform, event_id, self._clock()
+        ):
             log.info("ignored retried event %s", event_id)
             return None
-        paper = self._store.get_paper(paper_id)
+        paper = self._storage.papers.get(paper_id)
         if paper is None:
             return None
         changed = self._set(ch, user, paper_id, added)
@@ -73,12 +75,6 @@ class BookmarkBook:
         return BookmarkChange(paper, added, changed)
 
     def _set(self, channel: Channel, user: str, paper_id: str, saved: bool) -> bool:
-        return self._store.set_bookmark(
-            channel.platform,
-            channel.workspace,
-            user,
-            paper_id,
-            saved,
-            self._clock(),
-            channel.channel if saved else None,
+        return self._storage.activity.set_bookmark(
+            channel.member(user), paper_id, saved, self._clock(), channel.channel if saved else None
         )

@@ -30,9 +30,9 @@ from bot.health import snapshot
 from bot.ingest import fetch_sources, ingest_files
 from bot.models import Digest
 from bot.ports import Clock
-from bot.search import search
 from bot.sources import SourceError, sample_files
-from bot.store import SchemaTooNew, Store, utcnow
+from bot.storage import Storage
+from bot.store import SchemaTooNew, utcnow
 
 app = typer.Typer(
     name="papers-bot",
@@ -134,7 +134,7 @@ def _parse_day(text: str | None) -> date | None:
     raise AssertionError  # unreachable: _fail raises
 
 
-def _ingest(store: Store, paths: list[Path], label: str) -> int:
+def _ingest(store: Storage, paths: list[Path], label: str) -> int:
     """Ingest files with a progress bar; returns how many papers were new."""
     with _progress() as progress:
         task = progress.add_task(label, total=len(paths))
@@ -150,9 +150,9 @@ def _ingest(store: Store, paths: list[Path], label: str) -> int:
     return sum(report.new for report in reports)
 
 
-def _ensure_sample(store: Store) -> None:
+def _ensure_sample(store: Storage) -> None:
     """Load the bundled sample into an empty database, so the bot works offline at once."""
-    if store.count_papers():
+    if store.papers.count():
         return
     files = sample_files()
     new = _ingest(store, files, "Loading the bundled sample")
@@ -164,7 +164,7 @@ def _ensure_sample(store: Store) -> None:
 
 
 async def _fetch(
-    settings: Settings, store: Store, names: tuple[str, ...], day: date | None
+    settings: Settings, store: Storage, names: tuple[str, ...], day: date | None
 ) -> bool:
     """Fetch live papers; prints one line per unreachable source; True if any fetch worked."""
     timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
@@ -183,7 +183,7 @@ async def _fetch(
     fetched = {report.source for report in reports}
     for report in reports:
         err.print(f"{report.source}: {report.seen} papers, {report.new} new", style="dim")
-    last = store.last_fetches()
+    last = store.activity.last_fetches()
     for name in names:
         if name not in fetched and name in last and last[name].error:
             err.print(f"[yellow]{last[name].error}[/yellow]", highlight=False)
@@ -206,13 +206,13 @@ def ingest(
     """Load papers from files (Hugging Face Daily Papers JSON, arXiv Atom or RSS)."""
     settings = _state(ctx).settings
     with _open(settings) as opened:
-        store = opened.store
+        store = opened.storage
         try:
             new = _ingest(store, files, "Ingesting")
         except SourceError as exc:
             _fail(str(exc))
         out.print(
-            f"Ingested {len(files)} file(s): {new} new papers, {store.count_papers()} in all."
+            f"Ingested {len(files)} file(s): {new} new papers, {store.papers.count()} in all."
         )
 
 
@@ -232,7 +232,7 @@ def fetch(
         if name not in ("hf", "arxiv"):
             _fail(f"unknown source “{name}”: use hf or arxiv")
     with _open(settings) as opened:
-        if not asyncio.run(_fetch(settings, opened.store, names, _parse_day(day))):
+        if not asyncio.run(_fetch(settings, opened.storage, names, _parse_day(day))):
             _fail("no source could be reached; nothing was fetched (stored papers are unchanged)")
 
 
@@ -250,8 +250,8 @@ def search_command(
     """Search every paper the bot has seen."""
     settings = _state(ctx).settings
     with _open(settings) as opened:
-        _ensure_sample(opened.store)
-        reply = search(opened.store, " ".join(query), limit=limit, now=utcnow())
+        _ensure_sample(opened.storage)
+        reply = opened.storage.search.search(" ".join(query), limit=limit, now=utcnow())
     if as_json:
         items = [hit.as_dict() for hit in reply.hits]
         out.print_json(json.dumps(items, ensure_ascii=False))
@@ -278,11 +278,11 @@ def digest(
     digest_day = _parse_day(day)
     clock = utcnow if digest_day is None else _noon(digest_day)
     with _open(settings, clock) as opened:
-        store, bot = opened.store, opened.bot
+        store, bot = opened.storage, opened.bot
         _ensure_sample(store)
         live = not offline and digest_day is None
         if live and not asyncio.run(_fetch(settings, store, settings.papers_bot_sources, None)):
-            err.print(f"Digesting from the {store.count_papers()} stored papers.", style="dim")
+            err.print(f"Digesting from the {store.papers.count()} stored papers.", style="dim")
         where = terminal_channel(channel)
         if dry_run:
             preview = bot.preview(where, digest_day)
@@ -316,7 +316,7 @@ def chat(
     """Type /papers commands exactly as in Slack (reads lines from stdin when piped)."""
     settings = _state(ctx).settings
     with _open(settings) as opened:
-        _ensure_sample(opened.store)
+        _ensure_sample(opened.storage)
         bot = opened.bot
         terminal = TerminalAdapter(out)
         context = CommandContext(terminal_channel(channel), getpass.getuser(), terminal)
@@ -356,7 +356,7 @@ def status(
     """Show the last fetch per source and each channel's next and last digest."""
     settings = _state(ctx).settings
     with _open(settings) as opened:
-        report = snapshot(opened.store, utcnow())
+        report = snapshot(opened.storage, utcnow())
     if as_json:
         out.print_json(json.dumps(report))
         return

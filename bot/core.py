@@ -7,7 +7,7 @@ Adapters call only these methods; the handlers behind them see narrow ports (see
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -23,12 +23,12 @@ from bot.commands import (
 )
 from bot.config import Settings
 from bot.digest import DigestOutcome, DigestRunner
-from bot.models import Channel, Digest, DigestItem, MessageRef, Paper
+from bot.models import Channel, Digest, DigestItem, DigestKind, MessageRef, Paper
 from bot.ports import ChatPoster, Clock
 from bot.presentation import BookmarkEmoji
 from bot.replies import Reply, SearchReply, TextReply
-from bot.search import match_ids, search
-from bot.store import Store, utcnow
+from bot.storage import Storage
+from bot.store import utcnow
 from bot.subscriptions import ScheduleListener, SubscriptionBook
 
 log = logging.getLogger(__name__)
@@ -41,31 +41,31 @@ __all__ = ["BookmarkChange", "PapersBot"]
 class PaperFinder:
     """The PaperLookup port: papers by id or URL, and search."""
 
-    def __init__(self, store: Store, clock: Clock, limit: int = SEARCH_LIMIT) -> None:
-        self._store = store
+    def __init__(self, storage: Storage, clock: Clock, limit: int = SEARCH_LIMIT) -> None:
+        self._storage = storage
         self._clock = clock
         self.limit = limit
 
     def find(self, arg: str) -> Paper:
         """The paper an id or URL names; UserError when the bot has never seen it."""
         paper_id = paper_id_arg(arg)
-        paper = self._store.get_paper(paper_id)
+        paper = self._storage.papers.get(paper_id)
         if paper is None:
             raise UserError(f"I have not seen a paper with id {paper_id}. Try /papers <words>.")
         return paper
 
     def search(self, text: str) -> SearchReply:
         """Answer /papers <text>."""
-        return search(self._store, text, limit=self.limit, now=self._clock())
+        return self._storage.search.search(text, limit=self.limit, now=self._clock())
 
 
 class ChannelDigests:
     """The DigestDesk port: a channel's digest, previewed or posted now."""
 
     def __init__(
-        self, store: Store, subscriptions: SubscriptionBook, runner: DigestRunner, clock: Clock
+        self, storage: Storage, subscriptions: SubscriptionBook, runner: DigestRunner, clock: Clock
     ) -> None:
-        self._store = store
+        self._storage = storage
         self._subscriptions = subscriptions
         self._runner = runner
         self._clock = clock
@@ -76,7 +76,9 @@ class ChannelDigests:
 
     def posted_on(self, channel: Channel, day: date) -> Sequence[Paper]:
         """The papers the channel's digest posted that day."""
-        return self._store.papers_posted_on(channel, day)
+        ids = self._storage.ledger.papers_posted_on(channel, day)
+        papers = self._storage.papers.get_many(ids)
+        return [papers[pid] for pid in ids if pid in papers]
 
     def preview(self, channel: Channel, day: date) -> Digest:
         """The digest the channel would get now; nothing is claimed or posted."""
@@ -86,9 +88,12 @@ class ChannelDigests:
         """The `digest` command: today's digest, or an extra one of what is new since."""
         sub = self._subscriptions.effective(channel)
         day = self.local_day(channel)
-        extra = self._store.get_digest(channel, day, "daily") is not None
-        kind = f"extra-{self._clock():%H%M%S}" if extra else "daily"
-        outcome = await self._runner.deliver(poster, replace(sub, skip_empty=False), day, kind)
+        if self._storage.ledger.get_digest(channel, day, DigestKind.DAILY) is None:
+            kind, run = DigestKind.DAILY, ""
+        else:
+            kind, run = DigestKind.EXTRA, f"{self._clock():%H%M%S}"
+        sub = replace(sub, skip_empty=False)
+        outcome = await self._runner.deliver(poster, sub, day, kind, run=run)
         return outcome.message
 
 
@@ -97,7 +102,7 @@ class PapersBot:
 
     def __init__(
         self,
-        store: Store,
+        storage: Storage,
         settings: Settings,
         clock: Clock = utcnow,
         registry: Registry = REGISTRY,
@@ -106,17 +111,18 @@ class PapersBot:
         self.clock = clock
         self.commands = registry
         self.bookmark_emoji = BookmarkEmoji(settings.bookmark_emoji)
-        self.subscriptions = SubscriptionBook(store, settings, clock)
-        self._store = store
-        self.store = store  # tests read what was stored through it; the bot itself does not
-        self._runner = DigestRunner(store, clock, self._match_topic, settings.digest_lookback_days)
-        self._papers = PaperFinder(store, clock)
-        self._bookmarks = BookmarkBook(store, clock, self.bookmark_emoji)
+        self.subscriptions = SubscriptionBook(storage.activity, settings, clock)
+        self._storage = storage
+        self._runner = DigestRunner(
+            storage, clock, storage.search.match_ids, settings.digest_lookback_days
+        )
+        self._papers = PaperFinder(storage, clock)
+        self._bookmarks = BookmarkBook(storage, clock, self.bookmark_emoji)
         self._ports = Ports(
             papers=self._papers,
             bookmarks=self._bookmarks,
             subscriptions=self.subscriptions,
-            digests=ChannelDigests(store, self.subscriptions, self._runner, clock),
+            digests=ChannelDigests(storage, self.subscriptions, self._runner, clock),
             clock=clock,
         )
 
@@ -171,7 +177,7 @@ class PapersBot:
         sub = self.subscriptions.effective(channel)
         day = self.subscriptions.local_day(channel)
         picks = self._runner.roundup(sub, day)
-        return await self._runner.deliver(poster, sub, day, "roundup", picks)
+        return await self._runner.deliver(poster, sub, day, DigestKind.ROUNDUP, picks)
 
     def preview(self, channel: Channel, day: date | None = None) -> Digest:
         """The digest a channel would get, without claiming or posting anything."""
@@ -184,14 +190,11 @@ class PapersBot:
         """Post one paper to a channel on a user's request ("Share in channel")."""
         paper = self._papers.find(paper_id)
         day = self.subscriptions.local_day(channel)
-        digest = Digest(channel, day, (), title="Shared", kind="share")
+        digest = Digest(channel, day, (), title="Shared", kind=DigestKind.SHARE)
         ref = await poster.post_paper(digest, DigestItem(paper, "shared from a /papers search"))
-        self._store.record_post(ref, paper.id, day, self.clock(), kind="share")
+        self._storage.ledger.record_post(ref, paper.id, day, self.clock(), digest.kind.post_kind)
         return ref
 
     def on_schedule_change(self, listener: ScheduleListener) -> None:
         """Call `listener(channel)` whenever a channel's schedule may have changed."""
         self.subscriptions.on_change(listener)
-
-    def _match_topic(self, topic: str, ids: Collection[str]) -> set[str]:
-        return match_ids(self._store, topic, ids)

@@ -18,10 +18,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Protocol, runtime_checkable
 
-from bot.models import Channel, Digest, DigestItem, MessageRef, Subscription
+from bot.models import (
+    Channel,
+    ClaimStatus,
+    Digest,
+    DigestClaim,
+    DigestItem,
+    DigestKind,
+    MessageRef,
+    PostStatus,
+    Subscription,
+)
 from bot.ports import ChatPoster, Clock
 from bot.selection import pick_digest
-from bot.store import DigestClaim, Store
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +97,9 @@ class DigestOutcome:
 
 @dataclass
 class DigestRunner:
-    """Builds and delivers digests from the store to a poster."""
+    """Builds and delivers digests from the stored papers to a poster."""
 
-    store: Store
+    storage: Storage
     clock: Clock
     match_topic: TopicMatcher
     lookback_days: int = 3
@@ -98,16 +108,17 @@ class DigestRunner:
         """The digest a channel would get now, without claiming or posting anything."""
         now = self.clock()
         since = now - timedelta(days=self.lookback_days)
-        candidates = self.store.recent_papers(since, day - timedelta(days=self.lookback_days))
+        candidates = self.storage.papers.recent(since, day - timedelta(days=self.lookback_days))
         ids = [paper.id for paper in candidates]
         matches = {topic: self.match_topic(topic, ids) for topic in sub.topics}
-        return pick_digest(sub, candidates, self.store.posted_paper_ids(sub.channel), day, matches)
+        posted = self.storage.ledger.posted_paper_ids(sub.channel)
+        return pick_digest(sub, candidates, posted, day, matches)
 
     def roundup(self, sub: Subscription, day: date) -> Digest:
         """The week's papers this channel's members saved most: the team's reading list."""
         since = self.clock() - timedelta(days=7)
-        saves = self.store.team_saves(sub.channel, since)[: sub.count]
-        papers = self.store.get_papers([pid for pid, _ in saves])
+        saves = self.storage.activity.team_saves(sub.channel, since)[: sub.count]
+        papers = self.storage.papers.get_many([pid for pid, _ in saves])
         items = tuple(
             DigestItem(papers[pid], f"saved by {n} teammate{'s' * (n != 1)}")
             for pid, n in saves
@@ -126,24 +137,27 @@ class DigestRunner:
         poster: ChatPoster,
         sub: Subscription,
         day: date,
-        kind: str = "daily",
+        kind: DigestKind = DigestKind.DAILY,
         picks: Digest | None = None,
+        run: str = "",
     ) -> DigestOutcome:
         """Post a channel's digest (or `picks`) for a local day at most once, finishing an
-        interrupted run."""
+        interrupted run. `run` tells apart a day's extra digests."""
         channel = sub.channel
-        claim = self.store.get_digest(channel, day, kind)
+        key = kind.key(run)
+        ledger = self.storage.ledger
+        claim = ledger.get_digest(channel, day, key)
         if claim is None:
             chosen = picks or self.preview(sub, day)
             reasons = [(item.paper.id, item.why) for item in chosen.items]
-            claim = self.store.claim_digest(channel, day, kind, reasons, self.clock())
-        if claim.status == "done":
+            claim = ledger.claim_digest(channel, day, key, reasons, self.clock())
+        if claim.status == ClaimStatus.DONE:
             return DigestOutcome("already", channel, day)
         if not self._lease(claim):
             return DigestOutcome("busy", channel, day)
-        digest = self._digest_of(sub, claim, picks)
-        if not digest.items and (sub.skip_empty or kind == "roundup"):
-            self.store.finish_digest(channel, day, kind, self.clock())
+        digest = self._digest_of(sub, claim, picks, kind, run)
+        if not digest.items and (sub.skip_empty or kind == DigestKind.ROUNDUP):
+            ledger.finish_digest(channel, day, key, self.clock())
             return DigestOutcome("skipped", channel, day, digest=digest)
         if claim.header_ref in (None, HEADER_PENDING):
             await self._post_header(poster, digest, claim)
@@ -151,26 +165,33 @@ class DigestRunner:
         for item in digest.items:
             if ref := await self._post(poster, digest, item):
                 posted.append(ref)
-        self.store.finish_digest(channel, day, kind, self.clock())
+        ledger.finish_digest(channel, day, key, self.clock())
         status = "posted" if digest.items else "empty"
-        log.info("%s %s %s: %d paper(s) posted", kind, channel, day, len(posted))
+        log.info("%s %s %s: %d paper(s) posted", key, channel, day, len(posted))
         return DigestOutcome(status, channel, day, tuple(posted), digest)
 
     def _lease(self, claim: DigestClaim) -> bool:
         now = self.clock()
-        holder = self.store.digest_owner(claim.channel, claim.day, claim.kind)
+        holder = self.storage.ledger.digest_owner(claim.channel, claim.day, claim.kind)
         dead = [holder] if holder and owner_is_dead(holder) else []
-        return self.store.lease_digest(
+        return self.storage.ledger.lease_digest(
             claim.channel, claim.day, claim.kind, process_owner(), now + LEASE, now, dead
         )
 
-    def _digest_of(self, sub: Subscription, claim: DigestClaim, picks: Digest | None) -> Digest:
+    def _digest_of(
+        self,
+        sub: Subscription,
+        claim: DigestClaim,
+        picks: Digest | None,
+        kind: DigestKind,
+        run: str,
+    ) -> Digest:
         """The claimed picks as a Digest, in the claimed order with the claimed reasons."""
-        papers = self.store.get_papers([pid for pid, _ in claim.picks])
+        papers = self.storage.papers.get_many([pid for pid, _ in claim.picks])
         items = tuple(DigestItem(papers[pid], why) for pid, why in claim.picks if pid in papers)
         template = picks or pick_digest(sub, (), (), claim.day)
         reason = "" if items else (picks or self.preview(sub, claim.day)).empty_reason
-        return Digest(sub.channel, claim.day, items, template.title, reason, claim.kind)
+        return Digest(sub.channel, claim.day, items, template.title, reason, kind, run)
 
     async def _post_header(self, poster: ChatPoster, digest: Digest, claim: DigestClaim) -> None:
         """Post the header once: marked pending first, looked up on the platform on a resume."""
@@ -178,30 +199,32 @@ class DigestRunner:
         if claim.header_ref == HEADER_PENDING and isinstance(poster, RecoverablePoster):
             found = await poster.find_posted(digest.channel, digest.header_key)
         if found is None:
-            self.store.set_digest_header(digest.channel, digest.day, claim.kind, HEADER_PENDING)
+            self.storage.ledger.set_digest_header(
+                digest.channel, digest.day, claim.kind, HEADER_PENDING
+            )
             found = await poster.post_header(digest)
-        self.store.set_digest_header(digest.channel, digest.day, claim.kind, found.ref)
+        self.storage.ledger.set_digest_header(digest.channel, digest.day, claim.kind, found.ref)
 
     async def _post(
         self, poster: ChatPoster, digest: Digest, item: DigestItem
     ) -> MessageRef | None:
         """Post one paper unless it already reached the channel; records the message ref."""
-        channel, pid, kind = digest.channel, item.paper.id, digest.kind
-        post_kind = "roundup" if kind == "roundup" else "digest"
-        status = self.store.post_status(channel, pid, post_kind, digest.day)
-        if status == "posted":
+        channel, pid, post_kind = digest.channel, item.paper.id, digest.kind.post_kind
+        ledger = self.storage.ledger
+        status = ledger.post_status(channel, pid, post_kind, digest.day)
+        if status == PostStatus.POSTED:
             return None
-        if status is None and not self.store.claim_post(
+        if status is None and not ledger.claim_post(
             channel, pid, digest.day, self.clock(), post_kind
         ):
             return None  # another digest of this channel holds it
-        if status == "claimed" and isinstance(poster, RecoverablePoster):
+        if status == PostStatus.CLAIMED and isinstance(poster, RecoverablePoster):
             found = await poster.find_posted(channel, pid)
             if found is not None:
-                self.store.record_post(found, pid, digest.day, self.clock(), post_kind)
+                ledger.record_post(found, pid, digest.day, self.clock(), post_kind)
                 return None
         ref = await poster.post_paper(digest, item)
-        self.store.record_post(ref, pid, digest.day, self.clock(), post_kind)
+        ledger.record_post(ref, pid, digest.day, self.clock(), post_kind)
         now = self.clock()
-        self.store.lease_digest(channel, digest.day, kind, process_owner(), now + LEASE, now)
+        ledger.lease_digest(channel, digest.day, digest.key, process_owner(), now + LEASE, now)
         return ref

@@ -10,11 +10,11 @@ from aiohttp import web
 
 from bot import __version__
 from bot.schedule import next_digest
-from bot.store import Store
+from bot.storage import Storage
 
 
 def snapshot(
-    store: Store,
+    storage: Storage,
     now: datetime,
     started: datetime | None = None,
     adapters: Mapping[str, bool] | None = None,
@@ -28,12 +28,12 @@ def snapshot(
             "new": record.new,
             "error": record.error,
         }
-        for name, record in store.last_fetches().items()
+        for name, record in storage.activity.last_fetches().items()
     }
     channels = []
-    for sub in store.subscriptions():
-        last_day = store.last_digest_day(sub.channel)
-        last = store.get_digest(sub.channel, last_day) if last_day else None
+    for sub in storage.activity.subscriptions():
+        last_day = storage.ledger.last_digest_day(sub.channel)
+        last = storage.ledger.get_digest(sub.channel, last_day) if last_day else None
         upcoming = next_digest(sub, now)
         channels.append(
             {
@@ -50,7 +50,7 @@ def snapshot(
         "version": __version__,
         "uptime_seconds": round((now - started).total_seconds()) if started else None,
         "adapters": {name: {"connected": up} for name, up in (adapters or {}).items()},
-        "papers": store.count_papers(),
+        "papers": storage.papers.count(),
         "sources": sources,
         "channels": channels,
     }

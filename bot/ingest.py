@@ -19,7 +19,7 @@ from bot.models import IngestReport
 from bot.ports import PaperSource
 from bot.sources import RetryPolicy, detect_and_parse, make_source
 from bot.sources.errors import SourceError, SourceFormatError, SourceUnavailable
-from bot.store import Store
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 
 def ingest_files(
-    store: Store, paths: Iterable[Path], now: datetime, progress: Progress | None = None
+    storage: Storage, paths: Iterable[Path], now: datetime, progress: Progress | None = None
 ) -> list[IngestReport]:
     """Parse and store each file in order, one transaction per file; one report per file.
 
@@ -43,7 +43,7 @@ def ingest_files(
         except OSError as exc:
             raise SourceFormatError(str(path), f"cannot be read ({exc.strerror or exc})") from exc
         papers, skipped = detect_and_parse(data, str(path))
-        new, updated = store.upsert_papers(papers, now)  # one transaction: all of a file or none
+        new, updated = storage.papers.upsert(papers, now)  # one transaction: all of a file or none
         reports.append(
             IngestReport(
                 source=Path(path).name, seen=len(papers), new=new, updated=updated, skipped=skipped
@@ -55,7 +55,7 @@ def ingest_files(
 
 
 async def fetch_sources(
-    store: Store,
+    storage: Storage,
     settings: Settings,
     session: aiohttp.ClientSession,
     names: Sequence[str],
@@ -68,8 +68,9 @@ async def fetch_sources(
 ) -> list[IngestReport]:
     """Fetch and store each named source in turn; reports for those that worked.
 
-    Every attempt is logged with `store.record_fetch`; a failed one records the one-line message
-    of its SourceUnavailable (see `store.last_fetches()`) and never stops the other sources.
+    Every attempt is logged with `storage.activity.record_fetch`; a failed one records the one-line
+    message of its SourceUnavailable (see `storage.activity.last_fetches()`) and never stops the
+    other sources.
     `sources` replaces the sources built from settings (tests, a shared ArxivSource); `policy`
     overrides the retry policy of the built ones.
     """
@@ -80,7 +81,7 @@ async def fetch_sources(
     reports: list[IngestReport] = []
     _tick(progress, 0, len(names))
     for done, name in enumerate(names, start=1):
-        report = await _fetch_one(store, built[name], name, day, now)
+        report = await _fetch_one(storage, built[name], name, day, now)
         if report is not None:
             reports.append(report)
         _tick(progress, done, len(names))
@@ -88,7 +89,7 @@ async def fetch_sources(
 
 
 async def _fetch_one(
-    store: Store, source: PaperSource, name: str, day: date | None, now: datetime
+    storage: Storage, source: PaperSource, name: str, day: date | None, now: datetime
 ) -> IngestReport | None:
     started = time.monotonic()
 
@@ -97,20 +98,20 @@ async def _fetch_one(
 
     try:
         papers, report = await source.fetch(day)
-        new, updated = store.upsert_papers(papers, now)
+        new, updated = storage.papers.upsert(papers, now)
     except SourceError as exc:
         message = exc.message if isinstance(exc, SourceUnavailable) else str(exc)
         log.warning("%s", message)
-        store.record_fetch(name, now, finished(), ok=False, error=message)
+        storage.activity.record_fetch(name, now, finished(), ok=False, error=message)
         return None
     except Exception as exc:
         # The boundary of one source's fetch: whatever broke, the other sources still run.
         log.exception("fetching %s failed", name)
         error = SourceUnavailable(name, f"unexpected {exc.__class__.__name__}: {exc}").message
-        store.record_fetch(name, now, finished(), ok=False, error=error)
+        storage.activity.record_fetch(name, now, finished(), ok=False, error=error)
         return None
     report.new, report.updated = new, updated
-    store.record_fetch(name, now, finished(), ok=True, seen=report.seen, new=new)
+    storage.activity.record_fetch(name, now, finished(), ok=True, seen=report.seen, new=new)
     log.info("fetched %s: %d papers, %d new, %d updated", name, report.seen, new, updated)
     return report
 

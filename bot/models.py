@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 HF_PAPER_URL = "https://huggingface.co/papers/{id}"
@@ -57,6 +58,22 @@ class Paper:
     sources: tuple[str, ...] = ()
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+
+    # A paper's own date is the first of these that is known: its first arXiv version, else
+    # the day it appeared on Hugging Face, else the day the bot first saw it. The store builds
+    # its SQL for date filters from this order, so both agree.
+    DAY_FIELDS = ("published", "added", "first_seen")  # not annotated: not a dataclass field
+
+    @property
+    def day(self) -> date | None:
+        """The paper's date: first arXiv version, else its Hugging Face day, else first seen."""
+        for name in Paper.DAY_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                return value.date()
+            if value is not None:
+                return value
+        return None
 
     @property
     def is_arxiv(self) -> bool:
@@ -150,6 +167,19 @@ class Channel:
     def __str__(self) -> str:
         return f"{self.platform}:{self.workspace}/{self.channel}"
 
+    def member(self, user: str) -> Member:
+        """A user of this channel's workspace."""
+        return Member(self.platform, self.workspace, user)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A person in a workspace, e.g. the one who saved a bookmark."""
+
+    platform: str
+    workspace: str
+    user: str
+
 
 @dataclass(frozen=True, slots=True)
 class MessageRef:
@@ -177,6 +207,50 @@ class Subscription:
     roundup_weekday: int | None = 4  # weekly roundup (Friday); None turns it off
 
 
+class PostKind(StrEnum):
+    """Why a paper message was posted; a paper has one digest post per channel, ever."""
+
+    DIGEST = "digest"
+    ROUNDUP = "roundup"
+    SHARE = "share"
+
+
+class DigestKind(StrEnum):
+    """What a digest is: the daily one, the weekly roundup, an extra one on request, a share."""
+
+    DAILY = "daily"
+    ROUNDUP = "roundup"
+    EXTRA = "extra"
+    SHARE = "share"
+
+    @property
+    def post_kind(self) -> PostKind:
+        """How this digest's paper messages are recorded in the posts ledger."""
+        if self is DigestKind.ROUNDUP:
+            return PostKind.ROUNDUP
+        if self is DigestKind.SHARE:
+            return PostKind.SHARE
+        return PostKind.DIGEST
+
+    def key(self, run: str = "") -> str:
+        """The digest's name in the ledger: the kind, or kind-run for an extra digest."""
+        return f"{self.value}-{run}" if run else self.value
+
+
+class ClaimStatus(StrEnum):
+    """A digest claim: picks fixed and delivery under way, or fully delivered."""
+
+    CLAIMED = "claimed"
+    DONE = "done"
+
+
+class PostStatus(StrEnum):
+    """A paper message: claimed before sending, posted once its message ref is known."""
+
+    CLAIMED = "claimed"
+    POSTED = "posted"
+
+
 @dataclass(frozen=True, slots=True)
 class DigestItem:
     """One picked paper and a one-line reason it was picked."""
@@ -195,23 +269,53 @@ class Digest:
     items: tuple[DigestItem, ...] = ()
     title: str = "Trending papers"
     empty_reason: str = ""  # what to say when items is empty
-    kind: str = "daily"  # daily | roundup | extra-HHMMSS | share
+    kind: DigestKind = DigestKind.DAILY
+    run: str = ""  # HHMMSS of an extra digest: a channel may have several a day
+
+    @property
+    def key(self) -> str:
+        """The digest's name in the ledger: "daily", "roundup", "extra-093000", "share"."""
+        return self.kind.key(self.run)
 
     @property
     def header_key(self) -> str:
         """What tags this digest's header message, so a restart can find it on the platform."""
-        return f"header:{self.kind}:{self.day.isoformat()}"
+        return f"header:{self.key}:{self.day.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestClaim:
+    """The state of one channel's digest for one day."""
+
+    channel: Channel
+    day: date
+    kind: str  # the digest's key: "daily", "roundup", "extra-093000"
+    status: ClaimStatus
+    picks: tuple[tuple[str, str], ...]  # (paper id, why picked)
+    header_ref: str | None
+    fresh: bool  # True when this call made the claim
 
 
 @dataclass(frozen=True, slots=True)
 class Bookmark:
-    """A paper a user saved."""
+    """A paper a member saved."""
 
-    platform: str
-    workspace: str
-    user: str
+    member: Member
     paper: Paper
     saved_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRecord:
+    """One fetch attempt of a source."""
+
+    source: str
+    started_at: datetime
+    finished_at: datetime | None
+    ok: bool
+    seen: int
+    new: int
+    error: str | None
 
 
 @dataclass(slots=True)

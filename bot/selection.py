@@ -22,20 +22,16 @@ from bot.models import Digest, DigestItem, Paper, Subscription
 HALF_LIFE_DAYS = 3.0
 
 
-def paper_day(paper: Paper) -> date | None:
-    """The day a paper became news: HF Daily Papers day, else arXiv date, else first sighting."""
-    if paper.added:
-        return paper.added
-    if paper.published:
-        return paper.published
-    return paper.first_seen.date() if paper.first_seen else None
+def news_day(paper: Paper) -> date | None:
+    """The day a paper became news: its HF Daily Papers day, else its own date (Paper.day)."""
+    return paper.added or paper.day
 
 
 def trending_score(paper: Paper, today: date) -> float:
     """The documented trending score (see the module docstring); higher is better."""
     engagement: float = paper.upvotes + 2 * paper.comments + 1
     engagement += 5 * math.log10(1 + (paper.github_stars or 0))
-    day = paper_day(paper)
+    day = news_day(paper)
     age = max(0, (today - day).days) if day else 0
     return engagement * 0.5 ** (age / HALF_LIFE_DAYS)
 
@@ -80,7 +76,7 @@ def pick_digest(
     for paper in candidates:
         if paper.id in already_posted or paper.upvotes < sub.min_upvotes:
             continue
-        day = paper_day(paper)
+        day = news_day(paper)
         if day is not None and day > today:
             continue  # a digest for a past day only picks what was known by then
         matched = tuple(t for t in sub.topics if paper.id in topic_matches.get(t, ()))

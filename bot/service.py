@@ -20,7 +20,8 @@ from bot.ingest import fetch_sources
 from bot.models import Channel, Subscription
 from bot.ports import ChatAdapter, Clock
 from bot.schedule import ARXIV_ANNOUNCE, catch_up, digest_trigger, job_id, roundup_trigger
-from bot.store import Store, utcnow
+from bot.storage import Storage
+from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,13 @@ class Service:
     def __init__(
         self,
         bot: PapersBot,
-        store: Store,
+        storage: Storage,
         adapters: Sequence[ChatAdapter],
         settings: Settings,
         clock: Clock = utcnow,
     ) -> None:
         self.bot = bot
-        self.store = store
+        self.storage = storage
         self.adapters = {adapter.platform: adapter for adapter in adapters}
         self.settings = settings
         self.clock = clock
@@ -86,7 +87,7 @@ class Service:
             await self._health.cleanup()
         if self._session:
             await self._session.close()
-        self.store.close()
+        self.storage.close()
         log.info("stopped")
 
     # -- jobs -----------------------------------------------------------------------------
@@ -145,7 +146,7 @@ class Service:
 
     def _catch_up(self, sub: Subscription) -> None:
         def status_on(day: date) -> str | None:
-            claim = self.store.get_digest(sub.channel, day)
+            claim = self.storage.ledger.get_digest(sub.channel, day)
             return claim.status if claim else None
 
         decision = catch_up(sub, self.clock(), status_on, self.grace)
@@ -170,7 +171,7 @@ class Service:
         assert self._session is not None
         try:
             reports = await fetch_sources(
-                self.store, self.settings, self._session, names, None, self.clock()
+                self.storage, self.settings, self._session, names, None, self.clock()
             )
         except Exception:
             log.exception("fetching %s failed; will try again on schedule", ",".join(names))
@@ -210,7 +211,7 @@ class Service:
     def report(self) -> dict[str, object]:
         """The /healthz document."""
         connected = {name: adapter.connected for name, adapter in self.adapters.items()}
-        return health.snapshot(self.store, self.clock(), self.started, connected)
+        return health.snapshot(self.storage, self.clock(), self.started, connected)
 
     async def _serve_health(self) -> None:
         self._health = web.AppRunner(health.health_app(self.report), access_log=None)

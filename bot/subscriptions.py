@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.config import Settings
 from bot.models import Channel, Subscription
 from bot.ports import Clock
-from bot.store import Store
+from bot.storage import ChannelActivity
 
 ScheduleListener = Callable[[Channel], None]
 
@@ -17,15 +17,15 @@ ScheduleListener = Callable[[Channel], None]
 class SubscriptionBook:
     """The Subscriptions port: every change is stored, then the listeners are told."""
 
-    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
-        self._store = store
+    def __init__(self, activity: ChannelActivity, settings: Settings, clock: Clock) -> None:
+        self._activity = activity
         self._settings = settings
         self._clock = clock
         self._listeners: list[ScheduleListener] = []
 
     def get(self, channel: Channel) -> Subscription | None:
         """A channel's settings, or None when it has not subscribed."""
-        return self._store.get_subscription(channel)
+        return self._activity.get_subscription(channel)
 
     def effective(self, channel: Channel) -> Subscription:
         """A channel's settings, or the defaults for a channel that has not subscribed."""
@@ -38,16 +38,16 @@ class SubscriptionBook:
 
     def all(self) -> list[Subscription]:
         """Every subscribed channel."""
-        return self._store.subscriptions()
+        return self._activity.subscriptions()
 
     def save(self, sub: Subscription) -> None:
         """Store a channel's settings and tell the scheduler."""
-        self._store.save_subscription(sub, self._clock())
+        self._activity.save_subscription(sub, self._clock())
         self._notify(sub.channel)
 
     def delete(self, channel: Channel) -> None:
         """Stop a channel's digests and tell the scheduler."""
-        self._store.delete_subscription(channel)
+        self._activity.delete_subscription(channel)
         self._notify(channel)
 
     def local_day(self, channel: Channel, at: datetime | None = None) -> date:

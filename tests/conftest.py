@@ -1,4 +1,4 @@
-"""Shared fixtures: a real SQLite store, a settable clock, a recording chat poster."""
+"""Shared fixtures: real storage (a SQLite file), a settable clock, a recording chat poster."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.core import PapersBot
 from bot.models import Channel, Digest, DigestItem, MessageRef, Paper
-from bot.store import Store
+from bot.storage import Storage, open_storage
 from tests.upstream_server import UpstreamServer
 
 
@@ -78,15 +78,22 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(papers_bot_db=tmp_path / "papers.db", _env_file=None)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(tmp_path / "papers.db") as db:
-        yield db
+# Every storage implementation runs the same tests: a PostgreSQL one joins this list with a
+# target (its server's URL) below.
+STORAGE_BACKENDS = ["sqlite"]
+
+
+@pytest.fixture(params=STORAGE_BACKENDS)
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    """A fresh, empty Storage of each implementation (SQLite: a file in tmp_path)."""
+    targets = {"sqlite": tmp_path / "papers.db"}
+    with open_storage(targets[request.param]) as opened:
+        yield opened
 
 
 @pytest.fixture
-def bot(store: Store, settings: Settings, clock: FixedClock) -> PapersBot:
-    return PapersBot(store, settings, clock)
+def bot(storage: Storage, settings: Settings, clock: FixedClock) -> PapersBot:
+    return PapersBot(storage, settings, clock)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.core import PapersBot
 from bot.digest import DigestOutcome
 from bot.models import Channel, Paper
-from bot.store import Store
+from bot.storage import Storage, open_storage
 from tests.discord_fake import FakeDiscord, Interaction
 from tests.discord_payloads import APP_ID, CHANNEL_ID, GUILD_ID, visible_text
 
@@ -41,6 +41,7 @@ class DiscordHarness:
     """A running DiscordAdapter, its core and the fake Discord it talks to."""
 
     bot: PapersBot
+    storage: Storage
     adapter: DiscordAdapter
     fake: FakeDiscord
     now: datetime
@@ -103,7 +104,7 @@ class DiscordHarness:
 
     def seed(self, papers: list[Paper]) -> None:
         """Put papers in the store as if just fetched."""
-        self.bot.store.upsert_papers(papers, self.now)
+        self.storage.papers.upsert(papers, self.now)
 
     def clock(self) -> datetime:
         """The bot's clock: whatever the test set `now` to."""
@@ -143,11 +144,11 @@ async def discord_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Dis
     fake = FakeDiscord()
     await fake.start()
     settings, discord_settings = harness_settings(tmp_path, fake, **overrides)
-    store = Store(settings.papers_bot_db)
+    store = open_storage(settings.papers_bot_db)
     now = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)  # a Tuesday, as in the Slack harness
     bot = PapersBot(store, settings, clock=lambda: harness.now)  # late-bound: set just below
     adapter = DiscordAdapter(bot, discord_settings, connect_timeout=WAIT)
-    harness = DiscordHarness(bot, adapter, fake, now)
+    harness = DiscordHarness(bot, store, adapter, fake, now)
     try:
         await adapter.start()
         yield harness

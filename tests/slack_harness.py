@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.core import PapersBot
 from bot.digest import DigestOutcome
 from bot.models import Channel, Paper
-from bot.store import Store
+from bot.storage import Storage, open_storage
 from tests.slack_fake import TEAM, TOKEN, SlackFake, visible_text
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -47,6 +47,7 @@ class SlackHarness:
     platform = "slack"
 
     bot: PapersBot
+    storage: Storage
     adapter: SlackAdapter
 
     def __init__(self, fake: SlackFake, now: datetime) -> None:
@@ -67,7 +68,7 @@ class SlackHarness:
 
     def seed(self, papers: list[Paper]) -> None:
         """Put papers in the store as if just fetched."""
-        self.bot.store.upsert_papers(papers, self.now)
+        self.storage.papers.upsert(papers, self.now)
 
     # -- raw Slack requests -----------------------------------------------------------------
 
@@ -219,8 +220,9 @@ async def slack_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Slack
             (values if name.startswith("slack_") else core)[name] = value
         slack = SlackSettings(_env_file=None, **values)  # type: ignore[call-arg]
         settings = Settings(_env_file=None, papers_bot_db=tmp_path / "t.db", **core)  # type: ignore[call-arg]
-        store = Store(settings.papers_bot_db)
+        store = open_storage(settings.papers_bot_db)
         harness = SlackHarness(fake, datetime(2025, 8, 5, 9, 0, tzinfo=UTC))
+        harness.storage = store
         harness.bot = PapersBot(store, settings, clock=harness.clock)
         # No pacing: the fake does not rate-limit unless a test asks it to.
         harness.adapter = SlackAdapter(harness.bot, slack, post_interval=0)

@@ -8,7 +8,7 @@ import pytest
 
 from bot.commands import REGISTRY, CommandContext, Invocation, parse_weekdays
 from bot.core import PapersBot
-from bot.models import Channel, MessageRef
+from bot.models import Channel, Member, MessageRef
 from bot.replies import (
     FileReply,
     HelpReply,
@@ -18,6 +18,7 @@ from bot.replies import (
     SettingsReply,
     TextReply,
 )
+from bot.storage import Storage
 from tests.conftest import FixedClock, RecordingPoster, make_paper
 
 
@@ -27,8 +28,8 @@ def ctx(channel: Channel, poster: RecordingPoster) -> CommandContext:
 
 
 @pytest.fixture(autouse=True)
-def papers(bot: PapersBot) -> None:
-    bot.store.upsert_papers(
+def papers(bot: PapersBot, storage: Storage) -> None:
+    storage.papers.upsert(
         [
             make_paper(
                 "2508.02751",
@@ -152,25 +153,29 @@ async def test_save_list_unsave_export(bot: PapersBot, ctx: CommandContext) -> N
     assert isinstance(unknown, TextReply) and "have not seen" in unknown.text
 
 
-async def test_subscribe_topics_and_unsubscribe(bot: PapersBot, ctx: CommandContext) -> None:
+async def test_subscribe_topics_and_unsubscribe(
+    bot: PapersBot, storage: Storage, ctx: CommandContext
+) -> None:
     changed: list[Channel] = []
     bot.on_schedule_change(changed.append)
     reply = await say(bot, ctx, "subscribe")
     assert isinstance(reply, SettingsReply) and "daily digest" in reply.text
     await say(bot, ctx, "subscribe diffusion")
     await say(bot, ctx, "subscribe meta-rl")
-    sub = bot.store.get_subscription(ctx.channel)
+    sub = storage.activity.get_subscription(ctx.channel)
     assert sub is not None and sub.topics == ("diffusion", "meta-rl")
     await say(bot, ctx, "unsubscribe diffusion")
-    assert bot.store.get_subscription(ctx.channel).topics == ("meta-rl",)  # type: ignore[union-attr]
+    assert storage.activity.get_subscription(ctx.channel).topics == ("meta-rl",)  # type: ignore[union-attr]
     missing = await say(bot, ctx, "unsubscribe quantum")
     assert isinstance(missing, TextReply) and missing.error and "meta-rl" in missing.text
     await say(bot, ctx, "unsubscribe")
-    assert bot.store.get_subscription(ctx.channel) is None
+    assert storage.activity.get_subscription(ctx.channel) is None
     assert changed == [ctx.channel] * 5
 
 
-async def test_settings_show_and_change(bot: PapersBot, ctx: CommandContext) -> None:
+async def test_settings_show_and_change(
+    bot: PapersBot, storage: Storage, ctx: CommandContext
+) -> None:
     shown = await say(bot, ctx, "settings")
     assert isinstance(shown, SettingsReply) and "Not subscribed" in shown.text
     for text in (
@@ -184,7 +189,7 @@ async def test_settings_show_and_change(bot: PapersBot, ctx: CommandContext) -> 
     ):
         reply = await say(bot, ctx, text)
         assert isinstance(reply, SettingsReply), (text, reply)
-    sub = bot.store.get_subscription(ctx.channel)
+    sub = storage.activity.get_subscription(ctx.channel)
     assert sub is not None
     assert (sub.post_time, sub.timezone, sub.count, sub.min_upvotes) == (
         "07:05",
@@ -224,7 +229,11 @@ async def test_digest_command_needs_a_poster(bot: PapersBot, channel: Channel) -
 
 
 async def test_bookmark_reactions_toggle_and_ignore_retries(
-    bot: PapersBot, ctx: CommandContext, poster: RecordingPoster, clock: FixedClock
+    bot: PapersBot,
+    storage: Storage,
+    ctx: CommandContext,
+    poster: RecordingPoster,
+    clock: FixedClock,
 ) -> None:
     await bot.post_digest(poster, ctx.channel)
     ref = MessageRef(ctx.channel, poster.papers[0][0])
@@ -235,16 +244,16 @@ async def test_bookmark_reactions_toggle_and_ignore_retries(
     assert bot.handle_reaction(ref, "U2", "thumbsup", True, "Ev2") is None  # not a save emoji
     header = MessageRef(ctx.channel, "h1")
     assert bot.handle_reaction(header, "U2", "🔖", True, "Ev3") is None  # not a paper message
-    assert len(bot.store.bookmarks("fake", "W1", "U2")) == 1
+    assert len(storage.activity.bookmarks(Member("fake", "W1", "U2"))) == 1
     clock.now += timedelta(minutes=1)
     removed = bot.handle_reaction(ref, "U2", ":bookmark:", False, "Ev4")
     assert removed is not None and not removed.saved
-    assert bot.store.bookmarks("fake", "W1", "U2") == []
+    assert storage.activity.bookmarks(Member("fake", "W1", "U2")) == []
 
 
 async def test_share_posts_and_records_the_message(
-    bot: PapersBot, ctx: CommandContext, poster: RecordingPoster
+    bot: PapersBot, storage: Storage, ctx: CommandContext, poster: RecordingPoster
 ) -> None:
     ref = await bot.share_paper(poster, ctx.channel, "2508.00003", "U1")
     assert poster.paper_ids == ["2508.00003"]
-    assert bot.store.paper_for_message(ref) == "2508.00003"
+    assert storage.ledger.paper_for_message(ref) == "2508.00003"

@@ -24,7 +24,7 @@ from bot.core import PapersBot
 from bot.ingest import ingest_files
 from bot.models import MessageRef
 from bot.sources import sample_files
-from bot.store import Store
+from bot.storage import open_storage
 from tests.conftest import make_paper
 from tests.discord_harness import discord_harness
 from tests.slack_harness import slack_harness
@@ -41,7 +41,8 @@ class TerminalHarness:
     def __init__(self, tmp_path: Path) -> None:
         self.now = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)
         settings = load_settings(papers_bot_db=tmp_path / "t.db", _env_file=None)
-        self.bot = PapersBot(Store(settings.papers_bot_db), settings, lambda: self.now)
+        self.storage = open_storage(settings.papers_bot_db)
+        self.bot = PapersBot(self.storage, settings, lambda: self.now)
         self.channel = terminal_channel()
         self.adapter = TerminalAdapter(Console(file=io.StringIO(), width=100, record=True))
 
@@ -59,7 +60,7 @@ async def terminal_harness(tmp_path: Path) -> AsyncIterator[TerminalHarness]:
     try:
         yield harness
     finally:
-        harness.bot.store.close()
+        harness.storage.close()
 
 
 HARNESSES = {"slack": slack_harness, "discord": discord_harness, "terminal": terminal_harness}
@@ -71,7 +72,7 @@ EVERY = [*CHAT, "terminal"]
 async def harness_for(name: str, tmp_path: Path) -> AsyncIterator[Any]:
     async with HARNESSES[name](tmp_path) as harness:
         sample = next(p for p in sample_files() if SAMPLE_DAY in p.name)
-        ingest_files(harness.bot.store, [sample], harness.now)
+        ingest_files(harness.storage, [sample], harness.now)
         yield harness
 
 
@@ -90,8 +91,10 @@ async def test_digest_posts_a_header_then_one_recorded_message_per_paper(
         assert outcome.status == "posted" and len(outcome.posted) == 5
         assert len(messages) == 6  # the header, then one message per paper
         assert "Trending papers" in messages[0][1]
-        store = h.bot.store
-        shown = [store.paper_for_message(MessageRef(h.channel, ref)) for ref, _ in messages[1:]]
+        store = h.storage
+        shown = [
+            store.ledger.paper_for_message(MessageRef(h.channel, ref)) for ref, _ in messages[1:]
+        ]
         assert shown == [item.paper.id for item in outcome.digest.items]
         for (_, text), item in zip(messages[1:], outcome.digest.items, strict=True):
             assert item.paper.title[:40] in text
@@ -119,11 +122,11 @@ async def test_a_bookmark_reaction_saves_and_its_removal_unsaves(
         await h.react(ref, "111")
         await h.react(h.channel_messages()[0][0], "111")  # the header: not a paper, ignored
         user = store_user(h, "111")
-        saved = h.bot.store.bookmarks(h.channel.platform, h.channel.workspace, user)
+        saved = h.storage.activity.bookmarks(h.channel.member(user))
         assert [b.paper.title for b in saved] == [title]
         assert title[:40] in await h.command("saved", "111")
         await h.react(ref, "111", added=False)
-        assert h.bot.store.bookmarks(h.channel.platform, h.channel.workspace, user) == []
+        assert h.storage.activity.bookmarks(h.channel.member(user)) == []
 
 
 @pytest.mark.parametrize("platform", CHAT)
@@ -181,7 +184,7 @@ async def test_subscribe_topics_and_settings(platform: str, tmp_path: Path) -> N
         assert "diffusion" in await h.command("subscribe diffusion")
         assert "08:30" in await h.command("settings time 08:30")
         assert "IANA" in await h.command("settings timezone Mars/Base")
-        sub = h.bot.store.get_subscription(h.channel)
+        sub = h.storage.activity.get_subscription(h.channel)
         assert sub is not None and sub.topics == ("diffusion",) and sub.post_time == "08:30"
         assert "no longer get" in await h.command("unsubscribe")
 
@@ -194,4 +197,4 @@ async def test_share_in_channel_posts_the_paper_once_per_click(
         await h.share(META_RL, "111")
         messages = h.channel_messages()
         assert len(messages) == 1 and "Exploitation Is All You Need" in messages[0][1]
-        assert h.bot.store.paper_for_message(MessageRef(h.channel, messages[0][0])) == META_RL
+        assert h.storage.ledger.paper_for_message(MessageRef(h.channel, messages[0][0])) == META_RL

@@ -13,24 +13,23 @@ from bot.commands import CommandContext
 from bot.config import Settings
 from bot.core import PapersBot
 from bot.digest import HEADER_PENDING, owner_is_dead, process_owner
-from bot.models import Channel, Digest, MessageRef, Subscription
+from bot.models import Channel, Digest, DigestKind, MessageRef, Subscription
 from bot.replies import TextReply
-from bot.store import Store
+from bot.storage import Storage, open_storage
 from tests.conftest import FixedClock, RecordingPoster, make_paper
 
 DAY = date(2025, 8, 5)
 
 
-def _seed(bot: PapersBot, n: int = 8) -> None:
-    bot.store.upsert_papers(
-        [make_paper(f"2508.0000{i}", upvotes=10 * i) for i in range(1, n + 1)], bot.clock()
-    )
+def _seed(storage: Storage, n: int = 8) -> None:
+    papers = [make_paper(f"2508.0000{i}", upvotes=10 * i) for i in range(1, n + 1)]
+    storage.papers.upsert(papers, FixedClock()())
 
 
 async def test_digest_posts_header_then_each_paper_and_records_them(
-    bot: PapersBot, poster: RecordingPoster, channel: Channel
+    bot: PapersBot, storage: Storage, poster: RecordingPoster, channel: Channel
 ) -> None:
-    _seed(bot)
+    _seed(storage)
     outcome = await bot.post_digest(poster, channel)
     assert outcome.status == "posted"
     assert len(poster.headers) == 1
@@ -42,15 +41,15 @@ async def test_digest_posts_header_then_each_paper_and_records_them(
         "2508.00004",
     ]
     for ref, paper, why in poster.papers:
-        assert bot.store.paper_for_message(MessageRef(channel, ref)) == paper.id
+        assert storage.ledger.paper_for_message(MessageRef(channel, ref)) == paper.id
         assert "upvotes" in why
-    assert bot.store.get_digest(channel, DAY).status == "done"  # type: ignore[union-attr]
+    assert storage.ledger.get_digest(channel, DAY).status == "done"  # type: ignore[union-attr]
 
 
 async def test_the_same_day_never_posts_twice(
-    bot: PapersBot, poster: RecordingPoster, channel: Channel
+    bot: PapersBot, storage: Storage, poster: RecordingPoster, channel: Channel
 ) -> None:
-    _seed(bot)
+    _seed(storage)
     await bot.post_digest(poster, channel)
     again = await bot.post_digest(poster, channel)
     assert again.status == "already"
@@ -58,9 +57,9 @@ async def test_the_same_day_never_posts_twice(
 
 
 async def test_next_day_picks_only_papers_not_yet_posted(
-    bot: PapersBot, poster: RecordingPoster, channel: Channel, clock: FixedClock
+    bot: PapersBot, storage: Storage, poster: RecordingPoster, channel: Channel, clock: FixedClock
 ) -> None:
-    _seed(bot)
+    _seed(storage)
     await bot.post_digest(poster, channel)
     clock.now += timedelta(days=1)
     await bot.post_digest(poster, channel)
@@ -80,9 +79,9 @@ async def test_nothing_new_is_said_or_skipped_per_setting(
 
 
 async def test_a_crash_mid_post_resumes_without_repeats_or_gaps(
-    bot: PapersBot, channel: Channel
+    bot: PapersBot, storage: Storage, channel: Channel
 ) -> None:
-    _seed(bot)
+    _seed(storage)
     crashing = RecordingPoster(fail_after=2)
     with pytest.raises(ConnectionError):
         await bot.post_digest(crashing, channel)
@@ -114,31 +113,31 @@ class RememberingPoster(RecordingPoster):
 
 
 async def test_recovery_asks_the_platform_about_an_unconfirmed_post(
-    bot: PapersBot, channel: Channel
+    bot: PapersBot, storage: Storage, channel: Channel
 ) -> None:
-    _seed(bot)
+    _seed(storage)
     poster = RememberingPoster()
-    store = bot.store
+    store = storage
     # a process posted the first paper, then died before recording the message ref
     picks = [("2508.00008", "80 upvotes"), ("2508.00007", "70 upvotes")]
-    claim = store.claim_digest(channel, DAY, "daily", picks, bot.clock())
-    store.set_digest_header(channel, DAY, "daily", "h0")
-    store.claim_post(channel, "2508.00008", DAY, bot.clock())
-    paper = store.get_paper("2508.00008")
+    claim = store.ledger.claim_digest(channel, DAY, "daily", picks, bot.clock())
+    store.ledger.set_digest_header(channel, DAY, "daily", "h0")
+    store.ledger.claim_post(channel, "2508.00008", DAY, bot.clock())
+    paper = store.papers.get("2508.00008")
     assert paper is not None and claim.fresh
     poster.papers.append(("m-before-crash", paper, ""))
     outcome = await bot.post_digest(poster, channel)
     assert poster.paper_ids == ["2508.00008", "2508.00007"]
-    assert store.paper_for_message(MessageRef(channel, "m-before-crash")) == "2508.00008"
+    assert store.ledger.paper_for_message(MessageRef(channel, "m-before-crash")) == "2508.00008"
     assert len(outcome.posted) == 1
 
 
 async def test_two_processes_sharing_the_database_post_once(
     tmp_path: Path, settings: Settings, clock: FixedClock, channel: Channel
 ) -> None:
-    with Store(tmp_path / "shared.db") as one, Store(tmp_path / "shared.db") as two:
+    with open_storage(tmp_path / "shared.db") as one, open_storage(tmp_path / "shared.db") as two:
         first, second = PapersBot(one, settings, clock), PapersBot(two, settings, clock)
-        _seed(first)
+        _seed(one)
         posters = RecordingPoster(), RecordingPoster()
         await asyncio.gather(
             first.post_digest(posters[0], channel), second.post_digest(posters[1], channel)
@@ -148,9 +147,9 @@ async def test_two_processes_sharing_the_database_post_once(
 
 
 async def test_digest_now_posts_an_extra_batch_of_new_papers_only(
-    bot: PapersBot, poster: RecordingPoster, channel: Channel
+    bot: PapersBot, storage: Storage, poster: RecordingPoster, channel: Channel
 ) -> None:
-    _seed(bot, 12)
+    _seed(storage, 12)
     await bot.post_digest(poster, channel)
     extra = await bot.answer_text("digest", CommandContext(channel, "U1", poster))
     assert extra == TextReply(f"Posted 5 papers to {channel}.")
@@ -158,9 +157,9 @@ async def test_digest_now_posts_an_extra_batch_of_new_papers_only(
 
 
 async def test_topics_restrict_the_digest(
-    bot: PapersBot, poster: RecordingPoster, channel: Channel
+    bot: PapersBot, storage: Storage, poster: RecordingPoster, channel: Channel
 ) -> None:
-    bot.store.upsert_papers(
+    storage.papers.upsert(
         [
             make_paper("2508.10001", "Meta-reinforcement learning for robots", upvotes=1),
             make_paper("2508.10002", "A survey of sparse attention", upvotes=90),
@@ -181,9 +180,9 @@ def test_lease_owner_liveness() -> None:
 
 
 async def test_weekly_roundup_ranks_by_team_saves_and_skips_quiet_weeks(
-    bot: PapersBot, poster: RecordingPoster, channel: Channel, clock: FixedClock
+    bot: PapersBot, storage: Storage, poster: RecordingPoster, channel: Channel, clock: FixedClock
 ) -> None:
-    _seed(bot)
+    _seed(storage)
     await bot.post_digest(poster, channel)
     refs = {paper.id: MessageRef(channel, ref) for ref, paper, _ in poster.papers}
     for user in ("U1", "U2", "U3"):
@@ -205,28 +204,28 @@ async def test_weekly_roundup_ranks_by_team_saves_and_skips_quiet_weeks(
 
 
 async def test_a_header_sent_just_before_a_crash_is_found_not_repeated(
-    bot: PapersBot, channel: Channel
+    bot: PapersBot, storage: Storage, channel: Channel
 ) -> None:
-    _seed(bot)
+    _seed(storage)
     poster = RememberingPoster()
-    store = bot.store
+    store = storage
     picks = [("2508.00008", "80 upvotes")]
-    store.claim_digest(channel, DAY, "daily", picks, bot.clock())
+    store.ledger.claim_digest(channel, DAY, "daily", picks, bot.clock())
     # a process marked the header pending, sent it, and died before recording its ref
-    store.set_digest_header(channel, DAY, "daily", HEADER_PENDING)
-    poster.headers.append(Digest(channel, DAY, (), "Trending papers", kind="daily"))
+    store.ledger.set_digest_header(channel, DAY, "daily", HEADER_PENDING)
+    poster.headers.append(Digest(channel, DAY, (), "Trending papers", kind=DigestKind.DAILY))
     await bot.post_digest(poster, channel)
     assert len(poster.headers) == 1
-    assert store.get_digest(channel, DAY).header_ref == "seen-header-0"  # type: ignore[union-attr]
+    assert store.ledger.get_digest(channel, DAY).header_ref == "seen-header-0"  # type: ignore[union-attr]
     assert poster.paper_ids == ["2508.00008"]
 
 
 async def test_a_pending_header_the_platform_never_got_is_posted(
-    bot: PapersBot, channel: Channel
+    bot: PapersBot, storage: Storage, channel: Channel
 ) -> None:
-    _seed(bot)
+    _seed(storage)
     poster = RememberingPoster()
-    bot.store.claim_digest(channel, DAY, "daily", [("2508.00008", "")], bot.clock())
-    bot.store.set_digest_header(channel, DAY, "daily", HEADER_PENDING)
+    storage.ledger.claim_digest(channel, DAY, "daily", [("2508.00008", "")], bot.clock())
+    storage.ledger.set_digest_header(channel, DAY, "daily", HEADER_PENDING)
     await bot.post_digest(poster, channel)
     assert len(poster.headers) == 1 and poster.paper_ids == ["2508.00008"]

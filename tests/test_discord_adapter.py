@@ -17,9 +17,9 @@ from discord.http import Route
 from adapters.discord.adapter import DiscordAdapter
 from bot.config import ConfigError
 from bot.core import PapersBot
-from bot.models import Digest, DigestItem, MessageRef, Paper
+from bot.models import Digest, DigestItem, Member, MessageRef, Paper
 from bot.presentation import FAILED
-from bot.store import Store
+from bot.storage import open_storage
 from tests.discord_fake import FakeDiscord
 from tests.discord_harness import DiscordHarness, discord_harness, harness_settings
 from tests.discord_payloads import APP_ID, CHANNEL_ID, GUILD_ID, visible_text
@@ -112,10 +112,10 @@ async def test_a_digest_posts_a_header_and_one_embed_per_paper_into_the_ledger(
     assert "Ada Lovelace, Alan Turing, Grace Hopper +1 more" in visible_text(messages[1])
     for ref, message, expected in zip(outcome.posted, messages[1:], PAPERS, strict=True):
         assert ref.ref == message["id"]
-        assert harness.bot.store.paper_for_message(ref) == expected.id
+        assert harness.storage.ledger.paper_for_message(ref) == expected.id
     # The seeded 🔖 on each paper message, and the bot's own echoed reaction changes nothing.
     assert [r[1] for r in harness.fake.reactions] == [m["id"] for m in messages[1:]]
-    assert harness.bot.store.bookmarks("discord", GUILD_ID, APP_ID) == []
+    assert harness.storage.activity.bookmarks(Member("discord", GUILD_ID, APP_ID)) == []
     assert [ref for ref, _ in harness.channel_messages()] == [m["id"] for m in messages]
 
 
@@ -145,11 +145,11 @@ async def test_a_bookmark_reaction_saves_and_its_removal_unsaves(harness: Discor
     outcome = await harness.post_digest()
     first = outcome.posted[0].ref
     await harness.react(first, "222")
-    saved = harness.bot.store.bookmarks("discord", GUILD_ID, "222")
+    saved = harness.storage.activity.bookmarks(Member("discord", GUILD_ID, "222"))
     assert [mark.paper.id for mark in saved] == ["2508.00001"]
     assert "Meta-RL with Learned Context" in await harness.command("saved", user="222")
     await harness.react(first, "222", added=False)
-    assert harness.bot.store.bookmarks("discord", GUILD_ID, "222") == []
+    assert harness.storage.activity.bookmarks(Member("discord", GUILD_ID, "222")) == []
 
 
 async def test_other_reactions_are_ignored(harness: DiscordHarness) -> None:
@@ -158,8 +158,8 @@ async def test_other_reactions_are_ignored(harness: DiscordHarness) -> None:
     await harness.react(outcome.posted[0].ref, APP_ID)  # the bot's own reaction
     await harness.react(outcome.posted[0].ref, "222", emoji="👍")  # not a bookmark emoji
     await harness.react(header, "222")  # not a paper message
-    assert harness.bot.store.bookmarks("discord", GUILD_ID, APP_ID) == []
-    assert harness.bot.store.bookmarks("discord", GUILD_ID, "222") == []
+    assert harness.storage.activity.bookmarks(Member("discord", GUILD_ID, APP_ID)) == []
+    assert harness.storage.activity.bookmarks(Member("discord", GUILD_ID, "222")) == []
 
 
 async def test_mentions_in_titles_never_ping(harness: DiscordHarness) -> None:
@@ -205,7 +205,7 @@ async def test_share_button_posts_the_paper_in_the_channel(harness: DiscordHarne
     (shared,) = harness.fake.posted()
     assert shared["embeds"][0]["title"] == "Diffusion Models for Proteins"
     ref = MessageRef(harness.channel, shared["id"])
-    assert harness.bot.store.paper_for_message(ref) == "2508.00002"
+    assert harness.storage.ledger.paper_for_message(ref) == "2508.00002"
 
 
 async def test_a_share_of_an_unknown_paper_gets_a_short_private_answer(
@@ -298,7 +298,7 @@ async def test_a_rejected_token_stops_start_up_naming_the_variable(tmp_path: Pat
     fake.fail_once("GET", "/users/@me", 401, {"message": "401: Unauthorized", "code": 0})
     settings, discord_settings = harness_settings(tmp_path, fake)
     try:
-        with Store(tmp_path / "t.db") as store:
+        with open_storage(tmp_path / "t.db") as store:
             adapter = DiscordAdapter(PapersBot(store, settings), discord_settings)
             with pytest.raises(ConfigError, match="DISCORD_TOKEN was rejected"):
                 await adapter.start()

@@ -17,7 +17,7 @@ from adapters.discord.credentials import (
 from adapters.discord.settings import DiscordSettings
 from bot.config import ConfigError, load_settings
 from bot.core import PapersBot
-from bot.store import Store
+from bot.storage import open_storage
 from tests.discord_harness import TOKEN
 from tests.discord_payloads import APP_ID
 
@@ -67,7 +67,7 @@ async def test_start_refuses_a_bad_setting_before_touching_the_network(tmp_path:
     settings = DiscordSettings(  # type: ignore[call-arg]
         _env_file=None, discord_token=TOKEN, discord_guild_ids=("123", "general")
     )
-    with Store(tmp_path / "t.db") as store:
+    with open_storage(tmp_path / "t.db") as store:
         adapter = DiscordAdapter(PapersBot(store, load_settings(_env_file=None)), settings)
         with pytest.raises(ConfigError, match="DISCORD_GUILD_IDS"):
             await adapter.start()

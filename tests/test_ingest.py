@@ -20,7 +20,7 @@ from bot.sources import (
     UnknownSource,
     sample_files,
 )
-from bot.store import Store
+from bot.storage import Storage
 from tests.upstream_server import UpstreamServer, rss_feed_for
 
 NOW = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)
@@ -44,7 +44,7 @@ def local_sources(
 
 
 async def fetch_local(
-    store: Store,
+    storage: Storage,
     upstream: UpstreamServer,
     http_session: aiohttp.ClientSession,
     names: tuple[str, ...],
@@ -55,65 +55,65 @@ async def fetch_local(
     sources = local_sources(upstream, http_session)
     settings = upstream.settings()
     return await fetch_sources(
-        store, settings, http_session, names, day, NOW, progress, sources=sources
+        storage, settings, http_session, names, day, NOW, progress, sources=sources
     )
 
 
 # -- files --------------------------------------------------------------------------------
 
 
-def test_whole_sample_ingests_with_progress(store: Store) -> None:
+def test_whole_sample_ingests_with_progress(storage: Storage) -> None:
     calls: list[tuple[int, int]] = []
-    reports = ingest_files(store, sample_files(), NOW, progress=lambda *c: calls.append(c))
+    reports = ingest_files(storage, sample_files(), NOW, progress=lambda *c: calls.append(c))
     assert len(reports) == 27
-    assert sum(report.new for report in reports) == 421 == store.count_papers()
+    assert sum(report.new for report in reports) == 421 == storage.papers.count()
     assert reports[2].source == "daily_papers_2025-08-04.json"
     assert (reports[2].seen, reports[2].new, reports[2].skipped) == (9, 9, [])
     assert calls == [(done, 27) for done in range(28)]
-    paper = store.get_paper("2508.01287")
+    paper = storage.papers.get("2508.01287")
     assert paper is not None
     assert paper.title == "Exploitation Is All You Need... for Exploration"
     assert paper.added == date(2025, 8, 5) and paper.first_seen == NOW
 
 
-def test_ingesting_again_adds_nothing(store: Store) -> None:
+def test_ingesting_again_adds_nothing(storage: Storage) -> None:
     files = [SAMPLE["daily_papers_2025-08-05.json"]]
-    ingest_files(store, files, NOW)
-    [again] = ingest_files(store, files, NOW)
+    ingest_files(storage, files, NOW)
+    [again] = ingest_files(storage, files, NOW)
     assert (again.seen, again.new, again.updated) == (13, 0, 0)
-    assert store.count_papers() == 13
+    assert storage.papers.count() == 13
 
 
-def test_a_bad_file_is_named_and_earlier_files_are_kept(store: Store, tmp_path: Path) -> None:
+def test_a_bad_file_is_named_and_earlier_files_are_kept(storage: Storage, tmp_path: Path) -> None:
     bad = tmp_path / "notes.json"
     bad.write_text("these are my notes, not papers")
     files = [SAMPLE["daily_papers_2025-08-05.json"], bad, SAMPLE["daily_papers_2025-08-06.json"]]
     with pytest.raises(SourceFormatError) as caught:
-        ingest_files(store, files, NOW)
+        ingest_files(storage, files, NOW)
     assert str(bad) in str(caught.value)
-    assert store.count_papers() == 13  # the first file stays, the third was never read
+    assert storage.papers.count() == 13  # the first file stays, the third was never read
 
 
-def test_a_missing_file_is_a_named_error(store: Store, tmp_path: Path) -> None:
+def test_a_missing_file_is_a_named_error(storage: Storage, tmp_path: Path) -> None:
     with pytest.raises(SourceFormatError, match="cannot be read") as caught:
-        ingest_files(store, [tmp_path / "gone.json"], NOW)
+        ingest_files(storage, [tmp_path / "gone.json"], NOW)
     assert caught.value.name.endswith("gone.json")
 
 
-def test_arxiv_files_ingest(store: Store, tmp_path: Path) -> None:
+def test_arxiv_files_ingest(storage: Storage, tmp_path: Path) -> None:
     rss = tmp_path / "rss_cs.LG.xml"
     rss.write_bytes(rss_feed_for("cs.LG"))  # the recorded feed's cs.LG items
     atom_report, rss_report = ingest_files(
-        store, [ARXIV / "api_query_testing_100.atom.xml", rss], NOW
+        storage, [ARXIV / "api_query_testing_100.atom.xml", rss], NOW
     )
     assert (atom_report.seen, atom_report.new) == (100, 100)
     assert (rss_report.seen, rss_report.new) == (218, 218)
-    assert store.count_papers() == 318
-    old = store.get_paper("hep-ph/0301050")
+    assert storage.papers.count() == 318
+    old = storage.papers.get("hep-ph/0301050")
     assert old is not None and old.sources == ("arxiv",)
 
 
-def test_the_same_paper_from_arxiv_and_hf_is_one_row(store: Store, tmp_path: Path) -> None:
+def test_the_same_paper_from_arxiv_and_hf_is_one_row(storage: Storage, tmp_path: Path) -> None:
     hf_day = tmp_path / "daily_papers_2025-08-05.json"
     hf_day.write_text(
         json.dumps(
@@ -138,9 +138,9 @@ def test_the_same_paper_from_arxiv_and_hf_is_one_row(store: Store, tmp_path: Pat
             ]
         )
     )
-    ingest_files(store, [ARXIV / "api_id_1605.08386.atom.xml", hf_day], NOW)
-    assert store.count_papers() == 1
-    paper = store.get_paper("1605.08386")
+    ingest_files(storage, [ARXIV / "api_id_1605.08386.atom.xml", hf_day], NOW)
+    assert storage.papers.count() == 1
+    paper = storage.papers.get("1605.08386")
     assert paper is not None
     assert paper.title == "Heat-bath random walks with Markov bases"
     assert paper.sources == ("arxiv", "hf")
@@ -154,64 +154,64 @@ def test_the_same_paper_from_arxiv_and_hf_is_one_row(store: Store, tmp_path: Pat
 
 
 async def test_fetch_sources_stores_both_and_logs_each_fetch(
-    store: Store, upstream: UpstreamServer, http_session: aiohttp.ClientSession
+    storage: Storage, upstream: UpstreamServer, http_session: aiohttp.ClientSession
 ) -> None:
     calls: list[tuple[int, int]] = []
     reports = await fetch_local(
-        store, upstream, http_session, ("hf", "arxiv"), THURSDAY, lambda *c: calls.append(c)
+        storage, upstream, http_session, ("hf", "arxiv"), THURSDAY, lambda *c: calls.append(c)
     )
     assert [report.source for report in reports] == ["hf", "arxiv"]
     assert reports[0].seen == 0  # no HF sample for that Thursday
-    assert reports[1].seen == reports[1].new == store.count_papers() > 100
+    assert reports[1].seen == reports[1].new == storage.papers.count() > 100
     assert calls == [(0, 2), (1, 2), (2, 2)]
-    fetches = store.last_fetches()
+    fetches = storage.activity.last_fetches()
     assert fetches["hf"].ok and fetches["arxiv"].ok
     assert fetches["arxiv"].new == reports[1].new and fetches["arxiv"].error is None
     assert fetches["arxiv"].finished_at is not None and fetches["arxiv"].finished_at >= NOW
 
 
 async def test_a_failing_source_is_logged_and_the_others_still_run(
-    store: Store, upstream: UpstreamServer, http_session: aiohttp.ClientSession
+    storage: Storage, upstream: UpstreamServer, http_session: aiohttp.ClientSession
 ) -> None:
     upstream.inject("500", times=99, path="/api/daily_papers")
-    reports = await fetch_local(store, upstream, http_session, ("hf", "arxiv"), THURSDAY)
+    reports = await fetch_local(storage, upstream, http_session, ("hf", "arxiv"), THURSDAY)
     assert [report.source for report in reports] == ["arxiv"]
-    fetches = store.last_fetches()
+    fetches = storage.activity.last_fetches()
     assert not fetches["hf"].ok
     assert fetches["hf"].error is not None
     assert fetches["hf"].error.startswith("Hugging Face unreachable: ")
     assert fetches["hf"].error.endswith(
         "answered HTTP 500 (after 3 tries) — digesting from stored papers"
     )
-    assert fetches["arxiv"].ok and store.count_papers() == reports[0].new
+    assert fetches["arxiv"].ok and storage.papers.count() == reports[0].new
 
 
 async def test_malformed_json_leaves_the_store_unchanged(
-    store: Store, upstream: UpstreamServer, http_session: aiohttp.ClientSession
+    storage: Storage, upstream: UpstreamServer, http_session: aiohttp.ClientSession
 ) -> None:
-    ingest_files(store, [SAMPLE["daily_papers_2025-08-04.json"]], NOW)
-    before = store.get_papers([p.id for p in store.recent_papers(NOW, DAY)])
+    ingest_files(storage, [SAMPLE["daily_papers_2025-08-04.json"]], NOW)
+    before = storage.papers.get_many([p.id for p in storage.papers.recent(NOW, DAY)])
     upstream.inject("malformed")
-    reports = await fetch_local(store, upstream, http_session, ("hf",), DAY)
+    reports = await fetch_local(storage, upstream, http_session, ("hf",), DAY)
     assert reports == []
-    assert store.count_papers() == 9
-    assert store.get_papers(list(before)) == before
-    error = store.last_fetches()["hf"].error
+    assert storage.papers.count() == 9
+    assert storage.papers.get_many(list(before)) == before
+    error = storage.activity.last_fetches()["hf"].error
     assert error is not None and "malformed JSON" in error
 
 
 async def test_sources_are_built_from_settings(
-    store: Store, upstream: UpstreamServer, http_session: aiohttp.ClientSession
+    storage: Storage, upstream: UpstreamServer, http_session: aiohttp.ClientSession
 ) -> None:
     reports = await fetch_sources(
-        store, upstream.settings(), http_session, ("hf",), DAY, NOW, policy=FAST
+        storage, upstream.settings(), http_session, ("hf",), DAY, NOW, policy=FAST
     )
     assert [(report.source, report.seen, report.new) for report in reports] == [("hf", 13, 13)]
     assert upstream.requests[0].query["date"] == "2025-08-05"
 
 
 async def test_an_unknown_source_name_is_a_clear_error(
-    store: Store, upstream: UpstreamServer, http_session: aiohttp.ClientSession
+    storage: Storage, upstream: UpstreamServer, http_session: aiohttp.ClientSession
 ) -> None:
     with pytest.raises(UnknownSource, match="unknown source 'scholar'"):
-        await fetch_sources(store, upstream.settings(), http_session, ("scholar",), DAY, NOW)
+        await fetch_sources(storage, upstream.settings(), http_session, ("scholar",), DAY, NOW)

@@ -14,7 +14,7 @@ from bot.ingest import ingest_files
 from bot.logs import REDACTED, RedactSecrets
 from bot.models import Channel, Subscription
 from bot.sources import sample_files
-from bot.store import Store
+from bot.storage import open_storage
 from tests.slack_fake import TEAM, TOKEN, SlackFake
 
 SECRET = "crash-test-signing-secret"
@@ -38,9 +38,9 @@ async def test_the_service_at_debug_level_never_logs_a_token(tmp_path: Path) -> 
     db = tmp_path / "logs.db"
     channel = Channel("slack", TEAM, "CLOGS")
     now = datetime.now(UTC)
-    with Store(db) as store:
+    with open_storage(db) as store:
         ingest_files(store, sample_files()[-2:], now)
-        store.save_subscription(
+        store.activity.save_subscription(
             Subscription(
                 channel,
                 count=3,

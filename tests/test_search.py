@@ -12,17 +12,19 @@ from benchmarks.realdata import real_papers
 from bot.ingest import ingest_files
 from bot.models import Paper
 from bot.replies import SearchReply
-from bot.search import HELP_LINES, engine, match_ids, parse, search
+from bot.search import HELP_LINES, engine, fts, parse, ranking
 from bot.sources import sample_files
-from bot.store import Store, search_index
+from bot.storage import Storage, open_storage
+from bot.store import SqliteStore, paper_to_row
 
 NOW = datetime(2026, 8, 22, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    """One store with the bundled real sample ingested as the CLI does it; read-only tests."""
-    with Store(tmp_path_factory.mktemp("search") / "papers.db") as s:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Storage]:
+    """One SQLite storage with the bundled real sample ingested as the CLI does it; read-only
+    tests. `store.search.db` is the SQLite database these FTS5 tests look into."""
+    with open_storage(tmp_path_factory.mktemp("search") / "papers.db") as s:
         ingest_files(s, sample_files(), NOW)
         yield s
 
@@ -31,10 +33,10 @@ def ids(reply: SearchReply) -> list[str]:
     return [h.paper.id for h in reply.hits]
 
 
-def found(store: Store, text: str) -> set[str]:
+def found(store: Storage, text: str) -> set[str]:
     """Every stored paper the query matches (search itself shows only the best few)."""
-    every = [r[0] for r in store.db.execute("SELECT id FROM papers")]
-    return match_ids(store, text, every)
+    every = [r[0] for r in store.search.db.execute("SELECT id FROM papers")]
+    return store.search.match_ids(text, every)
 
 
 HOSTILE = [
@@ -81,22 +83,22 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("text", HOSTILE, ids=lambda t: repr(t[:20]))
-def test_hostile_input_gets_a_reply(store: Store, text: str) -> None:
-    reply = search(store, text, now=NOW)
+def test_hostile_input_gets_a_reply(store: Storage, text: str) -> None:
+    reply = store.search.search(text, now=NOW)
     assert isinstance(reply, SearchReply)
     assert "failed" not in reply.note
-    assert isinstance(match_ids(store, text, ["2508.01780", "nope"]), set)
+    assert isinstance(store.search.match_ids(text, ["2508.01780", "nope"]), set)
 
 
 @pytest.mark.parametrize("text", ["", "the of and", "!!! ???", "🙂", '"', "NOT", "-diffusion"])
-def test_nothing_to_search_says_what_to_type(store: Store, text: str) -> None:
-    reply = search(store, text, now=NOW)
+def test_nothing_to_search_says_what_to_type(store: Storage, text: str) -> None:
+    reply = store.search.search(text, now=NOW)
     assert reply.hits == ()
     assert "Type some words" in reply.note
 
 
-def test_bad_date_is_reported_and_words_still_searched(store: Store) -> None:
-    reply = search(store, "diffusion since:yesterday", now=NOW)
+def test_bad_date_is_reported_and_words_still_searched(store: Storage) -> None:
+    reply = store.search.search("diffusion since:yesterday", now=NOW)
     assert reply.hits
     assert "since:yesterday is not a date" in reply.note
 
@@ -115,7 +117,7 @@ def test_bad_date_is_reported_and_words_still_searched(store: Store) -> None:
     ],
     ids=lambda forms: forms[0],
 )
-def test_abbreviation_and_expansion_find_the_same_papers(store: Store, forms: list[str]) -> None:
+def test_abbreviation_and_expansion_find_the_same_papers(store: Storage, forms: list[str]) -> None:
     results = [found(store, f) for f in forms]
     assert results[0], forms[0]
     abbreviation, spelled = results[0], results[1:]
@@ -127,7 +129,7 @@ def test_abbreviation_and_expansion_find_the_same_papers(store: Store, forms: li
     assert len(abbreviation - spelled[0]) <= 0.1 * len(abbreviation)
 
 
-def test_one_meaning_abbreviations_are_exactly_equivalent(store: Store) -> None:
+def test_one_meaning_abbreviations_are_exactly_equivalent(store: Storage) -> None:
     for forms in (
         ["meta-rl", "meta RL", "metaRL", "Meta-RL", "meta-reinforcement learning"],
         ["RLHF", "reinforcement learning from human feedback"],
@@ -138,15 +140,15 @@ def test_one_meaning_abbreviations_are_exactly_equivalent(store: Store) -> None:
         assert all(r == results[0] for r in results), forms
 
 
-def test_meta_rl_finds_the_paper_that_spells_it_out(store: Store) -> None:
+def test_meta_rl_finds_the_paper_that_spells_it_out(store: Storage) -> None:
     for text in ("meta-rl", "meta RL", "metaRL", '"meta-reinforcement learning"'):
-        assert ids(search(store, text, now=NOW))[:1] == ["2508.01287"], text
+        assert ids(store.search.search(text, now=NOW))[:1] == ["2508.01287"], text
 
 
-def test_pairs_learned_from_abstracts(store: Store) -> None:
+def test_pairs_learned_from_abstracts(store: Storage) -> None:
     # Neither is in the curated table: abstracts define "graphical user interface (GUI)" and
     # "Model Context Protocol (MCP)".
-    rows = store.db.execute("SELECT short, long FROM search_abbreviations").fetchall()
+    rows = store.search.db.execute("SELECT short, long FROM search_abbreviations").fetchall()
     assert ("gui", "graphical user interface") in rows
     assert found(store, "GUI") == found(store, "graphical user interface")
     assert found(store, "MCP") == found(store, "model context protocol")
@@ -155,8 +157,8 @@ def test_pairs_learned_from_abstracts(store: Store) -> None:
 def test_learned_pairs_expand_only_a_short_form_typed_like_one(tmp_path: Path) -> None:
     # Defined twice, so well attested; yet "villa" in lower case is the word, not the acronym.
     definition = "We propose visual language latent action (ViLLA) for robots."
-    with Store(tmp_path / "v.db") as s:
-        s.upsert_papers(
+    with open_storage(tmp_path / "v.db") as s:
+        s.papers.upsert(
             [
                 _paper("1", "ViLLA for robots", definition),
                 _paper("2", "Another ViLLA", definition),
@@ -169,88 +171,88 @@ def test_learned_pairs_expand_only_a_short_form_typed_like_one(tmp_path: Path) -
         assert found(s, "ViLLA") == {"1", "2", "3", "4"}
         assert found(s, "VILLA") == {"1", "2", "3", "4"}
         assert found(s, "villa") == {"1", "2", "4"}  # the word only, no spelled-out form
-        assert "Also matching" not in search(s, "villa", now=NOW).note
+        assert "Also matching" not in s.search.search("villa", now=NOW).note
         # a typed long form still finds its short form (and so, case-blind, the word too)
         assert found(s, "visual language latent action") == {"1", "2", "3", "4"}
 
 
 @pytest.mark.parametrize("text", ["meta-rl", "metarl", "rlhf", "llms", "moe", "cot"])
-def test_curated_pairs_expand_lower_case_input(store: Store, text: str) -> None:
-    reply = search(store, text, now=NOW)
+def test_curated_pairs_expand_lower_case_input(store: Storage, text: str) -> None:
+    reply = store.search.search(text, now=NOW)
     assert "Also matching" in reply.note, text
     assert found(store, text) == found(store, text.upper() if text != "llms" else "LLMs")
 
 
-def test_text_to_speech_does_not_pull_in_test_time_scaling(store: Store) -> None:
+def test_text_to_speech_does_not_pull_in_test_time_scaling(store: Storage) -> None:
     tts = found(store, "TTS")
     spoken = found(store, "text-to-speech")
     assert spoken < tts  # TTS means both; the spelled-out form only one of them
     assert "2508.04195" in spoken  # NVSpeech: "text-to-speech (TTS)"
 
 
-def test_stemming(store: Store) -> None:
-    hits = search(store, "segmenting", now=NOW).hits
+def test_stemming(store: Storage) -> None:
+    hits = store.search.search("segmenting", now=NOW).hits
     assert hits
     assert all("segment" in (h.paper.title + h.paper.abstract).lower() for h in hits)
 
 
-def test_exact_title_ranks_first(store: Store) -> None:
+def test_exact_title_ranks_first(store: Storage) -> None:
     title = "Reinforcement Learning in Vision: A Survey"
-    assert search(store, title, now=NOW).hits[0].paper.title == title
+    assert store.search.search(title, now=NOW).hits[0].paper.title == title
     # the name before the colon counts as the title
-    first = search(store, "Seed-Prover", now=NOW).hits[0].paper
+    first = store.search.search("Seed-Prover", now=NOW).hits[0].paper
     assert first.title.startswith("Seed-Prover:")
 
 
-def test_author_filter(store: Store) -> None:
-    assert ids(search(store, 'author:"Luoxin Chen"', now=NOW)) == ["2507.23726"]
-    hits = search(store, "author:chen reasoning", limit=50, now=NOW).hits
+def test_author_filter(store: Storage) -> None:
+    assert ids(store.search.search('author:"Luoxin Chen"', now=NOW)) == ["2507.23726"]
+    hits = store.search.search("author:chen reasoning", limit=50, now=NOW).hits
     assert hits
     assert all(any("chen" in a.lower() for a in h.paper.authors) for h in hits)
 
 
-def test_since_and_year(store: Store) -> None:
-    since = search(store, "diffusion since:2026-08", limit=50, now=NOW).hits
+def test_since_and_year(store: Storage) -> None:
+    since = store.search.search("diffusion since:2026-08", limit=50, now=NOW).hits
     assert since
     assert all(h.paper.published and h.paper.published >= date(2026, 8, 1) for h in since)
-    year = search(store, "language year:2024", limit=50, now=NOW).hits
+    year = store.search.search("language year:2024", limit=50, now=NOW).hits
     assert year
     assert all(h.paper.published and h.paper.published.year == 2024 for h in year)
 
 
-def test_exclusion(store: Store) -> None:
+def test_exclusion(store: Storage) -> None:
     with_it = found(store, "video")
     without = found(store, "video -diffusion")
     assert without and without < with_it
     for pid in without:
-        paper = store.get_paper(pid)
+        paper = store.papers.get(pid)
         assert paper is not None
         text = " ".join((paper.title, paper.abstract, *paper.keywords)).lower()
         assert "diffusion" not in text
 
 
-def test_phrase(store: Store) -> None:
-    hits = search(store, '"speech recognition"', limit=50, now=NOW).hits
+def test_phrase(store: Storage) -> None:
+    hits = store.search.search('"speech recognition"', limit=50, now=NOW).hits
     assert hits
     for h in hits:
         text = (h.paper.title + " " + h.paper.abstract).lower().replace("-", " ")
         assert "speech recognition" in text
 
 
-def test_every_hit_says_why_it_matched(store: Store) -> None:
+def test_every_hit_says_why_it_matched(store: Storage) -> None:
     for text in ("diffusion", "meta-rl", "author:chen", "GUI agents"):
-        for hit in search(store, text, now=NOW).hits:
+        for hit in store.search.search(text, now=NOW).hits:
             assert any(is_match for _, is_match in hit.snippet), (text, hit.paper.id)
 
 
 @pytest.mark.parametrize("text", ["diffusion", "meta-rl", "author:chen", "GUI agents", "mesh"])
 def test_snippets_walked_or_looked_up_are_the_same(
-    store: Store, monkeypatch: pytest.MonkeyPatch, text: str
+    store: Storage, monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
     monkeypatch.setattr(engine, "SNIPPET_WALK_MATCHES", 10**6)
-    walked = [(h.paper.id, h.snippet) for h in search(store, text, now=NOW).hits]
+    walked = [(h.paper.id, h.snippet) for h in store.search.search(text, now=NOW).hits]
     monkeypatch.setattr(engine, "SNIPPET_WALK_MATCHES", 0)
-    looked_up = [(h.paper.id, h.snippet) for h in search(store, text, now=NOW).hits]
+    looked_up = [(h.paper.id, h.snippet) for h in store.search.search(text, now=NOW).hits]
     assert walked == looked_up
     assert all(snippet for _, snippet in walked)
 
@@ -262,8 +264,8 @@ def test_exact_title_first_when_the_title_tier_outgrows_the_rerank(
     # RERANK, only the separate look for titles starting with the words finds it.
     monkeypatch.setattr(engine, "RERANK", 2)
     words = "sparse graph transformers"
-    with Store(tmp_path / "t.db") as s:
-        s.upsert_papers(
+    with open_storage(tmp_path / "t.db") as s:
+        s.papers.upsert(
             [_paper("exact", "Sparse Graph Transformers", "A model of " + "other words " * 50)]
             + [
                 _paper(f"p{i}", f"Sparse graph transformers, sparse graph transformers {i}", words)
@@ -272,24 +274,24 @@ def test_exact_title_first_when_the_title_tier_outgrows_the_rerank(
             + [_paper(f"other{i}", "Unrelated", "Nothing shared.") for i in range(50)],
             NOW,
         )
-        hits = search(s, words, now=NOW).hits
+        hits = s.search.search(words, now=NOW).hits
         assert [h.paper.id for h in hits][:1] == ["exact"]
         monkeypatch.setattr(engine, "RERANK", 30)  # the tier fits: no separate look needed
-        assert [h.paper.id for h in search(s, words, now=NOW).hits][:1] == ["exact"]
+        assert [h.paper.id for h in s.search.search(words, now=NOW).hits][:1] == ["exact"]
 
 
-def title_tier(store: Store, words: str) -> set[str]:
+def title_tier(store: Storage, words: str) -> set[str]:
     """Ids of papers with every word in the title, as FTS5 (porter) sees it."""
     match = "title : (" + " AND ".join(f'"{w}"' for w in words.split()) + ")"
-    rows = store.db.execute(
+    rows = store.search.db.execute(
         "SELECT p.id FROM papers_fts f JOIN papers p ON p.rowid = f.rowid WHERE papers_fts MATCH ?",
         [match],
     )
     return {r[0] for r in rows}
 
 
-def test_titles_with_every_word_first_then_by_score(store: Store) -> None:
-    hits = search(store, "reasoning agents", limit=30, now=NOW).hits
+def test_titles_with_every_word_first_then_by_score(store: Storage) -> None:
+    hits = store.search.search("reasoning agents", limit=30, now=NOW).hits
     titled = title_tier(store, "reasoning agents")
     tiers = [h.paper.id not in titled for h in hits]
     assert tiers == sorted(tiers) and False in tiers and True in tiers
@@ -298,13 +300,13 @@ def test_titles_with_every_word_first_then_by_score(store: Store) -> None:
         assert scores == sorted(scores, reverse=True)
 
 
-def test_match_ids(store: Store) -> None:
+def test_match_ids(store: Storage) -> None:
     among = ["2508.01287", "2507.23726", "2508.01780", "unknown-id"]
-    assert match_ids(store, "meta-rl", among) == {"2508.01287"}
-    assert match_ids(store, "MCP", among) == {"2508.01780"}
-    assert match_ids(store, "theorem proving -survey", among) == {"2507.23726"}
-    assert match_ids(store, "", among) == set()
-    assert match_ids(store, "meta-rl", []) == set()
+    assert store.search.match_ids("meta-rl", among) == {"2508.01287"}
+    assert store.search.match_ids("MCP", among) == {"2508.01780"}
+    assert store.search.match_ids("theorem proving -survey", among) == {"2507.23726"}
+    assert store.search.match_ids("", among) == set()
+    assert store.search.match_ids("meta-rl", []) == set()
 
 
 def test_help_lines_document_the_grammar() -> None:
@@ -330,8 +332,8 @@ def _paper(pid: str, title: str, abstract: str = "") -> Paper:
 
 
 def test_compounds_match_spaced_and_joined_forms(tmp_path: Path) -> None:
-    with Store(tmp_path / "c.db") as s:
-        s.upsert_papers(
+    with open_storage(tmp_path / "c.db") as s:
+        s.papers.upsert(
             [
                 _paper("1", "Few-shot learners"),
                 _paper("2", "Few shot learners"),
@@ -345,14 +347,14 @@ def test_compounds_match_spaced_and_joined_forms(tmp_path: Path) -> None:
 
 
 def test_deadline_returns_in_time_with_newest_matches(tmp_path: Path) -> None:
-    with Store(tmp_path / "big.db") as s:
+    with open_storage(tmp_path / "big.db") as s:
         filler = " ".join(f"w{i % 97} model learning data" for i in range(40))
-        s.upsert_papers(
+        s.papers.upsert(
             (_paper(f"p{i}", f"A deep learning model {i}", filler) for i in range(20_000)),
             NOW,
         )
         started = datetime.now(UTC)
-        reply = search(s, "deep learning model data", deadline=0.002, now=NOW)
+        reply = s.search.search("deep learning model data", deadline=0.002, now=NOW)
         elapsed = (datetime.now(UTC) - started).total_seconds()
         assert elapsed < 0.5  # generous: the bound is a couple of milliseconds plus snippets
         assert "newest" in reply.note
@@ -360,11 +362,11 @@ def test_deadline_returns_in_time_with_newest_matches(tmp_path: Path) -> None:
 
 
 def test_common_words_rank_a_bounded_candidate_set(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(engine, "CANDIDATES", 20)
     monkeypatch.setattr(engine, "TITLE_CANDIDATES", 5)
-    reply = search(store, "reasoning agent", now=NOW)
+    reply = store.search.search("reasoning agent", now=NOW)
     assert "very common" in reply.note
     assert len(reply.hits) == 10
     titled = title_tier(store, "reasoning agent")
@@ -372,17 +374,52 @@ def test_common_words_rank_a_bounded_candidate_set(
     assert tiers == sorted(tiers) and False in tiers  # titles with every word come first
     monkeypatch.setattr(engine, "CANDIDATES", 0)  # only the title tier can supply it
     title = "Reinforcement Learning in Vision: A Survey"
-    reply = search(store, title, now=NOW)
+    reply = store.search.search(title, now=NOW)
     assert "very common" in reply.note
     assert reply.hits[0].paper.title == title
 
 
-def test_rebuild_learns_the_same_pairs_as_incremental_writes(store: Store, tmp_path: Path) -> None:
-    learned = set(store.db.execute("SELECT short, long, papers FROM search_abbreviations"))
-    with Store(tmp_path / "copy.db") as copy:
-        copy.upsert_papers(real_papers(), NOW)
-        copy.db.execute("DELETE FROM search_abbreviations")
-        search_index.rebuild(copy.db)
-        rebuilt = set(copy.db.execute("SELECT short, long, papers FROM search_abbreviations"))
+def test_rebuild_learns_the_same_pairs_as_incremental_writes(
+    store: Storage, tmp_path: Path
+) -> None:
+    learned = set(store.search.db.execute("SELECT short, long, papers FROM search_abbreviations"))
+    with open_storage(tmp_path / "copy.search.db") as copy:
+        copy.papers.upsert(real_papers(), NOW)
+        copy.search.db.execute("DELETE FROM search_abbreviations")
+        copy.search.rebuild()
+        rebuilt = set(
+            copy.search.db.execute("SELECT short, long, papers FROM search_abbreviations")
+        )
     assert rebuilt == learned
     assert ("metarl", "meta reinforcement learning", 1) in rebuilt
+
+
+def test_a_database_from_before_the_abbreviation_table_gets_it_filled(tmp_path: Path) -> None:
+    # Schema v1 had no learned abbreviations; the search side creates and fills the table.
+    with SqliteStore(tmp_path / "v1.db") as old:
+        old.papers.upsert(real_papers(), NOW)  # no search index wired: nothing learned
+        assert "search_abbreviations" not in old.db.table_names()
+        old.db.execute("PRAGMA user_version = 1")
+    with open_storage(tmp_path / "v1.db") as upgraded:
+        assert upgraded.search.match_ids("meta-rl", ["2508.01287"]) == {"2508.01287"}
+        pairs = upgraded.search.db.execute("SELECT count(*) FROM search_abbreviations").fetchone()
+        assert pairs[0] > 100
+
+
+def test_paper_day_in_sql_is_paper_day(tmp_path: Path) -> None:
+    seen = datetime(2025, 3, 4, 23, 30, tzinfo=UTC)
+    papers = [
+        Paper("a", "A", published=date(2024, 1, 2), added=date(2025, 1, 1), first_seen=seen),
+        Paper("b", "B", added=date(2025, 1, 1), first_seen=seen),
+        Paper("c", "C", first_seen=seen),
+        Paper("d", "D"),
+    ]
+    assert fts.PAPER_DAY == "coalesce(p.published, p.added, substr(p.first_seen, 1, 10))"
+    with SqliteStore(tmp_path / "d.db") as store:
+        store.db.table("papers").insert_all(paper_to_row(p) for p in papers)
+        in_sql = dict(store.db.execute(f"SELECT p.id, {fts.PAPER_DAY} FROM papers p").fetchall())
+    in_python = {p.id: p.day.isoformat() if p.day else None for p in papers}
+    assert (
+        in_sql == in_python == {"a": "2024-01-02", "b": "2025-01-01", "c": "2025-03-04", "d": None}
+    )
+    assert [ranking.paper_day(paper_to_row(p)) for p in papers] == [p.day for p in papers]

@@ -17,7 +17,7 @@ from bot.config import Settings, load_settings
 from bot.core import PapersBot
 from bot.models import Channel, Digest, DigestItem, MessageRef, Subscription
 from bot.service import Service
-from bot.store import Store
+from bot.storage import open_storage
 from tests.conftest import FixedClock, RecordingPoster, make_paper
 from tests.upstream_server import UpstreamServer
 
@@ -54,10 +54,10 @@ def service_settings(tmp_path: Path) -> Settings:
 def make_service(
     settings: Settings, clock: FixedClock, subs: list[Subscription], adapter: FakeAdapter
 ) -> Service:
-    store = Store(settings.papers_bot_db)
-    store.upsert_papers([make_paper(f"2508.0000{i}", upvotes=i) for i in range(1, 7)], clock())
+    store = open_storage(settings.papers_bot_db)
+    store.papers.upsert([make_paper(f"2508.0000{i}", upvotes=i) for i in range(1, 7)], clock())
     for sub in subs:
-        store.save_subscription(sub, clock())
+        store.activity.save_subscription(sub, clock())
     return Service(PapersBot(store, settings, clock), store, [adapter], settings, clock)
 
 
@@ -112,7 +112,7 @@ async def test_healthz_reports_adapters_sources_and_channels(
     running: tuple[Service, FakeAdapter],
 ) -> None:
     service, _ = running
-    service.store.record_fetch(
+    service.storage.activity.record_fetch(
         "hf", service.clock(), service.clock(), False, error="Hugging Face unreachable: HTTP 500"
     )
     async with aiohttp.ClientSession() as http:
@@ -180,7 +180,7 @@ async def test_stop_lets_an_in_flight_digest_finish_and_closes_the_database(
     assert len(adapter.papers) == 5  # finished, not cut off
     assert not adapter.connected
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-        service.store.count_papers()
+        service.storage.papers.count()
 
 
 async def test_a_source_down_all_day_is_survived_and_shown_on_healthz(
@@ -201,7 +201,7 @@ async def test_a_source_down_all_day_is_survived_and_shown_on_healthz(
         await service.start()
         await settle(service)
         for _ in range(50):  # the first fetch runs at start-up; wait for its record
-            if service.store.last_fetches():
+            if service.storage.activity.last_fetches():
                 break
             await asyncio.sleep(0.05)
         async with aiohttp.ClientSession() as http:
@@ -221,7 +221,7 @@ async def test_two_services_on_one_database_post_the_digest_once(
     clock.now = datetime(2025, 8, 5, 10, 0, tzinfo=UTC)
     first, second = FakeAdapter(), FakeAdapter()
     one = make_service(service_settings, clock, [Subscription(CH)], first)
-    store = Store(service_settings.papers_bot_db)
+    store = open_storage(service_settings.papers_bot_db)
     two = Service(
         PapersBot(store, service_settings, clock),
         store,

@@ -12,7 +12,7 @@ from adapters.slack.config import check_settings
 from adapters.slack.settings import SlackSettings
 from bot.config import ConfigError, load_settings
 from bot.core import PapersBot
-from bot.store import Store
+from bot.storage import open_storage
 from tests.slack_fake import SlackFake
 from tests.slack_harness import SECRET
 
@@ -62,14 +62,17 @@ def test_app_token_picks_socket_mode_and_its_absence_http() -> None:
 
 def test_adapter_refuses_to_start_with_bad_settings(tmp_path: Path) -> None:
     settings = slack_settings(slack_bot_token="xapp-1-2")
-    with Store(tmp_path / "t.db") as store, pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+    with (
+        open_storage(tmp_path / "t.db") as store,
+        pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"),
+    ):
         SlackAdapter(PapersBot(store, CORE), settings)
 
 
 async def test_a_token_slack_rejects_stops_start_up(tmp_path: Path) -> None:
     async with SlackFake(token="xoxb-the-real-one") as fake:
         settings = slack_settings(slack_bot_token="xoxb-revoked", slack_api_url=fake.api_url)
-        with Store(tmp_path / "t.db") as store:
+        with open_storage(tmp_path / "t.db") as store:
             adapter = SlackAdapter(PapersBot(store, CORE), settings)
             with pytest.raises(ConfigError, match=r"SLACK_BOT_TOKEN was rejected .*invalid_auth"):
                 await adapter.start()

@@ -89,7 +89,7 @@ async def test_digest_posts_header_then_one_message_per_paper_and_records_them(
     for call in slack.fake.calls_to("chat.postMessage"):
         assert call.args["unfurl_links"] is False and call.args["unfurl_media"] is False
     for ref, paper in zip(posted, PAPERS, strict=True):
-        assert slack.bot.store.paper_for_message(MessageRef(slack.channel, ref)) == paper.id
+        assert slack.storage.ledger.paper_for_message(MessageRef(slack.channel, ref)) == paper.id
     assert [m.reactions for m in messages[1:]] == [[("bookmark", BOT_USER)]] * len(PAPERS)
 
 
@@ -202,7 +202,7 @@ async def test_digest_command_posts_here(slack: SlackHarness) -> None:
 async def test_a_failing_command_says_so_briefly_and_logs_the_traceback(
     slack: SlackHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    slack.bot.store.close()  # every store call now raises
+    slack.storage.close()  # every store call now raises
     with caplog.at_level(logging.ERROR, logger="adapters.slack.app"):
         shown = await slack.command("saved")
     assert "went wrong" in shown and "Traceback" not in shown and len(shown) < 120
@@ -224,7 +224,7 @@ async def test_share_button_posts_the_paper_to_the_channel(slack: SlackHarness) 
     replies = await slack.share(META_RL.id, user="U7")
     [(ts, text)] = slack.channel_messages()
     assert META_RL.title in text
-    assert slack.bot.store.paper_for_message(MessageRef(slack.channel, ts)) == META_RL.id
+    assert slack.storage.ledger.paper_for_message(MessageRef(slack.channel, ts)) == META_RL.id
     assert replies[0]["response_type"] == "ephemeral" and replies[0]["replace_original"] is False
     assert "Shared" in visible_text(replies[0])
     await slack.react(ts, "U7")  # a shared paper can be saved like any other
@@ -241,7 +241,7 @@ async def test_share_of_an_unknown_paper_answers_with_the_reason(slack: SlackHar
 
 
 def saved_ids(slack: SlackHarness, user: str) -> list[str]:
-    return [b.paper.id for b in slack.bot.store.bookmarks("slack", slack.channel.workspace, user)]
+    return [b.paper.id for b in slack.storage.activity.bookmarks(slack.channel.member(user))]
 
 
 async def test_bookmark_reaction_saves_once_and_removal_unsaves(slack: SlackHarness) -> None:

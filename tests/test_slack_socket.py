@@ -34,7 +34,7 @@ async def test_slash_command_and_reaction_arrive_over_socket_mode(tmp_path: Path
         await slack.fake.push({"envelope_id": "e2", "type": "events_api", "payload": reaction})
         await slack.adapter.idle()
         assert "Socket papers" in visible_text(slack.fake.replies_to(response_url)[0])
-        [mark] = slack.bot.store.bookmarks("slack", slack.channel.workspace, "U1")
+        [mark] = slack.storage.activity.bookmarks(slack.channel.member("U1"))
         assert mark.paper.title == "Socket papers"
     assert not slack.adapter.connected
 

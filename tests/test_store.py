@@ -1,53 +1,32 @@
-"""The SQLite store: schema, merges, the posts ledger, bookmarks, events."""
+"""The storage contract: what every implementation of the Storage ports does, run against each
+one the `storage` fixture yields (tests/conftest.py). Nothing here may look under the ports."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from bot.models import Channel, MessageRef, Subscription
-from bot.store import SchemaTooNew, Store
-from bot.store.schema import MIGRATIONS
+from bot.models import (
+    Channel,
+    ClaimStatus,
+    Member,
+    MessageRef,
+    PostKind,
+    PostStatus,
+    Subscription,
+)
+from bot.storage import Storage
 from tests.conftest import make_paper
 
 NOW = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)
+DAY = date(2025, 8, 5)
 CH = Channel("slack", "T1", "C1")
+ADA = CH.member("U1")
+
+# -- papers -----------------------------------------------------------------------------------
 
 
-def test_fresh_database_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:
-    with Store(tmp_path / "p.db") as store:
-        assert store.schema_version == len(MIGRATIONS)
-        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        tables = set(store.db.table_names())
-        assert {
-            "papers",
-            "papers_fts",
-            "subscriptions",
-            "digests",
-            "posts",
-            "bookmarks",
-            "events",
-            "fetches",
-        } <= tables
-
-
-def test_reopening_keeps_data_and_does_not_migrate_twice(tmp_path: Path) -> None:
-    with Store(tmp_path / "p.db") as store:
-        store.upsert_papers([make_paper("2401.00001")], NOW)
-    with Store(tmp_path / "p.db") as store:
-        assert store.count_papers() == 1
-
-
-def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    with Store(tmp_path / "p.db") as store:
-        store.db.execute("PRAGMA user_version = 999")
-    with pytest.raises(SchemaTooNew, match="upgrade papers-bot"):
-        Store(tmp_path / "p.db")
-
-
-def test_the_same_paper_from_two_sources_merges_into_one_row(store: Store) -> None:
+def test_the_same_paper_from_two_sources_merges_into_one(storage: Storage) -> None:
     hf = make_paper("2508.01234", upvotes=42, ai_summary="A summary.", sources=("hf",))
     arxiv = make_paper(
         "2508.01234",
@@ -57,9 +36,9 @@ def test_the_same_paper_from_two_sources_merges_into_one_row(store: Store) -> No
         ai_summary=None,
         added=None,
     )
-    assert store.upsert_papers([hf], NOW) == (1, 0)
-    assert store.upsert_papers([arxiv], NOW + timedelta(hours=1)) == (0, 1)
-    merged = store.get_paper("2508.01234")
+    assert storage.papers.upsert([hf], NOW) == (1, 0)
+    assert storage.papers.upsert([arxiv], NOW + timedelta(hours=1)) == (0, 1)
+    merged = storage.papers.get("2508.01234")
     assert merged is not None
     assert merged.sources == ("hf", "arxiv")
     assert merged.upvotes == 42  # a later sighting without votes does not erase them
@@ -68,26 +47,76 @@ def test_the_same_paper_from_two_sources_merges_into_one_row(store: Store) -> No
     assert merged.added == date(2025, 8, 5)
     assert merged.first_seen == NOW
     assert merged.last_seen == NOW + timedelta(hours=1)
-    assert store.count_papers() == 1
+    assert storage.papers.count() == 1
 
 
-def test_unchanged_sighting_counts_as_neither_new_nor_updated(store: Store) -> None:
+def test_sightings_in_one_batch_merge_before_they_are_stored(storage: Storage) -> None:
+    batch = [make_paper("2508.00001", upvotes=3), make_paper("2508.00001", upvotes=7)]
+    assert storage.papers.upsert(batch, NOW) == (1, 0)
+    assert storage.papers.get("2508.00001").upvotes == 7  # type: ignore[union-attr]
+
+
+def test_unchanged_sighting_counts_as_neither_new_nor_updated(storage: Storage) -> None:
     paper = make_paper("2508.00001")
-    store.upsert_papers([paper], NOW)
-    assert store.upsert_papers([paper], NOW) == (0, 0)
+    storage.papers.upsert([paper], NOW)
+    assert storage.papers.upsert([paper], NOW) == (0, 0)
 
 
-def test_full_text_index_follows_every_write(store: Store) -> None:
-    store.upsert_papers([make_paper("2508.00001", title="Diffusion planners")], NOW)
-    store.upsert_papers([make_paper("2508.00001", title="Transformer planners")], NOW)
-    rows = list(store.db.query("SELECT rowid FROM papers_fts WHERE papers_fts MATCH 'transformer'"))
-    assert len(rows) == 1
-    assert not list(
-        store.db.query("SELECT rowid FROM papers_fts WHERE papers_fts MATCH 'diffusion'")
+def test_a_paper_round_trips_every_field(storage: Storage) -> None:
+    paper = make_paper(
+        "2508.00001",
+        authors=("Ada Lovelace", "Alan Turing"),
+        published=date(2025, 8, 1),
+        comments=2,
+        github_repo="https://github.com/a/b",
+        github_stars=12,
+        project_page="https://example.org",
+        thumbnail="https://example.org/t.png",
+        ai_summary="Short.",
+        keywords=("rl",),
+        categories=("cs.LG", "cs.AI"),
+        organization="Org",
+        sources=("hf", "arxiv"),
     )
+    storage.papers.upsert([paper], NOW)
+    assert storage.papers.get(paper.id) == replace(paper, first_seen=NOW, last_seen=NOW)
 
 
-def test_subscriptions_round_trip(store: Store) -> None:
+def test_papers_by_id_and_by_recency(storage: Storage) -> None:
+    storage.papers.upsert([make_paper("2508.00001", added=date(2025, 7, 1))], NOW - timedelta(30))
+    storage.papers.upsert([make_paper("2508.00002", added=date(2025, 8, 4))], NOW - timedelta(30))
+    storage.papers.upsert([make_paper("2508.00003", added=None)], NOW)
+    found = storage.papers.get_many(["2508.00001", "2508.00003", "nope"])
+    assert sorted(found) == ["2508.00001", "2508.00003"]
+    assert storage.papers.get("nope") is None
+    recent = storage.papers.recent(NOW - timedelta(days=3), date(2025, 8, 2))
+    assert sorted(p.id for p in recent) == ["2508.00002", "2508.00003"]
+
+
+def test_the_search_index_follows_every_write(storage: Storage) -> None:
+    storage.papers.upsert([make_paper("2508.00001", title="Diffusion planners")], NOW)
+    storage.papers.upsert([make_paper("2508.00001", title="Transformer planners")], NOW)
+    assert storage.search.match_ids("transformer", ["2508.00001"]) == {"2508.00001"}
+    assert storage.search.match_ids("diffusion planners", ["2508.00001"]) == set()
+    assert [h.paper.id for h in storage.search.search("transformer", now=NOW).hits] == [
+        "2508.00001"
+    ]
+
+
+def test_abbreviations_defined_in_new_abstracts_are_learned(storage: Storage) -> None:
+    definition = "We propose visual language latent action (ViLLA) for robots."
+    storage.papers.upsert([make_paper("2508.00001", abstract=definition)], NOW)
+    storage.papers.upsert([make_paper("2508.00002", abstract="A ViLLA model.")], NOW)
+    spelled = make_paper("2508.00003", abstract="A visual language latent action model.")
+    storage.papers.upsert([spelled], NOW)
+    among = ["2508.00001", "2508.00002", "2508.00003"]
+    assert storage.search.match_ids("ViLLA", among) == set(among)
+
+
+# -- subscriptions ----------------------------------------------------------------------------
+
+
+def test_subscriptions_round_trip(storage: Storage) -> None:
     sub = Subscription(
         CH,
         topics=("diffusion", "meta-rl"),
@@ -99,98 +128,162 @@ def test_subscriptions_round_trip(store: Store) -> None:
         skip_empty=True,
         roundup_weekday=None,
     )
-    store.save_subscription(sub, NOW)
-    assert store.get_subscription(CH) == sub
-    assert store.subscriptions("slack") == [sub]
-    assert store.delete_subscription(CH)
-    assert store.get_subscription(CH) is None
-    assert not store.delete_subscription(CH)
+    other = Subscription(Channel("discord", "G1", "C9"))
+    storage.activity.save_subscription(sub, NOW)
+    storage.activity.save_subscription(other, NOW)
+    assert storage.activity.get_subscription(CH) == sub
+    assert storage.activity.subscriptions("slack") == [sub]
+    assert storage.activity.subscriptions() == [other, sub]
+    assert storage.activity.delete_subscription(CH)
+    assert storage.activity.get_subscription(CH) is None
+    assert not storage.activity.delete_subscription(CH)
 
 
-def test_a_paper_is_claimed_once_per_channel(store: Store) -> None:
-    day = date(2025, 8, 5)
-    assert store.claim_post(CH, "2508.00001", day, NOW)
-    assert not store.claim_post(CH, "2508.00001", day, NOW)
-    assert store.claim_post(Channel("slack", "T1", "C2"), "2508.00001", day, NOW)
-    store.record_post(MessageRef(CH, "1.1"), "2508.00001", day, NOW)
-    assert store.post_status(CH, "2508.00001") == "posted"
-    assert store.paper_for_message(MessageRef(CH, "1.1")) == "2508.00001"
-    assert store.paper_for_message(MessageRef(CH, "9.9")) is None
+def test_saving_a_subscription_again_replaces_it(storage: Storage) -> None:
+    storage.activity.save_subscription(Subscription(CH, count=3), NOW)
+    storage.activity.save_subscription(Subscription(CH, count=9), NOW)
+    assert storage.activity.subscriptions() == [Subscription(CH, count=9)]
 
 
-def test_shares_are_recorded_without_blocking_the_digest(store: Store) -> None:
-    day = date(2025, 8, 5)
-    store.record_post(MessageRef(CH, "2.2"), "2508.00001", day, NOW, kind="share")
-    assert store.paper_for_message(MessageRef(CH, "2.2")) == "2508.00001"
-    assert store.claim_post(CH, "2508.00001", day, NOW)
+# -- the posts ledger -------------------------------------------------------------------------
 
 
-def test_digest_claim_is_made_once_and_keeps_its_picks(store: Store) -> None:
-    day = date(2025, 8, 5)
-    first = store.claim_digest(CH, day, "daily", [("a", "why a"), ("b", "why b")], NOW)
-    second = store.claim_digest(CH, day, "daily", [("c", "why c")], NOW)
+def test_a_paper_is_claimed_once_per_channel(storage: Storage) -> None:
+    ledger = storage.ledger
+    assert ledger.claim_post(CH, "2508.00001", DAY, NOW)
+    assert not ledger.claim_post(CH, "2508.00001", DAY, NOW)
+    assert ledger.claim_post(Channel("slack", "T1", "C2"), "2508.00001", DAY, NOW)
+    assert ledger.post_status(CH, "2508.00001") == PostStatus.CLAIMED
+    ledger.record_post(MessageRef(CH, "1.1"), "2508.00001", DAY, NOW)
+    assert ledger.post_status(CH, "2508.00001") == PostStatus.POSTED
+    assert ledger.paper_for_message(MessageRef(CH, "1.1")) == "2508.00001"
+    assert ledger.paper_for_message(MessageRef(CH, "9.9")) is None
+    assert ledger.paper_for_message(MessageRef(Channel("slack", "T1", "C2"), "1.1")) is None
+    assert ledger.posted_paper_ids(CH) == {"2508.00001"}
+
+
+def test_shares_are_recorded_without_blocking_the_digest(storage: Storage) -> None:
+    ledger = storage.ledger
+    ledger.record_post(MessageRef(CH, "2.2"), "2508.00001", DAY, NOW, kind=PostKind.SHARE)
+    assert ledger.paper_for_message(MessageRef(CH, "2.2")) == "2508.00001"
+    assert ledger.post_status(CH, "2508.00001") is None  # no digest post
+    assert ledger.claim_post(CH, "2508.00001", DAY, NOW)
+    assert ledger.posted_paper_ids(CH) == {"2508.00001"}
+
+
+def test_a_roundup_may_show_a_paper_again_another_week(storage: Storage) -> None:
+    ledger, later = storage.ledger, DAY + timedelta(days=7)
+    roundup = PostKind.ROUNDUP
+    assert ledger.claim_post(CH, "2508.00001", DAY, NOW, roundup)
+    assert not ledger.claim_post(CH, "2508.00001", DAY, NOW, roundup)
+    ledger.record_post(MessageRef(CH, "3.3"), "2508.00001", DAY, NOW, roundup)
+    assert ledger.post_status(CH, "2508.00001", roundup, DAY) == PostStatus.POSTED
+    assert ledger.post_status(CH, "2508.00001", roundup, later) is None
+    assert ledger.claim_post(CH, "2508.00001", later, NOW, roundup)
+    assert ledger.posted_paper_ids(CH) == set()  # roundups do not use up a digest's papers
+
+
+def test_the_papers_a_digest_posted_on_a_day_in_order(storage: Storage) -> None:
+    ledger = storage.ledger
+    for n, pid in enumerate(["2508.00003", "2508.00001", "2508.00002"]):
+        ledger.claim_post(CH, pid, DAY, NOW)
+        ledger.record_post(MessageRef(CH, f"m{n}"), pid, DAY, NOW)
+    ledger.claim_post(CH, "2508.00009", DAY + timedelta(days=1), NOW)
+    assert ledger.papers_posted_on(CH, DAY) == ["2508.00003", "2508.00001", "2508.00002"]
+    assert ledger.papers_posted_on(Channel("slack", "T1", "C2"), DAY) == []
+
+
+def test_digest_claim_is_made_once_and_keeps_its_picks(storage: Storage) -> None:
+    ledger = storage.ledger
+    first = ledger.claim_digest(CH, DAY, "daily", [("a", "why a"), ("b", "why b")], NOW)
+    second = ledger.claim_digest(CH, DAY, "daily", [("c", "why c")], NOW)
     assert first.fresh and not second.fresh
     assert second.picks == (("a", "why a"), ("b", "why b"))
-    store.finish_digest(CH, day, "daily", NOW)
-    assert store.get_digest(CH, day).status == "done"  # type: ignore[union-attr]
-    assert store.last_digest_day(CH) == day
+    assert second.status == ClaimStatus.CLAIMED and second.header_ref is None
+    ledger.set_digest_header(CH, DAY, "daily", "h1")
+    ledger.finish_digest(CH, DAY, "daily", NOW)
+    claim = ledger.get_digest(CH, DAY)
+    assert claim is not None
+    assert (claim.status, claim.header_ref, claim.kind) == (ClaimStatus.DONE, "h1", "daily")
+    assert ledger.last_digest_day(CH) == DAY
+    assert ledger.get_digest(CH, DAY, "extra-093000") is None
 
 
-def test_digest_lease_excludes_a_second_owner_until_it_expires(store: Store) -> None:
-    day = date(2025, 8, 5)
-    store.claim_digest(CH, day, "daily", [("a", "")], NOW)
+def test_each_digest_key_is_its_own_claim(storage: Storage) -> None:
+    ledger = storage.ledger
+    ledger.claim_digest(CH, DAY, "daily", [("a", "")], NOW)
+    extra = ledger.claim_digest(CH, DAY, "extra-093000", [("b", "")], NOW)
+    assert extra.fresh and extra.picks == (("b", ""),) and extra.kind == "extra-093000"
+    ledger.claim_digest(CH, DAY + timedelta(days=1), "roundup", [], NOW)
+    assert ledger.last_digest_day(CH) == DAY
+    assert ledger.last_digest_day(CH, "roundup") == DAY + timedelta(days=1)
+
+
+def test_digest_lease_excludes_a_second_owner_until_it_expires(storage: Storage) -> None:
+    ledger = storage.ledger
+    ledger.claim_digest(CH, DAY, "daily", [("a", "")], NOW)
     until = NOW + timedelta(minutes=5)
-    assert store.lease_digest(CH, day, "daily", "host:1", until, NOW)
-    assert store.lease_digest(CH, day, "daily", "host:1", until, NOW)  # renewal
-    assert not store.lease_digest(CH, day, "daily", "host:2", until, NOW)
-    assert store.lease_digest(CH, day, "daily", "host:2", until, NOW, dead_owners=["host:1"])
+    assert ledger.digest_owner(CH, DAY, "daily") is None
+    assert ledger.lease_digest(CH, DAY, "daily", "host:1", until, NOW)
+    assert ledger.lease_digest(CH, DAY, "daily", "host:1", until, NOW)  # renewal
+    assert not ledger.lease_digest(CH, DAY, "daily", "host:2", until, NOW)
+    assert ledger.digest_owner(CH, DAY, "daily") == "host:1"
+    assert ledger.lease_digest(CH, DAY, "daily", "host:2", until, NOW, dead_owners=["host:1"])
     later = NOW + timedelta(minutes=6)
-    assert store.lease_digest(CH, day, "daily", "host:3", later + timedelta(minutes=5), later)
+    assert ledger.lease_digest(CH, DAY, "daily", "host:3", later + timedelta(minutes=5), later)
+    assert ledger.digest_owner(CH, DAY, "daily") == "host:3"
 
 
-def test_bookmarks_are_idempotent_per_user(store: Store) -> None:
-    store.upsert_papers([make_paper("2508.00001"), make_paper("2508.00002")], NOW)
-    assert store.set_bookmark("slack", "T1", "U1", "2508.00001", True, NOW, "C1")
-    assert not store.set_bookmark("slack", "T1", "U1", "2508.00001", True, NOW, "C1")
-    store.set_bookmark("slack", "T1", "U1", "2508.00002", True, NOW + timedelta(minutes=1), "C1")
-    store.set_bookmark("slack", "T1", "U2", "2508.00002", True, NOW, "C1")
-    assert [b.paper.id for b in store.bookmarks("slack", "T1", "U1")] == [
-        "2508.00002",
-        "2508.00001",
-    ]
-    assert store.team_saves(CH, NOW - timedelta(days=7)) == [("2508.00002", 2), ("2508.00001", 1)]
-    assert store.set_bookmark("slack", "T1", "U1", "2508.00001", False, NOW)
-    assert not store.set_bookmark("slack", "T1", "U1", "2508.00001", False, NOW)
-    assert [b.paper.id for b in store.bookmarks("slack", "T1", "U1")] == ["2508.00002"]
+def test_a_finished_or_unclaimed_digest_cannot_be_leased(storage: Storage) -> None:
+    ledger = storage.ledger
+    until = NOW + timedelta(minutes=5)
+    assert not ledger.lease_digest(CH, DAY, "daily", "host:1", until, NOW)
+    ledger.claim_digest(CH, DAY, "daily", [], NOW)
+    ledger.finish_digest(CH, DAY, "daily", NOW)
+    assert not ledger.lease_digest(CH, DAY, "daily", "host:1", until, NOW)
 
 
-def test_events_are_processed_once(store: Store) -> None:
-    assert store.claim_event("slack", "Ev1", NOW)
-    assert not store.claim_event("slack", "Ev1", NOW)
-    assert store.claim_event("discord", "Ev1", NOW)
+# -- bookmarks, events, the fetch log ---------------------------------------------------------
 
 
-def test_fetch_log_keeps_the_latest_per_source(store: Store) -> None:
-    store.record_fetch("hf", NOW, NOW, True, seen=20, new=5)
-    store.record_fetch("hf", NOW, NOW + timedelta(seconds=1), False, error="HTTP 500")
-    store.record_fetch("arxiv", NOW, NOW, True, seen=100, new=100)
-    last = store.last_fetches()
+def test_bookmarks_are_idempotent_per_member(storage: Storage) -> None:
+    storage.papers.upsert([make_paper("2508.00001"), make_paper("2508.00002")], NOW)
+    marks = storage.activity
+    assert marks.set_bookmark(ADA, "2508.00001", True, NOW, "C1")
+    assert not marks.set_bookmark(ADA, "2508.00001", True, NOW, "C1")
+    marks.set_bookmark(ADA, "2508.00002", True, NOW + timedelta(minutes=1), "C1")
+    marks.set_bookmark(CH.member("U2"), "2508.00002", True, NOW, "C1")
+    saved = marks.bookmarks(ADA)
+    assert [b.paper.id for b in saved] == ["2508.00002", "2508.00001"]
+    assert saved[0].member == ADA and saved[0].saved_at == NOW + timedelta(minutes=1)
+    assert marks.team_saves(CH, NOW - timedelta(days=7)) == [("2508.00002", 2), ("2508.00001", 1)]
+    assert marks.team_saves(CH, NOW + timedelta(seconds=1)) == [("2508.00002", 1)]
+    assert marks.set_bookmark(ADA, "2508.00001", False, NOW)
+    assert not marks.set_bookmark(ADA, "2508.00001", False, NOW)
+    assert [b.paper.id for b in marks.bookmarks(ADA)] == ["2508.00002"]
+
+
+def test_bookmarks_belong_to_one_member_of_one_workspace(storage: Storage) -> None:
+    storage.papers.upsert([make_paper("2508.00001")], NOW)
+    storage.activity.set_bookmark(ADA, "2508.00001", True, NOW)
+    assert storage.activity.bookmarks(Member("slack", "T2", "U1")) == []
+    assert storage.activity.bookmarks(Member("discord", "T1", "U1")) == []
+    assert storage.activity.team_saves(CH, NOW - timedelta(days=7)) == []  # saved from nowhere
+
+
+def test_events_are_processed_once(storage: Storage) -> None:
+    assert storage.activity.claim_event("slack", "Ev1", NOW)
+    assert not storage.activity.claim_event("slack", "Ev1", NOW)
+    assert storage.activity.claim_event("discord", "Ev1", NOW)
+
+
+def test_fetch_log_keeps_the_latest_per_source(storage: Storage) -> None:
+    log = storage.activity
+    assert log.last_fetches() == {}
+    log.record_fetch("hf", NOW, NOW, True, seen=20, new=5)
+    log.record_fetch("hf", NOW, NOW + timedelta(seconds=1), False, error="HTTP 500")
+    log.record_fetch("arxiv", NOW, NOW, True, seen=100, new=100)
+    last = log.last_fetches()
     assert not last["hf"].ok and last["hf"].error == "HTTP 500"
-    assert last["arxiv"].new == 100
-
-
-def test_the_full_text_index_is_keyed_on_a_stable_rowid(store: Store) -> None:
-    # SQLite may renumber implicit rowids on VACUUM; an INTEGER PRIMARY KEY it never does.
-    columns = {row[1]: (row[2], row[5]) for row in store.db.execute("PRAGMA table_info(papers)")}
-    assert columns["seq"] == ("INTEGER", 1)
-    store.upsert_papers([make_paper(f"2508.{i:05d}", f"Paper on topic{i}") for i in range(50)], NOW)
-    store.db.execute("DELETE FROM papers WHERE id < '2508.00025'")
-    store.db.conn.commit()
-    store.db.vacuum()
-    rows = store.db.execute(
-        "SELECT p.id FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid"
-        " WHERE papers_fts MATCH 'topic40'"
-    ).fetchall()
-    assert rows == [("2508.00040",)]
-    store.upsert_papers([make_paper("2508.00040", "Paper on topic40 revised")], NOW)
-    assert store.count_papers() == 25
+    assert last["hf"].finished_at == NOW + timedelta(seconds=1)
+    assert (last["arxiv"].ok, last["arxiv"].seen, last["arxiv"].new) == (True, 100, 100)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.search.engine import match_ids, search
+from bot.search.engine import FtsSearch
 from bot.search.grammar import HELP_LINES, Query, parse
 
-__all__ = ["HELP_LINES", "Query", "match_ids", "parse", "search"]
+__all__ = ["HELP_LINES", "FtsSearch", "Query", "parse"]

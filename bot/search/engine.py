@@ -1,4 +1,4 @@
-"""search() and match_ids(): the entry points the rest of the bot calls."""
+"""FtsSearch: search and topic matching over the SQLite store's FTS5 index (a SearchIndex)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import time
 from collections.abc import Collection
 from datetime import UTC, datetime
 
+from sqlite_utils import Database
+
 from bot.replies import SearchHit, SearchReply, Snippet
+from bot.search import fts as index
 from bot.search import ranking
 from bot.search.expansion import Expression, expand
 from bot.search.grammar import Query, parse, tokens
-from bot.store import Store, row_to_paper
-from bot.store import search_index as index
+from bot.store import SqliteStore, row_to_paper
 
 log = logging.getLogger(__name__)
 
@@ -46,51 +48,61 @@ SLOW_NOTE = (
 )
 
 
-def search(
-    store: Store,
-    text: str,
-    *,
-    limit: int = 10,
-    now: datetime | None = None,
-    deadline: float = DEFAULT_DEADLINE,
-) -> SearchReply:
-    """Answer /papers <text>: ranked hits with snippets; never raises for any input text."""
-    started = time.perf_counter()
-    now = now or datetime.now(UTC)
-    query = parse(text)
-    if not query.has_positive:
-        return SearchReply(query=query.text, hits=(), note=_join(*query.problems, EMPTY_NOTE))
-    try:
-        return _search(store, query, max(1, min(limit, 100)), now, started, deadline)
-    except Exception:  # the one boundary: a search must answer, whatever went wrong below
-        log.exception("search failed for %r", query.text)
-        return SearchReply(
-            query=query.text, hits=(), note="Search failed on this query; try other words."
-        )
+class FtsSearch:
+    """Search over a SqliteStore's FTS5 index; learns abbreviations as papers are written."""
 
+    def __init__(self, store: SqliteStore) -> None:
+        self.db = store.db
+        index.ensure_abbreviation_table(self.db)
+        store.papers.on_new_papers(index.learn_abbreviations)
 
-def match_ids(store: Store, text: str, among: Collection[str]) -> set[str]:
-    """The ids among `among` that match a search query (topic filters of the daily digest)."""
-    query = parse(text)
-    if not query.has_positive or not among:
-        return set()
-    expression = _expression(store, query)
-    match = expression.match()
-    if not match:
-        return set()
-    return index.matching_ids(store.db, match, sorted(among), _dates(query))
+    def search(
+        self,
+        text: str,
+        *,
+        limit: int = 10,
+        now: datetime | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+    ) -> SearchReply:
+        """Answer /papers <text>: ranked hits with snippets; never raises for any input text."""
+        started = time.perf_counter()
+        now = now or datetime.now(UTC)
+        query = parse(text)
+        if not query.has_positive:
+            return SearchReply(query=query.text, hits=(), note=_join(*query.problems, EMPTY_NOTE))
+        try:
+            return _search(self.db, query, max(1, min(limit, 100)), now, started, deadline)
+        except Exception:  # the one boundary: a search must answer, whatever went wrong below
+            log.exception("search failed for %r", query.text)
+            return SearchReply(
+                query=query.text, hits=(), note="Search failed on this query; try other words."
+            )
+
+    def match_ids(self, text: str, among: Collection[str]) -> set[str]:
+        """The ids among `among` that match a search query (topic filters of the daily digest)."""
+        query = parse(text)
+        if not query.has_positive or not among:
+            return set()
+        expression = _expression(self.db, query)
+        match = expression.match()
+        if not match:
+            return set()
+        return index.matching_ids(self.db, match, sorted(among), _dates(query))
+
+    def rebuild(self) -> None:
+        """Rebuild the full-text index and the learned abbreviations (after a bulk load)."""
+        index.rebuild(self.db)
 
 
 def _search(
-    store: Store, query: Query, limit: int, now: datetime, started: float, deadline: float
+    db: Database, query: Query, limit: int, now: datetime, started: float, deadline: float
 ) -> SearchReply:
-    expression = _expression(store, query)
+    expression = _expression(db, query)
     match = expression.match()
     if not match:
         return SearchReply(query=query.text, hits=(), note=_join(*query.problems, EMPTY_NOTE))
     dates = _dates(query)
     notes = list(query.problems)
-    db = store.db
     scores: dict[int, float] = {}
     first: set[int] = set()
     bounded = True
@@ -137,7 +149,7 @@ def _search(
     # title is a short title of just these words, so it ranks high there) and another walk of
     # the long doclists would only spend the budget twice.
     exact_in_best = tier_complete and len(first) <= RERANK
-    title_starts = [] if bounded or exact_in_best else _title_starts(store, expression, dates)
+    title_starts = [] if bounded or exact_in_best else _title_starts(db, expression, dates)
     rows = index.paper_rows(db, best + [r for r in title_starts if r not in best])
     exact = {r for r, row in rows.items() if ranking.is_exact_title(row["title"], expression.typed)}
     candidates = [{**row, "score": scores.get(rowid, 0.0)} for rowid, row in rows.items()]
@@ -145,7 +157,7 @@ def _search(
     # With few matches, one walk over them all is cheaper than a lookup per hit.
     walk = not bounded and len(scores) <= SNIPPET_WALK_MATCHES
     rowids = [r["rowid"] for r in ordered]
-    snippets = _snippets(store, match, rowids, walk, started, deadline)
+    snippets = _snippets(db, match, rowids, walk, started, deadline)
     hits = tuple(
         SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()))
         for r in ordered
@@ -156,32 +168,30 @@ def _search(
     return SearchReply(query=query.text, hits=hits, note=_join(*notes))
 
 
-def _expression(store: Store, query: Query) -> Expression:
-    return expand(query, lambda shorts, longs: index.abbreviation_pairs(store.db, shorts, longs))
+def _expression(db: Database, query: Query) -> Expression:
+    return expand(query, lambda shorts, longs: index.abbreviation_pairs(db, shorts, longs))
 
 
-def _title_starts(store: Store, expression: Expression, dates: index.DateRange) -> list[int]:
+def _title_starts(db: Database, expression: Expression, dates: index.DateRange) -> list[int]:
     """Papers whose title starts with the typed words: candidates for an exact title hit."""
     match = expression.exact_title_match()
     if not match:
         return []
-    found = index.scored_newest(
-        store.db, match, ranking.WEIGHTS, 20, dates, within=EXACT_TITLE_BUDGET
-    )
+    found = index.scored_newest(db, match, ranking.WEIGHTS, 20, dates, within=EXACT_TITLE_BUDGET)
     return [rowid for rowid, _ in found]
 
 
 def _snippets(
-    store: Store, match: str, rowids: list[int], walk: bool, started: float, deadline: float
+    db: Database, match: str, rowids: list[int], walk: bool, started: float, deadline: float
 ) -> dict[int, Snippet]:
     """Why each hit matched: the abstract passage with matches, else authors, keywords, title."""
     out: dict[int, Snippet] = {}
     marks = (ranking.MARK_OPEN, ranking.MARK_CLOSE)
     try:
-        with index.deadline(store.db, _left(started, deadline + 0.1)):
+        with index.deadline(db, _left(started, deadline + 0.1)):
             # All four columns in one statement: most hits match in the abstract, but a second
             # statement for the rest would cost more than the short columns' snippets.
-            found = index.snippets(store.db, match, rowids, SNIPPET_COLUMNS, marks, 24, walk)
+            found = index.snippets(db, match, rowids, SNIPPET_COLUMNS, marks, 24, walk)
             for rowid, texts in found:
                 out[rowid] = _why(texts)
     except index.SearchTimeout:

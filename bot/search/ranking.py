@@ -16,6 +16,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from bot.models import Paper
 from bot.replies import Snippet
 from bot.search.grammar import tokens
 
@@ -30,8 +31,8 @@ MARK_OPEN, MARK_CLOSE = "\x02", "\x03"
 
 
 def paper_day(row: dict[str, Any]) -> date | None:
-    """The paper's date: first arXiv version, else its Hugging Face day, else first seen."""
-    for name in ("published", "added", "first_seen"):
+    """Paper.day of a papers row (ISO text): the first of Paper.DAY_FIELDS that is a date."""
+    for name in Paper.DAY_FIELDS:
         value = row.get(name)
         if value:
             try:

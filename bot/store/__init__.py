@@ -1,4 +1,5 @@
-"""The SQLite store. This package is the only place that speaks SQL."""
+"""The SQLite store. This package speaks SQL for the bot; the only other SQL is the search
+package's own FTS5 queries, over the papers table this package keeps."""
 
 from __future__ import annotations
 
@@ -7,23 +8,25 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.store.activity import ActivityStore, FetchRecord
-from bot.store.ledger import DigestClaim, LedgerStore
-from bot.store.papers import paper_to_row, row_to_paper
+from bot.store.activity import SqliteActivity
+from bot.store.ledger import SqliteLedger
+from bot.store.papers import NewPapersHook, SqlitePapers, paper_to_row, row_to_paper
 from bot.store.schema import SchemaTooNew, migrate
 
 __all__ = [
-    "DigestClaim",
-    "FetchRecord",
+    "NewPapersHook",
     "SchemaTooNew",
-    "Store",
+    "SqliteActivity",
+    "SqliteLedger",
+    "SqlitePapers",
+    "SqliteStore",
     "paper_to_row",
     "row_to_paper",
     "utcnow",
 ]
 
 
-class Store(LedgerStore, ActivityStore):
+class SqliteStore:
     """Papers, subscriptions, the posts ledger, bookmarks and processed events: one SQLite file."""
 
     def __init__(self, path: str | Path) -> None:
@@ -35,12 +38,15 @@ class Store(LedgerStore, ActivityStore):
         if str(path) != ":memory:":
             self.db.enable_wal()
         self.schema_version = migrate(self.db)
+        self.papers = SqlitePapers(self.db)
+        self.ledger = SqliteLedger(self.db)
+        self.activity = SqliteActivity(self.db)
 
     def close(self) -> None:
         """Close the database connection."""
         self.db.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> SqliteStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

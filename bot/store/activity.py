@@ -3,38 +3,26 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.models import Bookmark, Channel, Subscription
-from bot.store.papers import PaperStore
+from sqlite_utils import Database
+
+from bot.models import Bookmark, Channel, FetchRecord, Member, Subscription
+from bot.store.papers import row_to_paper
+from bot.store.scope import channel_scope, member_scope
 
 
-@dataclass(frozen=True, slots=True)
-class FetchRecord:
-    """One fetch attempt of a source."""
-
-    source: str
-    started_at: datetime
-    finished_at: datetime | None
-    ok: bool
-    seen: int
-    new: int
-    error: str | None
-
-
-class ActivityStore(PaperStore):
+class SqliteActivity:
     """Channel subscriptions, bookmarks, de-duplicated platform events and fetch attempts."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def get_subscription(self, channel: Channel) -> Subscription | None:
         """A channel's settings, or None when it has not subscribed."""
-        rows = list(
-            self.db.query(
-                "SELECT * FROM subscriptions WHERE platform = ? AND workspace = ? AND channel = ?",
-                [channel.platform, channel.workspace, channel.channel],
-            )
-        )
+        scope, params = channel_scope(channel)
+        rows = list(self.db.query(f"SELECT * FROM subscriptions WHERE {scope}", params))
         return _row_to_subscription(rows[0]) if rows else None
 
     def save_subscription(self, sub: Subscription, now: datetime) -> None:
@@ -60,10 +48,8 @@ class ActivityStore(PaperStore):
 
     def delete_subscription(self, channel: Channel) -> bool:
         """Stop a channel's digests; True if it was subscribed."""
-        cursor = self.db.execute(
-            "DELETE FROM subscriptions WHERE platform = ? AND workspace = ? AND channel = ?",
-            [channel.platform, channel.workspace, channel.channel],
-        )
+        scope, params = channel_scope(channel)
+        cursor = self.db.execute(f"DELETE FROM subscriptions WHERE {scope}", params)
         self.db.conn.commit()
         return cursor.rowcount > 0
 
@@ -84,59 +70,48 @@ class ActivityStore(PaperStore):
 
     def set_bookmark(
         self,
-        platform: str,
-        workspace: str,
-        user: str,
+        member: Member,
         paper_id: str,
         saved: bool,
         now: datetime,
         channel: str | None = None,
     ) -> bool:
-        """Save or unsave a paper for a user; True when that changed anything."""
-        key = [platform, workspace, user, paper_id]
+        """Save or unsave a paper for a member; True when that changed anything."""
+        scope, params = member_scope(member)
         with self.db.atomic():
             if saved:
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO bookmarks (platform, workspace, user, paper_id, channel,"
                     " saved_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [*key, channel, now.isoformat()],
+                    [*params, paper_id, channel, now.isoformat()],
                 )
             else:
                 cursor = self.db.execute(
-                    "DELETE FROM bookmarks WHERE platform = ? AND workspace = ? AND user = ?"
-                    " AND paper_id = ?",
-                    key,
+                    f"DELETE FROM bookmarks WHERE {scope} AND paper_id = ?", [*params, paper_id]
                 )
         return cursor.rowcount > 0
 
-    def bookmarks(self, platform: str, workspace: str, user: str) -> list[Bookmark]:
-        """A user's saved papers, newest first."""
-        rows = list(
-            self.db.query(
-                "SELECT paper_id, saved_at FROM bookmarks WHERE platform = ? AND workspace = ?"
-                " AND user = ? ORDER BY saved_at DESC, paper_id",
-                [platform, workspace, user],
-            )
+    def bookmarks(self, member: Member) -> list[Bookmark]:
+        """A member's saved papers, newest first."""
+        scope, params = member_scope(member)
+        rows = self.db.query(
+            "SELECT p.*, b.saved_at"
+            f" FROM (SELECT paper_id, saved_at FROM bookmarks WHERE {scope}) b"
+            " JOIN papers p ON p.id = b.paper_id ORDER BY b.saved_at DESC, b.paper_id",
+            params,
         )
-        papers = self.get_papers([row["paper_id"] for row in rows])
         return [
-            Bookmark(
-                platform,
-                workspace,
-                user,
-                papers[row["paper_id"]],
-                datetime.fromisoformat(row["saved_at"]),
-            )
+            Bookmark(member, row_to_paper(row), datetime.fromisoformat(row["saved_at"]))
             for row in rows
-            if row["paper_id"] in papers
         ]
 
     def team_saves(self, channel: Channel, since: datetime) -> list[tuple[str, int]]:
         """(paper id, how many people saved it) for papers saved from this channel since a time."""
+        scope, params = channel_scope(channel)
         rows = self.db.execute(
-            "SELECT paper_id, count(*) AS n FROM bookmarks WHERE platform = ? AND workspace = ?"
-            " AND channel = ? AND saved_at >= ? GROUP BY paper_id ORDER BY n DESC, paper_id",
-            [channel.platform, channel.workspace, channel.channel, since.isoformat()],
+            f"SELECT paper_id, count(*) AS n FROM bookmarks WHERE {scope}"
+            " AND saved_at >= ? GROUP BY paper_id ORDER BY n DESC, paper_id",
+            [*params, since.isoformat()],
         )
         return [(row[0], int(row[1])) for row in rows]
 

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 
-from bot.models import Channel, MessageRef, Paper
-from bot.store.papers import PaperStore, iso
+from sqlite_utils import Database
+
+from bot.models import Channel, ClaimStatus, DigestClaim, MessageRef, PostKind, PostStatus
+from bot.store.papers import iso
+from bot.store.scope import channel_scope
 
 
-@dataclass(frozen=True, slots=True)
-class DigestClaim:
-    """The state of one channel's digest for one day."""
+class SqliteLedger:
+    """Digest claims and leases, and every message the bot posted for a paper.
 
-    channel: Channel
-    day: date
-    kind: str
-    status: str  # claimed | done
-    picks: tuple[tuple[str, str], ...]  # (paper id, why picked)
-    header_ref: str | None
-    fresh: bool  # True when this call made the claim
+    A digest is named by its key ("daily", "roundup", "extra-093000"): see `Digest.key`.
+    """
 
-
-class LedgerStore(PaperStore):
-    """Digest claims and leases, and every message the bot posted for a paper."""
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def claim_digest(
         self,
@@ -36,12 +32,18 @@ class LedgerStore(PaperStore):
         now: datetime,
     ) -> DigestClaim:
         """Claim a channel's digest for a day, fixing its picks; an existing claim is kept."""
-        key = [channel.platform, channel.workspace, channel.channel, day.isoformat(), kind]
+        _, key = channel_scope(channel)
         with self.db.atomic():
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO digests (platform, workspace, channel, day, kind, status,"
                 " papers, claimed_at) VALUES (?, ?, ?, ?, ?, 'claimed', ?, ?)",
-                [*key, json.dumps(picks, ensure_ascii=False), now.isoformat()],
+                [
+                    *key,
+                    day.isoformat(),
+                    kind,
+                    json.dumps(picks, ensure_ascii=False),
+                    now.isoformat(),
+                ],
             )
             fresh = cursor.rowcount == 1
         claim = self.get_digest(channel, day, kind)
@@ -61,17 +63,16 @@ class LedgerStore(PaperStore):
         """Take (or renew) the right to deliver a claimed digest; False while another holds it."""
         dead = list(dead_owners)
         marks = ",".join("?" * len(dead)) or "NULL"
+        scope, params = channel_scope(channel)
         with self.db.atomic():
             cursor = self.db.execute(
-                "UPDATE digests SET owner = ?, lease_until = ? WHERE platform = ? AND workspace = ?"
-                " AND channel = ? AND day = ? AND kind = ? AND status = 'claimed'"
+                f"UPDATE digests SET owner = ?, lease_until = ? WHERE {scope}"
+                " AND day = ? AND kind = ? AND status = 'claimed'"
                 f" AND (owner IS NULL OR owner = ? OR lease_until < ? OR owner IN ({marks}))",
                 [
                     owner,
                     until.isoformat(),
-                    channel.platform,
-                    channel.workspace,
-                    channel.channel,
+                    *params,
                     day.isoformat(),
                     kind,
                     owner,
@@ -83,20 +84,20 @@ class LedgerStore(PaperStore):
 
     def digest_owner(self, channel: Channel, day: date, kind: str) -> str | None:
         """The process holding a digest's lease, if any."""
+        scope, params = channel_scope(channel)
         row = self.db.execute(
-            "SELECT owner FROM digests WHERE platform = ? AND workspace = ? AND channel = ?"
-            " AND day = ? AND kind = ?",
-            [channel.platform, channel.workspace, channel.channel, day.isoformat(), kind],
+            f"SELECT owner FROM digests WHERE {scope} AND day = ? AND kind = ?",
+            [*params, day.isoformat(), kind],
         ).fetchone()
         return row[0] if row else None
 
     def get_digest(self, channel: Channel, day: date, kind: str = "daily") -> DigestClaim | None:
         """The digest claim for a channel and day, if any."""
+        scope, params = channel_scope(channel)
         rows = list(
             self.db.query(
-                "SELECT * FROM digests WHERE platform = ? AND workspace = ? AND channel = ?"
-                " AND day = ? AND kind = ?",
-                [channel.platform, channel.workspace, channel.channel, day.isoformat(), kind],
+                f"SELECT * FROM digests WHERE {scope} AND day = ? AND kind = ?",
+                [*params, day.isoformat(), kind],
             )
         )
         if not rows:
@@ -106,7 +107,7 @@ class LedgerStore(PaperStore):
             channel=channel,
             day=day,
             kind=kind,
-            status=row["status"],
+            status=ClaimStatus(row["status"]),
             picks=tuple((pid, why) for pid, why in json.loads(row["papers"] or "[]")),
             header_ref=row["header_ref"],
             fresh=False,
@@ -114,10 +115,9 @@ class LedgerStore(PaperStore):
 
     def last_digest_day(self, channel: Channel, kind: str = "daily") -> date | None:
         """The most recent day a digest was claimed for this channel."""
+        scope, params = channel_scope(channel)
         row = self.db.execute(
-            "SELECT max(day) FROM digests WHERE platform = ? AND workspace = ? AND channel = ?"
-            " AND kind = ?",
-            [channel.platform, channel.workspace, channel.channel, kind],
+            f"SELECT max(day) FROM digests WHERE {scope} AND kind = ?", [*params, kind]
         ).fetchone()
         return date.fromisoformat(row[0]) if row and row[0] else None
 
@@ -127,85 +127,76 @@ class LedgerStore(PaperStore):
 
     def finish_digest(self, channel: Channel, day: date, kind: str, now: datetime) -> None:
         """Mark a digest as fully delivered."""
-        self._update_digest(channel, day, kind, status="done", done_at=now.isoformat())
+        self._update_digest(channel, day, kind, status=ClaimStatus.DONE, done_at=now.isoformat())
 
     def _update_digest(self, channel: Channel, day: date, kind: str, **values: str) -> None:
         sets = ", ".join(f"{name} = ?" for name in values)
+        scope, params = channel_scope(channel)
         with self.db.atomic():
             self.db.execute(
-                f"UPDATE digests SET {sets} WHERE platform = ? AND workspace = ? AND channel = ?"
-                " AND day = ? AND kind = ?",
-                [
-                    *values.values(),
-                    channel.platform,
-                    channel.workspace,
-                    channel.channel,
-                    day.isoformat(),
-                    kind,
-                ],
+                f"UPDATE digests SET {sets} WHERE {scope} AND day = ? AND kind = ?",
+                [*values.values(), *params, day.isoformat(), kind],
             )
 
     def posted_paper_ids(self, channel: Channel) -> set[str]:
         """Every paper a digest has claimed or posted in this channel."""
+        scope, params = channel_scope(channel)
         rows = self.db.execute(
-            "SELECT paper_id FROM posts WHERE platform = ? AND workspace = ? AND channel = ?"
-            " AND kind = 'digest'",
-            [channel.platform, channel.workspace, channel.channel],
+            f"SELECT paper_id FROM posts WHERE {scope} AND kind = 'digest'", params
         )
         return {row[0] for row in rows}
 
     def post_status(
-        self, channel: Channel, paper_id: str, kind: str = "digest", day: date | None = None
-    ) -> str | None:
-        """'claimed', 'posted', or None when this paper has no post of this kind here (that day,
+        self,
+        channel: Channel,
+        paper_id: str,
+        kind: PostKind = PostKind.DIGEST,
+        day: date | None = None,
+    ) -> PostStatus | None:
+        """Claimed, posted, or None when this paper has no post of this kind here (that day,
         for roundups, which may show a paper again another week)."""
+        scope, params = channel_scope(channel)
         row = self.db.execute(
-            "SELECT status FROM posts WHERE platform = ? AND workspace = ? AND channel = ?"
+            f"SELECT status FROM posts WHERE {scope}"
             " AND paper_id = ? AND kind = ? AND (? IS NULL OR kind = 'digest' OR day = ?)"
             " ORDER BY id DESC LIMIT 1",
-            [
-                channel.platform,
-                channel.workspace,
-                channel.channel,
-                paper_id,
-                kind,
-                iso(day),
-                iso(day),
-            ],
+            [*params, paper_id, kind, iso(day), iso(day)],
         ).fetchone()
-        return row[0] if row else None
+        return PostStatus(row[0]) if row else None
 
     def claim_post(
-        self, channel: Channel, paper_id: str, day: date, now: datetime, kind: str = "digest"
+        self,
+        channel: Channel,
+        paper_id: str,
+        day: date,
+        now: datetime,
+        kind: PostKind = PostKind.DIGEST,
     ) -> bool:
         """Write the claim row before posting a paper; False if a digest already has it here."""
+        _, key = channel_scope(channel)
         with self.db.atomic():
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO posts (platform, workspace, channel, paper_id, kind, day,"
                 " status, claimed_at) VALUES (?, ?, ?, ?, ?, ?, 'claimed', ?)",
-                [
-                    channel.platform,
-                    channel.workspace,
-                    channel.channel,
-                    paper_id,
-                    kind,
-                    day.isoformat(),
-                    now.isoformat(),
-                ],
+                [*key, paper_id, kind, day.isoformat(), now.isoformat()],
             )
         return cursor.rowcount == 1
 
     def record_post(
-        self, ref: MessageRef, paper_id: str, day: date, now: datetime, kind: str = "digest"
+        self,
+        ref: MessageRef,
+        paper_id: str,
+        day: date,
+        now: datetime,
+        kind: PostKind = PostKind.DIGEST,
     ) -> None:
         """Record a delivered paper message (completing its claim, or adding a share)."""
-        ch = ref.channel
+        scope, params = channel_scope(ref.channel)
         with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE posts SET status = 'posted', message_ref = ?, posted_at = ?"
-                " WHERE platform = ? AND workspace = ? AND channel = ? AND paper_id = ?"
-                " AND kind = ? AND status = 'claimed'",
-                [ref.ref, now.isoformat(), ch.platform, ch.workspace, ch.channel, paper_id, kind],
+                f" WHERE {scope} AND paper_id = ? AND kind = ? AND status = 'claimed'",
+                [ref.ref, now.isoformat(), *params, paper_id, kind],
             )
             if cursor.rowcount == 0:
                 self.db.execute(
@@ -213,9 +204,7 @@ class LedgerStore(PaperStore):
                     " message_ref, status, claimed_at, posted_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, 'posted', ?, ?)",
                     [
-                        ch.platform,
-                        ch.workspace,
-                        ch.channel,
+                        *params,
                         paper_id,
                         kind,
                         day.isoformat(),
@@ -227,21 +216,18 @@ class LedgerStore(PaperStore):
 
     def paper_for_message(self, ref: MessageRef) -> str | None:
         """The paper a bot message shows, or None for any other message."""
-        ch = ref.channel
+        scope, params = channel_scope(ref.channel)
         row = self.db.execute(
-            "SELECT paper_id FROM posts WHERE platform = ? AND workspace = ? AND channel = ?"
-            " AND message_ref = ? LIMIT 1",
-            [ch.platform, ch.workspace, ch.channel, ref.ref],
+            f"SELECT paper_id FROM posts WHERE {scope} AND message_ref = ? LIMIT 1",
+            [*params, ref.ref],
         ).fetchone()
         return row[0] if row else None
 
-    def papers_posted_on(self, channel: Channel, day: date) -> list[Paper]:
-        """The papers a channel's digest posted on a day, in posting order."""
+    def papers_posted_on(self, channel: Channel, day: date) -> list[str]:
+        """The ids of the papers a channel's digest posted on a day, in posting order."""
+        scope, params = channel_scope(channel)
         rows = self.db.execute(
-            "SELECT paper_id FROM posts WHERE platform = ? AND workspace = ? AND channel = ?"
-            " AND day = ? AND kind = 'digest' ORDER BY id",
-            [channel.platform, channel.workspace, channel.channel, day.isoformat()],
+            f"SELECT paper_id FROM posts WHERE {scope} AND day = ? AND kind = 'digest' ORDER BY id",
+            [*params, day.isoformat()],
         )
-        ids = [row[0] for row in rows]
-        papers = self.get_papers(ids)
-        return [papers[i] for i in ids if i in papers]
+        return [row[0] for row in rows]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -11,9 +11,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.models import Paper
-from bot.store import search_index
 
 _JSON_LISTS = ("authors", "keywords", "categories", "sources")
+
+# Called inside the write transaction with the rows of papers stored for the first time, so
+# what is derived from them (the search side's learned abbreviations) commits with them.
+NewPapersHook = Callable[[Database, list[dict[str, Any]]], None]
 
 
 def iso(value: date | datetime | None) -> str | None:
@@ -55,12 +58,18 @@ def _with_seen(paper: Paper, first: datetime, last: datetime) -> Paper:
     return replace(paper, first_seen=first, last_seen=last)
 
 
-class PaperStore:
-    """Papers: every write keeps the full-text index and the learned abbreviations in step."""
+class SqlitePapers:
+    """Papers in SQLite; the full-text index follows every write through its triggers."""
 
-    db: Database
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._hooks: list[NewPapersHook] = []
 
-    def upsert_papers(self, papers: Iterable[Paper], now: datetime) -> tuple[int, int]:
+    def on_new_papers(self, callback: NewPapersHook) -> None:
+        """Call `callback(db, rows)` with the rows of new papers, inside each write."""
+        self._hooks.append(callback)
+
+    def upsert(self, papers: Iterable[Paper], now: datetime) -> tuple[int, int]:
         """Insert new papers and merge sightings into known ones; returns (new, updated)."""
         incoming: dict[str, Paper] = {}
         for paper in papers:
@@ -68,7 +77,7 @@ class PaperStore:
             incoming[paper.id] = known.merged(paper) if known else paper
         new = updated = 0
         with self.db.atomic():
-            existing = self.get_papers(list(incoming))
+            existing = self.get_many(list(incoming))
             rows = []
             for pid, paper in incoming.items():
                 if pid in existing:
@@ -83,14 +92,15 @@ class PaperStore:
             if rows:
                 self.db.table("papers").upsert_all(rows, pk="id")
                 fresh = [r for r in rows if r["id"] not in existing]
-                search_index.learn_abbreviations(self.db, fresh)
+                for hook in self._hooks:
+                    hook(self.db, fresh)
         return new, updated
 
-    def get_paper(self, paper_id: str) -> Paper | None:
+    def get(self, paper_id: str) -> Paper | None:
         """One paper by id."""
-        return self.get_papers([paper_id]).get(paper_id)
+        return self.get_many([paper_id]).get(paper_id)
 
-    def get_papers(self, ids: list[str]) -> dict[str, Paper]:
+    def get_many(self, ids: list[str]) -> dict[str, Paper]:
         """Papers by id; unknown ids are left out."""
         found: dict[str, Paper] = {}
         for start in range(0, len(ids), 500):
@@ -100,7 +110,7 @@ class PaperStore:
                 found[row["id"]] = row_to_paper(row)
         return found
 
-    def recent_papers(self, since: datetime, since_day: date) -> list[Paper]:
+    def recent(self, since: datetime, since_day: date) -> list[Paper]:
         """Papers first seen since `since`, or added to HF Daily Papers since `since_day`."""
         rows = self.db.query(
             "SELECT * FROM papers WHERE first_seen >= ? OR added >= ?",
@@ -108,6 +118,6 @@ class PaperStore:
         )
         return [row_to_paper(row) for row in rows]
 
-    def count_papers(self) -> int:
+    def count(self) -> int:
         """How many papers the store holds."""
         return int(self.db.execute("SELECT count(*) FROM papers").fetchone()[0])

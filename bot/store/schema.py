@@ -9,8 +9,6 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
-from bot.store.search_index import migrate_search_v2
-
 
 def _v1_initial(db: Database) -> None:
     db.table("papers").create(
@@ -144,7 +142,13 @@ def _v1_initial(db: Database) -> None:
     db.table("fetches").create_index(["source", "id"])
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, migrate_search_v2]
+def _v2_search_abbreviations(db: Database) -> None:
+    """Schema v2 created the learned-abbreviation table. The search side owns that table now and
+    creates it (filled from the stored papers) when it is missing, so this step does nothing;
+    it stays so that version numbers keep their meaning."""
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_search_abbreviations]
 
 
 def migrate(db: Database) -> int:

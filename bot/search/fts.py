@@ -1,7 +1,8 @@
 """The SQL behind search: FTS5 ranking, snippets, the abbreviation table, query deadlines.
 
 bot/search builds the FTS5 MATCH expressions (from parsed, quoted tokens only) and decides how to
-rank; this module runs them. Every function takes the sqlite_utils Database of the Store.
+rank; this module runs them over the SQLite store's papers table and its FTS5 index. Every
+function takes the store's sqlite_utils Database.
 """
 
 from __future__ import annotations
@@ -17,9 +18,22 @@ from typing import Any
 
 from sqlite_utils import Database
 
-# The paper's own date for since:/year: filters: first arXiv version, else its HF day, else
-# when the bot first saw it.
-PAPER_DAY = "coalesce(p.published, p.added, substr(p.first_seen, 1, 10))"
+from bot.models import Paper
+from bot.search.abbreviations import definitions
+
+
+def _paper_day_sql() -> str:
+    """Paper.day over papers `p`: the first known of Paper.DAY_FIELDS, as an ISO date."""
+    columns = []
+    for name in Paper.DAY_FIELDS:
+        # Dates are stored as ISO dates, datetimes as ISO datetimes: their first ten characters.
+        is_datetime = str(Paper.__dataclass_fields__[name].type).startswith("datetime")
+        columns.append(f"substr(p.{name}, 1, 10)" if is_datetime else f"p.{name}")
+    return f"coalesce({', '.join(columns)})"
+
+
+# The paper's own date for since:/year: filters (Paper.day).
+PAPER_DAY = _paper_day_sql()
 PAPER_COLUMNS = (
     "p.rowid AS rowid_, p.id, p.title, p.abstract, p.authors, p.published, p.added, p.upvotes,"
     " p.comments, p.github_repo, p.github_stars, p.project_page, p.thumbnail, p.ai_summary,"
@@ -60,15 +74,29 @@ class DateRange:
 # -- schema ---------------------------------------------------------------------------------
 
 
-def migrate_search_v2(db: Database) -> None:
-    """Schema v2: the learned abbreviation table, filled from the papers already stored."""
-    db.execute(
-        "CREATE TABLE search_abbreviations (short TEXT NOT NULL, long TEXT NOT NULL,"
-        " spelling TEXT NOT NULL, papers INTEGER NOT NULL DEFAULT 0,"
-        " PRIMARY KEY (short, long)) WITHOUT ROWID"
-    )
-    db.execute("CREATE INDEX search_abbreviations_long ON search_abbreviations(long)")
-    rebuild_abbreviations(db)
+ABBREVIATIONS_TABLE = "search_abbreviations"
+
+
+def ensure_abbreviation_table(db: Database) -> None:
+    """Create the learned-abbreviation table when it is missing, filled from the papers already
+    stored (a database from before schema v2 gets its abbreviations this way)."""
+    if db[ABBREVIATIONS_TABLE].exists():
+        return
+    # IMMEDIATE: a second process opening the same new file waits, then finds the table.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if not db[ABBREVIATIONS_TABLE].exists():
+            db.execute(
+                "CREATE TABLE search_abbreviations (short TEXT NOT NULL, long TEXT NOT NULL,"
+                " spelling TEXT NOT NULL, papers INTEGER NOT NULL DEFAULT 0,"
+                " PRIMARY KEY (short, long)) WITHOUT ROWID"
+            )
+            db.execute("CREATE INDEX search_abbreviations_long ON search_abbreviations(long)")
+            rebuild_abbreviations(db)
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
 
 
 # -- writes ---------------------------------------------------------------------------------
@@ -122,9 +150,6 @@ def rebuild(db: Database) -> None:
 
 
 def _count_definitions(abstracts: Iterable[str]) -> Pairs:
-    # Imported here: bot.search imports the store, and this runs only at write time.
-    from bot.search.abbreviations import definitions
-
     counts: Pairs = {}
     for abstract in abstracts:
         for pair in set(definitions(abstract)):

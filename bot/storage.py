@@ -1,0 +1,286 @@
+"""The storage ports: what the bot asks of its database, as Protocols, and `open_storage`, the
+one place that picks an implementation. Every implementation passes tests/test_store.py."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Protocol
+
+from bot.models import (
+    Bookmark,
+    Channel,
+    DigestClaim,
+    FetchRecord,
+    Member,
+    MessageRef,
+    Paper,
+    PostKind,
+    PostStatus,
+    Subscription,
+)
+from bot.replies import SearchReply
+from bot.search import FtsSearch
+from bot.store import SqliteStore
+
+
+class PaperRepository(Protocol):
+    """Every paper the bot has seen, merged across sightings and sources."""
+
+    def upsert(self, papers: Iterable[Paper], now: datetime) -> tuple[int, int]:
+        """Insert new papers and merge sightings into known ones; returns (new, updated)."""
+        ...
+
+    def get(self, paper_id: str) -> Paper | None:
+        """One paper by id."""
+        ...
+
+    def get_many(self, ids: list[str]) -> dict[str, Paper]:
+        """Papers by id; unknown ids are left out."""
+        ...
+
+    def recent(self, since: datetime, since_day: date) -> list[Paper]:
+        """Papers first seen since `since`, or added to HF Daily Papers since `since_day`."""
+        ...
+
+    def count(self) -> int:
+        """How many papers are stored."""
+        ...
+
+
+class DigestLedger(Protocol):
+    """Digest claims and leases, and every message the bot posted for a paper.
+
+    A digest is named by its key (`Digest.key`: "daily", "roundup", "extra-093000").
+    """
+
+    def claim_digest(
+        self, channel: Channel, day: date, kind: str, picks: list[tuple[str, str]], now: datetime
+    ) -> DigestClaim:
+        """Claim a channel's digest for a day, fixing its picks; an existing claim is kept."""
+        ...
+
+    def lease_digest(
+        self,
+        channel: Channel,
+        day: date,
+        kind: str,
+        owner: str,
+        until: datetime,
+        now: datetime,
+        dead_owners: Iterable[str] = (),
+    ) -> bool:
+        """Take (or renew) the right to deliver a claimed digest; False while another holds it."""
+        ...
+
+    def digest_owner(self, channel: Channel, day: date, kind: str) -> str | None:
+        """The process holding a digest's lease, if any."""
+        ...
+
+    def get_digest(self, channel: Channel, day: date, kind: str = "daily") -> DigestClaim | None:
+        """The digest claim for a channel and day, if any."""
+        ...
+
+    def last_digest_day(self, channel: Channel, kind: str = "daily") -> date | None:
+        """The most recent day a digest was claimed for this channel."""
+        ...
+
+    def set_digest_header(self, channel: Channel, day: date, kind: str, ref: str) -> None:
+        """Record the header message of a claimed digest."""
+        ...
+
+    def finish_digest(self, channel: Channel, day: date, kind: str, now: datetime) -> None:
+        """Mark a digest as fully delivered."""
+        ...
+
+    def posted_paper_ids(self, channel: Channel) -> set[str]:
+        """Every paper a digest has claimed or posted in this channel."""
+        ...
+
+    def post_status(
+        self,
+        channel: Channel,
+        paper_id: str,
+        kind: PostKind = PostKind.DIGEST,
+        day: date | None = None,
+    ) -> PostStatus | None:
+        """Claimed, posted, or None when this paper has no post of this kind here (that day,
+        for roundups)."""
+        ...
+
+    def claim_post(
+        self,
+        channel: Channel,
+        paper_id: str,
+        day: date,
+        now: datetime,
+        kind: PostKind = PostKind.DIGEST,
+    ) -> bool:
+        """Write the claim row before posting a paper; False if a digest already has it here."""
+        ...
+
+    def record_post(
+        self,
+        ref: MessageRef,
+        paper_id: str,
+        day: date,
+        now: datetime,
+        kind: PostKind = PostKind.DIGEST,
+    ) -> None:
+        """Record a delivered paper message (completing its claim, or adding a share)."""
+        ...
+
+    def paper_for_message(self, ref: MessageRef) -> str | None:
+        """The paper a bot message shows, or None for any other message."""
+        ...
+
+    def papers_posted_on(self, channel: Channel, day: date) -> list[str]:
+        """The ids of the papers a channel's digest posted on a day, in posting order."""
+        ...
+
+
+class ChannelActivity(Protocol):
+    """Subscriptions, bookmarks, de-duplicated platform events and the fetch log."""
+
+    def get_subscription(self, channel: Channel) -> Subscription | None:
+        """A channel's settings, or None when it has not subscribed."""
+        ...
+
+    def save_subscription(self, sub: Subscription, now: datetime) -> None:
+        """Create or replace a channel's settings."""
+        ...
+
+    def delete_subscription(self, channel: Channel) -> bool:
+        """Stop a channel's digests; True if it was subscribed."""
+        ...
+
+    def subscriptions(self, platform: str | None = None) -> list[Subscription]:
+        """Every subscription, or those of one platform."""
+        ...
+
+    def set_bookmark(
+        self,
+        member: Member,
+        paper_id: str,
+        saved: bool,
+        now: datetime,
+        channel: str | None = None,
+    ) -> bool:
+        """Save or unsave a paper for a member; True when that changed anything."""
+        ...
+
+    def bookmarks(self, member: Member) -> list[Bookmark]:
+        """A member's saved papers, newest first."""
+        ...
+
+    def team_saves(self, channel: Channel, since: datetime) -> list[tuple[str, int]]:
+        """(paper id, how many people saved it) for papers saved from this channel since a time."""
+        ...
+
+    def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
+        """True the first time a platform event id is seen; False for a retry of it."""
+        ...
+
+    def record_fetch(
+        self,
+        source: str,
+        started_at: datetime,
+        finished_at: datetime,
+        ok: bool,
+        seen: int = 0,
+        new: int = 0,
+        error: str | None = None,
+    ) -> None:
+        """Log one fetch attempt of a source."""
+        ...
+
+    def last_fetches(self) -> dict[str, FetchRecord]:
+        """The most recent fetch of each source."""
+        ...
+
+
+class SearchIndex(Protocol):
+    """Full-text search over the stored papers, kept in step with every paper write."""
+
+    def search(
+        self,
+        text: str,
+        *,
+        limit: int = 10,
+        now: datetime | None = None,
+        deadline: float = ...,
+    ) -> SearchReply:
+        """Answer /papers <text>: ranked hits with snippets; never raises for any input text."""
+        ...
+
+    def match_ids(self, text: str, among: Collection[str]) -> set[str]:
+        """The ids among `among` that match a search query (topic filters of the daily digest)."""
+        ...
+
+    def rebuild(self) -> None:
+        """Rebuild the index from the stored papers (after a bulk load)."""
+        ...
+
+
+class Storage(Protocol):
+    """Everything the bot keeps: papers, the digest ledger, channel activity, the search index."""
+
+    @property
+    def papers(self) -> PaperRepository: ...
+
+    @property
+    def ledger(self) -> DigestLedger: ...
+
+    @property
+    def activity(self) -> ChannelActivity: ...
+
+    @property
+    def search(self) -> SearchIndex: ...
+
+    def close(self) -> None:
+        """Close the database connection."""
+        ...
+
+    def __enter__(self) -> Storage: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class Closable(Protocol):
+    """Something holding a connection."""
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
+
+@dataclass(frozen=True)
+class OpenStorage:
+    """A Storage assembled from its parts by open_storage; closing it closes the database."""
+
+    papers: PaperRepository
+    ledger: DigestLedger
+    activity: ChannelActivity
+    search: SearchIndex
+    backend: Closable = field(repr=False)  # the implementation's own connection
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.backend.close()
+
+    def __enter__(self) -> OpenStorage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_storage(target: str | Path) -> Storage:
+    """Open (creating and migrating as needed) the storage at `target`: a SQLite file path, or
+    ":memory:"."""
+    # A "postgresql://" target will pick the PostgreSQL implementation here, with its own
+    # SearchIndex; the rest of the bot sees only the ports above.
+    store = SqliteStore(target)
+    return OpenStorage(store.papers, store.ledger, store.activity, FtsSearch(store), store)

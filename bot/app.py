@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from bot import logs
 from bot.config import Settings
 from bot.core import PapersBot
-from bot.ports import Clock
+from bot.ports import Clock, utcnow
 from bot.service import Service
 from bot.storage import Storage, open_storage
-from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.health import snapshot
 from bot.ingest import fetch_sources, ingest_files
 from bot.models import Digest
-from bot.ports import Clock
+from bot.ports import Clock, utcnow
 from bot.sources import SourceError, sample_files
 from bot.storage import Storage
-from bot.store import SchemaTooNew, utcnow
+from bot.store import SchemaTooNew
 
 app = typer.Typer(
     name="papers-bot",

@@ -24,11 +24,10 @@ from bot.commands import (
 from bot.config import Settings
 from bot.digest import DigestOutcome, DigestRunner
 from bot.models import Channel, Digest, DigestItem, DigestKind, MessageRef, Paper
-from bot.ports import ChatPoster, Clock
+from bot.ports import ChatPoster, Clock, utcnow
 from bot.presentation import BookmarkEmoji
 from bot.replies import Reply, SearchReply, TextReply
 from bot.storage import Storage
-from bot.store import utcnow
 from bot.subscriptions import ScheduleListener, SubscriptionBook
 
 log = logging.getLogger(__name__)

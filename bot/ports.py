@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from bot.models import Digest, DigestItem, IngestReport, MessageRef, Paper
 
 Clock = Callable[[], datetime]  # returns an aware datetime (UTC)
+
+
+def utcnow() -> datetime:
+    """The system clock: the current time, aware, in UTC."""
+    return datetime.now(UTC)
 
 
 class ChatPoster(Protocol):

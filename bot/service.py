@@ -18,10 +18,9 @@ from bot.config import Settings
 from bot.core import PapersBot
 from bot.ingest import fetch_sources
 from bot.models import Channel, Subscription
-from bot.ports import ChatAdapter, Clock
+from bot.ports import ChatAdapter, Clock, utcnow
 from bot.schedule import ARXIV_ANNOUNCE, catch_up, digest_trigger, job_id, roundup_trigger
 from bot.storage import Storage
-from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -94,3 +94,9 @@ def test_only_the_registry_of_platforms_names_slack_and_discord_in_the_core() ->
         and any(i.startswith(("adapters.slack", "adapters.discord")) for i in imports_of(module))
     }
     assert named == set()
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("bot.store")))
+def test_the_store_knows_nothing_above_it(module: str) -> None:
+    above = ("bot.search", "bot.core", "bot.commands", "bot.service", "bot.app", "adapters")
+    assert not {name for name in imports_of(module) if name.startswith(above)}, module

@@ -3,7 +3,6 @@ package's own FTS5 queries, over the papers table this package keeps."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -22,7 +21,6 @@ __all__ = [
     "SqliteStore",
     "paper_to_row",
     "row_to_paper",
-    "utcnow",
 ]
 
 
@@ -51,8 +49,3 @@ class SqliteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)

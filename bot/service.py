@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -21,6 +22,7 @@ from bot.models import Channel, Subscription
 from bot.ports import ChatAdapter, Clock, utcnow
 from bot.schedule import ARXIV_ANNOUNCE, catch_up, digest_trigger, job_id, roundup_trigger
 from bot.storage import Storage
+from bot.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ class Service:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.started: datetime | None = None
         self.health_port: int | None = None
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._tasks = TaskSet()
         self._session: aiohttp.ClientSession | None = None
         self._health: web.AppRunner | None = None
         bot.on_schedule_change(self.reschedule)
@@ -79,7 +81,7 @@ class Service:
             self.scheduler.shutdown(wait=False)
         if self._tasks:
             log.info("waiting for %d in-flight job(s)", len(self._tasks))
-            await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
+            await self._tasks.idle(timeout=STOP_TIMEOUT)
         for adapter in self.adapters.values():
             await adapter.stop()
         if self._health:
@@ -156,15 +158,16 @@ class Service:
         elif decision.action == "skip":
             log.warning("no digest for %s on %s: %s", sub.channel, decision.due, decision.reason)
 
-    async def _track(self, job: Callable[..., Awaitable[object]], *args: object) -> None:
+    async def idle(self, timeout: float | None = None) -> None:
+        """Wait for the jobs running now (at most `timeout` seconds)."""
+        await self._tasks.idle(timeout)
+
+    async def _track(self, job: Callable[..., Coroutine[Any, Any, object]], *args: object) -> None:
         """Run a job as a tracked task, so shutdown can wait for it."""
         await self._spawn(job(*args))
 
-    def _spawn(self, work: Awaitable[object]) -> asyncio.Task[object]:
-        task: asyncio.Task[object] = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    def _spawn(self, work: Coroutine[Any, Any, object]) -> asyncio.Task[Any]:
+        return self._tasks.spawn(work)
 
     async def _fetch(self, names: tuple[str, ...]) -> None:
         assert self._session is not None

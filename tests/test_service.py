@@ -64,8 +64,7 @@ def make_service(
 async def settle(service: Service) -> None:
     """Wait for the jobs the service started (catch-up digests) to finish."""
     await asyncio.sleep(0)
-    if service._tasks:
-        await asyncio.wait(service._tasks, timeout=5)
+    await service.idle(timeout=5)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from adapters.discord.render import (
     render_reply,
 )
 from adapters.discord.settings import DiscordSettings
-from adapters.kit import TaskSet, guarded
+from adapters.kit import guarded
 from bot.bookmarks import BookmarkChange
 from bot.commands import CommandContext, Invocation
 from bot.config import ConfigError
@@ -33,6 +33,7 @@ from bot.core import PapersBot
 from bot.models import Channel, Digest, DigestItem, MessageRef, shorten
 from bot.presentation import FAILED, SHARED
 from bot.replies import TextReply
+from bot.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.kit import TaskSet, guarded
+from adapters.kit import guarded
 from adapters.slack.blocks import SHARE_ACTION, Message, escape, header_message, paper_message
 from adapters.slack.client import (
     ChannelPacer,
@@ -38,6 +38,7 @@ from bot.core import PapersBot
 from bot.models import Channel, Digest, DigestItem, MessageRef
 from bot.presentation import SHARED
 from bot.replies import TextReply
+from bot.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 

@@ -104,7 +104,7 @@ def dev_corpus(storage: Storage, folder: Path) -> int:
     return storage.papers.count()
 
 
-def run_dev_corpus(verbose: bool) -> None:
+def run_dev_corpus(verbose: bool, splits: tuple[str, ...] = ("dev", "test")) -> None:
     """Both splits, per query class, for every ranker."""
     queries, judged = load_judgments()
     with tempfile.TemporaryDirectory() as tmp, open_storage(Path(tmp) / "q.db") as storage:
@@ -116,7 +116,7 @@ def run_dev_corpus(verbose: bool) -> None:
         )
         for q in queries:
             grades = judged.get(q["id"], {})
-            if not any(g > 0 for g in grades.values()):
+            if q["split"] not in splits or not any(g > 0 for g in grades.values()):
                 continue
             line = []
             for name, rank in systems.items():
@@ -131,7 +131,7 @@ def run_dev_corpus(verbose: bool) -> None:
     print(f"{len(queries)} queries over {count:,} real papers; {sum(map(len, judged.values())):,}")
     print("judged pairs. nDCG@5 / recall@10 (unjudged share of the top 10)")
     print(f"{'split':<6}{'class':<15}{'n':>4}  " + "".join(f"{n:<26}" for n in systems))
-    for split in ("dev", "test"):
+    for split in splits:
         keys = sorted(k for k in table if k[0] == split)
         for key in [(split, "all")] + [k for k in keys if k[1] != "all"]:
             cells = []
@@ -170,8 +170,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", choices=("dev-corpus", "bundled"), default="dev-corpus")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per query")
+    parser.add_argument(
+        "--dev-only", action="store_true", help="leave the test split out (while tuning)"
+    )
     args = parser.parse_args()
-    (run_bundled if args.set == "bundled" else run_dev_corpus)(args.verbose)
+    if args.set == "bundled":
+        run_bundled(args.verbose)
+    else:
+        run_dev_corpus(args.verbose, ("dev",) if args.dev_only else ("dev", "test"))
 
 
 if __name__ == "__main__":

@@ -15,12 +15,26 @@ ARXIV_PDF_URL = "https://arxiv.org/pdf/{id}"
 # New-style (2401.01234) and old-style (astro-ph/0601001, math.AG/0601001) arXiv ids.
 ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})$")
 _VERSION = re.compile(r"v\d+$")
+_WORD = re.compile(r"[^\W_]+")  # a word as the full-text index splits text (unicode61)
 _SPACE = re.compile(r"\s+")
 
 
 def normalise_space(text: str | None) -> str:
     """Collapse runs of whitespace (hard wraps, padding) into single spaces."""
     return _SPACE.sub(" ", text or "").strip()
+
+
+def text_key(text: str) -> str:
+    """Text as its lower-case words joined by single spaces: "Seed-Prover: Deep…" ->
+    "seed prover deep…". Two titles are the same title when their keys are equal."""
+    return " ".join(word.lower() for word in _WORD.findall(text))
+
+
+def title_keys(title: str) -> tuple[str, str | None]:
+    """The keys an exact-title search looks up: the whole title, and its name before a colon
+    ("Seed-Prover" of "Seed-Prover: Deep and Broad Reasoning …"), if it has one."""
+    name, colon, _ = title.partition(":")
+    return text_key(title), (text_key(name) or None) if colon else None
 
 
 def canonical_id(raw: str) -> str:

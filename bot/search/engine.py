@@ -6,7 +6,9 @@ import heapq
 import logging
 import time
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -15,35 +17,41 @@ from bot.search import fts as index
 from bot.search import ranking
 from bot.search.expansion import Expression, expand
 from bot.search.grammar import Query, parse, tokens
+from bot.search.spelling import Speller
 from bot.store import SqliteStore, row_to_paper
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DEADLINE = 0.25  # seconds for the whole search, snippets included
-FALLBACK_SHARE = 0.3  # of the deadline kept back for the newest-first fallback
+FALLBACK_BUDGET = 0.1  # seconds for the newest-first answer when ranking ran out of time
 # BM25 costs a few microseconds per matching paper, so it is computed for at most CANDIDATES
 # matches (the newest) plus TITLE_CANDIDATES papers with every word in the title. Queries of
 # rare and mid-frequency words match fewer and are ranked exactly.
 CANDIDATES = 2000
-TITLE_CANDIDATES = 1000
 RERANK = 30  # best BM25 candidates that get the upvote/recency boosts
+# With fewer papers than this matching every term, papers matching some of them follow.
+RELAX_BELOW = 10
+PARTIAL_CANDIDATES = 2000
+EXACT_RANK_CAP = 20000  # papers matching some terms: up to this many are all ranked
+# A paper with an abbreviation as typed ranks a little above one with only its expansion, in
+# queries of up to TYPED_BONUS_TERMS terms (in longer ones the lift only favours generic words).
+TYPED_BONUS = 0.05
+TYPED_BONUS_TERMS = 2
+TITLE_BOOST = 1.0  # lift for a paper with every term in its title
 # Snippets come from one walk over all matches up to this many, else from one lookup per hit:
 # a lookup costs about as much as walking a hundred or so matches (measured at 1M papers).
 SNIPPET_WALK_MATCHES = 300
 SNIPPET_COLUMNS = (1, 2, 3, 0)  # abstract, then authors, keywords, title
-# Best-effort lookups with their own budgets (seconds): they return what they found by then.
-TITLE_TIER_BUDGET = 0.015
-EXACT_TITLE_BUDGET = 0.015
 EMPTY_NOTE = (
     "Type some words to search, e.g. /papers diffusion transformers, "
     '/papers "chain of thought" -survey, or /papers help for the full syntax.'
 )
 BOUNDED_NOTE = (
-    "These words are very common: ranked the newest {n:,} matching papers, titles with every "
-    'word first. Add a rarer word or a "phrase" to narrow it.'
+    "More than {n:,} papers match: ranked the newest {n:,} of them. "
+    'Add a rarer word or a "phrase" to narrow it.'
 )
 SLOW_NOTE = (
-    "Showing the newest matches: ranking every paper with these common words took too long. "
+    "Showing the newest matches: finding and ranking them all took too long. "
     'Add a rarer word or a "phrase" to narrow it.'
 )
 
@@ -53,6 +61,7 @@ class FtsSearch:
 
     def __init__(self, store: SqliteStore) -> None:
         self.db = store.db
+        self.speller = Speller(store.db)
         index.ensure_abbreviation_table(self.db)
         store.papers.on_new_papers(index.learn_abbreviations)
 
@@ -71,7 +80,8 @@ class FtsSearch:
         if not query.has_positive:
             return SearchReply(query=query.text, hits=(), note=_join(*query.problems, EMPTY_NOTE))
         try:
-            return _search(self.db, query, max(1, min(limit, 100)), now, started, deadline)
+            limit = max(1, min(limit, 100))
+            return _search(self.db, self.speller, query, limit, now, started, deadline)
         except Exception:  # the one boundary: a search must answer, whatever went wrong below
             log.exception("search failed for %r", query.text)
             return SearchReply(
@@ -95,69 +105,63 @@ class FtsSearch:
 
 
 def _search(
-    db: Database, query: Query, limit: int, now: datetime, started: float, deadline: float
+    db: Database,
+    speller: Speller,
+    query: Query,
+    limit: int,
+    now: datetime,
+    started: float,
+    deadline: float,
 ) -> SearchReply:
+    notes = list(query.problems)
+    fixes = speller.corrections([t for w in query.words for t in tokens(w)])
+    if fixes:
+        query = _corrected(query, fixes)
+        notes.append(f"Showing results for “{' '.join(query.words)}”.")
     expression = _expression(db, query)
     match = expression.match()
     if not match:
-        return SearchReply(query=query.text, hits=(), note=_join(*query.problems, EMPTY_NOTE))
+        return SearchReply(query=query.text, hits=(), note=_join(*notes, EMPTY_NOTE))
     dates = _dates(query)
-    notes = list(query.problems)
-    scores: dict[int, float] = {}
-    first: set[int] = set()
-    bounded = True
-    tier_complete = False  # True when `first` holds every match with every word in the title
-    try:
-        with index.deadline(db, _left(started, deadline * (1 - FALLBACK_SHARE))):
-            scored = index.scored_newest(db, match, ranking.WEIGHTS, CANDIDATES + 1, dates)
-            scores = dict(scored[:CANDIDATES])
-            bounded = len(scored) > CANDIDATES
-            # Papers with every word in the title come first, in both modes, so the ranking
-            # does not change character when a query crosses the candidate bound.
-            title_match = expression.match(column="title")
-            if bounded:
-                notes.append(BOUNDED_NOTE.format(n=CANDIDATES))
-                titled = index.scored_newest(
-                    db,
-                    title_match,
-                    ranking.WEIGHTS,
-                    TITLE_CANDIDATES,
-                    dates,
-                    within=TITLE_TIER_BUDGET,
-                )
-                first = {rowid for rowid, _ in titled}
-                scores.update((rowid, score) for rowid, score in titled if rowid not in scores)
-            else:
-                # Every match is scored already, title matches included: the tier needs only
-                # which they are, not a second bm25 pass.
-                rowids, tier_complete = index.newest_rowids(
-                    db, title_match, TITLE_CANDIDATES, dates, within=TITLE_TIER_BUDGET
-                )
-                first = set(rowids)
-    except index.SearchTimeout:
-        notes = [*query.problems, SLOW_NOTE]
-        first = set()
-        try:
-            with index.deadline(db, _left(started, deadline)):
-                scores = dict(index.scored_newest(db, match, ranking.WEIGHTS, limit, dates))
-        except index.SearchTimeout:
-            scores = {}
-    best = heapq.nsmallest(RERANK, scores, key=lambda r: (r not in first, -scores[r]))
-    # An exact title has every typed word in its title, so with few matches it is in a complete
-    # title tier, and in `best` when the tier fits there. Only otherwise look for titles that
-    # start with the typed words; with many matches the title tier already holds them (an exact
-    # title is a short title of just these words, so it ranks high there) and another walk of
-    # the long doclists would only spend the budget twice.
-    exact_in_best = tier_complete and len(first) <= RERANK
-    title_starts = [] if bounded or exact_in_best else _title_starts(db, expression, dates)
-    rows = index.paper_rows(db, best + [r for r in title_starts if r not in best])
-    exact = {r for r, row in rows.items() if ranking.is_exact_title(row["title"], expression.typed)}
-    candidates = [{**row, "score": scores.get(rowid, 0.0)} for rowid, row in rows.items()]
-    ordered = ranking.order(candidates, now, exact, first)[:limit]
-    # With few matches, one walk over them all is cheaper than a lookup per hit.
-    walk = not bounded and len(scores) <= SNIPPET_WALK_MATCHES
+    exact = _exact_titles(db, expression, match, dates)
+    # Papers with every term, the newest CANDIDATES of them ranked by bm25; with few of those,
+    # papers with some of the terms follow (bm25 ranks those with more and rarer terms first).
+    full, in_time = index.scored_newest_in_time(
+        db, match, ranking.WEIGHTS, CANDIDATES + 1, dates, within=_left(started, deadline / 2)
+    )
+    if not in_time:
+        notes.append(SLOW_NOTE)
+    if len(full) > CANDIDATES:
+        notes.append(BOUNDED_NOTE.format(n=CANDIDATES))
+        full = full[:CANDIDATES]
+    partial: list[tuple[int, float]] = []
+    relaxed = expression.match(any_term=True)
+    if len(full) < RELAX_BELOW and relaxed and relaxed != match:
+        seen = {rowid for rowid, _ in full}
+        some = _best_or_newest(db, relaxed, dates, _left(started, deadline * 0.75))
+        partial = [(rowid, score) for rowid, score in some if rowid not in seen]
+    if not full and not partial and not exact and not in_time:
+        full = _newest_typed(db, expression, dates, limit)
+    tiers = [
+        heapq.nlargest(RERANK, full, key=lambda pair: pair[1]),
+        heapq.nlargest(RERANK, partial, key=lambda pair: pair[1]),
+    ]
+    scores = dict(full) | dict(partial)
+    ranked = [r for tier in tiers for r, _ in tier]
+    lift = _lifts(db, expression, ranked)
+    rows = index.paper_rows(db, exact + ranked)
+    ordered: list[dict[str, Any]] = []
+    for group in ([(r, scores.get(r, 0.0)) for r in exact], *tiers):
+        candidates = [
+            {**rows[r], "score": score * lift.get(r, 1.0)}
+            for r, score in group
+            if r in rows and all(r != o["rowid"] for o in ordered)
+        ]
+        ordered += ranking.order(candidates, now)
+    ordered = ordered[:limit]
     rowids = [r["rowid"] for r in ordered]
-    snippets = _snippets(db, match, rowids, walk, started, deadline)
+    walk = len(scores) <= SNIPPET_WALK_MATCHES
+    snippets = _snippets(db, relaxed or match, rowids, walk, started, deadline)
     hits = tuple(
         SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()))
         for r in ordered
@@ -168,17 +172,68 @@ def _search(
     return SearchReply(query=query.text, hits=hits, note=_join(*notes))
 
 
+def _best_or_newest(
+    db: Database, match: str, dates: index.DateRange, within: float
+) -> list[tuple[int, float]]:
+    """The best-scored matches of all when few enough papers match to rank them all in time,
+    else the newest PARTIAL_CANDIDATES matches, ranked."""
+    best = index.best_scored(
+        db, match, ranking.WEIGHTS, PARTIAL_CANDIDATES, dates, EXACT_RANK_CAP, within / 2
+    )
+    if best is not None:
+        return best
+    return index.scored_newest(
+        db, match, ranking.WEIGHTS, PARTIAL_CANDIDATES, dates, within=within / 2
+    )
+
+
+def _corrected(query: Query, fixes: dict[str, str]) -> Query:
+    """The query with misspelt words replaced by their corrections."""
+    words = tuple(
+        " ".join(fixes.get(t, t) for t in tokens(w)) if any(t in fixes for t in tokens(w)) else w
+        for w in query.words
+    )
+    return replace(query, words=words)
+
+
+def _exact_titles(
+    db: Database, expression: Expression, match: str, dates: index.DateRange
+) -> list[int]:
+    """Papers whose title is exactly the typed words (by index, at any age), that also match
+    the rest of the query (authors, exclusions)."""
+    found = index.exact_titles(db, " ".join(expression.typed), dates)
+    if found and (expression.authors or expression.excluded):
+        keep = index.which_match(db, match, found)
+        found = [r for r in found if r in keep]
+    return found
+
+
+def _lifts(db: Database, expression: Expression, rowids: list[int]) -> dict[int, float]:
+    """Score multipliers: TITLE_BOOST for every term in the title, TYPED_BONUS for an
+    abbreviation as typed rather than only its expansion (in short queries)."""
+    lift = dict.fromkeys(rowids, 1.0)
+    for rowid in index.which_match(db, expression.match(column="title"), rowids):
+        lift[rowid] += TITLE_BOOST
+    expanded = any(term.expanded for term in expression.terms)
+    if expanded and len(expression.terms) <= TYPED_BONUS_TERMS:
+        typed = " AND ".join(term.typed_fts() for term in expression.terms)
+        for rowid in index.which_match(db, typed, rowids):
+            lift[rowid] += TYPED_BONUS
+    return lift
+
+
+def _newest_typed(
+    db: Database, expression: Expression, dates: index.DateRange, limit: int
+) -> list[tuple[int, float]]:
+    """The newest papers with the words as typed: what a query that ran out of time shows."""
+    typed = " AND ".join(term.typed_fts() for term in expression.terms)
+    if not typed:
+        return []
+    return index.scored_newest(db, typed, ranking.WEIGHTS, limit, dates, within=FALLBACK_BUDGET)
+
+
 def _expression(db: Database, query: Query) -> Expression:
     return expand(query, lambda shorts, longs: index.abbreviation_pairs(db, shorts, longs))
-
-
-def _title_starts(db: Database, expression: Expression, dates: index.DateRange) -> list[int]:
-    """Papers whose title starts with the typed words: candidates for an exact title hit."""
-    match = expression.exact_title_match()
-    if not match:
-        return []
-    found = index.scored_newest(db, match, ranking.WEIGHTS, 20, dates, within=EXACT_TITLE_BUDGET)
-    return [rowid for rowid, _ in found]
 
 
 def _snippets(

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.search.abbreviations import curated_pairs, long_key, short_key, stem
-from bot.search.grammar import STOPWORDS, Query, tokens
+from bot.search.grammar import DESCRIPTION_TERMS, FILLER, STOPWORDS, Query, tokens
 
 # (short keys, long keys) -> (short key, long key, spelling, papers) rows from the corpus.
 Lookup = Callable[[Sequence[str], Sequence[str]], list[tuple[str, str, str, int]]]
@@ -22,6 +22,7 @@ CURATED_PAPERS = 10**6
 # Spelled-out forms match with this many extra words in between, in any order, so
 # "on-policy distillation" finds "on-policy self-distillation" (FTS5 NEAR).
 NEAR_SLACK = 2
+MIN_MEANING_SHARE = 0.05  # of the papers defining a short form's most common long form
 MAX_JOINED_CHARS = 24  # "metarl", "fewshot"; longer joined forms never occur in text
 
 _CURATED = curated_pairs()
@@ -36,11 +37,24 @@ class Term:
     forms: tuple[tuple[str, ...], ...]  # exact token phrases
     near: tuple[tuple[str, ...], ...] = ()  # spelled-out forms, matched with NEAR_SLACK
     expanded: bool = False  # True when abbreviation forms were added
+    typed_forms: tuple[tuple[str, ...], ...] = ()  # of `forms`, those of the words as typed
+    quoted: bool = False  # a "quoted phrase": required even when a query is relaxed
 
     def fts(self) -> str:
         """The FTS5 expression: any of the forms."""
         parts = [phrase(f) for f in self.forms]
         parts += [f"NEAR({' '.join(phrase((t,)) for t in f)}, {NEAR_SLACK})" for f in self.near]
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    def words(self) -> tuple[str, ...]:
+        """The single words of the forms typed, stop words left out."""
+        forms = self.typed_forms or self.forms
+        return tuple(dict.fromkeys(t for f in forms for t in f if t not in STOPWORDS))
+
+    def typed_fts(self) -> str:
+        """The FTS5 expression of the words as typed, without the expansion's other forms."""
+        forms = self.typed_forms or self.forms
+        parts = [phrase(f) for f in forms]
         return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
 
@@ -53,9 +67,21 @@ class Expression:
     excluded: tuple[tuple[str, ...], ...]
     typed: tuple[str, ...] = ()  # every token of the plain words, stop words too
 
-    def match(self, column: str | None = None) -> str:
-        """The MATCH expression, words limited to one column if given; "" if nothing to match."""
+    def match(self, column: str | None = None, any_term: bool = False) -> str:
+        """The MATCH expression, words limited to one column if given; with `any_term`, papers
+        matching at least one of the terms; "" if nothing to match."""
         parts = [t.fts() for t in self.terms]
+        if any_term:
+            # Relaxed: any of the plain terms (one term of several words, "meta-RL": any of its
+            # words), and still every quoted phrase.
+            plain = [t for t in self.terms if not t.quoted]
+            some = [t.fts() for t in plain]
+            if len(some) == 1:
+                some += [phrase((w,)) for w in plain[0].words()]
+            parts = [t.fts() for t in self.terms if t.quoted]
+            if not some:
+                return ""
+            parts.append("(" + " OR ".join(dict.fromkeys(some)) + ")")
         if column and parts:
             parts = [f"{column} : (" + " AND ".join(parts) + ")"]
         parts += [f"authors : {phrase(a)}" for a in self.authors]
@@ -84,13 +110,16 @@ def expand(query: Query, lookup: Lookup) -> Expression:
     """Group the plain words into terms, adding spaced/joined compounds and abbreviation forms."""
     words = [(w, tokens(w)) for w in query.words]
     words = [(w, t) for w, t in words if t]
+    content = [t for _, t in words if not (len(t) == 1 and t[0] in STOPWORDS)]
+    if len(content) >= DESCRIPTION_TERMS:
+        words = [(w, t) for w, t in words if not (len(t) == 1 and t[0] in FILLER)]
     spans = _spans(words)
     learned = lookup([s for s, _, _ in spans], [lk for _, lk, _ in spans])
     pairs = [(s, lk, sp, CURATED_PAPERS) for s, lk, sp in _CURATED] + learned
     terms: list[Term] = []
     i = 0
     while i < len(words):
-        term, used = _abbreviation_term(words, i, pairs)
+        term, used = _abbreviation_term(words, i, pairs, _other_tokens(words, i))
         if term is None:
             word, toks = words[i]
             used = 1
@@ -100,7 +129,7 @@ def expand(query: Query, lookup: Lookup) -> Expression:
             term = Term(word, tuple(_compound_forms(toks)))
         terms.append(term)
         i += used
-    terms += [Term(" ".join(p), (p,)) for p in query.phrases]
+    terms += [Term(" ".join(p), (p,), quoted=True) for p in query.phrases]
     typed = tuple(t for _, toks in words for t in toks)
     return Expression(tuple(terms), query.authors, query.excluded, typed)
 
@@ -116,12 +145,23 @@ def _spans(words: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, str, boo
     return out
 
 
+def _other_tokens(words: list[tuple[str, tuple[str, ...]]], start: int) -> set[str]:
+    """The tokens typed outside the run of words that starts at `start` (its first word)."""
+    return {stem(t) for i, (_, toks) in enumerate(words) if i != start for t in toks} - STOPWORDS
+
+
 def _abbreviation_term(
     words: list[tuple[str, tuple[str, ...]]],
     start: int,
     pairs: list[tuple[str, str, str, int]],
+    others: set[str],
 ) -> tuple[Term | None, int]:
-    """The longest run of words from `start` that is a known short or long form, as a Term."""
+    """The longest run of words from `start` that is a known short or long form, as a Term.
+
+    Expansions keep to the query: a long form that repeats another typed word would let the
+    expansion satisfy that word too ("LoRA rank": low-*rank* adaptation), so it is left out,
+    unless the short form has several meanings, where it is the meaning the query means
+    ("TTS speech": text-to-speech, not test-time scaling)."""
     for end in range(min(len(words), start + MAX_SPAN_WORDS), start, -1):
         typed = " ".join(w for w, _ in words[start:end])
         toks = tuple(t for _, ws in words[start:end] for t in ws)
@@ -136,15 +176,33 @@ def _abbreviation_term(
         shorts = {p[0]: p[2] for p in as_short + as_long}
         # Long forms of the abbreviation typed, most-defined first. A typed long form keeps
         # to itself: "text-to-speech" must not pull in TTS's other meaning, test-time scaling.
-        by_papers = {p[1]: p[3] for p in as_short}
+        by_papers: dict[str, int] = {}
+        for pair in as_short:
+            by_papers[pair[1]] = max(pair[3], by_papers.get(pair[1], 0))
+        # A meaning defined by a few papers where another is defined by many is noise from the
+        # learner ("large language model s"), not a second meaning.
+        floor = MIN_MEANING_SHARE * max(by_papers.values(), default=0)
+        by_papers = {lk: n for lk, n in by_papers.items() if n >= floor}
         longs = [tuple(lk.split()) for lk in sorted(by_papers, key=lambda k: -by_papers[k])]
+        others_here = others - {stem(t) for t in toks}
+        echoing = [lf for lf in longs if others_here & set(lf)]
+        if len(longs) > 1 and echoing:
+            longs = echoing
+        elif echoing:
+            longs = [lf for lf in longs if lf not in echoing]
         forms: list[tuple[str, ...]] = []
         near: list[tuple[str, ...]] = []
         if as_short:
             forms += _compound_forms(toks)
+            typed_forms = tuple(forms)
         else:
             longs.insert(0, toks)
+            typed_forms = tuple(_compound_forms(toks))
         for key, spelled in shorts.items():
+            # A short form the user did not type is left out when the porter stemmer would
+            # cut it to another word ("NAS" -> "na", which matches authors named Na).
+            if not as_short and key.endswith("s") and len(key) <= 5:
+                continue
             forms += [tuple(spelled.split()), (key,)]
         for long in longs[: MAX_FORMS + 1]:
             joined = "".join(long)
@@ -152,7 +210,13 @@ def _abbreviation_term(
                 forms.append((joined,))
             if len(long) > 1:
                 near.append(tuple(stem(t) for t in long))
-        term = Term(typed, tuple(dict.fromkeys(forms)), tuple(dict.fromkeys(near)), expanded=True)
+        term = Term(
+            typed,
+            tuple(dict.fromkeys(forms)),
+            tuple(dict.fromkeys(near)),
+            expanded=True,
+            typed_forms=typed_forms,
+        )
         return term, end - start
     return None, 0
 

@@ -201,11 +201,56 @@ def scored_newest(
 
     With `within` seconds, the matches found by then are returned instead of a SearchTimeout.
     """
+    return scored_newest_in_time(db, match, weights, limit, dates, within)[0]
+
+
+def scored_newest_in_time(
+    db: Database,
+    match: str,
+    weights: Sequence[float],
+    limit: int,
+    dates: DateRange,
+    within: float | None = None,
+) -> tuple[list[tuple[int, float]], bool]:
+    """scored_newest(), and False when `within` seconds ran out before the walk was done."""
     rank = "bm25(" + ", ".join(f"{w:g}" for w in weights) + ")"
-    found, _ = _newest(
+    found, complete = _newest(
         db, "f.rowid, -f.rank", " AND f.rank MATCH ?", [rank], match, limit, dates, within
     )
-    return [(int(row[0]), float(row[1])) for row in found]
+    return [(int(row[0]), float(row[1])) for row in found], complete
+
+
+def best_scored(
+    db: Database,
+    match: str,
+    weights: Sequence[float],
+    limit: int,
+    dates: DateRange,
+    cap: int,
+    within: float,
+) -> list[tuple[int, float]] | None:
+    """(rowid, bm25 score) of the `limit` best matches of all, when at most `cap` papers match
+    and ranking them takes at most `within` seconds; None otherwise (rank the newest instead)."""
+    where, params = dates.sql()
+    join = " JOIN papers p ON p.rowid = f.rowid" if where else ""
+    try:
+        with deadline(db, within):
+            counted = db.execute(
+                f"SELECT count(*) FROM (SELECT f.rowid FROM papers_fts f{join}"
+                f" WHERE papers_fts MATCH ?{where} LIMIT ?)",
+                [match, *params, cap + 1],
+            ).fetchone()[0]
+            if counted > cap:
+                return None
+            rank = "bm25(" + ", ".join(f"{w:g}" for w in weights) + ")"
+            sql = (
+                f"SELECT f.rowid, -f.rank FROM papers_fts f{join}"
+                f" WHERE papers_fts MATCH ? AND f.rank MATCH ?{where} ORDER BY f.rank LIMIT ?"
+            )
+            rows = db.execute(sql, [match, rank, *params, limit]).fetchall()
+    except SearchTimeout:
+        return None
+    return [(int(r[0]), float(r[1])) for r in rows]
 
 
 def newest_rowids(
@@ -301,6 +346,28 @@ def snippets(
         row = db.execute(sql, [*params, match, rowid]).fetchone()
         if row:
             yield int(row[0]), tuple(v or "" for v in row[1:])
+
+
+def exact_titles(db: Database, key: str, dates: DateRange) -> list[int]:
+    """Rowids of papers whose title, or name before its colon, is exactly `key` (a text_key),
+    newest first: an index lookup, however old the paper and however large the archive."""
+    if not key:
+        return []
+    where, params = dates.sql()
+    sql = (
+        "SELECT p.rowid FROM papers p WHERE (p.title_key = ? OR p.name_key = ?)"
+        f"{where} ORDER BY p.rowid DESC LIMIT 20"
+    )
+    return [int(r[0]) for r in db.execute(sql, [key, key, *params])]
+
+
+def which_match(db: Database, match: str, rowids: Sequence[int]) -> set[int]:
+    """Which of these rowids match an FTS5 expression (one index lookup per rowid)."""
+    if not rowids or not match:
+        return set()
+    marks = ",".join("?" * len(rowids))
+    sql = f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({marks})"
+    return {int(r[0]) for r in db.execute(sql, [match, *rowids])}
 
 
 def matching_ids(db: Database, match: str, ids: Sequence[str], dates: DateRange) -> set[str]:

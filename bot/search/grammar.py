@@ -13,7 +13,7 @@ MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
 
 HELP_LINES: tuple[tuple[str, str], ...] = (
-    ("<words>", "papers with all these words in title, abstract, authors or keywords (stemmed)"),
+    ("<words>", "papers with these words (all of them first, then most); typos corrected"),
     ('"exact phrase"', "match the words in this order"),
     ('-word  -"a phrase"', "exclude papers with this word or phrase"),
     ('author:name  author:"Full Name"', "papers by this author"),
@@ -27,6 +27,16 @@ _STOPWORDS_TEXT = """a an and are as at be but by for from has have how i if in 
 not of on or our so such than that the their then there these they this to was we were what when
 where which while who why will with without you your vs via"""
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+# Everyday words that carry no topic in a plain-English question ("how can I make models run
+# faster"): left out of queries of DESCRIPTION_TERMS words or more, kept in short ones.
+_FILLER_TEXT = """about across after again all also any anything before being better between big
+can could did do does doing done during each even every get gets getting give go going good got
+just keep keeping keeps kind let lets letting like lot make makes making many may might more most
+much must need needs new one ones only other others out over own really same should some
+something stay still stop stopping take thing things through too try trying up use used uses
+using very want way ways well what work working works would"""
+FILLER = frozenset(_FILLER_TEXT.split())
+DESCRIPTION_TERMS = 5
 
 _TOKEN = re.compile(r"[^\W_]+")
 _CLAUSE = re.compile(

@@ -1,8 +1,9 @@
-"""Ranking on top of BM25: exact titles first, then papers with every word in the title, then
-the rest; small near-tie boosts; and snippets.
+"""Ranking on top of BM25: exact titles first, then papers with every term, then papers with
+some of them; within each, BM25 with lifts; small near-tie boosts; and snippets.
 
-BM25 (title weighted 8x the abstract, authors 3x, keywords 2x) orders papers within each tier.
-Two boosts, each at most a few per cent of the score, only reorder papers whose scores are
+BM25 weights the title 4x the abstract, authors 2x. A paper with every term in its title gets
+its score doubled (a boost, not a tier: a squarely on-topic abstract can still outrank it).
+Two more boosts, each at most a few per cent of the score, only reorder papers whose scores are
 already within that margin:
 - upvotes: up to +4% at 200 or more Hugging Face upvotes (log scale);
 - recency: up to +3% for a paper from today, halving every 180 days.
@@ -20,8 +21,8 @@ from bot.models import Paper
 from bot.replies import Snippet
 from bot.search.grammar import tokens
 
-TITLE_WEIGHT = 8.0
-WEIGHTS = (TITLE_WEIGHT, 1.0, 3.0, 2.0)  # title, abstract, authors, keywords
+TITLE_WEIGHT = 4.0
+WEIGHTS = (TITLE_WEIGHT, 1.0, 2.0, 1.0)  # title, abstract, authors, keywords
 UPVOTE_BOOST = 0.04
 UPVOTE_SATURATION = 200
 RECENCY_BOOST = 0.03

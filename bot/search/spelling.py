@@ -1,0 +1,109 @@
+"""Typo correction from the index's own vocabulary (FTS5 `fts5vocab`), never a word list.
+
+A typed word that (almost) no paper contains is replaced by the one-edit variant (a letter
+dropped, added, changed, or two swapped) that the most papers contain, when that variant is far
+more common. Words are compared as the index stores them, porter-stemmed; SQLite's own porter
+tokenizer stems the candidates (an in-memory FTS5 table), so the comparison is exact.
+"""
+
+from __future__ import annotations
+
+import string
+
+from sqlite_utils import Database
+
+MIN_LENGTH = 4  # shorter words have too many one-edit neighbours to guess from
+RARE = 2  # a word in at most this many papers may be a typo
+MIN_PAPERS = 5  # a correction must be in at least this many papers
+MIN_RATIO = 20  # and in this many times more papers than the typed word
+MIN_SPLIT_PAPERS = 20  # each half of a word split in two must be in this many papers
+_LETTERS = string.ascii_lowercase
+
+
+def edits(word: str) -> set[str]:
+    """Every string one edit from `word`: deletion, transposition, substitution, insertion."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    changes = {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    inserts = {a + c + b for a, b in splits for c in _LETTERS}
+    return (deletes | swaps | changes | inserts) - {word}
+
+
+class Speller:
+    """Corrects typed words against one database's full-text vocabulary."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._ready = False
+
+    def _prepare(self) -> None:
+        # Temporary tables live with this connection only: nothing is written to the file.
+        self.db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab"
+            " USING fts5vocab(main, papers_fts, row)"
+        )
+        self.db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_stems USING fts5(word, tokenize=porter)"
+        )
+        self.db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_stems_i"
+            " USING fts5vocab(temp, search_stems, instance)"
+        )
+        self._ready = True
+
+    def corrections(self, words: list[str]) -> dict[str, str]:
+        """{typed word: correction} for the words that look misspelt; the rest are left out."""
+        suspects = [w for w in dict.fromkeys(words) if len(w) >= MIN_LENGTH and w.isalpha()]
+        if not suspects:
+            return {}
+        if not self._ready:
+            self._prepare()
+        stems = self._stems(suspects)
+        counts = self._papers(set(stems.values()))
+        rare = [w for w in suspects if counts.get(stems[w], 0) <= RARE]
+        found: dict[str, str] = {}
+        for word in rare:
+            candidates = sorted(edits(word))
+            cand_stems = self._stems(candidates)
+            cand_counts = self._papers(set(cand_stems.values()))
+            best = max(candidates, key=lambda c: (cand_counts.get(cand_stems[c], 0), -len(c)))
+            papers = cand_counts.get(cand_stems[best], 0)
+            if papers >= MIN_PAPERS and papers >= MIN_RATIO * max(1, counts.get(stems[word], 0)):
+                found[word] = best
+            elif split := self._split(word):
+                found[word] = split
+        return found
+
+    def _split(self, word: str) -> str | None:
+        """Two words run together ("longcontext" -> "long context"), when both are common."""
+        pairs = [(word[:i], word[i:]) for i in range(2, len(word) - 1)]
+        stems = self._stems(sorted({part for pair in pairs for part in pair}))
+        counts = self._papers(set(stems.values()))
+
+        def papers(part: str) -> int:
+            return counts.get(stems.get(part, ""), 0)
+
+        best = max(pairs, key=lambda pair: min(papers(pair[0]), papers(pair[1])))
+        if min(papers(best[0]), papers(best[1])) >= MIN_SPLIT_PAPERS:
+            return " ".join(best)
+        return None
+
+    def _stems(self, words: list[str]) -> dict[str, str]:
+        """Each word as the index stores it (porter), through SQLite's own tokenizer."""
+        conn = self.db.conn
+        with conn:  # commits at once, so no transaction stays open on the shared connection
+            conn.executemany(
+                "INSERT INTO temp.search_stems (rowid, word) VALUES (?, ?)", list(enumerate(words))
+            )
+            rows = conn.execute("SELECT doc, term FROM temp.search_stems_i").fetchall()
+            conn.execute("DELETE FROM temp.search_stems")
+        return {words[doc]: term for doc, term in rows}
+
+    def _papers(self, terms: set[str]) -> dict[str, int]:
+        """How many papers contain each stemmed term."""
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        sql = f"SELECT term, doc FROM temp.search_vocab WHERE term IN ({marks})"
+        return dict(self.db.conn.execute(sql, list(terms)).fetchall())

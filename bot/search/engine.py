@@ -62,8 +62,9 @@ class FtsSearch:
     def __init__(self, store: SqliteStore) -> None:
         self.db = store.db
         self.speller = Speller(store.db)
-        index.ensure_abbreviation_table(self.db)
+        index.ensure_tables(self.db)
         store.papers.on_new_papers(index.learn_abbreviations)
+        store.papers.on_new_papers(index.learn_titles)
 
     def search(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.models import Paper
+from bot.models import Paper, title_keys
 from bot.search.abbreviations import definitions
 
 
@@ -75,24 +75,47 @@ class DateRange:
 
 
 ABBREVIATIONS_TABLE = "search_abbreviations"
+TITLES_TABLE = "search_titles"  # (title key, paper seq): exact titles by index
 
 
-def ensure_abbreviation_table(db: Database) -> None:
-    """Create the learned-abbreviation table when it is missing, filled from the papers already
-    stored (a database from before schema v2 gets its abbreviations this way)."""
-    if db[ABBREVIATIONS_TABLE].exists():
+def ensure_tables(db: Database) -> None:
+    """Create the search side's own tables when missing, filled from the papers already stored
+    (a database from before they existed gets them this way): the learned abbreviations, and
+    the title keys that find an exact title by index."""
+    _ensure_table(
+        db,
+        ABBREVIATIONS_TABLE,
+        [
+            "CREATE TABLE search_abbreviations (short TEXT NOT NULL, long TEXT NOT NULL,"
+            " spelling TEXT NOT NULL, papers INTEGER NOT NULL DEFAULT 0,"
+            " PRIMARY KEY (short, long)) WITHOUT ROWID",
+            "CREATE INDEX search_abbreviations_long ON search_abbreviations(long)",
+        ],
+        rebuild_abbreviations,
+    )
+    _ensure_table(
+        db,
+        TITLES_TABLE,
+        [
+            "CREATE TABLE search_titles (key TEXT NOT NULL, seq INTEGER NOT NULL,"
+            " PRIMARY KEY (key, seq)) WITHOUT ROWID"
+        ],
+        rebuild_titles,
+    )
+
+
+def _ensure_table(
+    db: Database, name: str, ddl: list[str], fill: Callable[[Database], None]
+) -> None:
+    if db[name].exists():
         return
     # IMMEDIATE: a second process opening the same new file waits, then finds the table.
     db.execute("BEGIN IMMEDIATE")
     try:
-        if not db[ABBREVIATIONS_TABLE].exists():
-            db.execute(
-                "CREATE TABLE search_abbreviations (short TEXT NOT NULL, long TEXT NOT NULL,"
-                " spelling TEXT NOT NULL, papers INTEGER NOT NULL DEFAULT 0,"
-                " PRIMARY KEY (short, long)) WITHOUT ROWID"
-            )
-            db.execute("CREATE INDEX search_abbreviations_long ON search_abbreviations(long)")
-            rebuild_abbreviations(db)
+        if not db[name].exists():
+            for statement in ddl:
+                db.execute(statement)
+            fill(db)
     except BaseException:
         db.conn.rollback()
         raise
@@ -110,6 +133,29 @@ def learn_abbreviations(db: Database, rows: Iterable[dict[str, Any]]) -> None:
     _store_pairs(db, _count_definitions(row.get("abstract") or "" for row in rows))
 
 
+def learn_titles(db: Database, rows: Iterable[dict[str, Any]]) -> None:
+    """Record the title keys of these new paper rows (call inside the write)."""
+    ids = [row["id"] for row in rows]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found = db.execute(f"SELECT seq, title FROM papers WHERE id IN ({marks})", chunk)
+        _store_titles(db, found.fetchall())
+
+
+def rebuild_titles(db: Database) -> None:
+    """Recompute every paper's title keys."""
+    db.execute("DELETE FROM search_titles")
+    cursor = db.conn.execute("SELECT seq, title FROM papers")
+    while batch := cursor.fetchmany(20_000):
+        _store_titles(db, batch)
+
+
+def _store_titles(db: Database, papers: Iterable[tuple[int, str]]) -> None:
+    rows = [(key, seq) for seq, title in papers for key in title_keys(title or "") if key]
+    db.conn.executemany("INSERT OR IGNORE INTO search_titles (key, seq) VALUES (?, ?)", rows)
+
+
 def rebuild_abbreviations(db: Database) -> None:
     """Recompute the learned abbreviations from every stored abstract."""
     pairs = _count_definitions(r[0] or "" for r in db.execute("SELECT abstract FROM papers"))
@@ -123,11 +169,13 @@ def rebuild_fts(db: Database) -> None:
 
 
 def rebuild(db: Database) -> None:
-    """Rebuild the full-text index and the learned abbreviations, side by side on two cores."""
+    """Rebuild the full-text index and the learned abbreviations, side by side on two cores,
+    then the title keys."""
     path = db.execute("PRAGMA database_list").fetchone()[2]
     if not path:  # in memory: nothing else can read it
         rebuild_fts(db)
         rebuild_abbreviations(db)
+        rebuild_titles(db)
         return
     pairs: Pairs = {}
 
@@ -147,6 +195,7 @@ def rebuild(db: Database) -> None:
     worker.join()
     db.execute("DELETE FROM search_abbreviations")
     _store_pairs(db, pairs)
+    rebuild_titles(db)
 
 
 def _count_definitions(abstracts: Iterable[str]) -> Pairs:
@@ -354,11 +403,12 @@ def exact_titles(db: Database, key: str, dates: DateRange) -> list[int]:
     if not key:
         return []
     where, params = dates.sql()
+    join = " JOIN papers p ON p.rowid = t.seq" if where else ""
     sql = (
-        "SELECT p.rowid FROM papers p WHERE (p.title_key = ? OR p.name_key = ?)"
-        f"{where} ORDER BY p.rowid DESC LIMIT 20"
+        f"SELECT t.seq FROM search_titles t{join} WHERE t.key = ?{where}"
+        " ORDER BY t.seq DESC LIMIT 20"
     )
-    return [int(r[0]) for r in db.execute(sql, [key, key, *params])]
+    return [int(r[0]) for r in db.execute(sql, [key, *params])]
 
 
 def which_match(db: Database, match: str, rowids: Sequence[int]) -> set[int]:

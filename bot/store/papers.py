@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.models import Paper, title_keys
+from bot.models import Paper
 
 _JSON_LISTS = ("authors", "keywords", "categories", "sources")
 
@@ -34,7 +34,6 @@ def paper_to_row(paper: Paper) -> dict[str, Any]:
         elif isinstance(value, date | datetime):
             value = value.isoformat()
         row[name] = value
-    row["title_key"], row["name_key"] = title_keys(paper.title)
     return row
 
 

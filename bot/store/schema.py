@@ -5,12 +5,9 @@ Never edit a released migration: append a new one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from sqlite_utils import Database
-
-from bot.models import title_keys
 
 
 def _v1_initial(db: Database) -> None:
@@ -151,37 +148,7 @@ def _v2_search_abbreviations(db: Database) -> None:
     it stays so that version numbers keep their meaning."""
 
 
-def _v3_title_keys(db: Database) -> None:
-    """Exact-title lookups by index: each paper's title key and name-before-colon key."""
-    columns = db.table("papers").columns_dict
-    for name in ("title_key", "name_key"):
-        if name not in columns:
-            db.execute(f"ALTER TABLE papers ADD COLUMN {name} TEXT")
-    fill_title_keys(db)
-    db.table("papers").create_index(["title_key"], if_not_exists=True)
-    db.table("papers").create_index(["name_key"], if_not_exists=True)
-
-
-def fill_title_keys(db: Database) -> int:
-    """Compute the title keys of papers written without them (a bulk load); returns how many."""
-    db.conn.create_function("papers_title_keys", 1, _keys_json, deterministic=True)
-    cursor = db.execute(
-        "UPDATE papers SET title_key = json_extract(k, '$[0]'), name_key = json_extract(k, '$[1]')"
-        " FROM (SELECT seq AS s, papers_title_keys(title) AS k FROM papers"
-        " WHERE title_key IS NULL) WHERE seq = s"
-    )
-    return cursor.rowcount
-
-
-def _keys_json(title: str | None) -> str:
-    return json.dumps(title_keys(title or ""))
-
-
-MIGRATIONS: list[Callable[[Database], None]] = [
-    _v1_initial,
-    _v2_search_abbreviations,
-    _v3_title_keys,
-]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_search_abbreviations]
 
 
 def migrate(db: Database) -> int:

@@ -149,7 +149,11 @@ def _search(
     ]
     scores = dict(full) | dict(partial)
     ranked = [r for tier in tiers for r, _ in tier]
-    lift = _lifts(db, expression, ranked)
+    try:
+        with index.deadline(db, _left(started, deadline)):
+            lift = _lifts(db, expression, ranked)
+    except index.SearchTimeout:
+        lift = {}  # the lifts only reorder: without them the order is still bm25's
     rows = index.paper_rows(db, exact + ranked)
     ordered: list[dict[str, Any]] = []
     for group in ([(r, scores.get(r, 0.0)) for r in exact], *tiers):
@@ -217,8 +221,7 @@ def _lifts(db: Database, expression: Expression, rowids: list[int]) -> dict[int,
         lift[rowid] += TITLE_BOOST
     expanded = any(term.expanded for term in expression.terms)
     if expanded and len(expression.terms) <= TYPED_BONUS_TERMS:
-        typed = " AND ".join(term.typed_fts() for term in expression.terms)
-        for rowid in index.which_match(db, typed, rowids):
+        for rowid in index.which_match(db, expression.typed_match(), rowids):
             lift[rowid] += TYPED_BONUS
     return lift
 
@@ -226,11 +229,13 @@ def _lifts(db: Database, expression: Expression, rowids: list[int]) -> dict[int,
 def _newest_typed(
     db: Database, expression: Expression, dates: index.DateRange, limit: int
 ) -> list[tuple[int, float]]:
-    """The newest papers with the words as typed: what a query that ran out of time shows."""
-    typed = " AND ".join(term.typed_fts() for term in expression.terms)
+    """The newest papers with the words as typed, unranked (bm25 must first count every
+    match): what a query that ran out of time shows rather than nothing."""
+    typed = expression.typed_match()
     if not typed:
         return []
-    return index.scored_newest(db, typed, ranking.WEIGHTS, limit, dates, within=FALLBACK_BUDGET)
+    rowids, _ = index.newest_rowids(db, typed, limit, dates, within=FALLBACK_BUDGET)
+    return [(rowid, 0.0) for rowid in rowids]
 
 
 def _expression(db: Database, query: Query) -> Expression:

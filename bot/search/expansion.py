@@ -92,13 +92,14 @@ class Expression:
             text = f"({text}) NOT (" + " OR ".join(phrase(e) for e in self.excluded) + ")"
         return text
 
-    def exact_title_match(self) -> str:
-        """Papers whose title starts with every typed token, in order ("" if none typed)."""
-        if not self.typed:
-            return ""
-        rest = Expression((), self.authors, self.excluded).match()
-        title = f"title : ^{phrase(self.typed)}"
-        return f"{title} AND ({rest})" if rest else title
+    def typed_match(self) -> str:
+        """The MATCH expression of the words as typed (no expansions), "" if none."""
+        parts = [t.typed_fts() for t in self.terms]
+        parts += [f"authors : {phrase(a)}" for a in self.authors]
+        text = " AND ".join(parts)
+        if text and self.excluded:
+            text = f"({text}) NOT (" + " OR ".join(phrase(e) for e in self.excluded) + ")"
+        return text
 
 
 def phrase(toks: Sequence[str]) -> str:

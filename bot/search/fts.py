@@ -98,7 +98,7 @@ def ensure_tables(db: Database) -> None:
         TITLES_TABLE,
         [
             "CREATE TABLE search_titles (key TEXT NOT NULL, seq INTEGER NOT NULL,"
-            " PRIMARY KEY (key, seq)) WITHOUT ROWID"
+            " whole INTEGER NOT NULL, PRIMARY KEY (key, seq)) WITHOUT ROWID"
         ],
         rebuild_titles,
     )
@@ -152,8 +152,15 @@ def rebuild_titles(db: Database) -> None:
 
 
 def _store_titles(db: Database, papers: Iterable[tuple[int, str]]) -> None:
-    rows = [(key, seq) for seq, title in papers for key in title_keys(title or "") if key]
-    db.conn.executemany("INSERT OR IGNORE INTO search_titles (key, seq) VALUES (?, ?)", rows)
+    rows = [
+        (key, seq, int(whole))
+        for seq, title in papers
+        for key, whole in zip(title_keys(title or ""), (True, False), strict=True)
+        if key
+    ]
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO search_titles (key, seq, whole) VALUES (?, ?, ?)", rows
+    )
 
 
 def rebuild_abbreviations(db: Database) -> None:
@@ -398,26 +405,31 @@ def snippets(
 
 
 def exact_titles(db: Database, key: str, dates: DateRange) -> list[int]:
-    """Rowids of papers whose title, or name before its colon, is exactly `key` (a text_key),
-    newest first: an index lookup, however old the paper and however large the archive."""
+    """Rowids of papers whose title, or else name before its colon, is exactly `key` (a
+    text_key), whole titles first, newest first: an index lookup, however old the paper and
+    however large the archive."""
     if not key:
         return []
     where, params = dates.sql()
     join = " JOIN papers p ON p.rowid = t.seq" if where else ""
     sql = (
         f"SELECT t.seq FROM search_titles t{join} WHERE t.key = ?{where}"
-        " ORDER BY t.seq DESC LIMIT 20"
+        " ORDER BY t.whole DESC, t.seq DESC LIMIT 20"
     )
     return [int(r[0]) for r in db.execute(sql, [key, *params])]
 
 
 def which_match(db: Database, match: str, rowids: Sequence[int]) -> set[int]:
-    """Which of these rowids match an FTS5 expression (one index lookup per rowid)."""
+    """Which of these rowids match an FTS5 expression: one walk of the matches between the
+    lowest and highest rowid (the unary + keeps the IN list from becoming one lookup each)."""
     if not rowids or not match:
         return set()
     marks = ",".join("?" * len(rowids))
-    sql = f"SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({marks})"
-    return {int(r[0]) for r in db.execute(sql, [match, *rowids])}
+    sql = (
+        "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?"
+        f" AND rowid BETWEEN ? AND ? AND +rowid IN ({marks})"
+    )
+    return {int(r[0]) for r in db.execute(sql, [match, min(rowids), max(rowids), *rowids])}
 
 
 def matching_ids(db: Database, match: str, ids: Sequence[str], dates: DateRange) -> set[str]:

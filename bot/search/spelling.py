@@ -3,7 +3,8 @@
 A typed word that (almost) no paper contains is replaced by the one-edit variant (a letter
 dropped, added, changed, or two swapped) that the most papers contain, when that variant is far
 more common. Words are compared as the index stores them, porter-stemmed; SQLite's own porter
-tokenizer stems the candidates (an in-memory FTS5 table), so the comparison is exact.
+tokenizer stems the candidates (an in-memory FTS5 table), so the comparison is exact. Papers
+are counted up to COUNT_CAP per word, so a very common candidate costs no more than a rare one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ RARE = 2  # a word in at most this many papers may be a typo
 MIN_PAPERS = 5  # a correction must be in at least this many papers
 MIN_RATIO = 20  # and in this many times more papers than the typed word
 MIN_SPLIT_PAPERS = 20  # each half of a word split in two must be in this many papers
+COUNT_CAP = 2000  # papers counted per word: enough to compare, cheap however common it is
 _LETTERS = string.ascii_lowercase
 
 
@@ -40,10 +42,6 @@ class Speller:
     def _prepare(self) -> None:
         # Temporary tables live with this connection only: nothing is written to the file.
         self.db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab"
-            " USING fts5vocab(main, papers_fts, row)"
-        )
-        self.db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_stems USING fts5(word, tokenize=porter)"
         )
         self.db.execute(
@@ -59,17 +57,13 @@ class Speller:
             return {}
         if not self._ready:
             self._prepare()
-        stems = self._stems(suspects)
-        counts = self._papers(set(stems.values()))
-        rare = [w for w in suspects if counts.get(stems[w], 0) <= RARE]
+        counts = self._papers(suspects)
         found: dict[str, str] = {}
-        for word in rare:
+        for word in (w for w in suspects if counts[w] <= RARE):
             candidates = sorted(edits(word))
-            cand_stems = self._stems(candidates)
-            cand_counts = self._papers(set(cand_stems.values()))
-            best = max(candidates, key=lambda c: (cand_counts.get(cand_stems[c], 0), -len(c)))
-            papers = cand_counts.get(cand_stems[best], 0)
-            if papers >= MIN_PAPERS and papers >= MIN_RATIO * max(1, counts.get(stems[word], 0)):
+            papers = self._papers(candidates)
+            best = max(candidates, key=lambda c: (papers[c], -len(c)))
+            if papers[best] >= MIN_PAPERS and papers[best] >= MIN_RATIO * max(1, counts[word]):
                 found[word] = best
             elif split := self._split(word):
                 found[word] = split
@@ -78,16 +72,29 @@ class Speller:
     def _split(self, word: str) -> str | None:
         """Two words run together ("longcontext" -> "long context"), when both are common."""
         pairs = [(word[:i], word[i:]) for i in range(2, len(word) - 1)]
-        stems = self._stems(sorted({part for pair in pairs for part in pair}))
-        counts = self._papers(set(stems.values()))
-
-        def papers(part: str) -> int:
-            return counts.get(stems.get(part, ""), 0)
-
-        best = max(pairs, key=lambda pair: min(papers(pair[0]), papers(pair[1])))
-        if min(papers(best[0]), papers(best[1])) >= MIN_SPLIT_PAPERS:
+        papers = self._papers(sorted({part for pair in pairs for part in pair}))
+        best = max(pairs, key=lambda pair: min(papers[pair[0]], papers[pair[1]]))
+        if min(papers[best[0]], papers[best[1]]) >= MIN_SPLIT_PAPERS:
             return " ".join(best)
         return None
+
+    def _papers(self, words: list[str]) -> dict[str, int]:
+        """How many papers contain each word (as the index stems it), counted up to COUNT_CAP:
+        one count per stem, so "model" and "models" cost one."""
+        stems = self._stems(words)
+        sql = "SELECT count(*) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+        by_stem: dict[str, int] = {}
+        counts = {}
+        for word in words:
+            stem = stems.get(word)
+            if stem is None:
+                counts[word] = 0
+                continue
+            if stem not in by_stem:
+                match = f'"{word}"'
+                by_stem[stem] = self.db.conn.execute(sql, [match, COUNT_CAP]).fetchone()[0]
+            counts[word] = by_stem[stem]
+        return counts
 
     def _stems(self, words: list[str]) -> dict[str, str]:
         """Each word as the index stores it (porter), through SQLite's own tokenizer."""
@@ -99,11 +106,3 @@ class Speller:
             rows = conn.execute("SELECT doc, term FROM temp.search_stems_i").fetchall()
             conn.execute("DELETE FROM temp.search_stems")
         return {words[doc]: term for doc, term in rows}
-
-    def _papers(self, terms: set[str]) -> dict[str, int]:
-        """How many papers contain each stemmed term."""
-        if not terms:
-            return {}
-        marks = ",".join("?" * len(terms))
-        sql = f"SELECT term, doc FROM temp.search_vocab WHERE term IN ({marks})"
-        return dict(self.db.conn.execute(sql, list(terms)).fetchall())

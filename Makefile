@@ -1,11 +1,12 @@
 # Two commands do all the set-up on a fresh machine (Python >= 3.11):
 #   make demo   installs papers-bot into .venv and prints today's digest in the terminal
 #   make test   installs the dev tools into .venv and runs lint, type checks and the tests
+#   make test-semantic   adds the semantic extra to .venv and runs its tests
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench
+.PHONY: demo test test-semantic lint bench
 
 $(BIN)/papers-bot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +24,7 @@ lint: $(BIN)/papers-bot
 
 test: lint
 	$(BIN)/python -m pytest
+
+test-semantic: $(BIN)/papers-bot
+	$(BIN)/python -m pip install --quiet -e '.[dev,semantic]'
+	$(BIN)/python -m pytest tests/test_semantic.py

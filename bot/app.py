@@ -42,7 +42,7 @@ class App:
 
 def open_app(settings: Settings, clock: Clock = utcnow) -> App:
     """Open the storage the settings name and build the bot over it."""
-    storage = open_storage(settings.papers_bot_db)
+    storage = open_storage(settings.papers_bot_db, semantic=settings.semantic_search)
     return App(settings, storage, PapersBot(storage, settings, clock))
 
 

@@ -12,12 +12,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import aiohttp
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from adapters import PLATFORMS
@@ -28,8 +29,8 @@ from bot.commands import CommandContext
 from bot.config import ConfigError, Settings, load_settings
 from bot.health import snapshot
 from bot.ingest import fetch_sources, ingest_files
-from bot.models import Digest
 from bot.ports import Clock, utcnow
+from bot.search import semantic
 from bot.sources import SourceError, sample_files
 from bot.storage import Storage
 from bot.store import SchemaTooNew
@@ -96,8 +97,8 @@ def _logging(level: str) -> None:
     )
 
 
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+def _fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -131,7 +132,6 @@ def _parse_day(text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         _fail(f"“{text}” is not a date: use YYYY-MM-DD, e.g. 2025-08-05")
-    raise AssertionError  # unreachable: _fail raises
 
 
 def _ingest(store: Storage, paths: list[Path], label: str) -> int:
@@ -287,7 +287,7 @@ def digest(
         if dry_run:
             preview = bot.preview(where, digest_day)
             terminal = TerminalAdapter(out)
-            asyncio.run(_print_preview(terminal, preview))
+            asyncio.run(terminal.print_digest(preview))
             return
         outcome = asyncio.run(bot.post_digest(TerminalAdapter(out), where, digest_day))
         if outcome.status == "already":
@@ -300,12 +300,6 @@ def digest(
 def _noon(day: date) -> Clock:
     moment = datetime.combine(day, time(12), tzinfo=UTC)
     return lambda: moment
-
-
-async def _print_preview(terminal: TerminalAdapter, preview: Digest) -> None:
-    await terminal.post_header(preview)
-    for item in preview.items:
-        await terminal.post_paper(preview, item)
 
 
 @app.command()
@@ -325,7 +319,7 @@ def chat(
             out.print(
                 "Type /papers help, or /papers meta-rl to search. Ctrl-D to leave.", style="dim"
             )
-        for line in _lines(interactive):
+        for line in terminal.typed_lines(interactive):
             text = line.strip()
             if not text or text.startswith("#"):
                 continue
@@ -336,16 +330,25 @@ def chat(
             terminal.show(asyncio.run(bot.answer_text(text, context)))
 
 
-def _lines(interactive: bool) -> Iterator[str]:
-    if not interactive:
-        yield from sys.stdin
-        return
-    while True:
-        try:
-            yield input("/papers ")
-        except EOFError:
-            out.print()
-            return
+@app.command()
+def embed(ctx: typer.Context) -> None:
+    """Embed the stored papers that have no vector yet (needs the semantic extra)."""
+    settings = _state(ctx).settings
+    if not semantic.available():
+        _fail(f"papers-bot embed needs the semantic extra: {semantic.INSTALL_HINT}")
+    with _open(settings) as opened:
+        index = opened.storage.semantic
+        if index is None:
+            _fail("SEMANTIC_SEARCH is off: set it to auto to search and embed by meaning")
+        with _progress() as progress:
+            task = progress.add_task("Embedding", total=None)
+            try:
+                done = index.backfill(
+                    lambda n, total: progress.update(task, completed=n, total=total)
+                )
+            except semantic.ModelMismatch as exc:
+                _fail(str(exc))
+        out.print(f"Embedded {done} papers; {opened.storage.papers.count()} in all have vectors.")
 
 
 @app.command()

@@ -76,6 +76,11 @@ class Settings(EnvSettings):
     seed_bookmark_reaction: bool = Field(True, description="bot adds 🔖 to each paper message")
     confirm_bookmarks: bool = Field(True, description="tell the user privately when saved")
 
+    # Search
+    semantic_search: str = Field(
+        "auto", description="auto: search by meaning too when the semantic extra is installed; off"
+    )
+
     # Service
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(8080, ge=0, le=65535, description="'off' turns it off")
@@ -85,6 +90,14 @@ class Settings(EnvSettings):
     @classmethod
     def _port_off(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() in ("", "off") else value
+
+    @field_validator("semantic_search")
+    @classmethod
+    def _semantic_mode(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("auto", "off"):
+            raise ValueError(f"{value!r} is not auto or off")
+        return value
 
     @field_validator("papers_bot_sources")
     @classmethod

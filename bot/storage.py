@@ -3,7 +3,7 @@ one place that picks an implementation. Every implementation passes tests/test_s
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -224,6 +224,25 @@ class SearchIndex(Protocol):
         ...
 
 
+class DenseIndex(Protocol):
+    """Papers by meaning (the optional semantic extra): one vector per paper, keyed on the
+    papers' rowid like the full-text index. See bot.search.semantic for `fuse`."""
+
+    def nearest(
+        self, text: str, k: int = 10, among: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """(rowid, cosine) of the `k` papers closest in meaning to `text`, best first."""
+        ...
+
+    def missing(self) -> int:
+        """How many stored papers have no vector yet."""
+        ...
+
+    def backfill(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Embed every paper without a vector (resumable); returns how many."""
+        ...
+
+
 class Storage(Protocol):
     """Everything the bot keeps: papers, the digest ledger, channel activity, the search index."""
 
@@ -238,6 +257,11 @@ class Storage(Protocol):
 
     @property
     def search(self) -> SearchIndex: ...
+
+    @property
+    def semantic(self) -> DenseIndex | None:
+        """Search by meaning, or None when the extra is not installed or SEMANTIC_SEARCH=off."""
+        ...
 
     def close(self) -> None:
         """Close the database connection."""
@@ -265,6 +289,7 @@ class OpenStorage:
     activity: ChannelActivity
     search: SearchIndex
     backend: Closable = field(repr=False)  # the implementation's own connection
+    semantic: DenseIndex | None = None
 
     def close(self) -> None:
         """Close the database connection."""
@@ -277,10 +302,19 @@ class OpenStorage:
         self.close()
 
 
-def open_storage(target: str | Path) -> Storage:
+def open_storage(target: str | Path, semantic: str = "off") -> Storage:
     """Open (creating and migrating as needed) the storage at `target`: a SQLite file path, or
-    ":memory:"."""
+    ":memory:". `semantic` "auto" adds search by meaning when the extra is installed."""
     # A "postgresql://" target will pick the PostgreSQL implementation here, with its own
     # SearchIndex; the rest of the bot sees only the ports above.
     store = SqliteStore(target)
-    return OpenStorage(store.papers, store.ledger, store.activity, FtsSearch(store), store)
+    search = FtsSearch(store)
+    dense = _semantic_index(store) if semantic == "auto" else None
+    return OpenStorage(store.papers, store.ledger, store.activity, search, store, dense)
+
+
+def _semantic_index(store: SqliteStore) -> DenseIndex | None:
+    # Imported only here: without the extra, numpy and onnxruntime are never imported.
+    from bot.search import semantic
+
+    return semantic.SemanticIndex(store) if semantic.available() else None

@@ -68,6 +68,13 @@ def make_paper(pid: str, title: str = "", **fields: object) -> Paper:
     return Paper(id=pid, **values)  # type: ignore[arg-type]
 
 
+@pytest.fixture(autouse=True)
+def _words_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests search by words even where the semantic extra is installed: embedding every
+    ingested paper would make them slow (tests/test_semantic.py turns it on where it tests it)."""
+    monkeypatch.setenv("SEMANTIC_SEARCH", "off")
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock()

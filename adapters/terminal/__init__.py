@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -74,6 +75,24 @@ class TerminalAdapter:
     def show(self, reply: Reply) -> None:
         """Print a /papers reply."""
         self.console.print(render(reply))
+
+    async def print_digest(self, digest: Digest) -> None:
+        """Print a whole digest: its header, then each paper."""
+        await self.post_header(digest)
+        for item in digest.items:
+            await self.post_paper(digest, item)
+
+    def typed_lines(self, interactive: bool) -> Iterator[str]:
+        """The lines typed at a `/papers ` prompt until Ctrl-D, or stdin's lines when piped."""
+        if not interactive:
+            yield from sys.stdin
+            return
+        while True:
+            try:
+                yield input("/papers ")
+            except EOFError:
+                self.console.print()
+                return
 
 
 def paper_panel(paper: Paper, why: str = "", snippet: Snippet = ()) -> Panel:

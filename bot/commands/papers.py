@@ -22,6 +22,7 @@ from bot.commands.registry import Invocation, Option, Registry
 from bot.models import canonical_id
 from bot.replies import FileReply, HelpReply, PaperListReply, Reply, SettingsReply, TextReply
 from bot.search import HELP_LINES
+from bot.search.semantic import HELP_LINE as SEMANTIC_HELP_LINE
 
 MAX_TOPICS = 10
 REGISTRY = Registry()
@@ -198,7 +199,8 @@ async def help_(ctx: CommandContext, call: Invocation) -> Reply:
     return HelpReply(
         title="papers-bot: trending research papers in this channel",
         entries=help_entries(REGISTRY),
-        footer="React with 🔖 to a paper message to save it; /papers saved lists what you saved.",
+        footer="React with 🔖 to a paper message to save it; /papers saved lists what you saved."
+        f"\n{SEMANTIC_HELP_LINE}",
     )
 
 

@@ -1,5 +1,6 @@
 """The SQLite store. This package speaks SQL for the bot; the only other SQL is the search
-package's own FTS5 queries, over the papers table this package keeps."""
+package's own: FTS5 queries over the papers table this package keeps, and the semantic extra's
+vector table (bot/search/vector_table.py)."""
 
 from __future__ import annotations
 

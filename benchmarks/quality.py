@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.quality                  # dev-corpus set: dev and test splits
     .venv/bin/python -m benchmarks.quality -v               # ... and one line per *dev* query
     .venv/bin/python -m benchmarks.quality --set bundled    # the 40-query regression guard
+    .venv/bin/python -m benchmarks.quality --semantic       # with papers-bot[semantic] on too
 
 The dev-corpus set (benchmarks/relevance/, see its README) is 213 researcher queries over the
 6,039 real papers of hf_daily_2024-05_2026-07_dev.tar.xz, graded blind (0/1/2) on the pooled top
@@ -35,6 +36,7 @@ from sqlite_utils import Database
 from benchmarks.bundled_labels import LABELS
 from benchmarks.realdata import real_papers
 from bot.ingest import ingest_files
+from bot.replies import SearchReply
 from bot.storage import Storage, open_storage
 
 HERE = Path(__file__).resolve().parent
@@ -76,13 +78,21 @@ def plain_fts5(db: Database, text: str) -> list[str]:
     return [r[0] for r in db.execute(sql, [match])]
 
 
+def ids(reply: SearchReply) -> list[str]:
+    """The paper ids of a reply, in order."""
+    return [hit.paper.id for hit in reply.hits]
+
+
 def rankers(storage: Storage, now: datetime) -> dict[str, Ranker]:
-    """The systems compared in one run."""
-    db = storage.search.db  # type: ignore[attr-defined]  # the SQLite implementation's
-    return {
-        "search": lambda text: [h.paper.id for h in storage.search.search(text, now=now).hits],
-        "plain FTS5": lambda text: plain_fts5(db, text),
-    }
+    """The systems compared in one run: with the semantic extra on, search with meaning too."""
+    fts = storage.search
+    db = fts.db  # type: ignore[attr-defined]  # the SQLite implementation's
+    systems: dict[str, Ranker] = {}
+    if storage.semantic is not None:
+        systems["search+meaning"] = lambda text: ids(fts.search(text, now=now))
+    systems["search"] = lambda text: ids(fts.search(text, now=now, meaning=False))  # type: ignore[call-arg]
+    systems["plain FTS5"] = lambda text: plain_fts5(db, text)
+    return systems
 
 
 def load_judgments() -> tuple[list[dict[str, str]], dict[str, Grades]]:
@@ -104,10 +114,15 @@ def dev_corpus(storage: Storage, folder: Path) -> int:
     return storage.papers.count()
 
 
-def run_dev_corpus(verbose: bool, splits: tuple[str, ...] = ("dev", "test")) -> None:
+def run_dev_corpus(
+    verbose: bool, splits: tuple[str, ...] = ("dev", "test"), semantic: str = "off"
+) -> None:
     """Both splits, per query class, for every ranker."""
     queries, judged = load_judgments()
-    with tempfile.TemporaryDirectory() as tmp, open_storage(Path(tmp) / "q.db") as storage:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        open_storage(Path(tmp) / "q.db", semantic) as storage,
+    ):
         count = dev_corpus(storage, Path(tmp))
         systems = rankers(storage, DEV_NOW)
         # (split, class) -> system -> [(nDCG@5, recall@10, unjudged share of the top 10)]
@@ -173,11 +188,17 @@ def main() -> None:
     parser.add_argument(
         "--dev-only", action="store_true", help="leave the test split out (while tuning)"
     )
+    parser.add_argument(
+        "--semantic",
+        action="store_true",
+        help="also search by meaning (needs papers-bot[semantic]; embeds the corpus, minutes)",
+    )
     args = parser.parse_args()
     if args.set == "bundled":
         run_bundled(args.verbose)
     else:
-        run_dev_corpus(args.verbose, ("dev",) if args.dev_only else ("dev", "test"))
+        splits = ("dev",) if args.dev_only else ("dev", "test")
+        run_dev_corpus(args.verbose, splits, "auto" if args.semantic else "off")
 
 
 if __name__ == "__main__":

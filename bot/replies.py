@@ -20,6 +20,7 @@ class SearchHit:
     paper: Paper
     score: float
     snippet: Snippet = ()
+    rowid: int = 0  # the search index's key for the paper (0: not from an index)
 
     def as_dict(self) -> dict[str, object]:
         """The hit as JSON-ready data (`papers-bot search --json`); matches in **bold**."""

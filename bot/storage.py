@@ -308,8 +308,8 @@ def open_storage(target: str | Path, semantic: str = "off") -> Storage:
     # A "postgresql://" target will pick the PostgreSQL implementation here, with its own
     # SearchIndex; the rest of the bot sees only the ports above.
     store = SqliteStore(target)
-    search = FtsSearch(store)
     dense = _semantic_index(store) if semantic == "auto" else None
+    search = FtsSearch(store, dense)
     return OpenStorage(store.papers, store.ledger, store.activity, search, store, dense)
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
@@ -19,6 +19,9 @@ from bot.search.expansion import Expression, expand
 from bot.search.grammar import Query, parse, tokens
 from bot.search.spelling import Speller
 from bot.store import SqliteStore, row_to_paper
+
+if TYPE_CHECKING:
+    from bot.storage import DenseIndex
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ EXACT_RANK_CAP = 20000  # papers matching some terms: up to this many are all ra
 # queries of up to TYPED_BONUS_TERMS terms (in longer ones the lift only favours generic words).
 TYPED_BONUS = 0.05
 TYPED_BONUS_TERMS = 2
+DENSE_CANDIDATES = 30  # papers closest in meaning offered to the fusion
 TITLE_BOOST = 1.0  # lift for a paper with every term in its title
 # Snippets come from one walk over all matches up to this many, else from one lookup per hit:
 # a lookup costs about as much as walking a hundred or so matches (measured at 1M papers).
@@ -59,8 +63,9 @@ SLOW_NOTE = (
 class FtsSearch:
     """Search over a SqliteStore's FTS5 index; learns abbreviations as papers are written."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqliteStore, dense: DenseIndex | None = None) -> None:
         self.db = store.db
+        self.dense = dense  # search by meaning (the semantic extra), fused with the words
         self.speller = Speller(store.db)
         index.ensure_tables(self.db)
         store.papers.on_new_papers(index.learn_abbreviations)
@@ -73,8 +78,10 @@ class FtsSearch:
         limit: int = 10,
         now: datetime | None = None,
         deadline: float = DEFAULT_DEADLINE,
+        meaning: bool = True,
     ) -> SearchReply:
-        """Answer /papers <text>: ranked hits with snippets; never raises for any input text."""
+        """Answer /papers <text>: ranked hits with snippets; never raises for any input text.
+        With the semantic extra, papers close in meaning join unless `meaning` is False."""
         started = time.perf_counter()
         now = now or datetime.now(UTC)
         query = parse(text)
@@ -82,12 +89,34 @@ class FtsSearch:
             return SearchReply(query=query.text, hits=(), note=_join(*query.problems, EMPTY_NOTE))
         try:
             limit = max(1, min(limit, 100))
-            return _search(self.db, self.speller, query, limit, now, started, deadline)
+            reply = _search(self.db, self.speller, query, limit, now, started, deadline)
+            return self._with_meaning(reply, query, limit) if meaning and self.dense else reply
         except Exception:  # the one boundary: a search must answer, whatever went wrong below
             log.exception("search failed for %r", query.text)
             return SearchReply(
                 query=query.text, hits=(), note="Search failed on this query; try other words."
             )
+
+    def _with_meaning(self, reply: SearchReply, query: Query, limit: int) -> SearchReply:
+        """The word matches fused with the papers closest in meaning (see semantic.fuse); left
+        as they are for queries with author, date or exclusion filters, which meaning cannot
+        honour."""
+        if self.dense is None or query.authors or query.excluded or query.since or query.until:
+            return reply
+        from bot.search.semantic import fuse
+
+        meaning = " ".join([*query.words, *(" ".join(p) for p in query.phrases)])
+        nearest = self.dense.nearest(meaning, k=DENSE_CANDIDATES)
+        by_rowid = {hit.rowid: hit for hit in reply.hits}
+        order = fuse(list(by_rowid), nearest, limit)
+        closeness = dict(nearest)
+        rows = index.paper_rows(self.db, [r for r in order if r not in by_rowid])
+        hits = tuple(
+            by_rowid.get(r) or SearchHit(row_to_paper(rows[r]), round(closeness[r], 4), (), r)
+            for r in order
+            if r in by_rowid or r in rows
+        )
+        return replace(reply, hits=hits)
 
     def match_ids(self, text: str, among: Collection[str]) -> set[str]:
         """The ids among `among` that match a search query (topic filters of the daily digest)."""
@@ -168,7 +197,7 @@ def _search(
     walk = len(scores) <= SNIPPET_WALK_MATCHES
     snippets = _snippets(db, relaxed or match, rowids, walk, started, deadline)
     hits = tuple(
-        SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()))
+        SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()), r["rowid"])
         for r in ordered
     )
     notes.append(_expansion_note(expression))

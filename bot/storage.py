@@ -1,5 +1,9 @@
 """The storage ports: what the bot asks of its database, as Protocols, and `open_storage`, the
-one place that picks an implementation. Every implementation passes tests/test_store.py."""
+one place that picks an implementation. Every implementation passes tests/test_store.py.
+
+A second store (PostgreSQL): implement PaperRepository, DigestLedger and ChannelActivity over
+its connection, a SearchIndex with its own engine, pick it in `open_storage` by the target's
+scheme, and add it to STORAGE_BACKENDS in tests/conftest.py so the contract tests run on it."""
 
 from __future__ import annotations
 

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 DEFAULT_DEADLINE = 0.25  # seconds for the whole search, snippets included
 FALLBACK_BUDGET = 0.1  # seconds for the newest-first answer when ranking ran out of time
 # BM25 costs a few microseconds per matching paper, so it is computed for at most CANDIDATES
-# matches (the newest) plus TITLE_CANDIDATES papers with every word in the title. Queries of
-# rare and mid-frequency words match fewer and are ranked exactly.
+# matches (the newest); exact titles come from their own index at any age. Queries of rare and
+# mid-frequency words match fewer and are ranked exactly.
 CANDIDATES = 2000
 RERANK = 30  # best BM25 candidates that get the upvote/recency boosts
 # With fewer papers than this matching every term, papers matching some of them follow.
@@ -172,38 +172,53 @@ def _search(
         partial = [(rowid, score) for rowid, score in some if rowid not in seen]
     if not full and not partial and not exact and not in_time:
         full = _newest_typed(db, expression, dates, limit)
-    tiers = [
-        heapq.nlargest(RERANK, full, key=lambda pair: pair[1]),
-        heapq.nlargest(RERANK, partial, key=lambda pair: pair[1]),
-    ]
-    scores = dict(full) | dict(partial)
-    ranked = [r for tier in tiers for r, _ in tier]
-    try:
-        with index.deadline(db, _left(started, deadline)):
-            lift = _lifts(db, expression, ranked)
-    except index.SearchTimeout:
-        lift = {}  # the lifts only reorder: without them the order is still bm25's
-    rows = index.paper_rows(db, exact + ranked)
-    ordered: list[dict[str, Any]] = []
-    for group in ([(r, scores.get(r, 0.0)) for r in exact], *tiers):
-        candidates = [
-            {**rows[r], "score": score * lift.get(r, 1.0)}
-            for r, score in group
-            if r in rows and all(r != o["rowid"] for o in ordered)
-        ]
-        ordered += ranking.order(candidates, now)
-    ordered = ordered[:limit]
+    ordered = _ranked(db, expression, exact, full, partial, now, _left(started, deadline))[:limit]
     rowids = [r["rowid"] for r in ordered]
-    walk = len(scores) <= SNIPPET_WALK_MATCHES
+    walk = len(full) + len(partial) <= SNIPPET_WALK_MATCHES
     snippets = _snippets(db, relaxed or match, rowids, walk, started, deadline)
     hits = tuple(
         SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()), r["rowid"])
         for r in ordered
     )
     notes.append(_expansion_note(expression))
-    if not hits:
-        notes.append("No papers match. Try fewer words, or check the spelling.")
     return SearchReply(query=query.text, hits=hits, note=_join(*notes))
+
+
+def _ranked(
+    db: Database,
+    expression: Expression,
+    exact: list[int],
+    full: list[tuple[int, float]],
+    partial: list[tuple[int, float]],
+    now: datetime,
+    within: float,
+) -> list[dict[str, Any]]:
+    """Paper rows in answer order: exact titles, then the best papers with every term, then the
+    best with some; within each, bm25 with the lifts and the near-tie boosts."""
+    tiers = [
+        [(r, 0.0) for r in exact],
+        heapq.nlargest(RERANK, full, key=lambda pair: pair[1]),
+        heapq.nlargest(RERANK, partial, key=lambda pair: pair[1]),
+    ]
+    scores = dict(full) | dict(partial)
+    ranked = [r for tier in tiers[1:] for r, _ in tier]
+    try:
+        with index.deadline(db, within):
+            lift = _lifts(db, expression, ranked)
+    except index.SearchTimeout:
+        lift = {}  # the lifts only reorder: without them the order is still bm25's
+    rows = index.paper_rows(db, exact + ranked)
+    ordered: list[dict[str, Any]] = []
+    placed: set[int] = set()
+    for tier in tiers:
+        group = [
+            {**rows[r], "score": scores.get(r, 0.0) * lift.get(r, 1.0)}
+            for r, _ in tier
+            if r in rows and r not in placed
+        ]
+        placed.update(row["rowid"] for row in group)
+        ordered += ranking.order(group, now)
+    return ordered
 
 
 def _best_or_newest(

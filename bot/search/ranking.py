@@ -13,13 +13,11 @@ A paper whose whole title (or the part before its colon) is exactly the typed wo
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from bot.models import Paper
 from bot.replies import Snippet
-from bot.search.grammar import tokens
 
 TITLE_WEIGHT = 4.0
 WEIGHTS = (TITLE_WEIGHT, 1.0, 2.0, 1.0)  # title, abstract, authors, keywords
@@ -54,28 +52,10 @@ def boosted(score: float, row: dict[str, Any], now: datetime) -> float:
     return score * (1.0 + lift)
 
 
-def is_exact_title(title: str, typed: Sequence[str]) -> bool:
-    """True when the typed tokens are the title, or the title's name before a colon."""
-    if not typed:
-        return False
-    typed = tuple(typed)
-    if tokens(title) == typed:
-        return True
-    head = title.split(":", 1)[0]
-    return head != title and tokens(head) == typed
-
-
-def order(
-    rows: list[dict[str, Any]],
-    now: datetime,
-    exact: Collection[int] = (),
-    first: Collection[int] = (),
-) -> list[dict[str, Any]]:
-    """Rows boosted and sorted: exact titles, then rows in `first`, then by boosted score."""
+def order(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Rows boosted and sorted by boosted score, newest first on a tie."""
     out = [{**row, "score": boosted(float(row["score"]), row, now)} for row in rows]
-    out.sort(
-        key=lambda r: (r["rowid"] not in exact, r["rowid"] not in first, -r["score"], -r["rowid"])
-    )
+    out.sort(key=lambda r: (-r["score"], -r["rowid"]))
     return out
 
 

@@ -156,7 +156,7 @@ def _search(
     exact = _exact_titles(db, expression, match, dates)
     # Papers with every term, the newest CANDIDATES of them ranked by bm25; with few of those,
     # papers with some of the terms follow (bm25 ranks those with more and rarer terms first).
-    full, in_time = index.scored_newest_in_time(
+    full, in_time = index.scored_newest(
         db, match, ranking.WEIGHTS, CANDIDATES + 1, dates, within=_left(started, deadline / 2)
     )
     if not in_time:
@@ -231,9 +231,10 @@ def _best_or_newest(
     )
     if best is not None:
         return best
-    return index.scored_newest(
+    newest, _ = index.scored_newest(
         db, match, ranking.WEIGHTS, PARTIAL_CANDIDATES, dates, within=within / 2
     )
+    return newest
 
 
 def _corrected(query: Query, fixes: dict[str, str]) -> Query:

@@ -252,23 +252,9 @@ def scored_newest(
     limit: int,
     dates: DateRange,
     within: float | None = None,
-) -> list[tuple[int, float]]:
-    """(rowid, bm25 score, higher is better) of the newest `limit` matches, newest first.
-
-    With `within` seconds, the matches found by then are returned instead of a SearchTimeout.
-    """
-    return scored_newest_in_time(db, match, weights, limit, dates, within)[0]
-
-
-def scored_newest_in_time(
-    db: Database,
-    match: str,
-    weights: Sequence[float],
-    limit: int,
-    dates: DateRange,
-    within: float | None = None,
 ) -> tuple[list[tuple[int, float]], bool]:
-    """scored_newest(), and False when `within` seconds ran out before the walk was done."""
+    """(rowid, bm25 score, higher is better) of the newest `limit` matches, newest first, and
+    False when `within` seconds ran out first (the matches found by then are returned)."""
     rank = "bm25(" + ", ".join(f"{w:g}" for w in weights) + ")"
     found, complete = _newest(
         db, "f.rowid, -f.rank", " AND f.rank MATCH ?", [rank], match, limit, dates, within

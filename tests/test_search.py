@@ -448,3 +448,27 @@ def test_paper_day_in_sql_is_paper_day(tmp_path: Path) -> None:
         in_sql == in_python == {"a": "2024-01-02", "b": "2025-01-01", "c": "2025-03-04", "d": None}
     )
     assert [ranking.paper_day(paper_to_row(p)) for p in papers] == [p.day for p in papers]
+
+
+def test_common_terms_are_scored_without_bm25(
+    store: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # bm25 first counts every paper with each term, in one call no deadline stops: with a
+    # term in more than COMMON_PAPERS papers the newest matches are scored by their terms.
+    monkeypatch.setattr(engine, "COMMON_PAPERS", 10)
+    reply = store.search.search("reasoning agents", limit=10, now=NOW)
+    assert len(reply.hits) == 10
+    titled = title_tier(store, "reasoning agents")
+    in_title = [h.paper.id in titled for h in reply.hits]
+    assert in_title == sorted(in_title, reverse=True) and in_title[0]
+    for hit in reply.hits:
+        text = " ".join((hit.paper.title, hit.paper.abstract, *hit.paper.keywords)).lower()
+        assert "reason" in text and "agent" in text
+    title = "Reinforcement Learning in Vision: A Survey"
+    assert ids(store.search.search(title, now=NOW))[0] == store_id(store, title)
+
+
+def store_id(store: Storage, title: str) -> str:
+    """The id of the paper with this title."""
+    row = store.search.db.execute("SELECT id FROM papers WHERE title = ?", [title]).fetchone()
+    return str(row[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import time
 from collections.abc import Collection
 from dataclasses import replace
@@ -36,6 +37,9 @@ RERANK = 30  # best BM25 candidates that get the upvote/recency boosts
 RELAX_BELOW = 10
 PARTIAL_CANDIDATES = 2000
 EXACT_RANK_CAP = 20000  # papers matching some terms: up to this many are all ranked
+COMMON_PAPERS = 20_000  # a term in more papers than this is scored without bm25 (see _Scorer)
+COUNTS_KEPT = 10_000  # term counts remembered, for COUNTS_SECONDS
+COUNTS_SECONDS = 600.0
 # A paper with an abbreviation as typed ranks a little above one with only its expansion, in
 # queries of up to TYPED_BONUS_TERMS terms (in longer ones the lift only favours generic words).
 TYPED_BONUS = 0.05
@@ -67,6 +71,7 @@ class FtsSearch:
         self.db = store.db
         self.dense = dense  # search by meaning (the semantic extra), fused with the words
         self.speller = Speller(store.db)
+        self.counts = TermCounts(store.db)
         index.ensure_tables(self.db)
         store.papers.on_new_papers(index.learn_abbreviations)
         store.papers.on_new_papers(index.learn_titles)
@@ -89,7 +94,9 @@ class FtsSearch:
             return SearchReply(query=query.text, hits=(), note=_join(*query.problems, EMPTY_NOTE))
         try:
             limit = max(1, min(limit, 100))
-            reply = _search(self.db, self.speller, query, limit, now, started, deadline)
+            reply = _search(
+                self.db, self.speller, self.counts, query, limit, now, started, deadline
+            )
             return self._with_meaning(reply, query, limit) if meaning and self.dense else reply
         except Exception:  # the one boundary: a search must answer, whatever went wrong below
             log.exception("search failed for %r", query.text)
@@ -137,6 +144,7 @@ class FtsSearch:
 def _search(
     db: Database,
     speller: Speller,
+    counts: TermCounts,
     query: Query,
     limit: int,
     now: datetime,
@@ -156,9 +164,8 @@ def _search(
     exact = _exact_titles(db, expression, match, dates)
     # Papers with every term, the newest CANDIDATES of them ranked by bm25; with few of those,
     # papers with some of the terms follow (bm25 ranks those with more and rarer terms first).
-    full, in_time = index.scored_newest(
-        db, match, ranking.WEIGHTS, CANDIDATES + 1, dates, within=_left(started, deadline / 2)
-    )
+    scorer = _Scorer(db, counts, expression, dates, _left(started, deadline / 4))
+    full, in_time = scorer.newest(match, CANDIDATES + 1, _left(started, deadline / 2))
     if not in_time:
         notes.append(SLOW_NOTE)
     if len(full) > CANDIDATES:
@@ -168,7 +175,7 @@ def _search(
     relaxed = expression.match(any_term=True)
     if len(full) < RELAX_BELOW and relaxed and relaxed != match:
         seen = {rowid for rowid, _ in full}
-        some = _best_or_newest(db, relaxed, dates, _left(started, deadline * 0.75))
+        some = scorer.best_or_newest(relaxed, _left(started, deadline * 0.75))
         partial = [(rowid, score) for rowid, score in some if rowid not in seen]
     if not full and not partial and not exact and not in_time:
         full = _newest_typed(db, expression, dates, limit)
@@ -221,20 +228,98 @@ def _ranked(
     return ordered
 
 
-def _best_or_newest(
-    db: Database, match: str, dates: index.DateRange, within: float
-) -> list[tuple[int, float]]:
-    """The best-scored matches of all when few enough papers match to rank them all in time,
-    else the newest PARTIAL_CANDIDATES matches, ranked."""
-    best = index.best_scored(
-        db, match, ranking.WEIGHTS, PARTIAL_CANDIDATES, dates, EXACT_RANK_CAP, within / 2
-    )
-    if best is not None:
-        return best
-    newest, _ = index.scored_newest(
-        db, match, ranking.WEIGHTS, PARTIAL_CANDIDATES, dates, within=within / 2
-    )
-    return newest
+class TermCounts:
+    """How many papers each term matches, counted up to COMMON_PAPERS and remembered for
+    COUNTS_SECONDS (a term's count changes slowly), at most COUNTS_KEPT terms."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._counts: dict[str, int] = {}
+        self._papers = 0
+        self._until = 0.0
+
+    def papers(self) -> int:
+        """How many papers there are (as of the last clearing)."""
+        if not self._papers:
+            self._papers = int(self.db.execute("SELECT count(*) FROM papers").fetchone()[0])
+        return self._papers
+
+    def __call__(self, match: str, within: float) -> int:
+        """The term's papers up to COMMON_PAPERS; COMMON_PAPERS when counting ran out of time."""
+        if len(self._counts) >= COUNTS_KEPT or time.monotonic() > self._until:
+            self._counts.clear()
+            self._papers = 0
+            self._until = time.monotonic() + COUNTS_SECONDS
+        if match not in self._counts:
+            try:
+                with index.deadline(self.db, within):
+                    self._counts[match] = index.capped_count(self.db, match, COMMON_PAPERS)
+            except index.SearchTimeout:
+                return COMMON_PAPERS
+        return self._counts[match]
+
+
+class _Scorer:
+    """Scores matches with bm25 while every term is rare enough for FTS5 to count its papers
+    quickly; bm25 counts every paper with a term first, in one call no deadline can stop, so
+    with a common term (more than COMMON_PAPERS papers) the newest matches are scored instead
+    by which terms they contain, weighted by how rare each is, and where (title or elsewhere)."""
+
+    def __init__(
+        self,
+        db: Database,
+        counts: TermCounts,
+        expression: Expression,
+        dates: index.DateRange,
+        within: float,
+    ) -> None:
+        self.db = db
+        self.dates = dates
+        self.terms = [t.fts() for t in expression.terms]
+        found = [counts(term, within) for term in self.terms]
+        self.common = any(n >= COMMON_PAPERS for n in found)
+        total = counts.papers() if self.common else 0
+        self.rarity = [math.log((total + 1) / (n + 1)) + 1 for n in found]
+
+    def newest(self, match: str, limit: int, within: float) -> tuple[list[tuple[int, float]], bool]:
+        """The newest `limit` matches, scored, and False when `within` seconds ran out first."""
+        if not self.common:
+            return index.scored_newest(self.db, match, ranking.WEIGHTS, limit, self.dates, within)
+        rowids, in_time = index.newest_rowids(self.db, match, limit, self.dates, within / 2)
+        return self._by_terms(rowids, within / 2), in_time
+
+    def best_or_newest(self, match: str, within: float) -> list[tuple[int, float]]:
+        """The best-scored matches of all when few enough papers match to rank them all in
+        time, else the newest PARTIAL_CANDIDATES matches, scored."""
+        if not self.common:
+            best = index.best_scored(
+                self.db,
+                match,
+                ranking.WEIGHTS,
+                PARTIAL_CANDIDATES,
+                self.dates,
+                EXACT_RANK_CAP,
+                within / 2,
+            )
+            if best is not None:
+                return best
+        return self.newest(match, PARTIAL_CANDIDATES, within / 2)[0]
+
+    def _by_terms(self, rowids: list[int], within: float) -> list[tuple[int, float]]:
+        """Each paper's sum over the terms it contains of the term's rarity, TITLE_WEIGHT-fold
+        for a term in its title (one walk of each term's matches over the rowids' range)."""
+        scores = dict.fromkeys(rowids, 0.0)
+        weight = ranking.TITLE_WEIGHT
+        try:
+            with index.deadline(self.db, within):
+                for term, rarity in zip(self.terms, self.rarity, strict=True):
+                    anywhere = index.which_match(self.db, term, rowids)
+                    titled = index.which_match(self.db, f"title : ({term})", list(anywhere))
+                    for rowid in anywhere:
+                        scores[rowid] += rarity * (weight if rowid in titled else 1.0)
+        except index.SearchTimeout:
+            pass  # the terms scored so far order them; the rest tie, newest first
+        return list(scores.items())
 
 
 def _corrected(query: Query, fixes: dict[str, str]) -> Query:

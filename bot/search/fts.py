@@ -298,10 +298,16 @@ def best_scored(
 def newest_rowids(
     db: Database, match: str, limit: int, dates: DateRange, within: float
 ) -> tuple[list[int], bool]:
-    """Rowids of the newest `limit` matches, newest first, without ranking; and True when these
-    are all the matches (neither the limit nor the `within` seconds cut the walk short)."""
+    """Rowids of the newest `limit` matches, newest first, without ranking; and False when the
+    `within` seconds ran out first (the matches found by then are returned)."""
     found, complete = _newest(db, "f.rowid", "", [], match, limit, dates, within)
-    return [int(row[0]) for row in found], complete and len(found) < limit
+    return [int(row[0]) for row in found], complete
+
+
+def capped_count(db: Database, match: str, cap: int) -> int:
+    """How many papers match, counted up to `cap` (a walk of at most `cap` index entries)."""
+    sql = "SELECT count(*) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+    return int(db.execute(sql, [match, cap]).fetchone()[0])
 
 
 def _newest(

@@ -277,7 +277,12 @@ class _Scorer:
         self.dates = dates
         self.terms = [t.fts() for t in expression.terms]
         found = [counts(term, within) for term in self.terms]
-        self.common = any(n >= COMMON_PAPERS for n in found)
+        # bm25 counts each phrase on its own, the words of a NEAR group too ("of" in
+        # NEAR(chain of thought)): one common phrase makes it slow however rare the term.
+        phrases = {p for t in expression.terms for p in t.phrases()}
+        self.common = any(n >= COMMON_PAPERS for n in found) or any(
+            counts(p, within) >= COMMON_PAPERS for p in phrases
+        )
         total = counts.papers() if self.common else 0
         self.rarity = [math.log((total + 1) / (n + 1)) + 1 for n in found]
 

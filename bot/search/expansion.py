@@ -46,6 +46,11 @@ class Term:
         parts += [f"NEAR({' '.join(phrase((t,)) for t in f)}, {NEAR_SLACK})" for f in self.near]
         return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
+    def phrases(self) -> tuple[str, ...]:
+        """Every FTS5 phrase bm25 counts for this term: each form, and each word of a NEAR."""
+        near = [phrase((t,)) for f in self.near for t in f]
+        return tuple(dict.fromkeys([phrase(f) for f in self.forms] + near))
+
     def words(self) -> tuple[str, ...]:
         """The single words of the forms typed, stop words left out."""
         forms = self.typed_forms or self.forms

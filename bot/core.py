@@ -129,7 +129,7 @@ class PapersBot:
 
     async def answer(self, invocation: Invocation, ctx: CommandContext) -> Reply:
         """Answer one /papers command; user mistakes become error replies, never exceptions."""
-        command = self.commands.commands.get(invocation.name)
+        command = self.commands.get(invocation.name)
         if command is None:
             return TextReply(f"There is no /papers {invocation.name}; try /papers help.", True)
         try:
@@ -145,10 +145,7 @@ class PapersBot:
         self, command: str, option: str, ctx: CommandContext, current: str
     ) -> list[tuple[str, str]]:
         """Suggestions for an option being typed, as (label, value); [] where it has none."""
-        completer = self.commands[command].option(option).complete
-        if completer is None:
-            return []
-        return await self.commands.run_completer(completer, ctx, current, self._ports)
+        return await self.commands.complete(command, option, ctx, current, self._ports)
 
     # -- bookmarks ------------------------------------------------------------------------
 

@@ -93,8 +93,7 @@ class Command:
                 what = option.asks or option.description
                 example = f", e.g. {self.usage.split(' <')[0]} {option.example}"
                 raise UserError(f"Give {what}{example if option.example else ''}.")
-        chosen = {name: getattr(ports, name) for name in self.ports}
-        return await self.handler(ctx, invocation, **chosen)
+        return await self.handler(ctx, invocation, **_chosen(self.ports, ports))
 
 
 class Registry:
@@ -102,6 +101,7 @@ class Registry:
 
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
+        self._completer_ports: dict[Completer, tuple[str, ...]] = {}  # read at declaration
 
     def command(
         self, name: str, summary: str, *options: Option, default: bool = False
@@ -124,7 +124,7 @@ class Registry:
             raise ValueError("only one command can be the default")
         for option in command.options:
             if option.complete is not None:
-                _ports_of(option.complete)
+                self._completer_ports[option.complete] = _ports_of(option.complete)
         self.commands[command.name] = command
 
     def remove(self, name: str) -> None:
@@ -136,6 +136,10 @@ class Registry:
 
     def __getitem__(self, name: str) -> Command:
         return self.commands[name]
+
+    def get(self, name: str) -> Command | None:
+        """The command called `name`, or None."""
+        return self.commands.get(name)
 
     @property
     def default(self) -> Command:
@@ -156,12 +160,14 @@ class Registry:
             command, rest = self.default, text
         return Invocation(command.name, split_options(command.options, rest.strip()))
 
-    async def run_completer(
-        self, completer: Completer, ctx: CommandContext, current: str, ports: Ports
+    async def complete(
+        self, command: str, option: str, ctx: CommandContext, current: str, ports: Ports
     ) -> list[tuple[str, str]]:
-        """Call an option's completer with the ports it asked for."""
-        chosen = {name: getattr(ports, name) for name in _ports_of(completer)}
-        return await completer(ctx, current, **chosen)
+        """Suggestions for an option being typed, as (label, value); [] where it has none."""
+        completer = self.commands[command].option(option).complete
+        if completer is None:
+            return []
+        return await completer(ctx, current, **_chosen(self._completer_ports[completer], ports))
 
     def usage_hint(self) -> str:
         """Every command's usage, for Slack's manifest: '<words> | today | saved | …'."""
@@ -188,6 +194,11 @@ def clean_input(text: str) -> str:
         ch if ch in "\t\n" or unicodedata.category(ch)[0] != "C" else " " for ch in text[:MAX_INPUT]
     )
     return " ".join(text.split())
+
+
+def _chosen(names: tuple[str, ...], ports: Ports) -> dict[str, Any]:
+    """The ports a handler or completer asked for, by name."""
+    return {name: getattr(ports, name) for name in names}
 
 
 def _ports_of(handler: Handler | Completer) -> tuple[str, ...]:

@@ -13,6 +13,8 @@ import string
 
 from sqlite_utils import Database
 
+from bot.search.fts import capped_count
+
 MIN_LENGTH = 4  # shorter words have too many one-edit neighbours to guess from
 RARE = 2  # a word in at most this many papers may be a typo
 MIN_PAPERS = 5  # a correction must be in at least this many papers
@@ -82,7 +84,6 @@ class Speller:
         """How many papers contain each word (as the index stems it), counted up to COUNT_CAP:
         one count per stem, so "model" and "models" cost one."""
         stems = self._stems(words)
-        sql = "SELECT count(*) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
         by_stem: dict[str, int] = {}
         counts = {}
         for word in words:
@@ -91,8 +92,7 @@ class Speller:
                 counts[word] = 0
                 continue
             if stem not in by_stem:
-                match = f'"{word}"'
-                by_stem[stem] = self.db.conn.execute(sql, [match, COUNT_CAP]).fetchone()[0]
+                by_stem[stem] = capped_count(self.db, f'"{word}"', COUNT_CAP)
             counts[word] = by_stem[stem]
         return counts
 

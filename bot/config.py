@@ -76,6 +76,10 @@ class Settings(EnvSettings):
     seed_bookmark_reaction: bool = Field(True, description="bot adds 🔖 to each paper message")
     confirm_bookmarks: bool = Field(True, description="tell the user privately when saved")
 
+    # Who may change a channel (subscribe, unsubscribe, settings, digest) beside workspace
+    # admins and owners on Slack and members with Manage Channels on Discord
+    admin_user_ids: CommaList = Field((), description="user ids that may change any channel")
+
     # Search
     semantic_search: str = Field(
         "auto", description="auto: search by meaning too when the semantic extra is installed; off"

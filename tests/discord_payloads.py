@@ -16,7 +16,9 @@ GUILD_ID = "1200000000000000002"
 CHANNEL_ID = "1300000000000000003"
 EPHEMERAL = 64
 LOADING = 128  # a deferred "thinking" reply
-PERMISSIONS = "2248473465835073"
+PERMISSIONS = "2248473465835073"  # a member's: view, send, read history... not Manage Channels
+MANAGE_CHANNELS = 1 << 4
+MANAGERS = {"111"}  # the harness's default user manages the channel; any other id does not
 BOT_USER: dict[str, Any] = {
     "id": APP_ID,
     "username": "papers-bot",
@@ -70,7 +72,7 @@ def member(user: str) -> dict[str, Any]:
         "flags": 0,
         "deaf": False,
         "mute": False,
-        "permissions": PERMISSIONS,
+        "permissions": str(int(PERMISSIONS) | MANAGE_CHANNELS) if user in MANAGERS else PERMISSIONS,
     }
 
 

@@ -163,6 +163,8 @@ class SlackFake:
         self.ephemerals: list[Posted] = []
         self.responses: dict[str, list[dict[str, Any]]] = {}
         self.refuse_images = False  # answer invalid_blocks to messages with an image
+        self.admins = {"U1"}  # users.info says is_admin for these; everyone else is a member
+        self.owners: set[str] = set()
         self._throttle: dict[str, list[int]] = {}
         self._failures: dict[str, list[str]] = {}
         self._ts = itertools.count(1)
@@ -353,6 +355,20 @@ class SlackFake:
                 message.reactions.append((args["name"], BOT_USER))
                 return {}
         return "message_not_found"
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = args["user"]
+        return {
+            "user": {
+                "id": user,
+                "team_id": TEAM,
+                "name": user.lower(),
+                "is_admin": user in self.admins or user in self.owners,
+                "is_owner": user in self.owners,
+                "is_primary_owner": False,
+                "is_bot": False,
+            }
+        }
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         found = [m for m in reversed(self.messages) if m.channel == args["channel"]]

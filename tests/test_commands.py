@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.commands import REGISTRY, CommandContext, Invocation, parse_weekdays
+from bot.commands import REGISTRY, CommandContext, Invocation, help_entries, parse_weekdays
 from bot.core import PapersBot
 from bot.models import Channel, Member, MessageRef
 from bot.replies import (
@@ -178,6 +178,11 @@ async def test_settings_show_and_change(
 ) -> None:
     shown = await say(bot, ctx, "settings")
     assert isinstance(shown, SettingsReply) and "Not subscribed" in shown.text
+    refused = await say(bot, ctx, "settings time 7:05")
+    assert isinstance(refused, TextReply) and refused.error
+    assert "not subscribed" in refused.text and "/papers subscribe" in refused.text
+    assert storage.activity.get_subscription(ctx.channel) is None  # not silently subscribed
+    await say(bot, ctx, "subscribe")
     for text in (
         "settings time 7:05",
         "settings timezone Asia/Kolkata",
@@ -221,6 +226,70 @@ async def test_today_previews_then_shows_what_was_posted(
     posted = await say(bot, ctx, "today")
     assert isinstance(posted, PaperListReply) and posted.heading.startswith("Posted here today")
     assert len(posted.papers) == 3
+
+
+class Members:
+    """A platform's answer to "may this member change the channel?": only the ones named."""
+
+    who = "the channel's keepers"
+
+    def __init__(self, *managers: str) -> None:
+        self.managers = managers
+        self.asked: list[str] = []
+
+    async def is_manager(self, channel: Channel, user: str) -> bool:
+        self.asked.append(user)
+        return user in self.managers
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["subscribe", "subscribe diffusion", "unsubscribe", "settings time 08:30", "digest"],
+)
+async def test_only_channel_managers_change_a_channel(
+    bot: PapersBot, storage: Storage, channel: Channel, poster: RecordingPoster, text: str
+) -> None:
+    await say(bot, CommandContext(channel, "boss", poster, Members("boss")), "subscribe")
+    before = storage.activity.get_subscription(channel)
+    member = CommandContext(channel, "U2", poster, Members("boss"))
+    reply = await say(bot, member, text)
+    assert isinstance(reply, TextReply) and reply.error and reply.ephemeral
+    assert reply.text.startswith("Only the channel's keepers can use /papers ")
+    assert "\n" not in reply.text
+    assert storage.activity.get_subscription(channel) == before
+    assert poster.headers == [] and poster.papers == []
+    boss = await say(bot, CommandContext(channel, "boss", poster, Members("boss")), text)
+    assert not (isinstance(boss, TextReply) and boss.text.startswith("Only"))
+
+
+@pytest.mark.parametrize("text", ["settings", "meta-rl", "save 2508.00002", "saved", "today"])
+async def test_reading_and_bookmarks_stay_open_to_every_member(
+    bot: PapersBot, channel: Channel, poster: RecordingPoster, text: str
+) -> None:
+    managers = Members()
+    reply = await say(bot, CommandContext(channel, "U2", poster, managers), text)
+    assert not (isinstance(reply, TextReply) and reply.error), reply
+    assert managers.asked == []  # nobody's rights were even looked up
+
+
+async def test_the_refusal_names_the_part_that_needs_a_manager(
+    bot: PapersBot, channel: Channel, poster: RecordingPoster
+) -> None:
+    member = CommandContext(channel, "U2", poster, Members())
+    reply = await say(bot, member, "settings count 3")
+    assert isinstance(reply, TextReply)
+    assert reply.text == (
+        "Only the channel's keepers can use /papers settings <name> <value> in this channel."
+    )
+
+
+def test_help_says_which_commands_need_a_channel_manager() -> None:
+    summaries = dict(help_entries(REGISTRY))
+    for name in ("subscribe", "unsubscribe", "digest"):
+        assert summaries[REGISTRY[name].usage].endswith("(channel managers only)"), name
+    assert summaries[REGISTRY["settings"].usage].endswith("(<name>: channel managers only)")
+    for name in ("search", "saved", "save", "export", "today", "help"):
+        assert "managers" not in summaries[REGISTRY[name].usage], name
 
 
 async def test_digest_command_needs_a_poster(bot: PapersBot, channel: Channel) -> None:

@@ -198,3 +198,26 @@ async def test_share_in_channel_posts_the_paper_once_per_click(
         messages = h.channel_messages()
         assert len(messages) == 1 and "Exploitation Is All You Need" in messages[0][1]
         assert h.storage.ledger.paper_for_message(MessageRef(h.channel, messages[0][0])) == META_RL
+
+
+@pytest.mark.parametrize("platform", CHAT)
+async def test_only_channel_managers_change_the_channel(platform: str, tmp_path: Path) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        assert "now gets the daily digest" in await h.command("subscribe")  # a channel manager
+        before = h.storage.activity.get_subscription(h.channel)
+        for text in ("unsubscribe", "subscribe diffusion", "settings time 08:30", "digest"):
+            said = await h.command(text, "U2")  # a plain member
+            assert "Only " in said and " can use /papers " in said, (text, said)
+            assert "\n" not in said.strip()
+        assert h.storage.activity.get_subscription(h.channel) == before
+        assert h.channel_messages() == []  # no digest went out
+        assert "09:00" in await h.command("settings", "U2")  # reading stays open
+        assert "Updated time" in await h.command("settings time 08:30")
+
+
+@pytest.mark.parametrize("platform", EVERY)
+async def test_settings_on_an_unsubscribed_channel_says_so(platform: str, tmp_path: Path) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        said = await h.command("settings time 08:30")
+        assert "not subscribed" in said and "/papers subscribe" in said
+        assert h.storage.activity.get_subscription(h.channel) is None

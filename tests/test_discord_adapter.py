@@ -328,3 +328,23 @@ async def test_a_fatal_gateway_close_is_logged_and_shows_as_disconnected(
         await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 10)
     assert not harness.adapter.connected
     assert any("gateway connection ended" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_member_without_manage_channels_is_refused_privately(
+    harness: DiscordHarness,
+) -> None:
+    record = await harness.interact("subscribe", "222")
+    (reply,) = record.messages
+    assert reply["flags"] & 64
+    assert visible_text(reply).endswith(
+        "Only members with the Manage Channels permission can use /papers subscribe [topic] "
+        "in this channel."
+    )
+    assert harness.storage.activity.get_subscription(harness.channel) is None
+    assert "now gets the daily digest" in await harness.command("subscribe", "111")
+
+
+async def test_admin_user_ids_count_as_channel_managers_on_discord(tmp_path: Path) -> None:
+    async with discord_harness(tmp_path, admin_user_ids=("222",)) as harness:
+        assert "now gets the daily digest" in await harness.command("subscribe", "222")
+        assert "Only members with" in await harness.command("unsubscribe", "333")

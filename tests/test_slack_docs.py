@@ -33,6 +33,7 @@ def test_every_scope_has_a_readme_line_saying_why() -> None:
         "reactions:write",
         "channels:history",
         "groups:history",
+        "users:read",
     ]
     for scope in scopes:
         assert re.search(rf"^\| `{re.escape(scope)}` \| \w", README, re.M), scope

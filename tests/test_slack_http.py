@@ -278,3 +278,54 @@ async def test_confirmation_can_be_turned_off(tmp_path: Path) -> None:
         await h.react(posted[1], "U2")
         assert saved_ids(h, "U2") == [PAPERS[1].id]
         assert h.fake.ephemerals == [] and h.fake.calls_to("reactions.add") == []
+
+
+# -- who may change a channel ----------------------------------------------------------------
+
+
+async def refusal(slack: SlackHarness, text: str, user: str) -> dict[str, object]:
+    response_url = slack.fake.new_response_url(CHANNEL)
+    await slack.send(
+        slack.command_body(text, user, response_url), "application/x-www-form-urlencoded"
+    )
+    await slack.adapter.idle()
+    (reply,) = slack.fake.replies_to(response_url)
+    return reply
+
+
+async def test_a_member_who_is_not_an_admin_is_refused_privately(slack: SlackHarness) -> None:
+    reply = await refusal(slack, "subscribe", "U2")
+    assert reply["response_type"] == "ephemeral"
+    assert visible_text(reply).endswith(
+        "Only workspace admins and owners can use /papers subscribe [topic] in this channel."
+    )
+    assert slack.storage.activity.get_subscription(slack.channel) is None
+    owner = "U9"
+    slack.fake.owners.add(owner)
+    assert "now gets the daily digest" in await slack.command("subscribe", owner)
+
+
+async def test_admin_answers_are_cached_briefly(slack: SlackHarness) -> None:
+    await slack.command("subscribe", "U1")
+    await slack.command("settings count 3", "U1")
+    await slack.command("settings", "U2")  # reading asks nobody
+    assert [c.args["user"] for c in slack.fake.calls_to("users.info")] == ["U1"]
+
+
+async def test_admin_user_ids_may_change_channels_without_users_info(tmp_path: Path) -> None:
+    async with slack_harness(tmp_path, admin_user_ids=("U2",)) as slack:
+        assert "now gets the daily digest" in await slack.command("subscribe", "U2")
+        assert slack.fake.calls_to("users.info") == []
+        said = visible_text(await refusal(slack, "unsubscribe", "U3"))
+        assert "Only workspace admins, owners and the bot's listed admins can" in said
+
+
+async def test_without_users_read_members_are_refused_and_the_log_says_what_to_add(
+    slack: SlackHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.fake.fail_next("users.info", "missing_scope")
+    with caplog.at_level(logging.WARNING):
+        said = visible_text(await refusal(slack, "digest", "U1"))
+    assert "Only workspace admins and owners can use /papers digest" in said
+    assert "users:read" in caplog.text and "Traceback" not in caplog.text
+    assert slack.channel_messages() == []

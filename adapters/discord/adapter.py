@@ -77,6 +77,23 @@ def emoji_name(emoji: discord.PartialEmoji) -> str:
     return (emoji.name or "") if emoji.is_custom_emoji() else str(emoji)
 
 
+class ManageChannels:
+    """The ChannelManagers port for one interaction: Discord's resolved permissions of the
+    member in that channel (slash-command default_permissions cannot cover part of a group),
+    or an id in ADMIN_USER_IDS."""
+
+    who = "members with the Manage Channels permission"
+
+    def __init__(self, interaction: discord.Interaction, allowlist: tuple[str, ...]) -> None:
+        self.permissions = interaction.permissions
+        self.allowlist = allowlist
+
+    async def is_manager(self, channel: Channel, user: str) -> bool:
+        """True for a member who may manage this channel (administrators may), or a listed id."""
+        allowed = self.permissions.manage_channels or self.permissions.administrator
+        return allowed or user in self.allowlist
+
+
 class PapersClient(discord.Client):
     """The discord.py client: a command tree, and reactions handed to the adapter."""
 
@@ -276,7 +293,8 @@ class DiscordAdapter:
     async def run_command(self, interaction: discord.Interaction, invocation: Invocation) -> None:
         """Answer a /papers subcommand through the core: directly when quick, else defer first."""
         self._inflight.own_current()
-        ctx = CommandContext(channel_of(interaction), str(interaction.user.id), self)
+        managers = ManageChannels(interaction, self.bot.settings.admin_user_ids)
+        ctx = CommandContext(channel_of(interaction), str(interaction.user.id), self, managers)
         what = f"discord: /papers {invocation.name} in {ctx.channel}"
         try:
             work = asyncio.ensure_future(guarded(self.bot.answer(invocation, ctx), what, _explain))

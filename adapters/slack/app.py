@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.kit import guarded
+from adapters.slack.admins import WorkspaceAdmins
 from adapters.slack.blocks import SHARE_ACTION, Message, escape, header_message, paper_message
 from adapters.slack.client import (
     ChannelPacer,
@@ -70,6 +71,7 @@ class SlackAdapter:
         self.client = client or make_web_client(self.settings)
         interval = self.settings.slack_post_interval if post_interval is None else post_interval
         self.pacer = ChannelPacer(interval)
+        self.managers = WorkspaceAdmins(self.client, bot.settings.admin_user_ids)
         self.bot_user: str | None = None
         self.http_port: int | None = None
         self._tasks = TaskSet()
@@ -204,7 +206,7 @@ class SlackAdapter:
         self._spawn(self._answer(body.get("text") or "", channel, body.get("user_id", ""), respond))
 
     async def _answer(self, text: str, channel: Channel, user: str, respond: Respond) -> None:
-        work = self.bot.answer_text(text, CommandContext(channel, user, self))
+        work = self.bot.answer_text(text, CommandContext(channel, user, self, self.managers))
         reply = await guarded(work, f"/papers {text!r} in {channel}", _explain)
         await self._respond(respond, render_reply(reply))
 

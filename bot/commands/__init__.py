@@ -13,16 +13,26 @@ from bot.commands.channel_settings import (
     describe_subscription,
     parse_weekdays,
 )
-from bot.commands.context import CommandContext, Ports, UserError
+from bot.commands.context import (
+    OPERATOR,
+    ChannelManagers,
+    CommandContext,
+    NotAllowed,
+    Ports,
+    UserError,
+)
 from bot.commands.papers import REGISTRY, help_entries, paper_id_arg
 from bot.commands.registry import Command, Invocation, Option, Registry, clean_input
 
 __all__ = [
+    "OPERATOR",
     "REGISTRY",
     "SETTING_NAMES",
+    "ChannelManagers",
     "Command",
     "CommandContext",
     "Invocation",
+    "NotAllowed",
     "Option",
     "Ports",
     "Registry",

@@ -16,13 +16,49 @@ class UserError(Exception):
     """A request the bot cannot do as asked; its message is shown to the user as is."""
 
 
+class NotAllowed(UserError):
+    """The member may not run this command here; the message names who can."""
+
+
+class ChannelManagers(Protocol):
+    """Who may change a channel's digest; each platform answers for its own members."""
+
+    @property
+    def who(self) -> str:
+        """Who may, as a refusal names them: 'workspace admins and owners'."""
+        ...
+
+    async def is_manager(self, channel: Channel, user: str) -> bool:
+        """True when `user` may subscribe, unsubscribe, change settings or post a digest."""
+        ...
+
+
+class Operator:
+    """The person at the terminal runs the installation: always a channel manager."""
+
+    who = "the operator"
+
+    async def is_manager(self, channel: Channel, user: str) -> bool:
+        """The operator manages every channel."""
+        return True
+
+
+OPERATOR = Operator()
+
+
 @dataclass(frozen=True, slots=True)
 class CommandContext:
-    """Who asked, where, and how to post there (None where posting is not possible)."""
+    """Who asked, where, how to post there (None where posting is not possible), and whether
+    the member may change the channel (adapters for shared chats pass their platform's check)."""
 
     channel: Channel
     user: str
     poster: ChatPoster | None = None
+    managers: ChannelManagers = OPERATOR
+
+    async def may_manage(self) -> bool:
+        """True when the member may change this channel's digest."""
+        return await self.managers.is_manager(self.channel, self.user)
 
 
 class PaperLookup(Protocol):

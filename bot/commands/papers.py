@@ -129,7 +129,7 @@ async def export(ctx: CommandContext, call: Invocation, bookmarks: Bookmarks) ->
     )
 
 
-@command("subscribe", "start the daily digest here, or follow a topic", TOPIC)
+@command("subscribe", "start the daily digest here, or follow a topic", TOPIC, manager_only=True)
 async def subscribe(ctx: CommandContext, call: Invocation, subscriptions: Subscriptions) -> Reply:
     existing = subscriptions.get(ctx.channel)
     sub = existing or subscriptions.effective(ctx.channel)
@@ -151,6 +151,7 @@ async def subscribe(ctx: CommandContext, call: Invocation, subscriptions: Subscr
     "unsubscribe",
     "stop following a topic, or stop the digest",
     replace(TOPIC, description="the topic to stop following; none stops the digest"),
+    manager_only=True,
 )
 async def unsubscribe(ctx: CommandContext, call: Invocation, subscriptions: Subscriptions) -> Reply:
     sub = subscriptions.get(ctx.channel)
@@ -171,7 +172,7 @@ async def unsubscribe(ctx: CommandContext, call: Invocation, subscriptions: Subs
 @command(
     "settings",
     "show or change: " + ", ".join(SETTING_NAMES),
-    Option("name", "the setting to change", complete=_setting_choices),
+    Option("name", "the setting to change", complete=_setting_choices, manager_only=True),
     Option("value", "its new value, e.g. 08:30", rest=True),
 )
 async def settings(ctx: CommandContext, call: Invocation, subscriptions: Subscriptions) -> Reply:
@@ -181,12 +182,17 @@ async def settings(ctx: CommandContext, call: Invocation, subscriptions: Subscri
     if not name:
         note = "" if existing else "Not subscribed yet: /papers subscribe starts the daily digest."
         return SettingsReply(sub, note)
+    if not existing:
+        raise UserError(
+            "This channel is not subscribed: /papers subscribe starts the daily digest, "
+            "then its settings can be changed."
+        )
     changed = change_setting(sub, name, call.arg("value"))
     subscriptions.save(changed)
     return SettingsReply(changed, f"Updated {name.lower()}.")
 
 
-@command("digest", "post the digest here now")
+@command("digest", "post the digest here now", manager_only=True)
 async def digest(ctx: CommandContext, call: Invocation, digests: DigestDesk) -> Reply:
     if ctx.poster is None:
         raise UserError("Posting is not available here.")
@@ -205,8 +211,12 @@ async def help_(ctx: CommandContext, call: Invocation) -> Reply:
 
 
 def help_entries(registry: Registry) -> tuple[tuple[str, str], ...]:
-    """(usage, summary) for every command, then the search syntax."""
-    commands = tuple((c.usage, c.summary) for c in registry)
+    """(usage, summary) for every command, saying which need a channel manager, then the
+    search syntax."""
+    commands = tuple(
+        (c.usage, f"{c.summary} ({c.restriction})" if c.restriction else c.summary)
+        for c in registry
+    )
     return commands + tuple((f"/papers {syntax}", meaning) for syntax, meaning in HELP_LINES)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bot.commands.context import CommandContext, Ports, UserError
+from bot.commands.context import CommandContext, NotAllowed, Ports, UserError
 from bot.replies import Reply
 
 MAX_INPUT = 5000
@@ -40,6 +40,12 @@ class Option:
     asks: str = ""  # what a missing required value is called: "Give <asks>, e.g. …"
     example: str = ""  # a value for error messages: "e.g. /papers save 2401.01234"
     complete: Completer | None = None  # suggestions while typing, where a platform offers them
+    manager_only: bool = False  # giving this option changes the channel: managers only
+
+    @property
+    def asked(self) -> str:
+        """'<id>' whether or not the option is required, for a usage that gives it."""
+        return f"<{self.placeholder or self.name}>"
 
     @property
     def shown(self) -> str:
@@ -70,6 +76,7 @@ class Command:
     handler: Handler
     ports: tuple[str, ...]  # the ports the handler takes, by name
     default: bool = False  # text that names no subcommand runs this one (search)
+    manager_only: bool = False  # changes the channel: channel managers only (see CommandContext)
 
     @property
     def usage(self) -> str:
@@ -82,12 +89,34 @@ class Command:
         """The usage without '/papers ', for Slack's usage hint."""
         return self.usage.removeprefix(PREFIX).strip()
 
+    @property
+    def restriction(self) -> str:
+        """What of the command needs a channel manager, as help shows it; '' when nothing."""
+        if self.manager_only:
+            return "channel managers only"
+        guarded = next((o for o in self.options if o.manager_only), None)
+        return f"{guarded.asked}: channel managers only" if guarded else ""
+
+    def managed_usage(self, invocation: Invocation) -> str | None:
+        """The usage this invocation needs a channel manager for ('/papers digest',
+        '/papers settings <name> <value>'); None when anyone may run it."""
+        if self.manager_only:
+            return self.usage
+        given = [i for i, o in enumerate(self.options) if o.manager_only and invocation.arg(o.name)]
+        if not given:
+            return None
+        return " ".join([PREFIX, self.name, *(o.asked for o in self.options[given[0] :])])
+
     def option(self, name: str) -> Option:
         """The option called `name`."""
         return next(option for option in self.options if option.name == name)
 
     async def run(self, ctx: CommandContext, invocation: Invocation, ports: Ports) -> Reply:
-        """Check the required options, then call the handler with the ports it asked for."""
+        """Check the member's rights and the required options, then call the handler with the
+        ports it asked for."""
+        managed = self.managed_usage(invocation)
+        if managed and not await ctx.may_manage():
+            raise NotAllowed(f"Only {ctx.managers.who} can use {managed} in this channel.")
         for option in self.options:
             if option.required and not invocation.arg(option.name):
                 what = option.asks or option.description
@@ -104,12 +133,19 @@ class Registry:
         self._completer_ports: dict[Completer, tuple[str, ...]] = {}  # read at declaration
 
     def command(
-        self, name: str, summary: str, *options: Option, default: bool = False
+        self,
+        name: str,
+        summary: str,
+        *options: Option,
+        default: bool = False,
+        manager_only: bool = False,
     ) -> Callable[[Handler], Handler]:
-        """Declare a subcommand: `@registry.command("saved", "the papers you saved")`."""
+        """Declare a subcommand: `@registry.command("saved", "the papers you saved")`;
+        `manager_only=True` for one that changes the channel (or the option that does)."""
 
         def declare(handler: Handler) -> Handler:
-            self.add(Command(name, summary, options, handler, _ports_of(handler), default))
+            ports = _ports_of(handler)
+            self.add(Command(name, summary, options, handler, ports, default, manager_only))
             return handler
 
         return declare

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -17,6 +17,13 @@ ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})$")
 _VERSION = re.compile(r"v\d+$")
 _WORD = re.compile(r"[^\W_]+")  # a word as the full-text index splits text (unicode61)
 _SPACE = re.compile(r"\s+")
+
+# How long a platform event id is remembered, so that a retry of it is dropped. Slack retries
+# an event it got no 200 for three times within about five minutes (at once, after a minute,
+# after five); an hour leaves room for a slow restart. Discord's gateway does not redeliver.
+EVENT_RETENTION = timedelta(hours=1)
+# How long fetch attempts stay in the fetch log; the newest of each source is kept however old.
+FETCH_LOG_RETENTION = timedelta(days=30)
 
 
 def normalise_space(text: str | None) -> str:

@@ -184,7 +184,8 @@ class ChannelActivity(Protocol):
         ...
 
     def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
-        """True the first time a platform event id is seen; False for a retry of it."""
+        """True the first time a platform event id is seen; False for a retry of it within
+        EVENT_RETENTION. Ids older than that are forgotten (pruned as new ones arrive)."""
         ...
 
     def record_fetch(
@@ -197,7 +198,8 @@ class ChannelActivity(Protocol):
         new: int = 0,
         error: str | None = None,
     ) -> None:
-        """Log one fetch attempt of a source."""
+        """Log one fetch attempt of a source; attempts older than FETCH_LOG_RETENTION are
+        dropped, but for the newest of each source."""
         ...
 
     def last_fetches(self) -> dict[str, FetchRecord]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -87,3 +87,24 @@ def test_the_full_text_index_is_keyed_on_a_stable_rowid(store: SqliteStore) -> N
     assert rows == [("2508.00040",)]
     store.papers.upsert([make_paper("2508.00040", "Paper on topic40 revised")], NOW)
     assert store.papers.count() == 25
+
+
+def test_the_event_table_holds_about_an_hour_of_reactions(store: SqliteStore) -> None:
+    # Two hours of 5 reactions a second (sampled every 2 s): the table keeps the last hour only.
+    for n in range(3600):
+        store.activity.claim_event("slack", f"Ev{n}", NOW + timedelta(seconds=2 * n))
+    rows = store.db.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert 1800 <= rows <= 1801  # an hour of events at one per 2 s
+
+
+def test_the_fetch_log_keeps_thirty_days_and_the_newest_of_every_source(
+    store: SqliteStore,
+) -> None:
+    log = store.activity
+    log.record_fetch("arxiv", NOW - timedelta(days=90), NOW - timedelta(days=90), True, seen=7)
+    for hour in range(60 * 24):  # sixty days of hourly fetches
+        at = NOW + timedelta(hours=hour)
+        log.record_fetch("hf", at, at, True, seen=hour)
+    rows = store.db.execute("SELECT count(*) FROM fetches WHERE source = 'hf'").fetchone()[0]
+    assert 30 * 24 <= rows <= 30 * 24 + 1
+    assert log.last_fetches()["arxiv"].seen == 7  # a source not fetched for months stays shown

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.models import (
+    EVENT_RETENTION,
     Channel,
     ClaimStatus,
     Member,
@@ -275,6 +276,16 @@ def test_events_are_processed_once(storage: Storage) -> None:
     assert storage.activity.claim_event("slack", "Ev1", NOW)
     assert not storage.activity.claim_event("slack", "Ev1", NOW)
     assert storage.activity.claim_event("discord", "Ev1", NOW)
+
+
+def test_event_ids_are_forgotten_once_no_platform_can_retry_them(storage: Storage) -> None:
+    events = storage.activity
+    assert events.claim_event("slack", "Ev1", NOW)
+    assert not events.claim_event("slack", "Ev1", NOW + timedelta(minutes=5))  # Slack's last retry
+    assert not events.claim_event("slack", "Ev1", NOW + EVENT_RETENTION - timedelta(seconds=1))
+    # Pruned when a newer event arrives: the id is new again, so the table cannot grow for ever.
+    assert events.claim_event("slack", "Ev2", NOW + EVENT_RETENTION + timedelta(seconds=1))
+    assert events.claim_event("slack", "Ev1", NOW + EVENT_RETENTION + timedelta(seconds=2))
 
 
 def test_fetch_log_keeps_the_latest_per_source(storage: Storage) -> None:

@@ -8,7 +8,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.models import Bookmark, Channel, FetchRecord, Member, Subscription
+from bot.models import (
+    EVENT_RETENTION,
+    FETCH_LOG_RETENTION,
+    Bookmark,
+    Channel,
+    FetchRecord,
+    Member,
+    Subscription,
+)
 from bot.store.papers import row_to_paper
 from bot.store.scope import channel_scope, member_scope
 
@@ -118,8 +126,12 @@ class SqliteActivity:
     # -- processed events -----------------------------------------------------------------
 
     def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
-        """True the first time a platform event id is seen; False for a retry of it."""
+        """True the first time a platform event id is seen; False for a retry of it within
+        EVENT_RETENTION. Older ids are deleted here, so the table holds about an hour of events."""
         with self.db.atomic():
+            self.db.execute(
+                "DELETE FROM events WHERE seen_at < ?", [(now - EVENT_RETENTION).isoformat()]
+            )
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO events (platform, event_id, seen_at) VALUES (?, ?, ?)",
                 [platform, event_id, now.isoformat()],
@@ -138,8 +150,14 @@ class SqliteActivity:
         new: int = 0,
         error: str | None = None,
     ) -> None:
-        """Log one fetch attempt of a source."""
+        """Log one fetch attempt of a source; attempts older than FETCH_LOG_RETENTION are
+        dropped, but for the newest of each source."""
         with self.db.atomic():
+            self.db.execute(
+                "DELETE FROM fetches WHERE started_at < ?"
+                " AND id NOT IN (SELECT max(id) FROM fetches GROUP BY source)",
+                [(started_at - FETCH_LOG_RETENTION).isoformat()],
+            )
             self.db.table("fetches").insert(
                 {
                     "source": source,

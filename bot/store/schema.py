@@ -148,7 +148,16 @@ def _v2_search_abbreviations(db: Database) -> None:
     it stays so that version numbers keep their meaning."""
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [_v1_initial, _v2_search_abbreviations]
+def _v3_event_pruning(db: Database) -> None:
+    """Processed events are deleted by age as new ones arrive: index the age."""
+    db.table("events").create_index(["seen_at"], if_not_exists=True)
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _v1_initial,
+    _v2_search_abbreviations,
+    _v3_event_pruning,
+]
 
 
 def migrate(db: Database) -> int:

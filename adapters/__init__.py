@@ -32,11 +32,13 @@ def configured_platforms() -> list[tuple[Platform, Any]]:
 
 
 def build_adapters(bot: PapersBot, configured: list[tuple[Platform, Any]]) -> list[ChatAdapter]:
-    """An adapter per configured platform; the terminal alone (subscribed) when none is."""
+    """An adapter per configured platform; the terminal alone when none is."""
     found = [platform.build(bot, settings) for platform, settings in configured]
-    if not found:
-        channel = terminal_channel()
-        if bot.subscriptions.get(channel) is None:
-            bot.subscriptions.save(bot.subscriptions.effective(channel))
-        found.append(TerminalAdapter())
-    return found
+    return found or [TerminalAdapter()]
+
+
+def subscribe_terminal(bot: PapersBot) -> None:
+    """Subscribe the terminal's channel (when the terminal runs alone), unless it is already."""
+    channel = terminal_channel()
+    if bot.subscriptions.get(channel) is None:
+        bot.subscriptions.save(bot.subscriptions.effective(channel))

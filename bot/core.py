@@ -22,6 +22,7 @@ from bot.commands import (
     paper_id_arg,
 )
 from bot.config import Settings
+from bot.corethread import INLINE, Home
 from bot.digest import DigestOutcome, DigestRunner
 from bot.models import Channel, Digest, DigestItem, DigestKind, MessageRef, Paper
 from bot.ports import ChatPoster, Clock, utcnow
@@ -97,7 +98,12 @@ class ChannelDigests:
 
 
 class PapersBot:
-    """The core: one per process, shared by every adapter."""
+    """The core: one per process, shared by every adapter.
+
+    Its coroutine methods may be awaited from any loop: the work runs on the core's home (its
+    own thread under `papers-bot run`, see bot.corethread), and the posters handed in are called
+    back on the caller's loop. The plain methods and `subscriptions` are for code already on the
+    core's loop (the service, the CLI)."""
 
     def __init__(
         self,
@@ -105,8 +111,10 @@ class PapersBot:
         settings: Settings,
         clock: Clock = utcnow,
         registry: Registry = REGISTRY,
+        home: Home = INLINE,
     ) -> None:
         self.settings = settings
+        self.home = home
         self.clock = clock
         self.commands = registry
         self.bookmark_emoji = BookmarkEmoji(settings.bookmark_emoji)
@@ -129,6 +137,10 @@ class PapersBot:
 
     async def answer(self, invocation: Invocation, ctx: CommandContext) -> Reply:
         """Answer one /papers command; user mistakes become error replies, never exceptions."""
+        ctx = replace(ctx, poster=self.home.relay(ctx.poster))
+        return await self.home.run(self._answer(invocation, ctx))
+
+    async def _answer(self, invocation: Invocation, ctx: CommandContext) -> Reply:
         command = self.commands.get(invocation.name)
         if command is None:
             return TextReply(f"There is no /papers {invocation.name}; try /papers help.", True)
@@ -145,15 +157,16 @@ class PapersBot:
         self, command: str, option: str, ctx: CommandContext, current: str
     ) -> list[tuple[str, str]]:
         """Suggestions for an option being typed, as (label, value); [] where it has none."""
-        return await self.commands.complete(command, option, ctx, current, self._ports)
+        work = self.commands.complete(command, option, ctx, current, self._ports)
+        return await self.home.run(work)
 
     # -- bookmarks ------------------------------------------------------------------------
 
-    def handle_reaction(
+    async def handle_reaction(
         self, message: MessageRef, user: str, emoji: str, added: bool, event_id: str | None = None
     ) -> BookmarkChange | None:
         """Save or unsave the paper a bot message shows; None when the reaction is not for us."""
-        return self._bookmarks.react(message, user, emoji, added, event_id)
+        return await self.home.call(self._bookmarks.react, message, user, emoji, added, event_id)
 
     # -- digests --------------------------------------------------------------------------
 
@@ -161,6 +174,11 @@ class PapersBot:
         self, poster: ChatPoster, channel: Channel, day: date | None = None
     ) -> DigestOutcome:
         """Deliver a channel's daily digest for its local day (at most once per day)."""
+        return await self.home.run(self._post_digest(self.home.relay(poster), channel, day))
+
+    async def _post_digest(
+        self, poster: ChatPoster, channel: Channel, day: date | None
+    ) -> DigestOutcome:
         sub = self.subscriptions.effective(channel)
         outcome = await self._runner.deliver(
             poster, sub, day or self.subscriptions.local_day(channel)
@@ -170,6 +188,9 @@ class PapersBot:
 
     async def post_roundup(self, poster: ChatPoster, channel: Channel) -> DigestOutcome:
         """Deliver the channel's weekly roundup (what its members saved most this week)."""
+        return await self.home.run(self._post_roundup(self.home.relay(poster), channel))
+
+    async def _post_roundup(self, poster: ChatPoster, channel: Channel) -> DigestOutcome:
         sub = self.subscriptions.effective(channel)
         day = self.subscriptions.local_day(channel)
         picks = self._runner.roundup(sub, day)
@@ -184,6 +205,12 @@ class PapersBot:
         self, poster: ChatPoster, channel: Channel, paper_id: str, user: str
     ) -> MessageRef:
         """Post one paper to a channel on a user's request ("Share in channel")."""
+        work = self._share_paper(self.home.relay(poster), channel, paper_id, user)
+        return await self.home.run(work)
+
+    async def _share_paper(
+        self, poster: ChatPoster, channel: Channel, paper_id: str, user: str
+    ) -> MessageRef:
         paper = self._papers.find(paper_id)
         day = self.subscriptions.local_day(channel)
         digest = Digest(channel, day, (), title="Shared", kind=DigestKind.SHARE)

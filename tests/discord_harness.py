@@ -24,6 +24,7 @@ from adapters.discord.settings import DiscordSettings
 from bot.commands import REGISTRY
 from bot.config import Settings
 from bot.core import PapersBot
+from bot.corethread import INLINE, Home
 from bot.digest import DigestOutcome
 from bot.models import Channel, Paper
 from bot.storage import Storage, open_storage
@@ -138,15 +139,18 @@ def harness_settings(
 
 
 @asynccontextmanager
-async def discord_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[DiscordHarness]:
-    """A started DiscordAdapter over a real Store in tmp_path, talking to a fresh fake Discord."""
+async def discord_harness(
+    tmp_path: Path, home: Home = INLINE, **overrides: Any
+) -> AsyncIterator[DiscordHarness]:
+    """A started DiscordAdapter over a real Store in tmp_path, talking to a fresh fake Discord;
+    the store and the core on `home` (a CoreThread: as under `papers-bot run`)."""
     endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
     fake = FakeDiscord()
     await fake.start()
     settings, discord_settings = harness_settings(tmp_path, fake, **overrides)
-    store = open_storage(settings.papers_bot_db)
+    store = await home.call(open_storage, settings.papers_bot_db)
     now = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)  # a Tuesday, as in the Slack harness
-    bot = PapersBot(store, settings, clock=lambda: harness.now)  # late-bound: set just below
+    bot = PapersBot(store, settings, clock=lambda: harness.now, home=home)  # harness: below
     adapter = DiscordAdapter(bot, discord_settings, connect_timeout=WAIT)
     harness = DiscordHarness(bot, store, adapter, fake, now)
     try:
@@ -155,5 +159,5 @@ async def discord_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Dis
     finally:
         await adapter.stop()
         await fake.close()
-        store.close()
+        await home.call(store.close)
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = endpoints

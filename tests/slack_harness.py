@@ -25,6 +25,7 @@ from adapters.slack.app import SlackAdapter
 from adapters.slack.settings import SlackSettings
 from bot.config import Settings
 from bot.core import PapersBot
+from bot.corethread import INLINE, Home
 from bot.digest import DigestOutcome
 from bot.models import Channel, Paper
 from bot.storage import Storage, open_storage
@@ -204,8 +205,11 @@ class SlackHarness:
 
 
 @asynccontextmanager
-async def slack_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[SlackHarness]:
-    """The Slack harness: fake Web API, a real store, the adapter serving HTTP on a local port."""
+async def slack_harness(
+    tmp_path: Path, home: Home = INLINE, **overrides: Any
+) -> AsyncIterator[SlackHarness]:
+    """The Slack harness: fake Web API, a real store, the adapter serving HTTP on a local port;
+    the store and the core on `home` (a CoreThread: as under `papers-bot run`)."""
     async with SlackFake() as fake:
         values: dict[str, Any] = {
             "slack_bot_token": TOKEN,
@@ -220,10 +224,10 @@ async def slack_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Slack
             (values if name.startswith("slack_") else core)[name] = value
         slack = SlackSettings(_env_file=None, **values)  # type: ignore[call-arg]
         settings = Settings(_env_file=None, papers_bot_db=tmp_path / "t.db", **core)  # type: ignore[call-arg]
-        store = open_storage(settings.papers_bot_db)
+        store = await home.call(open_storage, settings.papers_bot_db)
         harness = SlackHarness(fake, datetime(2025, 8, 5, 9, 0, tzinfo=UTC))
         harness.storage = store
-        harness.bot = PapersBot(store, settings, clock=harness.clock)
+        harness.bot = PapersBot(store, settings, clock=harness.clock, home=home)
         # No pacing: the fake does not rate-limit unless a test asks it to.
         harness.adapter = SlackAdapter(harness.bot, slack, post_interval=0)
         try:
@@ -232,4 +236,4 @@ async def slack_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[Slack
         finally:
             await harness.adapter.stop()
             await harness.session.close()
-            store.close()
+            await home.call(store.close)

@@ -306,16 +306,16 @@ async def test_bookmark_reactions_toggle_and_ignore_retries(
 ) -> None:
     await bot.post_digest(poster, ctx.channel)
     ref = MessageRef(ctx.channel, poster.papers[0][0])
-    change = bot.handle_reaction(ref, "U2", "bookmark", True, "Ev1")
+    change = await bot.handle_reaction(ref, "U2", "bookmark", True, "Ev1")
     assert change is not None and change.saved and change.changed
     assert change.text.startswith("Saved:")
-    assert bot.handle_reaction(ref, "U2", "bookmark", True, "Ev1") is None  # retried event
-    assert bot.handle_reaction(ref, "U2", "thumbsup", True, "Ev2") is None  # not a save emoji
+    assert await bot.handle_reaction(ref, "U2", "bookmark", True, "Ev1") is None  # retried event
+    assert await bot.handle_reaction(ref, "U2", "thumbsup", True, "Ev2") is None  # not a save emoji
     header = MessageRef(ctx.channel, "h1")
-    assert bot.handle_reaction(header, "U2", "🔖", True, "Ev3") is None  # not a paper message
+    assert await bot.handle_reaction(header, "U2", "🔖", True, "Ev3") is None  # not a paper message
     assert len(storage.activity.bookmarks(Member("fake", "W1", "U2"))) == 1
     clock.now += timedelta(minutes=1)
-    removed = bot.handle_reaction(ref, "U2", ":bookmark:", False, "Ev4")
+    removed = await bot.handle_reaction(ref, "U2", ":bookmark:", False, "Ev4")
     assert removed is not None and not removed.saved
     assert storage.activity.bookmarks(Member("fake", "W1", "U2")) == []
 

@@ -186,8 +186,8 @@ async def test_weekly_roundup_ranks_by_team_saves_and_skips_quiet_weeks(
     await bot.post_digest(poster, channel)
     refs = {paper.id: MessageRef(channel, ref) for ref, paper, _ in poster.papers}
     for user in ("U1", "U2", "U3"):
-        bot.handle_reaction(refs["2508.00005"], user, "bookmark", True)
-    bot.handle_reaction(refs["2508.00008"], "U1", "bookmark", True)
+        await bot.handle_reaction(refs["2508.00005"], user, "bookmark", True)
+    await bot.handle_reaction(refs["2508.00008"], "U1", "bookmark", True)
     roundup = RecordingPoster()
     outcome = await bot.post_roundup(roundup, channel)
     assert outcome.status == "posted"

@@ -119,10 +119,10 @@ class PapersClient(discord.Client):
         self.adapter.up = False
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        self.adapter.on_reaction(payload, added=True)
+        await self.adapter.on_reaction(payload, added=True)
 
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
-        self.adapter.on_reaction(payload, added=False)
+        await self.adapter.on_reaction(payload, added=False)
 
 
 class DiscordAdapter:
@@ -336,16 +336,17 @@ class DiscordAdapter:
         finally:
             self._dispatch("papers_command_done", interaction)
 
-    def on_reaction(
+    async def on_reaction(
         self, payload: discord.RawReactionActionEvent, added: bool
     ) -> BookmarkChange | None:
         """A 🔖 on one of the bot's paper messages saves (or unsaves) it for that user."""
+        self._inflight.own_current()
         change = None
         try:
             me = self._client().user
             if payload.guild_id is not None and (me is None or payload.user_id != me.id):
                 channel = Channel("discord", str(payload.guild_id), str(payload.channel_id))
-                change = self.bot.handle_reaction(
+                change = await self.bot.handle_reaction(
                     MessageRef(channel, str(payload.message_id)),
                     str(payload.user_id),
                     emoji_name(payload.emoji),

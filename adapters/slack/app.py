@@ -243,7 +243,7 @@ class SlackAdapter:
         user = event.get("user", "")
         added = event.get("type") == "reaction_added"
         try:
-            change = self.bot.handle_reaction(
+            change = await self.bot.handle_reaction(
                 MessageRef(channel, item["ts"]),
                 user,
                 event.get("reaction", ""),

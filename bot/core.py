@@ -137,8 +137,12 @@ class PapersBot:
 
     async def answer(self, invocation: Invocation, ctx: CommandContext) -> Reply:
         """Answer one /papers command; user mistakes become error replies, never exceptions."""
-        ctx = replace(ctx, poster=self.home.relay(ctx.poster))
-        return await self.home.run(self._answer(invocation, ctx))
+        return await self.home.run(self._answer(invocation, self._relayed(ctx)))
+
+    def _relayed(self, ctx: CommandContext) -> CommandContext:
+        # The poster and the permission check call the platform: back on the caller's loop.
+        poster, managers = self.home.relay(ctx.poster), self.home.relay(ctx.managers)
+        return replace(ctx, poster=poster, managers=managers)
 
     async def _answer(self, invocation: Invocation, ctx: CommandContext) -> Reply:
         command = self.commands.get(invocation.name)
@@ -157,7 +161,7 @@ class PapersBot:
         self, command: str, option: str, ctx: CommandContext, current: str
     ) -> list[tuple[str, str]]:
         """Suggestions for an option being typed, as (label, value); [] where it has none."""
-        work = self.commands.complete(command, option, ctx, current, self._ports)
+        work = self.commands.complete(command, option, self._relayed(ctx), current, self._ports)
         return await self.home.run(work)
 
     # -- bookmarks ------------------------------------------------------------------------

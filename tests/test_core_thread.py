@@ -169,3 +169,20 @@ async def test_discord_defers_while_another_process_holds_the_write_lock(
         )
         assert [mark.paper.id for mark in saved] == [PAPERS[2].id]
         assert len(record.messages) == 1 and PAPERS[2].title in str(record.messages[0])
+
+
+async def test_slack_permission_checks_and_posts_run_on_the_adapters_loop(
+    tmp_path: Path, core: CoreThread
+) -> None:
+    # users.info and chat.postMessage go through the adapter's client, bound to its loop.
+    async with slack_harness(tmp_path, home=core) as slack:
+        await core.call(slack.seed, PAPERS)
+        refused = await slack.command("subscribe", "U2")
+        assert refused.endswith(
+            "Only workspace admins and owners can use /papers subscribe [topic] in this channel."
+        )
+        assert "now gets the daily digest" in await slack.command("subscribe", "U1")
+        assert (await slack.command("digest", "U1")).startswith("Posted 3 papers")
+        assert len(slack.channel_messages()) == 4  # the header and three papers
+        sub = await core.call(slack.storage.activity.get_subscription, slack.channel)
+        assert sub is not None

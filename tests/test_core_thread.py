@@ -4,6 +4,7 @@ by another process delays answers, never acks; and nothing is lost once the lock
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
 import time
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -23,6 +25,7 @@ from bot.models import Channel, Digest, DigestItem, Member, MessageRef
 from bot.storage import Storage, open_storage
 from tests.conftest import FixedClock, RecordingPoster, make_paper
 from tests.discord_harness import DiscordHarness, discord_harness
+from tests.slack_fake import APP_TOKEN, visible_text
 from tests.slack_harness import CHANNEL, SlackHarness, slack_harness
 
 PAPERS = [make_paper(f"2508.0000{n}", f"Paper {n}", upvotes=10 * n) for n in range(1, 4)]
@@ -186,3 +189,44 @@ async def test_slack_permission_checks_and_posts_run_on_the_adapters_loop(
         assert len(slack.channel_messages()) == 4  # the header and three papers
         sub = await core.call(slack.storage.activity.get_subscription, slack.channel)
         assert sub is not None
+
+
+async def test_discord_suggestions_give_up_in_time_while_the_core_waits_for_the_lock(
+    tmp_path: Path, core: CoreThread
+) -> None:
+    async with discord_harness(tmp_path, home=core) as harness:
+        ref = await first_paper_message(harness, core)
+        user = harness.user_id("U2")
+        with write_lock(tmp_path / "t.db"):
+            reacted = asyncio.ensure_future(harness.react(ref, "U2"))
+            await asyncio.sleep(0)
+            typing = harness.fake.slash_command("unsave", {"paper": ""}, user, focused="paper")
+            record = await harness.fake.send_interaction(typing)
+            await asyncio.wait_for(record.answered.wait(), 3)  # Discord's limit for suggestions
+            assert [kind for _, kind in record.callbacks] == [8] and record.choices == []
+        await reacted
+        typing = harness.fake.slash_command("unsave", {"paper": ""}, user, focused="paper")
+        record = await harness.fake.send_interaction(typing)
+        await asyncio.wait_for(record.answered.wait(), 3)
+        assert [choice["value"] for choice in record.choices] == [PAPERS[2].id]
+
+
+async def test_socket_mode_acks_while_another_process_holds_the_write_lock(
+    tmp_path: Path, core: CoreThread
+) -> None:
+    async with slack_harness(tmp_path, home=core, slack_app_token=APP_TOKEN) as slack:
+        ref = await first_paper_message(slack, core)
+        response_url = slack.fake.new_response_url(CHANNEL)
+        reaction = json.loads(slack.reaction_body(ref, "U2", True, "bookmark"))
+        command = dict(parse_qsl(slack.command_body("saved", "U2", response_url)))
+        with write_lock(tmp_path / "t.db"):
+            for number, (kind, payload) in enumerate(
+                [("events_api", reaction), ("slash_commands", command)]
+            ):
+                envelope = {"envelope_id": f"e{number}", "type": kind, "payload": payload}
+                ack = await asyncio.wait_for(slack.fake.push(envelope), ACK_DEADLINE)
+                assert ack["envelope_id"] == f"e{number}"
+            assert bookmark_count(tmp_path / "t.db") == 0
+        await slack.adapter.idle()
+        assert bookmark_count(tmp_path / "t.db") == 1
+        assert PAPERS[2].title in visible_text(slack.fake.replies_to(response_url)[0])

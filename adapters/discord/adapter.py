@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
 QUICK_REPLY_SECONDS = 1.5  # answer directly when the core is this fast, else defer (3 s limit)
+SUGGEST_SECONDS = 2.0  # suggestions later than this are dropped: Discord waits 3 s for them
 CANNOT_POST = (
     "I cannot post in this channel: give me View Channel, Send Messages and Embed Links here."
 )
@@ -312,7 +313,14 @@ class DiscordAdapter:
     ) -> list[app_commands.Choice[str]]:
         """Suggestions for an option being typed (the user's saved papers, setting names)."""
         ctx = CommandContext(channel_of(interaction), str(interaction.user.id))
-        choices = await self.bot.complete(command, option, ctx, current)
+        try:
+            work = self.bot.complete(command, option, ctx, current)
+            choices = await asyncio.wait_for(work, SUGGEST_SECONDS)
+        except TimeoutError:  # the core is busy (a locked database): no suggestions this time
+            log.info(
+                "discord: no suggestions for %s %s within %s s", command, option, SUGGEST_SECONDS
+            )
+            return []
         return [
             app_commands.Choice(name=shorten(label, 100), value=value)
             for label, value in choices[:AUTOCOMPLETE_MAX]

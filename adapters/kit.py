@@ -7,7 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.commands import UserError
-from bot.presentation import FAILED
+from bot.ports import PostFailed
+from bot.presentation import FAILED, post_failed
 from bot.replies import Reply, TextReply
 
 log = logging.getLogger(__name__)
@@ -18,13 +19,16 @@ Explain = Callable[[Exception], str | None]
 
 
 async def guarded(work: Awaitable[Reply], what: str, explain: Explain | None = None) -> Reply:
-    """Run one command, click or event for a user: a UserError becomes its text, a platform
-    error the adapter can explain becomes that line, anything else is logged with its
-    traceback and becomes a short apology. Never raises (but for cancellation)."""
+    """Run one command, click or event for a user: a UserError becomes its text, a failed post
+    says what to do, a platform error the adapter can explain becomes that line, anything else
+    is logged with its traceback and becomes a short apology. Never raises (but cancellation)."""
     try:
         return await work
     except UserError as exc:
         return TextReply(str(exc), error=True)
+    except PostFailed as exc:  # the platform refused or dropped a post: known, no traceback
+        log.warning("%s: the post failed: %s", what, exc.reason)
+        return TextReply(post_failed(exc), error=True)
     except Exception as exc:  # one request's boundary: log it, tell the user, keep serving
         said = explain(exc) if explain else None
         if said is not None:

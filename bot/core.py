@@ -26,7 +26,7 @@ from bot.corethread import INLINE, Home
 from bot.digest import DigestOutcome, DigestRunner
 from bot.models import Channel, Digest, DigestItem, DigestKind, MessageRef, Paper
 from bot.ports import ChatPoster, Clock, utcnow
-from bot.presentation import BookmarkEmoji
+from bot.presentation import BookmarkEmoji, paused_notice
 from bot.replies import Reply, SearchReply, TextReply
 from bot.storage import Storage
 from bot.subscriptions import ScheduleListener, SubscriptionBook
@@ -94,6 +94,8 @@ class ChannelDigests:
             kind, run = DigestKind.EXTRA, f"{self._clock():%H%M%S}"
         sub = replace(sub, skip_empty=False)
         outcome = await self._runner.deliver(poster, sub, day, kind, run=run)
+        if outcome.posted or outcome.status == "empty":
+            self._subscriptions.resume(channel)  # the bot can post here again
         return outcome.message
 
 
@@ -149,9 +151,13 @@ class PapersBot:
         if command is None:
             return TextReply(f"There is no /papers {invocation.name}; try /papers help.", True)
         try:
-            return await command.run(ctx, invocation, self._ports)
+            reply = await command.run(ctx, invocation, self._ports)
         except UserError as exc:
-            return TextReply(str(exc), error=True)
+            reply = TextReply(str(exc), error=True)
+        sub = self.subscriptions.get(ctx.channel)
+        if sub is not None and sub.paused is not None:  # tell whoever is here until it is fixed
+            reply = replace(reply, notice=paused_notice(sub.paused))
+        return reply
 
     async def answer_text(self, text: str, ctx: CommandContext) -> Reply:
         """Answer a command typed as text: '/papers save 2401.01234', 'meta-rl'."""
@@ -220,6 +226,7 @@ class PapersBot:
         digest = Digest(channel, day, (), title="Shared", kind=DigestKind.SHARE)
         ref = await poster.post_paper(digest, DigestItem(paper, "shared from a /papers search"))
         self._storage.ledger.record_post(ref, paper.id, day, self.clock(), digest.kind.post_kind)
+        self.subscriptions.resume(channel)  # the bot can post here again
         return ref
 
     def on_schedule_change(self, listener: ScheduleListener) -> None:

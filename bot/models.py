@@ -214,6 +214,15 @@ DEFAULT_WEEKDAYS: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday-Friday
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    """Why a channel's digests stopped: a post failed in a way retrying cannot fix."""
+
+    reason: str  # the platform's word for it: not_in_channel, 403 Missing Access
+    said: str  # what is wrong and who can fix it: "I am not in this channel: invite me with …"
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Subscription:
     """A channel's digest settings."""
 
@@ -226,6 +235,7 @@ class Subscription:
     timezone: str = "UTC"
     skip_empty: bool = False  # True: say nothing on days with nothing new
     roundup_weekday: int | None = 4  # weekly roundup (Friday); None turns it off
+    paused: Pause | None = None  # set when the bot cannot post here; subscribe again to resume
 
 
 class PostKind(StrEnum):

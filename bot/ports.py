@@ -16,13 +16,28 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class PostFailed(Exception):
+    """A platform did not take a post. `permanent` when trying again cannot help until someone
+    acts (the bot is not in the channel, the channel is archived or gone, a permission is
+    missing); `said` then tells what is wrong and who can fix it, as one line without a final
+    period ("I am not in this channel: invite me with /invite @papers-bot"). Transient failures
+    (timeouts, 5xx, rate limits) carry only the platform's `reason`."""
+
+    def __init__(self, reason: str, said: str = "", permanent: bool = False) -> None:
+        super().__init__(said or reason)
+        self.reason = reason
+        self.said = said or f"the platform did not take the post ({reason})"
+        self.permanent = permanent
+
+
 class ChatPoster(Protocol):
     """What a platform adapter does for a digest: post a header, then one message per paper."""
 
     platform: str
 
     async def post_header(self, digest: Digest) -> MessageRef:
-        """Post the digest's header message (or the 'nothing new' message when it is empty)."""
+        """Post the digest's header message (or the 'nothing new' message when it is empty).
+        Both posts raise PostFailed when the platform does not take them."""
         ...
 
     async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:

@@ -6,13 +6,29 @@ write their own copies.
 
 from __future__ import annotations
 
-from bot.models import Digest
+from bot.models import Digest, Pause
+from bot.ports import PostFailed
 
 FAILED = "Sorry, that went wrong on my side; it has been logged. Please try again later."
 SHARED = "Shared in this channel."
 NOTHING_NEW = "Nothing new to post today."
 DEFAULT_BOOKMARK = "bookmark"  # the emoji name Slack knows; 🔖 is its character
 EMOJI_BY_NAME = {"bookmark": "🔖"}
+
+
+def post_failed(failure: PostFailed) -> str:
+    """What a user is told when a post they asked for (digest, share, subscribe) failed."""
+    if failure.permanent:
+        return f"{failure.said}, then try again."
+    return f"The post did not go through ({failure.reason}); try again in a minute."
+
+
+def paused_notice(pause: Pause) -> str:
+    """The line every /papers answer in a paused channel starts with, until it is fixed."""
+    return (
+        f"Digests here are paused since {pause.since:%d %b %H:%M} UTC: {pause.said},"
+        " then /papers subscribe."
+    )
 
 
 def plural(count: int, noun: str) -> str:

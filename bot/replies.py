@@ -43,6 +43,7 @@ class SearchReply:
     hits: tuple[SearchHit, ...]
     note: str = ""  # e.g. "showing the newest matches: the full ranking took too long"
     ephemeral: bool = True
+    notice: str = ""  # a line to show first (a paused channel says why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class PaperListReply:
     papers: tuple[Paper, ...]
     empty_text: str
     ephemeral: bool = True
+    notice: str = ""  # a line to show first (a paused channel says why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,7 @@ class TextReply:
     text: str
     error: bool = False
     ephemeral: bool = True
+    notice: str = ""  # a line to show first (a paused channel says why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ class FileReply:
     content: str
     text: str  # a line to show with it
     ephemeral: bool = True
+    notice: str = ""  # a line to show first (a paused channel says why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,7 @@ class HelpReply:
     entries: tuple[tuple[str, str], ...]
     footer: str = ""
     ephemeral: bool = True
+    notice: str = ""  # a line to show first (a paused channel says why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,7 @@ class SettingsReply:
     subscription: Subscription
     text: str = ""  # what changed, if anything
     ephemeral: bool = True
+    notice: str = ""  # a line to show first (a paused channel says why)
 
 
 Reply = SearchReply | PaperListReply | TextReply | FileReply | HelpReply | SettingsReply

@@ -19,14 +19,17 @@ from bot.config import Settings
 from bot.core import PapersBot
 from bot.ingest import fetch_sources
 from bot.models import Channel, Subscription
-from bot.ports import ChatAdapter, Clock, utcnow
+from bot.ports import ChatAdapter, Clock, PostFailed, utcnow
 from bot.schedule import ARXIV_ANNOUNCE, catch_up, digest_trigger, job_id, roundup_trigger
-from bot.storage import Storage
+from bot.storage import Storage, storage_trouble
 from bot.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAY = timedelta(minutes=5)
+# A delivery that failed for a passing reason (timeout, 5xx, rate limit, a locked database) is
+# tried again after 1, 2, 4 … minutes, at most an hour apart, until it goes through.
+RETRY_FIRST = timedelta(minutes=1)
+RETRY_CAP = timedelta(hours=1)
 STOP_TIMEOUT = 30.0  # seconds in-flight posts get to finish on shutdown
 
 
@@ -52,6 +55,7 @@ class Service:
         self._tasks = TaskSet()
         self._session: aiohttp.ClientSession | None = None
         self._health: web.AppRunner | None = None
+        self._failures: dict[str, int] = {}  # job id -> failed attempts in a row
         bot.on_schedule_change(self.reschedule)
 
     @property
@@ -120,9 +124,10 @@ class Service:
     def reschedule(self, channel: Channel) -> None:
         """Add, move or remove a channel's digest and roundup jobs to match its settings."""
         sub = self.bot.subscriptions.get(channel)
+        active = sub if sub and not sub.paused else None  # a paused channel has no jobs
         plans = [
-            ("digest", self._digest, digest_trigger(sub) if sub else None),
-            ("roundup", self._roundup, roundup_trigger(sub) if sub else None),
+            ("digest", self._digest, digest_trigger(active) if active else None),
+            ("roundup", self._roundup, roundup_trigger(active) if active else None),
         ]
         for kind, job, trigger in plans:
             jid = job_id(kind, channel)
@@ -189,24 +194,68 @@ class Service:
 
     async def _deliver(self, channel: Channel, kind: str, day: date | None) -> None:
         adapter = self.adapters.get(channel.platform)
-        if adapter is None or self.bot.subscriptions.get(channel) is None:
+        sub = self.bot.subscriptions.get(channel)
+        if adapter is None or sub is None or sub.paused is not None:
             return
+        jid = job_id(kind, channel)
         try:
             if kind == "roundup":
                 outcome = await self.bot.post_roundup(adapter, channel)
             else:
                 outcome = await self.bot.post_digest(adapter, channel, day)
-        except Exception:
-            log.exception("%s for %s failed; retrying in %s", kind, channel, RETRY_DELAY)
-            self.scheduler.add_job(
-                self._track,
-                DateTrigger(utcnow() + RETRY_DELAY),
-                args=[self._digest if kind == "digest" else self._roundup, channel],
-                id=f"retry-{job_id(kind, channel)}",
-                replace_existing=True,
-            )
+        except PostFailed as exc:
+            if exc.permanent:
+                self._pause(channel, kind, exc)
+            else:
+                self._retry(channel, kind, day, exc.reason)
             return
+        except Exception as exc:
+            trouble = storage_trouble(exc)
+            if trouble is None:  # not a failure we know: its traceback is needed to fix it
+                log.exception("%s for %s failed", kind, channel)
+            self._retry(channel, kind, day, trouble or type(exc).__name__)
+            return
+        if self._failures.pop(jid, None) and (retry := self.retry_job(kind, channel)):
+            retry.remove()  # delivered by the scheduled run: no retry left waiting
         log.info("%s", outcome.message)
+
+    def _pause(self, channel: Channel, kind: str, failure: PostFailed) -> None:
+        """Stop a channel's jobs after a failure only a person can fix; logged once."""
+        self._failures.pop(job_id(kind, channel), None)
+        if self.bot.subscriptions.pause(channel, failure):
+            log.warning(
+                "%s for %s cannot be posted (%s): paused until /papers subscribe there. %s.",
+                kind,
+                channel,
+                failure.reason,
+                failure.said,
+            )
+
+    def _retry(self, channel: Channel, kind: str, day: date | None, reason: str) -> None:
+        """Try a failed delivery again later, each time twice as late, at most RETRY_CAP."""
+        jid = job_id(kind, channel)
+        attempt = self._failures[jid] = self._failures.get(jid, 0) + 1
+        delay = min(RETRY_FIRST * 2 ** (attempt - 1), RETRY_CAP)
+        log.warning(
+            "%s for %s failed (%s), attempt %d; trying again in %s",
+            kind,
+            channel,
+            reason,
+            attempt,
+            delay,
+        )
+        job = self._digest if kind == "digest" else self._roundup
+        self.scheduler.add_job(
+            self._track,
+            DateTrigger(utcnow() + delay),
+            args=[job, channel, day] if kind == "digest" else [job, channel],
+            id=f"retry-{jid}",
+            replace_existing=True,
+        )
+
+    def retry_job(self, kind: str, channel: Channel) -> Any:
+        """The pending retry of a failed delivery, if any (an APScheduler Job)."""
+        return self.scheduler.get_job(f"retry-{job_id(kind, channel)}")
 
     # -- health ---------------------------------------------------------------------------
 

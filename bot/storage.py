@@ -7,6 +7,7 @@ scheme, and add it to STORAGE_BACKENDS in tests/conftest.py so the contract test
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from bot.models import (
     Member,
     MessageRef,
     Paper,
+    Pause,
     PostKind,
     PostStatus,
     Subscription,
@@ -28,6 +30,32 @@ from bot.models import (
 from bot.replies import SearchReply
 from bot.search import FtsSearch
 from bot.store import SqliteStore
+
+# What a failed database call means, for the operator's log line and the user's reply. A second
+# backend adds its own errors to storage_trouble.
+SQLITE_TROUBLE = {
+    "SQLITE_BUSY": "the database is locked by another process",
+    "SQLITE_LOCKED": "the database is locked by another process",
+    "SQLITE_READONLY": "the database file is read-only",
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_IOERR": "the disk failed a read or write",
+    "SQLITE_CANTOPEN": "the database file cannot be opened",
+}
+
+
+def storage_trouble(exc: BaseException) -> str | None:
+    """What went wrong with the database when `exc` (or what caused it) is a database that
+    cannot be written now: locked past the busy timeout, read-only, disk full. None for any
+    other error."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.Error):
+            name = getattr(seen, "sqlite_errorname", "") or ""
+            for prefix, trouble in SQLITE_TROUBLE.items():
+                if name == prefix or name.startswith(prefix + "_"):
+                    return trouble
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class PaperRepository(Protocol):
@@ -158,6 +186,15 @@ class ChannelActivity(Protocol):
 
     def delete_subscription(self, channel: Channel) -> bool:
         """Stop a channel's digests; True if it was subscribed."""
+        ...
+
+    def pause_subscription(self, channel: Channel, pause: Pause) -> bool:
+        """Stop a channel's digests until it is resumed (the bot cannot post there); False when
+        it is not subscribed. Saving its settings keeps the pause; deleting it forgets it."""
+        ...
+
+    def resume_subscription(self, channel: Channel) -> bool:
+        """Clear a channel's pause; True when it was paused."""
         ...
 
     def subscriptions(self, platform: str | None = None) -> list[Subscription]:

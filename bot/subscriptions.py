@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.models import Channel, Subscription
-from bot.ports import Clock
+from bot.models import Channel, Digest, DigestKind, Pause, Subscription
+from bot.ports import ChatPoster, Clock, PostFailed
 from bot.storage import ChannelActivity
+
+log = logging.getLogger(__name__)
 
 ScheduleListener = Callable[[Channel], None]
 
@@ -49,6 +52,32 @@ class SubscriptionBook:
         """Stop a channel's digests and tell the scheduler."""
         self._activity.delete_subscription(channel)
         self._notify(channel)
+
+    def pause(self, channel: Channel, failure: PostFailed) -> bool:
+        """Stop a channel's digests after a post failure retrying cannot fix; True when that
+        paused it (False: not subscribed, or paused already)."""
+        sub = self.get(channel)
+        if sub is None or sub.paused is not None:
+            return False
+        self._activity.pause_subscription(
+            channel, Pause(failure.reason, failure.said, self._clock())
+        )
+        self._notify(channel)
+        return True
+
+    def resume(self, channel: Channel) -> bool:
+        """Restart a paused channel's digests (it was fixed); True when it was paused."""
+        if not self._activity.resume_subscription(channel):
+            return False
+        log.info("digests for %s resumed", channel)
+        self._notify(channel)
+        return True
+
+    async def announce(self, poster: ChatPoster, sub: Subscription, title: str, line: str) -> None:
+        """Post a subscription change in the channel the way a digest header is posted, so a
+        channel the bot cannot post in fails now (PostFailed) rather than at the first digest."""
+        day = self.local_day(sub.channel)
+        await poster.post_header(Digest(sub.channel, day, (), title, line, DigestKind.SHARE))
 
     def local_day(self, channel: Channel, at: datetime | None = None) -> date:
         """The date in the channel's time zone."""

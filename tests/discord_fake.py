@@ -61,6 +61,13 @@ class Interaction:
         return self.callbacks[0][0] - self.sent_at if self.callbacks else None
 
 
+# Discord's answers when the bot may not post in a channel, or the channel is gone.
+REFUSALS = {
+    403: {"message": "Missing Access", "code": 50001},
+    404: {"message": "Unknown Channel", "code": 10003},
+}
+
+
 class FakeDiscord:
     """REST + gateway for one bot, one guild and one text channel (more channels work too)."""
 
@@ -74,6 +81,7 @@ class FakeDiscord:
         self.echo_own_reactions = echo_own_reactions
         self._ids = itertools.count(1_400_000_000_000_000_000)
         self._failures: list[tuple[str, re.Pattern[str], int, dict[str, Any], dict[str, str]]] = []
+        self.refusals: dict[str, int] = {}  # channel -> the HTTP status every post there gets
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
         self._send_lock = asyncio.Lock()
@@ -273,6 +281,8 @@ class FakeDiscord:
             self.commands[m[1] or "global"] = synced
             return 200, synced
         if m := re.fullmatch(r"POST /channels/(\d+)/messages", route):
+            if m[1] in self.refusals:
+                return self.refusals[m[1]], REFUSALS[self.refusals[m[1]]]
             return 200, self._post_message(m[1], body, files)
         if m := re.fullmatch(r"GET /channels/(\d+)/messages", route):
             limit = int(query.get("limit", 50))

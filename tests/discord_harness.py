@@ -46,6 +46,7 @@ class DiscordHarness:
     adapter: DiscordAdapter
     fake: FakeDiscord
     now: datetime
+    settings: Settings
     platform: str = "discord"
     channel: Channel = CHANNEL
     _users: dict[str, str] = field(default_factory=dict)
@@ -140,10 +141,11 @@ def harness_settings(
 
 @asynccontextmanager
 async def discord_harness(
-    tmp_path: Path, home: Home = INLINE, **overrides: Any
+    tmp_path: Path, home: Home = INLINE, start: bool = True, **overrides: Any
 ) -> AsyncIterator[DiscordHarness]:
     """A started DiscordAdapter over a real Store in tmp_path, talking to a fresh fake Discord;
-    the store and the core on `home` (a CoreThread: as under `papers-bot run`)."""
+    the store and the core on `home` (a CoreThread: as under `papers-bot run`). `start=False`:
+    not started yet, for a Service to start it."""
     endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
     fake = FakeDiscord()
     await fake.start()
@@ -152,9 +154,10 @@ async def discord_harness(
     now = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)  # a Tuesday, as in the Slack harness
     bot = PapersBot(store, settings, clock=lambda: harness.now, home=home)  # harness: below
     adapter = DiscordAdapter(bot, discord_settings, connect_timeout=WAIT)
-    harness = DiscordHarness(bot, store, adapter, fake, now)
+    harness = DiscordHarness(bot, store, adapter, fake, now, settings)
     try:
-        await adapter.start()
+        if start:
+            await adapter.start()
         yield harness
     finally:
         await adapter.stop()

@@ -163,6 +163,7 @@ class SlackFake:
         self.ephemerals: list[Posted] = []
         self.responses: dict[str, list[dict[str, Any]]] = {}
         self.refuse_images = False  # answer invalid_blocks to messages with an image
+        self.refusals: dict[str, str] = {}  # channel -> the error every post there gets
         self.admins = {"U1"}  # users.info says is_admin for these; everyone else is a member
         self.owners: set[str] = set()
         self._throttle: dict[str, list[int]] = {}
@@ -333,6 +334,8 @@ class SlackFake:
         return {"url": f"ws://127.0.0.1:{self.port}/socket"}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any] | str:
+        if args["channel"] in self.refusals:
+            return self.refusals[args["channel"]]
         problem = block_kit_problem(args)
         if problem or (self.refuse_images and "image_url" in json.dumps(args.get("blocks"))):
             return "invalid_blocks"

@@ -50,6 +50,7 @@ class SlackHarness:
     bot: PapersBot
     storage: Storage
     adapter: SlackAdapter
+    settings: Settings
 
     def __init__(self, fake: SlackFake, now: datetime) -> None:
         self.fake = fake
@@ -206,10 +207,11 @@ class SlackHarness:
 
 @asynccontextmanager
 async def slack_harness(
-    tmp_path: Path, home: Home = INLINE, **overrides: Any
+    tmp_path: Path, home: Home = INLINE, start: bool = True, **overrides: Any
 ) -> AsyncIterator[SlackHarness]:
     """The Slack harness: fake Web API, a real store, the adapter serving HTTP on a local port;
-    the store and the core on `home` (a CoreThread: as under `papers-bot run`)."""
+    the store and the core on `home` (a CoreThread: as under `papers-bot run`). `start=False`:
+    not started yet, for a Service to start it."""
     async with SlackFake() as fake:
         values: dict[str, Any] = {
             "slack_bot_token": TOKEN,
@@ -227,11 +229,13 @@ async def slack_harness(
         store = await home.call(open_storage, settings.papers_bot_db)
         harness = SlackHarness(fake, datetime(2025, 8, 5, 9, 0, tzinfo=UTC))
         harness.storage = store
+        harness.settings = settings
         harness.bot = PapersBot(store, settings, clock=harness.clock, home=home)
         # No pacing: the fake does not rate-limit unless a test asks it to.
         harness.adapter = SlackAdapter(harness.bot, slack, post_interval=0)
         try:
-            await harness.adapter.start()
+            if start:
+                await harness.adapter.start()
             yield harness
         finally:
             await harness.adapter.stop()

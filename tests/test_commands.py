@@ -251,6 +251,7 @@ async def test_only_channel_managers_change_a_channel(
 ) -> None:
     await say(bot, CommandContext(channel, "boss", poster, Members("boss")), "subscribe")
     before = storage.activity.get_subscription(channel)
+    poster.headers.clear()  # the boss's subscribe said so in the channel
     member = CommandContext(channel, "U2", poster, Members("boss"))
     reply = await say(bot, member, text)
     assert isinstance(reply, TextReply) and reply.error and reply.ephemeral

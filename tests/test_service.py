@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -61,6 +62,14 @@ def make_service(
     return Service(PapersBot(store, settings, clock), store, [adapter], settings, clock)
 
 
+async def healthz(service: Service) -> tuple[int, dict[str, Any]]:
+    """GET /healthz: its status code and JSON body."""
+    async with aiohttp.ClientSession() as http:
+        url = f"http://127.0.0.1:{service.health_port}/healthz"
+        async with http.get(url) as response:
+            return response.status, await response.json()
+
+
 async def settle(service: Service) -> None:
     """Wait for the jobs the service started (catch-up digests) to finish."""
     await asyncio.sleep(0)
@@ -111,20 +120,31 @@ async def test_healthz_reports_adapters_sources_and_channels(
     running: tuple[Service, FakeAdapter],
 ) -> None:
     service, _ = running
+    status, body = await healthz(service)
+    assert (status, body["status"], body["problems"]) == (200, "ok", [])
     service.storage.activity.record_fetch(
         "hf", service.clock(), service.clock(), False, error="Hugging Face unreachable: HTTP 500"
     )
-    async with aiohttp.ClientSession() as http:
-        url = f"http://127.0.0.1:{service.health_port}/healthz"
-        async with http.get(url) as response:
-            assert response.status == 200
-            body = await response.json()
+    status, body = await healthz(service)
+    assert (status, body["status"]) == (503, "degraded")
+    assert body["problems"] == ["the last hf fetch failed: Hugging Face unreachable: HTTP 500"]
     assert body["adapters"] == {"fake": {"connected": True}}
     assert body["sources"]["hf"]["ok"] is False
     assert "HTTP 500" in body["sources"]["hf"]["error"]
     assert body["channels"][0]["channel"] == "fake:W1/C1"
     assert body["channels"][0]["next_digest"] == "2025-08-05T15:00:00+05:30"
     assert body["papers"] == 6 and body["uptime_seconds"] == 0
+
+
+async def test_healthz_is_degraded_while_an_adapter_is_disconnected(
+    running: tuple[Service, FakeAdapter],
+) -> None:
+    service, adapter = running
+    adapter.running = False  # the connection dropped
+    status, body = await healthz(service)
+    assert (status, body["status"], body["problems"]) == (503, "degraded", ["fake is disconnected"])
+    adapter.running = True
+    assert (await healthz(service))[0] == 200
 
 
 async def test_catch_up_posts_a_missed_digest_within_the_grace_window(
@@ -203,11 +223,9 @@ async def test_a_source_down_all_day_is_survived_and_shown_on_healthz(
             if service.storage.activity.last_fetches():
                 break
             await asyncio.sleep(0.05)
-        async with aiohttp.ClientSession() as http:
-            url = f"http://127.0.0.1:{service.health_port}/healthz"
-            async with http.get(url) as response:
-                body = await response.json()
+        status, body = await healthz(service)
         await service.stop()
+    assert (status, body["status"]) == (503, "degraded")
     assert body["sources"]["hf"]["ok"] is False
     assert "500" in body["sources"]["hf"]["error"]
     assert len(adapter.papers) == 5  # the digest used the stored papers

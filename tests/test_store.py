@@ -12,6 +12,7 @@ from bot.models import (
     ClaimStatus,
     Member,
     MessageRef,
+    Pause,
     PostKind,
     PostStatus,
     Subscription,
@@ -138,6 +139,28 @@ def test_subscriptions_round_trip(storage: Storage) -> None:
     assert storage.activity.delete_subscription(CH)
     assert storage.activity.get_subscription(CH) is None
     assert not storage.activity.delete_subscription(CH)
+
+
+def test_a_paused_subscription_keeps_its_reason_through_changes_until_resumed(
+    storage: Storage,
+) -> None:
+    subs = storage.activity
+    pause = Pause("not_in_channel", "I am not in this channel: invite me", NOW)
+    assert not subs.pause_subscription(CH, pause)  # not subscribed: nothing to pause
+    subs.save_subscription(Subscription(CH), NOW)
+    assert subs.pause_subscription(CH, pause)
+    paused = subs.get_subscription(CH)
+    assert paused is not None and paused.paused == pause
+    assert subs.subscriptions() == [paused]
+    subs.save_subscription(replace(paused, count=3), NOW)  # a settings change keeps the pause
+    assert subs.get_subscription(CH) == replace(paused, count=3)
+    assert subs.resume_subscription(CH)
+    assert not subs.resume_subscription(CH)  # resumed already
+    assert subs.get_subscription(CH) == Subscription(CH, count=3)
+    subs.pause_subscription(CH, pause)
+    subs.delete_subscription(CH)
+    subs.save_subscription(Subscription(CH), NOW)
+    assert subs.get_subscription(CH) == Subscription(CH)  # subscribing anew starts unpaused
 
 
 def test_saving_a_subscription_again_replaces_it(storage: Storage) -> None:

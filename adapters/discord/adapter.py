@@ -8,6 +8,7 @@ import logging
 import re
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -31,6 +32,7 @@ from bot.commands import CommandContext, Invocation
 from bot.config import ConfigError
 from bot.core import PapersBot
 from bot.models import Channel, Digest, DigestItem, MessageRef, shorten
+from bot.ports import PostFailed
 from bot.presentation import FAILED, SHARED
 from bot.replies import TextReply
 from bot.tasks import TaskSet
@@ -40,9 +42,8 @@ log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 QUICK_REPLY_SECONDS = 1.5  # answer directly when the core is this fast, else defer (3 s limit)
 SUGGEST_SECONDS = 2.0  # suggestions later than this are dropped: Discord waits 3 s for them
-CANNOT_POST = (
-    "I cannot post in this channel: give me View Channel, Send Messages and Embed Links here."
-)
+CANNOT_POST = "I cannot post in this channel: give me View Channel, Send Messages and Embed Links"
+CHANNEL_GONE = "I cannot find this channel: it was deleted, or give me View Channel here"
 
 
 def intents() -> discord.Intents:
@@ -273,12 +274,24 @@ class DiscordAdapter:
         return None
 
     async def _send(self, channel: Channel, rendered: Rendered, nonce: str) -> discord.Message:
-        return await self._messageable(channel).send(
-            rendered.content or None,
-            embeds=list(rendered.embeds),
-            allowed_mentions=NO_MENTIONS,
-            nonce=nonce,
-        )
+        """Send a message; PostFailed when Discord refuses it or cannot be reached."""
+        try:
+            return await self._messageable(channel).send(
+                rendered.content or None,
+                embeds=list(rendered.embeds),
+                allowed_mentions=NO_MENTIONS,
+                nonce=nonce,
+            )
+        except discord.Forbidden as exc:
+            raise PostFailed(f"403 {exc.text}", CANNOT_POST, permanent=True) from exc
+        except discord.NotFound as exc:
+            raise PostFailed(f"404 {exc.text}", CHANNEL_GONE, permanent=True) from exc
+        except discord.HTTPException as exc:
+            if exc.status != 429 and exc.status < 500:
+                raise  # a malformed message: ours to fix, logged with its traceback
+            raise PostFailed(f"{exc.status} {exc.text}".strip()) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PostFailed(f"Discord unreachable: {type(exc).__name__} {exc}".strip()) from exc
 
     def _messageable(self, channel: Channel) -> discord.PartialMessageable:
         guild_id = int(channel.workspace) if channel.workspace.isdigit() else None
@@ -411,4 +424,4 @@ class DiscordAdapter:
 
 def _explain(exc: Exception) -> str | None:
     """The line for a Discord error the user can act on: missing permissions here."""
-    return CANNOT_POST if isinstance(exc, discord.Forbidden) else None
+    return CANNOT_POST + "." if isinstance(exc, discord.Forbidden) else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import discord
 
@@ -235,7 +235,16 @@ def render_settings(reply: SettingsReply) -> Rendered:
 
 
 def render_reply(reply: Reply) -> Rendered:
-    """Any core reply as the Discord message that answers the interaction."""
+    """Any core reply as the Discord message that answers the interaction, its notice (if
+    any) first."""
+    rendered = _render(reply)
+    if not reply.notice:
+        return rendered
+    content = clip(f"⚠️ {escape(reply.notice)}\n{rendered.content}".strip(), CONTENT_MAX)
+    return replace(rendered, content=content)
+
+
+def _render(reply: Reply) -> Rendered:
     if isinstance(reply, SearchReply):
         return render_search(reply)
     if isinstance(reply, PaperListReply):

@@ -9,7 +9,8 @@ background futures are not), and lets tests wait until an event has been process
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from adapters.slack.client import (
     add_reaction,
     find_paper_message,
     make_web_client,
+    post_failure,
     post_message,
     slack_error,
 )
@@ -46,8 +48,6 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 PLATFORM = "slack"
 AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
-NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived"}
-INVITE = "I am not in this channel yet: invite me with /invite @papers-bot, then try again."
 
 Respond = Callable[..., Awaitable[Any]]
 
@@ -164,21 +164,24 @@ class SlackAdapter:
     # -- posting (ChatPoster, RecoverablePoster) -------------------------------------------
 
     async def post_header(self, digest: Digest) -> MessageRef:
-        """Post a digest's header (or its 'nothing new' note)."""
+        """Post a digest's header (or its 'nothing new' note); PostFailed when Slack refuses."""
         message = header_message(digest, self.bot.bookmark_emoji.name)
-        return await self._post(digest.channel, message, digest.header_key)
+        with told_as_post_failure():
+            return await self._post(digest.channel, message, digest.header_key)
 
     async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
         """Post one paper as its own message, tagged with its id, and seed the 🔖 reaction."""
         channel = digest.channel
-        try:
-            ref = await self._post(channel, paper_message(item), item.paper.id)
-        except SlackApiError as exc:
-            # Slack rejects the whole message when it cannot fetch the thumbnail.
-            if slack_error(exc) != "invalid_blocks" or not item.paper.thumbnail:
-                raise
-            log.warning("Slack refused %s with its thumbnail; posting without", item.paper.id)
-            ref = await self._post(channel, paper_message(item, thumbnail=False), item.paper.id)
+        with told_as_post_failure():
+            try:
+                ref = await self._post(channel, paper_message(item), item.paper.id)
+            except SlackApiError as exc:
+                # Slack rejects the whole message when it cannot fetch the thumbnail.
+                if slack_error(exc) != "invalid_blocks" or not item.paper.thumbnail:
+                    raise
+                log.warning("Slack refused %s with its thumbnail; posting without", item.paper.id)
+                without = paper_message(item, thumbnail=False)
+                ref = await self._post(channel, without, item.paper.id)
         if self.bot.settings.seed_bookmark_reaction:
             await add_reaction(self.client, channel.channel, ref.ref, self.bot.bookmark_emoji.name)
         return ref
@@ -207,7 +210,7 @@ class SlackAdapter:
 
     async def _answer(self, text: str, channel: Channel, user: str, respond: Respond) -> None:
         work = self.bot.answer_text(text, CommandContext(channel, user, self, self.managers))
-        reply = await guarded(work, f"/papers {text!r} in {channel}", _explain)
+        reply = await guarded(work, f"/papers {text!r} in {channel}")
         await self._respond(respond, render_reply(reply))
 
     # -- Share in channel -----------------------------------------------------------------
@@ -227,7 +230,7 @@ class SlackAdapter:
             await self.bot.share_paper(self, channel, paper_id, user)
             return TextReply(SHARED)
 
-        reply = await guarded(share(), f"sharing {paper_id} in {channel}", _explain)
+        reply = await guarded(share(), f"sharing {paper_id} in {channel}")
         await self._respond(respond, render_reply(reply), replace_original=False)
 
     # -- 🔖 reactions ----------------------------------------------------------------------
@@ -266,8 +269,13 @@ class SlackAdapter:
             log.exception("could not deliver a reply through response_url")
 
 
-def _explain(exc: Exception) -> str | None:
-    """The line for a Slack error the user can act on: the bot is not in the channel."""
-    if isinstance(exc, SlackApiError) and slack_error(exc) in NOT_IN_CHANNEL:
-        return INVITE
-    return None
+@contextmanager
+def told_as_post_failure() -> Iterator[None]:
+    """Turn a failed post into the core's PostFailed, permanent or not."""
+    try:
+        yield
+    except Exception as exc:
+        failure = post_failure(exc)
+        if failure is None:
+            raise
+        raise failure from exc

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -16,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import PAPER_EVENT, Message
 from adapters.slack.config import api_base_url
 from adapters.slack.settings import SlackSettings
+from bot.ports import PostFailed
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,51 @@ def make_web_client(settings: SlackSettings) -> AsyncWebClient:
         AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
     ]
     return client
+
+
+# Post refusals that trying again cannot fix until someone acts, and what to tell them.
+CANNOT_POST = {
+    "not_in_channel": "I am not in this channel: invite me with /invite @papers-bot",
+    "channel_not_found": "I cannot see this channel (private or deleted): invite me with "
+    "/invite @papers-bot",
+    "is_archived": "This channel is archived: unarchive it",
+    "missing_scope": "The Slack app lacks the chat:write scope: reinstall it from "
+    "adapters/slack/manifest.yml",
+    "restricted_action": "This workspace does not let me post here: ask an admin to allow it",
+    "restricted_action_read_only_channel": "Only admins may post in this channel: ask one to "
+    "let me post",
+}
+
+
+# Failures that may pass by themselves (Slack's own trouble, limits, a revoked token the
+# operator replaces): tried again later. Any other error is a bug of ours, logged in full.
+PASSING = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+}
+
+
+def post_failure(exc: Exception) -> PostFailed | None:
+    """A failed chat.postMessage as the core's PostFailed (permanent or not); None for an
+    error that is ours to fix (a malformed message)."""
+    if isinstance(exc, SlackApiError):
+        code, status = slack_error(exc), exc.response.status_code
+        if code in CANNOT_POST:
+            return PostFailed(code, CANNOT_POST[code], permanent=True)
+        if code in PASSING or status == 429 or status >= 500:
+            return PostFailed(code or f"HTTP {status}")
+        return None
+    if isinstance(exc, aiohttp.ClientError | TimeoutError):
+        return PostFailed(f"Slack unreachable: {type(exc).__name__} {exc}".strip())
+    return None
 
 
 def slack_error(exc: SlackApiError) -> str:

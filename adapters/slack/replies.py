@@ -40,7 +40,16 @@ FENCE = "```"
 
 
 def render_reply(reply: Reply) -> Message:
-    """The Slack message for any core reply."""
+    """The Slack message for any core reply, its notice (if any) first."""
+    message = _render(reply)
+    if not reply.notice:
+        return message
+    notice = ":warning: " + escape(reply.notice)
+    text = clip(f"{escape(reply.notice)}\n{message.text}", MAX_FALLBACK)
+    return Message(text, fit([section(notice), *message.blocks]), message.ephemeral)
+
+
+def _render(reply: Reply) -> Message:
     match reply:
         case SearchReply():
             return render_search(reply)

@@ -169,6 +169,8 @@ def _render_settings(reply: SettingsReply) -> RenderableType:
 def render_status(report: dict[str, Any], db: object) -> RenderableType:
     """`papers-bot status`: the health snapshot as a line and two tables."""
     head = Text(f"papers-bot {report['version']} · {report['papers']} papers in {db}")
+    if report["problems"]:
+        head.append("\nDegraded: " + "; ".join(report["problems"]), style="bold yellow")
     sources = Table("source", "last fetch", "result", title="Sources", title_justify="left")
     for name, info in report["sources"].items():
         result = f"{info['seen']} papers, {info['new']} new" if info["ok"] else info["error"]
@@ -178,10 +180,11 @@ def render_status(report: dict[str, Any], db: object) -> RenderableType:
     )
     for info in report["channels"]:
         last = info["last_digest"]
+        paused = info["paused"]
         channels.add_row(
             info["channel"],
             info["schedule"],
-            info["next_digest"] or "never",
+            f"paused since {paused['since']}" if paused else info["next_digest"] or "never",
             f"{last['day']} ({last['status']})" if last else "never",
         )
     return Group(
@@ -202,5 +205,8 @@ RENDERERS: dict[type, Callable[..., RenderableType]] = {
 
 
 def render(reply: Reply) -> RenderableType:
-    """Any reply as a rich renderable."""
-    return RENDERERS[type(reply)](reply)
+    """Any reply as a rich renderable, its notice (if any) first."""
+    shown = RENDERERS[type(reply)](reply)
+    if not reply.notice:
+        return shown
+    return Group(Text(reply.notice, style="bold yellow"), shown)

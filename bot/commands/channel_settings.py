@@ -115,6 +115,16 @@ def describe_subscription(sub: Subscription) -> list[tuple[str, str]]:
     ]
 
 
+def schedule_line(sub: Subscription) -> str:
+    """When and what the channel gets, as one line for its public subscribe confirmation."""
+    days = ",".join(DAY_NAMES[d] for d in sub.weekdays) or "no day"
+    topics = f" about {', '.join(sub.topics)}" if sub.topics else ""
+    return (
+        f"Up to {sub.count} trending papers{topics} at {sub.post_time} ({sub.timezone}) on"
+        f" {days} · /papers settings changes that · /papers unsubscribe stops it"
+    )
+
+
 def change_setting(sub: Subscription, name: str, value: str) -> Subscription:
     """The subscription with one setting changed; UserError for an unknown name or bad value."""
     setter = SETTERS.get(name.lower().replace("-", "_"))

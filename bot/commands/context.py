@@ -108,6 +108,14 @@ class Subscriptions(Protocol):
         """Stop a channel's digests."""
         ...
 
+    def resume(self, channel: Channel) -> bool:
+        """Restart a paused channel's digests; True when it was paused."""
+        ...
+
+    async def announce(self, poster: ChatPoster, sub: Subscription, title: str, line: str) -> None:
+        """Post a subscription change publicly in the channel; PostFailed when that fails."""
+        ...
+
 
 class DigestDesk(Protocol):
     """A channel's digest: what it posted today, what it would post, posting one now."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot import bibtex
-from bot.commands.channel_settings import SETTING_NAMES, change_setting
+from bot.commands.channel_settings import SETTING_NAMES, change_setting, schedule_line
 from bot.commands.context import (
     Bookmarks,
     CommandContext,
@@ -133,18 +133,24 @@ async def export(ctx: CommandContext, call: Invocation, bookmarks: Bookmarks) ->
 async def subscribe(ctx: CommandContext, call: Invocation, subscriptions: Subscriptions) -> Reply:
     existing = subscriptions.get(ctx.channel)
     sub = existing or subscriptions.effective(ctx.channel)
+    paused = sub.paused is not None
     topic = call.arg("topic")
-    if topic:
-        if topic in sub.topics:
-            return SettingsReply(sub, f"Already following “{topic}”.")
+    if topic and topic not in sub.topics:
         if len(sub.topics) >= MAX_TOPICS:
             raise UserError(f"A channel can follow at most {MAX_TOPICS} topics.")
         sub = replace(sub, topics=(*sub.topics, topic))
-    elif existing:
+    elif topic and not paused:
+        return SettingsReply(sub, f"Already following “{topic}”.")
+    elif existing and not paused:
         return SettingsReply(sub, "This channel already gets the daily digest.")
-    subscriptions.save(sub)
     said = f"Now following “{topic}”." if topic else "This channel now gets the daily digest."
-    return SettingsReply(sub, said)
+    if paused and not topic:
+        said = "The daily digest is back on in this channel."
+    if ctx.poster is not None:  # said in the channel first: a bot that cannot post here says so
+        await subscriptions.announce(ctx.poster, sub, said, schedule_line(sub))
+    subscriptions.save(sub)
+    subscriptions.resume(ctx.channel)
+    return SettingsReply(replace(sub, paused=None), said)
 
 
 @command(

@@ -15,6 +15,7 @@ from bot.models import (
     Channel,
     FetchRecord,
     Member,
+    Pause,
     Subscription,
 )
 from bot.store.papers import row_to_paper
@@ -59,6 +60,28 @@ class SqliteActivity:
         scope, params = channel_scope(channel)
         cursor = self.db.execute(f"DELETE FROM subscriptions WHERE {scope}", params)
         self.db.conn.commit()
+        return cursor.rowcount > 0
+
+    def pause_subscription(self, channel: Channel, pause: Pause) -> bool:
+        """Stop a channel's digests until it is resumed; False when it is not subscribed."""
+        scope, params = channel_scope(channel)
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE subscriptions SET paused_reason = ?, paused_said = ?, paused_at = ?"
+                f" WHERE {scope}",
+                [pause.reason, pause.said, pause.since.isoformat(), *params],
+            )
+        return cursor.rowcount > 0
+
+    def resume_subscription(self, channel: Channel) -> bool:
+        """Clear a channel's pause; True when it was paused."""
+        scope, params = channel_scope(channel)
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE subscriptions SET paused_reason = NULL, paused_said = NULL,"
+                f" paused_at = NULL WHERE {scope} AND paused_at IS NOT NULL",
+                params,
+            )
         return cursor.rowcount > 0
 
     def subscriptions(self, platform: str | None = None) -> list[Subscription]:
@@ -202,4 +225,7 @@ def _row_to_subscription(row: dict[str, Any]) -> Subscription:
         timezone=row["timezone"],
         skip_empty=bool(row["skip_empty"]),
         roundup_weekday=row["roundup_weekday"],
+        paused=Pause(row["paused_reason"], row["paused_said"], datetime.fromisoformat(since))
+        if (since := row.get("paused_at"))
+        else None,
     )

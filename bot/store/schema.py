@@ -153,10 +153,19 @@ def _v3_event_pruning(db: Database) -> None:
     db.table("events").create_index(["seen_at"], if_not_exists=True)
 
 
+def _v4_paused_subscriptions(db: Database) -> None:
+    """A channel the bot cannot post in is paused, with the reason and since when."""
+    table = db.table("subscriptions")
+    for column in ("paused_reason", "paused_said", "paused_at"):
+        if column not in table.columns_dict:
+            table.add_column(column, str)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_search_abbreviations,
     _v3_event_pruning,
+    _v4_paused_subscriptions,
 ]
 
 

@@ -186,7 +186,7 @@ async def test_slack_permission_checks_and_posts_run_on_the_adapters_loop(
         )
         assert "now gets the daily digest" in await slack.command("subscribe", "U1")
         assert (await slack.command("digest", "U1")).startswith("Posted 3 papers")
-        assert len(slack.channel_messages()) == 4  # the header and three papers
+        assert len(slack.channel_messages()) == 5  # subscribed, the header and three papers
         sub = await core.call(slack.storage.activity.get_subscription, slack.channel)
         assert sub is not None
 

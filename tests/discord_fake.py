@@ -71,8 +71,12 @@ REFUSALS = {
 class FakeDiscord:
     """REST + gateway for one bot, one guild and one text channel (more channels work too)."""
 
-    def __init__(self, *, echo_own_reactions: bool = True) -> None:
+    def __init__(
+        self, *, echo_own_reactions: bool = True, heartbeat_interval: float = 45.0
+    ) -> None:
         self.requests: list[Request] = []
+        self.heartbeat_interval = heartbeat_interval  # seconds, as HELLO tells the bot
+        self.heartbeats: list[float] = []  # loop time of each heartbeat the bot sent
         self.identify: dict[str, Any] | None = None
         self.channels: dict[str, list[dict[str, Any]]] = {}
         self.interactions: dict[str, Interaction] = {}
@@ -154,12 +158,14 @@ class FakeDiscord:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self._ws = ws
-        await self._send({"op": 10, "d": {"heartbeat_interval": 45000}, "s": None, "t": None})
+        hello = {"heartbeat_interval": round(self.heartbeat_interval * 1000)}
+        await self._send({"op": 10, "d": hello, "s": None, "t": None})
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
             payload = json.loads(msg.data)
             if payload["op"] == 1:
+                self.heartbeats.append(asyncio.get_running_loop().time())
                 await self._send({"op": 11})
             elif payload["op"] == 2:
                 self.identify = payload["d"]

@@ -43,7 +43,7 @@ class App:
 
 def open_app(settings: Settings, clock: Clock = utcnow, home: Home = INLINE) -> App:
     """Open the storage the settings name and build the bot over it (on `home`'s thread)."""
-    storage = open_storage(settings.papers_bot_db, semantic=settings.semantic_search)
+    storage = open_storage(settings.storage_target, semantic=settings.semantic_search)
     return App(settings, storage, PapersBot(storage, settings, clock, home=home))
 
 

@@ -34,6 +34,7 @@ from bot.search import semantic
 from bot.sources import SourceError, sample_files
 from bot.storage import Storage
 from bot.store import SchemaTooNew
+from bot.store.scope import is_postgres_url
 
 app = typer.Typer(
     name="papers-bot",
@@ -65,10 +66,10 @@ def _state(ctx: typer.Context) -> State:
 def options(
     ctx: typer.Context,
     db: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--db",
-            help="SQLite database file (default: papers-bot.db here)",
+            help="SQLite database file (default: papers-bot.db here), or a postgresql:// URL",
             envvar="PAPERS_BOT_DB",
         ),
     ] = None,
@@ -82,10 +83,19 @@ def options(
     # The commands print their own one-line messages; library logs show with --verbose.
     _logging("INFO" if verbose else "ERROR")
     try:
-        settings = load_settings(**({"papers_bot_db": db} if db else {}))
+        settings = load_settings(**_db_option(db))
     except ConfigError as exc:
         _fail(str(exc))
     ctx.obj = State(settings)
+
+
+def _db_option(db: str | None) -> dict[str, object]:
+    """The settings `--db` overrides: a postgresql:// URL is DATABASE_URL, else the file."""
+    if not db:
+        return {}
+    if is_postgres_url(db):
+        return {"database_url": db}
+    return {"papers_bot_db": Path(db), "database_url": None}
 
 
 def _logging(level: str) -> None:
@@ -109,7 +119,7 @@ def _open(settings: Settings, clock: Clock = utcnow) -> Iterator[App]:
     except SchemaTooNew as exc:
         _fail(str(exc))
     except Exception as exc:  # a path that is a folder, a corrupt file, no permission
-        _fail(f"cannot open the database {settings.papers_bot_db}: {exc}")
+        _fail(f"cannot open the database {settings.storage_name}: {exc}")
     with opened:
         yield opened
 
@@ -363,7 +373,7 @@ def status(
     if as_json:
         out.print_json(json.dumps(report))
         return
-    out.print(render_status(report, settings.papers_bot_db))
+    out.print(render_status(report, settings.storage_name))
 
 
 def _platform_command(name: str, command: Callable[[], str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +54,9 @@ class Settings(EnvSettings):
 
     # Storage
     papers_bot_db: Path = Field(Path("papers-bot.db"), description="SQLite database file")
+    database_url: str | None = Field(
+        None, description="postgresql://… : keep everything in PostgreSQL instead (replicas)"
+    )
 
     # Sources
     papers_bot_sources: CommaList = Field(("hf",), description="sources to fetch: hf, arxiv")
@@ -89,6 +93,25 @@ class Settings(EnvSettings):
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(8080, ge=0, le=65535, description="'off' turns it off")
     log_level: str = "INFO"
+
+    @property
+    def storage_target(self) -> str | Path:
+        """Where the bot keeps its data: DATABASE_URL when set, else the SQLite file."""
+        return self.database_url or self.papers_bot_db
+
+    @property
+    def storage_name(self) -> str:
+        """The storage target as shown to people: a URL without its password."""
+        return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", str(self.storage_target))
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _postgres_only(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, str) and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("use a postgresql://user:password@host/database URL")
+        return value
 
     @field_validator("health_port", mode="before")
     @classmethod

@@ -1,9 +1,9 @@
 """The storage ports: what the bot asks of its database, as Protocols, and `open_storage`, the
 one place that picks an implementation. Every implementation passes tests/test_store.py.
 
-A second store (PostgreSQL): implement PaperRepository, DigestLedger and ChannelActivity over
-its connection, a SearchIndex with its own engine, pick it in `open_storage` by the target's
-scheme, and add it to STORAGE_BACKENDS in tests/conftest.py so the contract tests run on it."""
+Two implementations: SQLite (bot/store, bot/search/engine.py), the embedded default, and
+PostgreSQL (bot/store/postgres, bot/search/postgres.py) for a postgresql:// target; both are in
+STORAGE_BACKENDS in tests/conftest.py, so the contract tests run on each."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from bot.models import (
 from bot.replies import SearchReply
 from bot.search import FtsSearch
 from bot.store import SqliteStore
+from bot.store.scope import is_postgres_url
 
 # What a failed database call means, for the operator's log line and the user's reply. A second
 # backend adds its own errors to storage_trouble.
@@ -346,14 +347,36 @@ class OpenStorage:
 
 
 def open_storage(target: str | Path, semantic: str = "off") -> Storage:
-    """Open (creating and migrating as needed) the storage at `target`: a SQLite file path, or
-    ":memory:". `semantic` "auto" adds search by meaning when the extra is installed."""
-    # A "postgresql://" target will pick the PostgreSQL implementation here, with its own
-    # SearchIndex; the rest of the bot sees only the ports above.
+    """Open (creating and migrating as needed) the storage at `target`: a postgresql:// URL,
+    a SQLite file path, or ":memory:". `semantic` "auto" adds search by meaning when the extra
+    is installed (SQLite only for now)."""
+    if is_postgres_url(target):
+        return _open_postgres(str(target))
     store = SqliteStore(target)
     dense = _semantic_index(store) if semantic == "auto" else None
     search = FtsSearch(store, dense)
     return OpenStorage(store.papers, store.ledger, store.activity, search, store, dense)
+
+
+def _open_postgres(url: str) -> Storage:
+    # Imported only here: an installation on SQLite needs no PostgreSQL driver.
+    try:
+        from bot.search.postgres import PgSearch
+        from bot.store.postgres import PgStore
+    except ImportError as exc:
+        raise MissingDriver() from exc
+    store = PgStore(url)
+    return OpenStorage(store.papers, store.ledger, store.activity, PgSearch(store), store)
+
+
+class MissingDriver(Exception):
+    """A postgresql:// database was asked for without the PostgreSQL driver installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a postgresql:// database needs the PostgreSQL driver:"
+            " pip install 'papers-bot[postgres]'"
+        )
 
 
 def _semantic_index(store: SqliteStore) -> DenseIndex | None:

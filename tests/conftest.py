@@ -15,6 +15,7 @@ from bot.config import Settings, load_settings
 from bot.core import PapersBot
 from bot.models import Channel, Digest, DigestItem, MessageRef, Paper
 from bot.storage import Storage, open_storage
+from tests.postgres_server import PostgresServer
 from tests.upstream_server import UpstreamServer
 
 
@@ -85,16 +86,30 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(papers_bot_db=tmp_path / "papers.db", _env_file=None)
 
 
-# Every storage implementation runs the same tests: a PostgreSQL one joins this list with a
-# target (its server's URL) below.
-STORAGE_BACKENDS = ["sqlite"]
+# Every storage implementation runs the same tests.
+STORAGE_BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole test session."""
+    with PostgresServer() as server:
+        yield server
+
+
+def storage_target(backend: str, request: pytest.FixtureRequest, folder: Path) -> str | Path:
+    """Where a fresh, empty store of this backend lives: a SQLite file in `folder`, or a new
+    database on the session's PostgreSQL server."""
+    if backend == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        return server.new_database()
+    return folder / "papers.db"
 
 
 @pytest.fixture(params=STORAGE_BACKENDS)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    """A fresh, empty Storage of each implementation (SQLite: a file in tmp_path)."""
-    targets = {"sqlite": tmp_path / "papers.db"}
-    with open_storage(targets[request.param]) as opened:
+    """A fresh, empty Storage of each implementation."""
+    with open_storage(storage_target(request.param, request, tmp_path)) as opened:
         yield opened
 
 

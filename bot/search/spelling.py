@@ -10,6 +10,7 @@ are counted up to COUNT_CAP per word, so a very common candidate costs no more t
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 
 from sqlite_utils import Database
 
@@ -32,6 +33,17 @@ def edits(word: str) -> set[str]:
     changes = {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
     inserts = {a + c + b for a, b in splits for c in _LETTERS}
     return (deletes | swaps | changes | inserts) - {word}
+
+
+def split(word: str, papers: Callable[[list[str]], dict[str, int]]) -> str | None:
+    """Two words run together ("longcontext" -> "long context"), when both are common;
+    `papers` counts the papers with each of some words (a word it leaves out has none)."""
+    pairs = [(word[:i], word[i:]) for i in range(2, len(word) - 1)]
+    counts = papers(sorted({part for pair in pairs for part in pair}))
+    best = max(pairs, key=lambda pair: min(counts.get(pair[0], 0), counts.get(pair[1], 0)))
+    if min(counts.get(best[0], 0), counts.get(best[1], 0)) >= MIN_SPLIT_PAPERS:
+        return " ".join(best)
+    return None
 
 
 class Speller:
@@ -67,18 +79,9 @@ class Speller:
             best = max(candidates, key=lambda c: (papers[c], -len(c)))
             if papers[best] >= MIN_PAPERS and papers[best] >= MIN_RATIO * max(1, counts[word]):
                 found[word] = best
-            elif split := self._split(word):
-                found[word] = split
+            elif halves := split(word, self._papers):
+                found[word] = halves
         return found
-
-    def _split(self, word: str) -> str | None:
-        """Two words run together ("longcontext" -> "long context"), when both are common."""
-        pairs = [(word[:i], word[i:]) for i in range(2, len(word) - 1)]
-        papers = self._papers(sorted({part for pair in pairs for part in pair}))
-        best = max(pairs, key=lambda pair: min(papers[pair[0]], papers[pair[1]]))
-        if min(papers[best[0]], papers[best[1]]) >= MIN_SPLIT_PAPERS:
-            return " ".join(best)
-        return None
 
     def _papers(self, words: list[str]) -> dict[str, int]:
         """How many papers contain each word (as the index stems it), counted up to COUNT_CAP:

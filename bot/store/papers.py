@@ -54,8 +54,30 @@ def row_to_paper(row: dict[str, Any]) -> Paper:
     return Paper(**values)
 
 
-def _with_seen(paper: Paper, first: datetime, last: datetime) -> Paper:
-    return replace(paper, first_seen=first, last_seen=last)
+def batch(papers: Iterable[Paper]) -> dict[str, Paper]:
+    """Papers by id, sightings of one paper in the batch merged."""
+    incoming: dict[str, Paper] = {}
+    for paper in papers:
+        known = incoming.get(paper.id)
+        incoming[paper.id] = known.merged(paper) if known else paper
+    return incoming
+
+
+def sightings(
+    incoming: dict[str, Paper], existing: dict[str, Paper], now: datetime
+) -> tuple[list[Paper], list[Paper]]:
+    """(new papers, known papers that this sighting changed) to write, seen times set."""
+    new: list[Paper] = []
+    changed: list[Paper] = []
+    for pid, paper in incoming.items():
+        if pid in existing:
+            first = existing[pid].first_seen or now
+            merged = replace(existing[pid].merged(paper), first_seen=first, last_seen=now)
+            if merged != existing[pid]:
+                changed.append(merged)
+        else:
+            new.append(replace(paper, first_seen=now, last_seen=now))
+    return new, changed
 
 
 class SqlitePapers:
@@ -71,30 +93,16 @@ class SqlitePapers:
 
     def upsert(self, papers: Iterable[Paper], now: datetime) -> tuple[int, int]:
         """Insert new papers and merge sightings into known ones; returns (new, updated)."""
-        incoming: dict[str, Paper] = {}
-        for paper in papers:
-            known = incoming.get(paper.id)
-            incoming[paper.id] = known.merged(paper) if known else paper
-        new = updated = 0
+        incoming = batch(papers)
         with self.db.atomic():
-            existing = self.get_many(list(incoming))
-            rows = []
-            for pid, paper in incoming.items():
-                if pid in existing:
-                    merged = existing[pid].merged(paper)
-                    merged = _with_seen(merged, existing[pid].first_seen or now, now)
-                    if merged != existing[pid]:
-                        updated += 1
-                        rows.append(paper_to_row(merged))
-                else:
-                    new += 1
-                    rows.append(paper_to_row(_with_seen(paper, now, now)))
+            new, changed = sightings(incoming, self.get_many(list(incoming)), now)
+            rows = [paper_to_row(p) for p in changed + new]
             if rows:
                 self.db.table("papers").upsert_all(rows, pk="id")
-                fresh = [r for r in rows if r["id"] not in existing]
+                fresh = rows[len(changed) :]
                 for hook in self._hooks:
                     hook(self.db, fresh)
-        return new, updated
+        return len(new), len(changed)
 
     def get(self, paper_id: str) -> Paper | None:
         """One paper by id."""

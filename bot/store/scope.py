@@ -19,3 +19,8 @@ def member_scope(member: Member) -> tuple[str, list[str]]:
         "platform = ? AND workspace = ? AND user = ?",
         [member.platform, member.workspace, member.user],
     )
+
+
+def is_postgres_url(target: object) -> bool:
+    """True for a postgresql:// (or postgres://) connection URL: the PostgreSQL store's."""
+    return str(target).startswith(("postgresql://", "postgres://"))

@@ -1,0 +1,490 @@
+"""PgSearch: search and topic matching on the PostgreSQL store (a SearchIndex).
+
+The same grammar, abbreviations and answer order as the SQLite engine (bot/search/engine.py),
+over PostgreSQL's own full-text search: each term's forms become a tsquery
+(`phraseto_tsquery`, combined with `||` and `&&`: user text only ever reaches PostgreSQL as a
+parameter), matched against the papers' weighted tsvector (title A, authors B, abstract and
+keywords C) through its GIN index and ranked by `ts_rank_cd`. Typos are corrected from the
+words of the stored papers through a pg_trgm index. Spelled-out abbreviation forms (FTS5 NEAR
+on SQLite) match when all their words are in the paper, in any place.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import errors
+
+from bot.models import Paper, text_key, title_keys
+from bot.replies import SearchHit, SearchReply, Snippet
+from bot.search import ranking
+from bot.search.abbreviations import definitions
+from bot.search.engine import (
+    BOUNDED_NOTE,
+    CANDIDATES,
+    DEFAULT_DEADLINE,
+    EMPTY_NOTE,
+    FALLBACK_BUDGET,
+    PARTIAL_CANDIDATES,
+    RELAX_BELOW,
+    RERANK,
+    SLOW_NOTE,
+    TITLE_BOOST,
+    _corrected,
+    _expansion_note,
+    _join,
+)
+from bot.search.expansion import Expression, Term, expand
+from bot.search.grammar import Query, parse, tokens
+from bot.search.spelling import MIN_LENGTH, MIN_PAPERS, MIN_RATIO, RARE, edits, split
+from bot.store.postgres import PgStore, row_to_paper
+
+log = logging.getLogger(__name__)
+
+# ts_rank_cd weights for labels D, C, B, A: title 4x the abstract and keywords, authors 2x,
+# as ranking.WEIGHTS gives bm25 on SQLite.
+RANK_WEIGHTS = "{0, 0.25, 0.5, 1.0}"
+RANK_NORMALISATION = 1  # divide by 1 + log(document length), as bm25 discounts long abstracts
+SNIPPET_OPTIONS = (
+    f"StartSel={ranking.MARK_OPEN}, StopSel={ranking.MARK_CLOSE},"
+    " MaxWords=24, MinWords=12, ShortWord=2, MaxFragments=1"
+)
+TRIGRAM_CANDIDATES = 50  # similar words looked at per misspelt word, most common first
+
+Fragment = tuple[str, list[Any]]  # SQL text with %s placeholders, and its parameters
+
+
+@dataclass(frozen=True, slots=True)
+class _Filter:
+    """A WHERE condition over papers `p`, built from parsed tokens only."""
+
+    sql: str
+    params: list[Any]
+    query: Fragment  # the positive tsquery, for ranking and snippets
+
+
+class _Timeout(Exception):
+    """A search statement ran past its deadline and was cancelled."""
+
+
+class PgSearch:
+    """Search over a PgStore's tsvector index; learns abbreviations, exact titles and the words
+    typo correction compares against as papers are written."""
+
+    def __init__(self, store: PgStore) -> None:
+        self.db = store.db
+        store.papers.on_new_papers(learn)
+
+    def search(
+        self,
+        text: str,
+        *,
+        limit: int = 10,
+        now: datetime | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        meaning: bool = True,
+    ) -> SearchReply:
+        """Answer /papers <text>: ranked hits with snippets; never raises for any input text."""
+        started = time.perf_counter()
+        now = now or datetime.now(UTC)
+        query = parse(text)
+        if not query.has_positive:
+            return SearchReply(query=query.text, hits=(), note=_join(*query.problems, EMPTY_NOTE))
+        try:
+            return self._search(query, max(1, min(limit, 100)), now, started, deadline)
+        except Exception:  # the one boundary: a search must answer, whatever went wrong below
+            log.exception("search failed for %r", query.text)
+            return SearchReply(
+                query=query.text, hits=(), note="Search failed on this query; try other words."
+            )
+
+    def match_ids(self, text: str, among: Collection[str]) -> set[str]:
+        """The ids among `among` that match a search query (topic filters of the daily digest)."""
+        query = parse(text)
+        if not query.has_positive or not among:
+            return set()
+        where = _where(self._expression(query), query)
+        if where is None:
+            return set()
+        rows = self.db.rows(
+            f"SELECT p.id FROM papers p WHERE p.id = ANY(%s) AND {where.sql}",
+            [sorted(among), *where.params],
+        )
+        return {row["id"] for row in rows}
+
+    def rebuild(self) -> None:
+        """Recompute the learned abbreviations, title keys and words (after a bulk load); the
+        tsvectors are generated columns, always in step."""
+        with self.db.transaction() as conn:
+            for table in ("search_abbreviations", "search_titles", "search_words"):
+                conn.execute(f"DELETE FROM {table}")
+            with conn.cursor(name="papers_for_search") as cursor:
+                cursor.itersize = 5000
+                cursor.execute("SELECT seq, title, abstract FROM papers")
+                for batch in _batches(cursor, 5000):
+                    papers = [
+                        (int(seq), Paper("", title, abstract)) for seq, title, abstract in batch
+                    ]
+                    _learn_text(conn, papers)
+            _learn_words(conn, None)
+
+    # -- the search -----------------------------------------------------------------------
+
+    def _search(
+        self, query: Query, limit: int, now: datetime, started: float, deadline: float
+    ) -> SearchReply:
+        notes = list(query.problems)
+        fixes = self._corrections([t for w in query.words for t in tokens(w)])
+        if fixes:
+            query = _corrected(query, fixes)
+            notes.append(f"Showing results for “{' '.join(query.words)}”.")
+        expression = self._expression(query)
+        where = _where(expression, query)
+        if where is None:
+            return SearchReply(query=query.text, hits=(), note=_join(*notes, EMPTY_NOTE))
+        exact = self._exact_titles(expression, where)
+        full, in_time = self._newest_scored(where, CANDIDATES + 1, _left(started, deadline / 2))
+        if not in_time:
+            notes.append(SLOW_NOTE)
+        if len(full) > CANDIDATES:
+            notes.append(BOUNDED_NOTE.format(n=CANDIDATES))
+            full = full[:CANDIDATES]
+        partial: list[tuple[int, float]] = []
+        relaxed = _where(expression, query, any_term=True)
+        if len(full) < RELAX_BELOW and relaxed and relaxed.sql != where.sql:
+            seen = {seq for seq, _ in full}
+            some, _ = self._newest_scored(
+                relaxed, PARTIAL_CANDIDATES, _left(started, deadline * 0.75)
+            )
+            partial = [(seq, score) for seq, score in some if seq not in seen]
+        if not full and not partial and not exact and not in_time:
+            full = self._newest_typed(expression, query, limit)
+        ordered = self._ranked(expression, exact, full, partial, now)[:limit]
+        snippets = self._snippets((relaxed or where).query, [row["seq"] for row in ordered])
+        hits = tuple(
+            SearchHit(
+                row_to_paper(row), round(row["score"], 4), snippets.get(row["seq"], ()), row["seq"]
+            )
+            for row in ordered
+        )
+        notes.append(_expansion_note(expression))
+        return SearchReply(query=query.text, hits=hits, note=_join(*notes))
+
+    def _expression(self, query: Query) -> Expression:
+        return expand(query, self._abbreviation_pairs)
+
+    def _abbreviation_pairs(
+        self, shorts: Sequence[str], longs: Sequence[str]
+    ) -> list[tuple[str, str, str, int]]:
+        rows = self.db.rows(
+            "SELECT short, long, spelling, papers FROM search_abbreviations"
+            " WHERE short = ANY(%s) OR long = ANY(%s)",
+            [list(dict.fromkeys(shorts))[:200], list(dict.fromkeys(longs))[:200]],
+        )
+        return [(r["short"], r["long"], r["spelling"], r["papers"]) for r in rows]
+
+    def _newest_scored(
+        self, where: _Filter, limit: int, within: float
+    ) -> tuple[list[tuple[int, float]], bool]:
+        """The newest `limit` matches with their ts_rank_cd, and False when time ran out."""
+        sql, params = where.query
+        statement = (
+            f"SELECT p.seq, ts_rank_cd(%s, p.search, {sql}, %s) AS score FROM"
+            f" (SELECT p.seq, p.search FROM papers p WHERE {where.sql}"
+            " ORDER BY p.seq DESC LIMIT %s) p"
+        )
+        try:
+            with self._deadline(within) as conn:
+                rows = conn.execute(
+                    statement,
+                    [RANK_WEIGHTS, *params, RANK_NORMALISATION, *where.params, limit],
+                ).fetchall()
+        except _Timeout:
+            return [], False
+        return [(int(seq), float(score)) for seq, score in rows], True
+
+    def _newest_typed(
+        self, expression: Expression, query: Query, limit: int
+    ) -> list[tuple[int, float]]:
+        """The newest papers with the words as typed, unranked: what a query that ran out of
+        time shows rather than nothing."""
+        typed = _where(expression, query, typed=True)
+        if typed is None:
+            return []
+        try:
+            with self._deadline(FALLBACK_BUDGET) as conn:
+                rows = conn.execute(
+                    f"SELECT p.seq FROM papers p WHERE {typed.sql} ORDER BY p.seq DESC LIMIT %s",
+                    [*typed.params, limit],
+                ).fetchall()
+        except _Timeout:
+            return []
+        return [(int(row[0]), 0.0) for row in rows]
+
+    def _exact_titles(self, expression: Expression, where: _Filter) -> list[int]:
+        """Papers whose title (or name before its colon) is exactly the typed words, that also
+        match the rest of the query: an index lookup, however old the paper."""
+        key = text_key(" ".join(expression.typed))
+        if not key:
+            return []
+        extra = ""
+        params: list[Any] = [key]
+        if expression.authors or expression.excluded:
+            extra = f" AND {where.sql}"
+            params += where.params
+        rows = self.db.rows(
+            "SELECT t.seq FROM search_titles t JOIN papers p ON p.seq = t.seq"
+            f" WHERE t.key = %s{extra} ORDER BY t.whole DESC, t.seq DESC LIMIT 20",
+            params,
+        )
+        return [int(row["seq"]) for row in rows]
+
+    def _ranked(
+        self,
+        expression: Expression,
+        exact: list[int],
+        full: list[tuple[int, float]],
+        partial: list[tuple[int, float]],
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """Paper rows in answer order: exact titles, then the best papers with every term, then
+        the best with some; within each, the rank with the title lift and near-tie boosts."""
+        tiers = [
+            [(seq, 0.0) for seq in exact],
+            heapq.nlargest(RERANK, full, key=lambda pair: pair[1]),
+            heapq.nlargest(RERANK, partial, key=lambda pair: pair[1]),
+        ]
+        scores = dict(full) | dict(partial)
+        wanted = list(dict.fromkeys(seq for tier in tiers for seq, _ in tier))
+        if not wanted:
+            return []
+        title_query = _all_terms(expression.terms)
+        lift_sql = "false"
+        lift_params: list[Any] = []
+        if title_query is not None:
+            lift_sql = f"to_tsvector('english', p.title) @@ {title_query[0]}"
+            lift_params = title_query[1]
+        rows = {
+            row["seq"]: row
+            for row in self.db.rows(
+                f"SELECT p.*, p.seq AS rowid, {lift_sql} AS titled FROM papers p"
+                " WHERE p.seq = ANY(%s)",
+                [*lift_params, wanted],
+            )
+        }
+        ordered: list[dict[str, Any]] = []
+        placed: set[int] = set()
+        for tier in tiers:
+            group = []
+            for seq, _ in tier:
+                if seq in rows and seq not in placed:
+                    row = rows[seq]
+                    lift = 1.0 + (TITLE_BOOST if row["titled"] else 0.0)
+                    group.append({**row, "score": scores.get(seq, 0.0) * lift})
+            placed.update(row["seq"] for row in group)
+            ordered += ranking.order(group, now)
+        return ordered
+
+    def _snippets(self, query: Fragment, seqs: list[int]) -> dict[int, Snippet]:
+        """Why each hit matched: the abstract passage with matches, else authors, keywords,
+        title (ts_headline marks the matched words)."""
+        if not seqs:
+            return {}
+        sql, params = query
+        columns = [
+            "p.abstract",
+            "array_to_string(ARRAY(SELECT jsonb_array_elements_text(p.authors)), ', ')",
+            "array_to_string(ARRAY(SELECT jsonb_array_elements_text(p.keywords)), ', ')",
+            "p.title",
+        ]
+        heads = ", ".join(f"ts_headline('english', {c}, q.q, %s)" for c in columns)
+        rows = self.db.one(
+            "SELECT array_agg(ARRAY[p.seq::text, " + heads + "])"
+            f" FROM papers p, (SELECT {sql} AS q) q WHERE p.seq = ANY(%s)",
+            [*[SNIPPET_OPTIONS] * len(columns), *params, seqs],
+        )
+        out: dict[int, Snippet] = {}
+        for seq, *texts in rows[0] if rows and rows[0] else []:
+            out[int(seq)] = _why(texts)
+        return out
+
+    def _corrections(self, words: list[str]) -> dict[str, str]:
+        """{typed word: correction} for words (almost) no paper has, from the stored papers'
+        words: the most common one-edit variant through the trigram index, far more common
+        than the word typed; else two common words run together."""
+        suspects = [w for w in dict.fromkeys(words) if len(w) >= MIN_LENGTH and w.isalpha()]
+        if not suspects:
+            return {}
+        counts = self._papers(suspects)
+        found: dict[str, str] = {}
+        for word in (w for w in suspects if counts.get(w, 0) <= RARE):
+            rows = self.db.rows(
+                "SELECT word, papers FROM search_words WHERE word %% %s"
+                " ORDER BY papers DESC LIMIT %s",
+                [word, TRIGRAM_CANDIDATES],
+            )
+            near = edits(word)
+            close = [(r["papers"], r["word"]) for r in rows if r["word"] in near]
+            floor = max(MIN_PAPERS, MIN_RATIO * max(1, counts.get(word, 0)))
+            if close and max(close)[0] >= floor:
+                found[word] = max(close)[1]
+            elif halves := split(word, self._papers):
+                found[word] = halves
+        return found
+
+    def _papers(self, words: list[str]) -> dict[str, int]:
+        rows = self.db.rows("SELECT word, papers FROM search_words WHERE word = ANY(%s)", [words])
+        return {row["word"]: row["papers"] for row in rows}
+
+    @contextmanager
+    def _deadline(self, seconds: float) -> Iterator[psycopg.Connection]:
+        """A transaction whose statements are cancelled after `seconds` (_Timeout)."""
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "SELECT set_config('statement_timeout', %s, true)",
+                    [f"{max(1, int(seconds * 1000))}ms"],
+                )
+                yield conn
+        except errors.QueryCanceled as exc:
+            raise _Timeout from exc
+
+
+# -- learning from new papers ---------------------------------------------------------------
+
+
+def learn(conn: psycopg.Connection, papers: list[tuple[int, Paper]]) -> None:
+    """Record the abbreviations, title keys and words of new papers (inside their write)."""
+    if papers:
+        _learn_text(conn, papers)
+        _learn_words(conn, [seq for seq, _ in papers])
+
+
+def _learn_text(conn: psycopg.Connection, papers: list[tuple[int, Paper]]) -> None:
+    pairs: dict[tuple[str, str, str], int] = {}
+    titles: list[tuple[str, int, bool]] = []
+    for seq, paper in papers:
+        for pair in set(definitions(paper.abstract or "")):
+            pairs[pair] = pairs.get(pair, 0) + 1
+        whole, name = title_keys(paper.title or "")
+        titles += [(key, seq, is_whole) for key, is_whole in ((whole, True), (name, False)) if key]
+    with conn.cursor() as cursor:
+        # In key order, so replicas writing at once take the rows' locks in one order.
+        cursor.executemany(
+            "INSERT INTO search_abbreviations (short, long, spelling, papers)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (short, long)"
+            " DO UPDATE SET papers = search_abbreviations.papers + excluded.papers",
+            [(*pair, n) for pair, n in sorted(pairs.items())],
+        )
+        cursor.executemany(
+            "INSERT INTO search_titles (key, seq, whole) VALUES (%s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            titles,
+        )
+
+
+def _learn_words(conn: psycopg.Connection, seqs: list[int] | None) -> None:
+    """Count the words of these papers' titles and abstracts (of all papers for None)."""
+    where = "" if seqs is None else "WHERE seq = ANY(%s)"
+    conn.execute(
+        "INSERT INTO search_words (word, papers)"
+        " SELECT word, count(*) FROM (SELECT DISTINCT seq, word FROM papers,"
+        " regexp_split_to_table(lower(title || ' ' || abstract), '[^[:alnum:]]+') AS word"
+        f" {where}) w WHERE word <> '' GROUP BY word ORDER BY word"
+        " ON CONFLICT (word) DO UPDATE SET papers = search_words.papers + excluded.papers",
+        [] if seqs is None else [seqs],
+    )
+
+
+def _batches(cursor: psycopg.Cursor[Any], size: int) -> Iterable[list[Any]]:
+    while batch := cursor.fetchmany(size):
+        yield batch
+
+
+# -- from parsed queries to tsqueries -------------------------------------------------------
+
+
+def _form(toks: Sequence[str]) -> Fragment:
+    return "phraseto_tsquery('english', %s)", [" ".join(toks)]
+
+
+def _term(term: Term, typed: bool = False) -> Fragment:
+    """Any of a term's forms: exact phrases, and spelled-out forms with all their words."""
+    forms = [_form(f) for f in (term.typed_forms or term.forms)] if typed else []
+    if not typed:
+        forms = [_form(f) for f in term.forms]
+        forms += [("plainto_tsquery('english', %s)", [" ".join(f)]) for f in term.near]
+    return _combine(forms, "||")
+
+
+def _combine(parts: Sequence[Fragment], operator: str) -> Fragment:
+    sql = "(" + f" {operator} ".join(p[0] for p in parts) + ")"
+    return sql, [value for _, params in parts for value in params]
+
+
+def _all_terms(terms: Sequence[Term]) -> Fragment | None:
+    return _combine([_term(t) for t in terms], "&&") if terms else None
+
+
+def _where(
+    expression: Expression, query: Query, any_term: bool = False, typed: bool = False
+) -> _Filter | None:
+    """The papers a query matches (with `any_term`, those matching at least one of the plain
+    terms and every quoted phrase; with `typed`, the words as typed, no expansions); None when
+    nothing is left to match."""
+    if any_term:
+        plain = [t for t in expression.terms if not t.quoted]
+        some = [_term(t) for t in plain]
+        if len(some) == 1:
+            some += [_form((w,)) for w in plain[0].words()]
+        if not some:
+            return None
+        positive = [_term(t) for t in expression.terms if t.quoted] + [_combine(some, "||")]
+    else:
+        positive = [_term(t, typed) for t in expression.terms]
+    parts: list[Fragment] = []
+    if positive:
+        parts.append(_prefixed("p.search @@ ", _combine(positive, "&&")))
+    for author in expression.authors:
+        parts.append(("p.author_words @@ phraseto_tsquery('simple', %s)", [" ".join(author)]))
+    if not parts:
+        return None
+    if expression.excluded:
+        excluded = _combine([_form(e) for e in expression.excluded], "||")
+        parts.append(_prefixed("NOT p.search @@ ", excluded))
+    if query.since:
+        parts.append(("p.day >= %s", [query.since]))
+    if query.until:
+        parts.append(("p.day <= %s", [query.until]))
+    sql, params = _combine(parts, "AND")
+    # Ranking and snippets look for every positive word, authors' names included.
+    names = [("plainto_tsquery('english', %s)", [" ".join(a)]) for a in expression.authors]
+    return _Filter(sql, params, _combine(positive + names, "||" if any_term else "&&"))
+
+
+def _prefixed(prefix: str, fragment: Fragment) -> Fragment:
+    return prefix + fragment[0], fragment[1]
+
+
+def _why(texts: Sequence[str | None]) -> Snippet:
+    """The first snippet with a match (abstract, authors, keywords, title), else the first
+    non-empty one."""
+    fallback: Snippet = ()
+    for text in texts:
+        runs = ranking.snippet_runs(text or "")
+        if ranking.has_match(runs):
+            return runs
+        fallback = fallback or runs
+    return fallback
+
+
+def _left(started: float, budget: float) -> float:
+    return max(0.001, budget - (time.perf_counter() - started))

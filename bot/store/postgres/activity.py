@@ -8,7 +8,15 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from bot.models import Bookmark, Channel, FetchRecord, Member, Subscription
+from bot.models import (
+    EVENT_RETENTION,
+    FETCH_LOG_RETENTION,
+    Bookmark,
+    Channel,
+    FetchRecord,
+    Member,
+    Subscription,
+)
 from bot.store.postgres.connection import Connection
 from bot.store.postgres.ledger import CHANNEL, channel_key
 from bot.store.postgres.papers import row_to_paper
@@ -112,12 +120,15 @@ class PgActivity:
     # -- processed events -----------------------------------------------------------------
 
     def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
-        """True the first time a platform event id is seen; False for a retry of it."""
-        changed = self.db.run(
-            "INSERT INTO events (platform, event_id, seen_at) VALUES (%s, %s, %s)"
-            " ON CONFLICT DO NOTHING",
-            [platform, event_id, now],
-        )
+        """True the first time a platform event id is seen; False for a retry of it within
+        EVENT_RETENTION. Older ids are deleted here, so the table holds about an hour of events."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM events WHERE seen_at < %s", [now - EVENT_RETENTION])
+            changed = conn.execute(
+                "INSERT INTO events (platform, event_id, seen_at) VALUES (%s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                [platform, event_id, now],
+            ).rowcount
         return changed == 1
 
     # -- fetch log ------------------------------------------------------------------------
@@ -132,12 +143,19 @@ class PgActivity:
         new: int = 0,
         error: str | None = None,
     ) -> None:
-        """Log one fetch attempt of a source."""
-        self.db.run(
-            "INSERT INTO fetches (source, started_at, finished_at, ok, seen, new, error)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [source, started_at, finished_at, ok, seen, new, error],
-        )
+        """Log one fetch attempt of a source; attempts older than FETCH_LOG_RETENTION are
+        dropped, but for the newest of each source."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "DELETE FROM fetches WHERE started_at < %s"
+                " AND id NOT IN (SELECT max(id) FROM fetches GROUP BY source)",
+                [started_at - FETCH_LOG_RETENTION],
+            )
+            conn.execute(
+                "INSERT INTO fetches (source, started_at, finished_at, ok, seen, new, error)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [source, started_at, finished_at, ok, seen, new, error],
+            )
 
     def last_fetches(self) -> dict[str, FetchRecord]:
         """The most recent fetch of each source."""

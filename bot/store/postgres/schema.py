@@ -164,7 +164,12 @@ def _v1_initial(conn: psycopg.Connection) -> None:
     conn.execute(V1_INITIAL)
 
 
-MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v1_initial]
+def _v2_event_pruning(conn: psycopg.Connection) -> None:
+    """Processed events are deleted by age as new ones arrive: index the age."""
+    conn.execute("CREATE INDEX events_seen_at ON events (seen_at)")
+
+
+MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v1_initial, _v2_event_pruning]
 
 
 def migrate(conn: psycopg.Connection) -> int:

@@ -15,6 +15,7 @@ from bot.models import (
     Channel,
     FetchRecord,
     Member,
+    Pause,
     Subscription,
 )
 from bot.store.postgres.connection import Connection
@@ -73,6 +74,28 @@ class PgActivity:
             [platform, platform],
         )
         return [_row_to_subscription(row) for row in rows]
+
+    def pause_subscription(self, channel: Channel, pause: Pause) -> bool:
+        """Stop a channel's digests until it is resumed; False when it is not subscribed."""
+        return (
+            self.db.run(
+                "UPDATE subscriptions SET paused_reason = %s, paused_said = %s, paused_at = %s"
+                f" WHERE {CHANNEL}",
+                [pause.reason, pause.said, pause.since, *channel_key(channel)],
+            )
+            > 0
+        )
+
+    def resume_subscription(self, channel: Channel) -> bool:
+        """Clear a channel's pause; True when it was paused."""
+        return (
+            self.db.run(
+                "UPDATE subscriptions SET paused_reason = NULL, paused_said = NULL,"
+                f" paused_at = NULL WHERE {CHANNEL} AND paused_at IS NOT NULL",
+                channel_key(channel),
+            )
+            > 0
+        )
 
     # -- bookmarks ------------------------------------------------------------------------
 
@@ -185,4 +208,7 @@ def _row_to_subscription(row: dict[str, Any]) -> Subscription:
         timezone=row["timezone"],
         skip_empty=row["skip_empty"],
         roundup_weekday=row["roundup_weekday"],
+        paused=Pause(row["paused_reason"], row["paused_said"], row["paused_at"])
+        if row["paused_at"]
+        else None,
     )

@@ -169,7 +169,19 @@ def _v2_event_pruning(conn: psycopg.Connection) -> None:
     conn.execute("CREATE INDEX events_seen_at ON events (seen_at)")
 
 
-MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v1_initial, _v2_event_pruning]
+def _v3_paused_subscriptions(conn: psycopg.Connection) -> None:
+    """A channel the bot cannot post in is paused, with the reason and since when."""
+    conn.execute(
+        "ALTER TABLE subscriptions ADD COLUMN paused_reason text,"
+        " ADD COLUMN paused_said text, ADD COLUMN paused_at timestamptz"
+    )
+
+
+MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
+    _v1_initial,
+    _v2_event_pruning,
+    _v3_paused_subscriptions,
+]
 
 
 def migrate(conn: psycopg.Connection) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -16,14 +17,27 @@ from bot.search import HELP_LINES, engine, fts, parse, ranking
 from bot.sources import sample_files
 from bot.storage import Storage, open_storage
 from bot.store import SqliteStore, paper_to_row
+from tests.conftest import STORAGE_BACKENDS, storage_target
 
 NOW = datetime(2026, 8, 22, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="module", params=STORAGE_BACKENDS)
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Storage]:
+    """One storage of each implementation with the bundled real sample ingested as the CLI
+    does it; read-only tests of search behaviour."""
+    target = storage_target(request.param, request, tmp_path_factory.mktemp("search"))
+    with open_storage(target) as s:
+        ingest_files(s, sample_files(), NOW)
+        yield s
+
+
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Storage]:
-    """One SQLite storage with the bundled real sample ingested as the CLI does it; read-only
-    tests. `store.search.db` is the SQLite database these FTS5 tests look into."""
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Storage]:
+    """The sample in a SQLite storage, for the tests that look into its FTS5 index
+    (`store.search.db`)."""
     with open_storage(tmp_path_factory.mktemp("search") / "papers.db") as s:
         ingest_files(s, sample_files(), NOW)
         yield s
@@ -35,7 +49,7 @@ def ids(reply: SearchReply) -> list[str]:
 
 def found(store: Storage, text: str) -> set[str]:
     """Every stored paper the query matches (search itself shows only the best few)."""
-    every = [r[0] for r in store.search.db.execute("SELECT id FROM papers")]
+    every = [p.id for p in store.papers.recent(datetime.min.replace(tzinfo=UTC), date.min)]
     return store.search.match_ids(text, every)
 
 
@@ -145,19 +159,19 @@ def test_meta_rl_finds_the_paper_that_spells_it_out(store: Storage) -> None:
         assert ids(store.search.search(text, now=NOW))[:1] == ["2508.01287"], text
 
 
-def test_pairs_learned_from_abstracts(store: Storage) -> None:
+def test_pairs_learned_from_abstracts(sqlite_store: Storage) -> None:
     # Neither is in the curated table: abstracts define "graphical user interface (GUI)" and
     # "Model Context Protocol (MCP)".
-    rows = store.search.db.execute("SELECT short, long FROM search_abbreviations").fetchall()
+    rows = sqlite_store.search.db.execute("SELECT short, long FROM search_abbreviations").fetchall()
     assert ("gui", "graphical user interface") in rows
-    assert found(store, "GUI") == found(store, "graphical user interface")
-    assert found(store, "MCP") == found(store, "model context protocol")
+    assert found(sqlite_store, "GUI") == found(sqlite_store, "graphical user interface")
+    assert found(sqlite_store, "MCP") == found(sqlite_store, "model context protocol")
 
 
-def test_learned_pairs_expand_only_a_short_form_typed_like_one(tmp_path: Path) -> None:
+def test_learned_pairs_expand_only_a_short_form_typed_like_one(storage: Storage) -> None:
     # Defined twice, so well attested; yet "villa" in lower case is the word, not the acronym.
     definition = "We propose visual language latent action (ViLLA) for robots."
-    with open_storage(tmp_path / "v.db") as s:
+    with nullcontext(storage) as s:
         s.papers.upsert(
             [
                 _paper("1", "ViLLA for robots", definition),
@@ -247,24 +261,24 @@ def test_every_hit_says_why_it_matched(store: Storage) -> None:
 
 @pytest.mark.parametrize("text", ["diffusion", "meta-rl", "author:chen", "GUI agents", "mesh"])
 def test_snippets_walked_or_looked_up_are_the_same(
-    store: Storage, monkeypatch: pytest.MonkeyPatch, text: str
+    sqlite_store: Storage, monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
     monkeypatch.setattr(engine, "SNIPPET_WALK_MATCHES", 10**6)
-    walked = [(h.paper.id, h.snippet) for h in store.search.search(text, now=NOW).hits]
+    walked = [(h.paper.id, h.snippet) for h in sqlite_store.search.search(text, now=NOW).hits]
     monkeypatch.setattr(engine, "SNIPPET_WALK_MATCHES", 0)
-    looked_up = [(h.paper.id, h.snippet) for h in store.search.search(text, now=NOW).hits]
+    looked_up = [(h.paper.id, h.snippet) for h in sqlite_store.search.search(text, now=NOW).hits]
     assert walked == looked_up
     assert all(snippet for _, snippet in walked)
 
 
 def test_exact_title_first_when_the_title_tier_outgrows_the_rerank(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Titles with the words twice outscore the exact title in bm25; with more of them than
     # RERANK, only the separate look for titles starting with the words finds it.
     monkeypatch.setattr(engine, "RERANK", 2)
     words = "sparse graph transformers"
-    with open_storage(tmp_path / "t.db") as s:
+    with nullcontext(storage) as s:
         s.papers.upsert(
             [_paper("exact", "Sparse Graph Transformers", "A model of " + "other words " * 50)]
             + [
@@ -290,8 +304,8 @@ def title_tier(store: Storage, words: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def test_an_exact_title_ranks_first_however_old(tmp_path: Path) -> None:
-    with open_storage(tmp_path / "t.db") as s:
+def test_an_exact_title_ranks_first_however_old(storage: Storage) -> None:
+    with nullcontext(storage) as s:
         others = (
             _paper(f"p{i}", f"Reasoning agents for task {i}", "reasoning agents " * 20)
             for i in range(3000)
@@ -302,10 +316,10 @@ def test_an_exact_title_ranks_first_however_old(tmp_path: Path) -> None:
 
 
 def test_a_paper_with_the_words_in_its_title_ranks_above_one_that_only_mentions_them(
-    store: Storage,
+    sqlite_store: Storage,
 ) -> None:
-    hits = store.search.search("reasoning agents", limit=30, now=NOW).hits
-    titled = title_tier(store, "reasoning agents")
+    hits = sqlite_store.search.search("reasoning agents", limit=30, now=NOW).hits
+    titled = title_tier(sqlite_store, "reasoning agents")
     first_titled = min(i for i, h in enumerate(hits) if h.paper.id in titled)
     assert first_titled == 0
 
@@ -341,8 +355,8 @@ def _paper(pid: str, title: str, abstract: str = "") -> Paper:
     return Paper(id=pid, title=title, abstract=abstract, published=date(2025, 1, 1))
 
 
-def test_compounds_match_spaced_and_joined_forms(tmp_path: Path) -> None:
-    with open_storage(tmp_path / "c.db") as s:
+def test_compounds_match_spaced_and_joined_forms(storage: Storage) -> None:
+    with nullcontext(storage) as s:
         s.papers.upsert(
             [
                 _paper("1", "Few-shot learners"),
@@ -356,8 +370,8 @@ def test_compounds_match_spaced_and_joined_forms(tmp_path: Path) -> None:
         assert found(s, "few-shot learner") == {"1", "2", "3"}
 
 
-def test_deadline_returns_in_time_with_newest_matches(tmp_path: Path) -> None:
-    with open_storage(tmp_path / "big.db") as s:
+def test_deadline_returns_in_time_with_newest_matches(storage: Storage) -> None:
+    with nullcontext(storage) as s:
         filler = " ".join(f"w{i % 97} model learning data" for i in range(40))
         s.papers.upsert(
             (_paper(f"p{i}", f"A deep learning model {i}", filler) for i in range(20_000)),
@@ -405,9 +419,11 @@ def test_a_quoted_phrase_stays_required_when_a_query_is_relaxed(store: Storage) 
 
 
 def test_rebuild_learns_the_same_pairs_as_incremental_writes(
-    store: Storage, tmp_path: Path
+    sqlite_store: Storage, tmp_path: Path
 ) -> None:
-    learned = set(store.search.db.execute("SELECT short, long, papers FROM search_abbreviations"))
+    learned = set(
+        sqlite_store.search.db.execute("SELECT short, long, papers FROM search_abbreviations")
+    )
     with open_storage(tmp_path / "copy.search.db") as copy:
         copy.papers.upsert(real_papers(), NOW)
         copy.search.db.execute("DELETE FROM search_abbreviations")
@@ -451,21 +467,21 @@ def test_paper_day_in_sql_is_paper_day(tmp_path: Path) -> None:
 
 
 def test_common_terms_are_scored_without_bm25(
-    store: Storage, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # bm25 first counts every paper with each term, in one call no deadline stops: with a
     # term in more than COMMON_PAPERS papers the newest matches are scored by their terms.
     monkeypatch.setattr(engine, "COMMON_PAPERS", 10)
-    reply = store.search.search("reasoning agents", limit=10, now=NOW)
+    reply = sqlite_store.search.search("reasoning agents", limit=10, now=NOW)
     assert len(reply.hits) == 10
-    titled = title_tier(store, "reasoning agents")
+    titled = title_tier(sqlite_store, "reasoning agents")
     in_title = [h.paper.id in titled for h in reply.hits]
     assert in_title == sorted(in_title, reverse=True) and in_title[0]
     for hit in reply.hits:
         text = " ".join((hit.paper.title, hit.paper.abstract, *hit.paper.keywords)).lower()
         assert "reason" in text and "agent" in text
     title = "Reinforcement Learning in Vision: A Survey"
-    assert ids(store.search.search(title, now=NOW))[0] == store_id(store, title)
+    assert ids(sqlite_store.search.search(title, now=NOW))[0] == store_id(sqlite_store, title)
 
 
 def store_id(store: Storage, title: str) -> str:

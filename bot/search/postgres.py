@@ -25,19 +25,14 @@ from psycopg import errors
 
 from bot.models import Paper, text_key, title_keys
 from bot.replies import SearchHit, SearchReply, Snippet
-from bot.search import ranking
+from bot.search import engine, ranking
 from bot.search.abbreviations import definitions
 from bot.search.engine import (
     BOUNDED_NOTE,
-    CANDIDATES,
     DEFAULT_DEADLINE,
     EMPTY_NOTE,
     FALLBACK_BUDGET,
-    PARTIAL_CANDIDATES,
-    RELAX_BELOW,
-    RERANK,
     SLOW_NOTE,
-    TITLE_BOOST,
     _corrected,
     _expansion_note,
     _join,
@@ -151,18 +146,20 @@ class PgSearch:
         if where is None:
             return SearchReply(query=query.text, hits=(), note=_join(*notes, EMPTY_NOTE))
         exact = self._exact_titles(expression, where)
-        full, in_time = self._newest_scored(where, CANDIDATES + 1, _left(started, deadline / 2))
+        full, in_time = self._newest_scored(
+            where, engine.CANDIDATES + 1, _left(started, deadline / 2)
+        )
         if not in_time:
             notes.append(SLOW_NOTE)
-        if len(full) > CANDIDATES:
-            notes.append(BOUNDED_NOTE.format(n=CANDIDATES))
-            full = full[:CANDIDATES]
+        if len(full) > engine.CANDIDATES:
+            notes.append(BOUNDED_NOTE.format(n=engine.CANDIDATES))
+            full = full[: engine.CANDIDATES]
         partial: list[tuple[int, float]] = []
         relaxed = _where(expression, query, any_term=True)
-        if len(full) < RELAX_BELOW and relaxed and relaxed.sql != where.sql:
+        if len(full) < engine.RELAX_BELOW and relaxed and relaxed.sql != where.sql:
             seen = {seq for seq, _ in full}
             some, _ = self._newest_scored(
-                relaxed, PARTIAL_CANDIDATES, _left(started, deadline * 0.75)
+                relaxed, engine.PARTIAL_CANDIDATES, _left(started, deadline * 0.75)
             )
             partial = [(seq, score) for seq, score in some if seq not in seen]
         if not full and not partial and not exact and not in_time:
@@ -259,8 +256,8 @@ class PgSearch:
         the best with some; within each, the rank with the title lift and near-tie boosts."""
         tiers = [
             [(seq, 0.0) for seq in exact],
-            heapq.nlargest(RERANK, full, key=lambda pair: pair[1]),
-            heapq.nlargest(RERANK, partial, key=lambda pair: pair[1]),
+            heapq.nlargest(engine.RERANK, full, key=lambda pair: pair[1]),
+            heapq.nlargest(engine.RERANK, partial, key=lambda pair: pair[1]),
         ]
         scores = dict(full) | dict(partial)
         wanted = list(dict.fromkeys(seq for tier in tiers for seq, _ in tier))
@@ -270,7 +267,7 @@ class PgSearch:
         lift_sql = "false"
         lift_params: list[Any] = []
         if title_query is not None:
-            lift_sql = f"to_tsvector('english', p.title) @@ {title_query[0]}"
+            lift_sql = f"to_tsvector('papers', p.title) @@ {title_query[0]}"
             lift_params = title_query[1]
         rows = {
             row["seq"]: row
@@ -287,7 +284,7 @@ class PgSearch:
             for seq, _ in tier:
                 if seq in rows and seq not in placed:
                     row = rows[seq]
-                    lift = 1.0 + (TITLE_BOOST if row["titled"] else 0.0)
+                    lift = 1.0 + (engine.TITLE_BOOST if row["titled"] else 0.0)
                     group.append({**row, "score": scores.get(seq, 0.0) * lift})
             placed.update(row["seq"] for row in group)
             ordered += ranking.order(group, now)
@@ -305,7 +302,7 @@ class PgSearch:
             "array_to_string(ARRAY(SELECT jsonb_array_elements_text(p.keywords)), ', ')",
             "p.title",
         ]
-        heads = ", ".join(f"ts_headline('english', {c}, q.q, %s)" for c in columns)
+        heads = ", ".join(f"ts_headline('papers', {c}, q.q, %s)" for c in columns)
         rows = self.db.one(
             "SELECT array_agg(ARRAY[p.seq::text, " + heads + "])"
             f" FROM papers p, (SELECT {sql} AS q) q WHERE p.seq = ANY(%s)",
@@ -413,7 +410,14 @@ def _batches(cursor: psycopg.Cursor[Any], size: int) -> Iterable[list[Any]]:
 
 
 def _form(toks: Sequence[str]) -> Fragment:
-    return "phraseto_tsquery('english', %s)", [" ".join(toks)]
+    """A phrase of tokens. PostgreSQL's English stemmer leaves a plural without a vowel as it is
+    ("llms"), where SQLite's porter makes it "llm": such a word also matches its plural, or
+    singular, so "LLM" finds "LLMs" on both stores."""
+    words = [" ".join(toks)]
+    if len(toks) == 1 and not set(toks[0][:-1]) & set("aeiouy0123456789"):
+        word = toks[0]
+        words += [word[:-1]] if word.endswith("s") and len(word) > 2 else [word + "s"]
+    return _combine([("phraseto_tsquery('papers', %s)", [w]) for w in words], "||")
 
 
 def _term(term: Term, typed: bool = False) -> Fragment:
@@ -421,7 +425,7 @@ def _term(term: Term, typed: bool = False) -> Fragment:
     forms = [_form(f) for f in (term.typed_forms or term.forms)] if typed else []
     if not typed:
         forms = [_form(f) for f in term.forms]
-        forms += [("plainto_tsquery('english', %s)", [" ".join(f)]) for f in term.near]
+        forms += [("plainto_tsquery('papers', %s)", [" ".join(f)]) for f in term.near]
     return _combine(forms, "||")
 
 
@@ -466,7 +470,7 @@ def _where(
         parts.append(("p.day <= %s", [query.until]))
     sql, params = _combine(parts, "AND")
     # Ranking and snippets look for every positive word, authors' names included.
-    names = [("plainto_tsquery('english', %s)", [" ".join(a)]) for a in expression.authors]
+    names = [("plainto_tsquery('papers', %s)", [" ".join(a)]) for a in expression.authors]
     return _Filter(sql, params, _combine(positive + names, "||" if any_term else "&&"))
 
 

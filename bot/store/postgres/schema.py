@@ -177,10 +177,32 @@ def _v3_paused_subscriptions(conn: psycopg.Connection) -> None:
     )
 
 
+V4_NO_STOPWORDS = """
+-- English stemming without a stop word list (as SQLite's porter tokenizer): "few-shot" and
+-- "mixture of experts" match as phrases, word for word. The grammar drops stop words itself.
+CREATE TEXT SEARCH DICTIONARY papers_stem (TEMPLATE = snowball, Language = english);
+CREATE TEXT SEARCH CONFIGURATION papers (COPY = english);
+ALTER TEXT SEARCH CONFIGURATION papers ALTER MAPPING REPLACE english_stem WITH papers_stem;
+ALTER TABLE papers DROP COLUMN search;
+ALTER TABLE papers ADD COLUMN search tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('papers', title), 'A')
+    || setweight(jsonb_to_tsvector('papers', authors, '["string"]'), 'B')
+    || setweight(to_tsvector('papers', abstract), 'C')
+    || setweight(jsonb_to_tsvector('papers', keywords, '["string"]'), 'C')
+) STORED;
+CREATE INDEX papers_search ON papers USING gin (search);
+"""
+
+
+def _v4_no_stopwords(conn: psycopg.Connection) -> None:
+    conn.execute(V4_NO_STOPWORDS)
+
+
 MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v1_initial,
     _v2_event_pruning,
     _v3_paused_subscriptions,
+    _v4_no_stopwords,
 ]
 
 

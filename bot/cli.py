@@ -32,7 +32,7 @@ from bot.ingest import fetch_sources, ingest_files
 from bot.ports import Clock, utcnow
 from bot.search import semantic
 from bot.sources import SourceError, sample_files
-from bot.storage import Storage
+from bot.storage import Storage, copy_to_postgres
 from bot.store import SchemaTooNew
 from bot.store.scope import is_postgres_url
 
@@ -359,6 +359,26 @@ def embed(ctx: typer.Context) -> None:
             except semantic.ModelMismatch as exc:
                 _fail(str(exc))
         out.print(f"Embedded {done} papers; {opened.storage.papers.count()} in all have vectors.")
+
+
+@app.command()
+def migrate(
+    source: Annotated[
+        Path, typer.Option("--from", help="the SQLite database file to copy", exists=True)
+    ],
+    target: Annotated[str, typer.Option("--to", help="the postgresql:// database to fill")],
+) -> None:
+    """Copy an installation from SQLite into PostgreSQL (safe to run again)."""
+    if not is_postgres_url(target):
+        _fail(f"--to must be a postgresql:// URL, not {target!r}")
+    try:
+        copied = copy_to_postgres(source, target)
+    except SchemaTooNew as exc:
+        _fail(str(exc))
+    except Exception as exc:  # no server there, no driver, no permission
+        _fail(f"cannot copy {source} to PostgreSQL: {exc}")
+    counts = ", ".join(f"{n} {table}" for table, n in copied.items())
+    out.print(f"Copied {counts}. Start papers-bot with DATABASE_URL set to that database.")
 
 
 @app.command()

@@ -369,6 +369,21 @@ def _open_postgres(url: str) -> Storage:
     return OpenStorage(store.papers, store.ledger, store.activity, PgSearch(store), store)
 
 
+def copy_to_postgres(source: Path, url: str) -> dict[str, int]:
+    """Copy the SQLite installation at `source` into the PostgreSQL database at `url` (both
+    migrated first), then rebuild the search index there; rows copied per table."""
+    try:
+        from bot.search.postgres import PgSearch
+        from bot.store.postgres import PgStore
+        from bot.store.postgres.copy import copy_sqlite
+    except ImportError as exc:
+        raise MissingDriver() from exc
+    with SqliteStore(source) as sqlite, PgStore(url) as postgres:
+        copied = copy_sqlite(sqlite, postgres)
+        PgSearch(postgres).rebuild()
+    return copied
+
+
 class MissingDriver(Exception):
     """A postgresql:// database was asked for without the PostgreSQL driver installed."""
 

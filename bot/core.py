@@ -24,7 +24,7 @@ from bot.commands import (
 from bot.config import Settings
 from bot.corethread import INLINE, Home
 from bot.digest import DigestOutcome, DigestRunner
-from bot.models import Channel, Digest, DigestItem, DigestKind, MessageRef, Paper
+from bot.models import Channel, Digest, DigestClaim, DigestItem, DigestKind, MessageRef, Paper
 from bot.ports import ChatPoster, Clock, utcnow
 from bot.presentation import BookmarkEmoji, paused_notice
 from bot.replies import Reply, SearchReply, TextReply
@@ -85,14 +85,19 @@ class ChannelDigests:
         return self._runner.preview(self._subscriptions.effective(channel), day)
 
     async def post_now(self, poster: ChatPoster, channel: Channel) -> str:
-        """The `digest` command: today's digest, or an extra one of what is new since."""
-        sub = self._subscriptions.effective(channel)
+        """The `digest` command: today's digest, or an extra one of what is new since; a
+        digest of today left unfinished (a crash, a failed post) is finished instead, so a
+        retry never starts a second one."""
+        sub = replace(self._subscriptions.effective(channel), skip_empty=False)
         day = self.local_day(channel)
-        if self._storage.ledger.get_digest(channel, day, DigestKind.DAILY) is None:
+        ledger = self._storage.ledger
+        for claim in ledger.unfinished_digests(channel):
+            if claim.day == day and DigestKind.of_key(claim.kind)[0] != DigestKind.ROUNDUP:
+                return (await self._runner.resume(poster, sub, claim)).message
+        if ledger.get_digest(channel, day, DigestKind.DAILY) is None:
             kind, run = DigestKind.DAILY, ""
         else:
             kind, run = DigestKind.EXTRA, f"{self._clock():%H%M%S}"
-        sub = replace(sub, skip_empty=False)
         outcome = await self._runner.deliver(poster, sub, day, kind, run=run)
         if outcome.posted or outcome.status == "empty":
             self._subscriptions.resume(channel)  # the bot can post here again
@@ -205,6 +210,14 @@ class PapersBot:
         day = self.subscriptions.local_day(channel)
         picks = self._runner.roundup(sub, day)
         return await self._runner.deliver(poster, sub, day, DigestKind.ROUNDUP, picks)
+
+    async def finish_digest(self, poster: ChatPoster, claim: DigestClaim) -> DigestOutcome:
+        """Finish a digest an earlier run left unfinished, or abandon it when it is too old
+        (see DigestRunner.settle)."""
+        sub = self.subscriptions.effective(claim.channel)
+        outcome = await self._runner.settle(poster, sub, claim)
+        log.info("%s", outcome.message)
+        return outcome
 
     def preview(self, channel: Channel, day: date | None = None) -> Digest:
         """The digest a channel would get, without claiming or posting anything."""

@@ -4,8 +4,11 @@ The database is the arbiter. A digest is claimed (channel, local day, kind) with
 before anything is posted; each paper gets a claim row before its message is sent and its
 message ref after. A process holds a lease on the digest while it delivers, so two processes
 sharing the database never post the same digest, and a restarted process finishes what a dead
-one left: papers marked posted are skipped, papers never claimed are posted, and a paper claimed
-but not confirmed is looked up on the platform when the adapter can answer (RecoverablePoster).
+one left: papers marked posted are skipped, papers never claimed are posted, and a message
+claimed but not confirmed (a paper or the header) is looked up on the platform, back to the
+digest's start, when the adapter can answer (RecoverablePoster). A digest claimed too long ago
+to be news is abandoned instead: its in-flight paper is looked up the same way, and the papers
+it never posted are released for later digests, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from datetime import date, timedelta
+from collections.abc import AsyncIterator, Callable, Collection
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from bot.models import (
@@ -37,6 +41,8 @@ log = logging.getLogger(__name__)
 
 HOST = socket.gethostname()
 LEASE = timedelta(minutes=5)
+RESUME_WINDOW = timedelta(hours=24)  # an interrupted digest is finished if claimed this recently
+LOOKUP_MARGIN = timedelta(minutes=1)  # clock skew between this host and the platform
 HEADER_PENDING = "pending"  # header send started; its message ref not known yet
 
 TopicMatcher = Callable[[str, Collection[str]], set[str]]
@@ -65,22 +71,25 @@ def owner_is_dead(owner: str | None) -> bool:
 
 @runtime_checkable
 class RecoverablePoster(Protocol):
-    """An adapter that can tell whether a paper's message already reached a channel."""
+    """An adapter that can tell whether a digest message already reached a channel."""
 
-    async def find_posted(self, channel: Channel, paper_id: str) -> MessageRef | None:
-        """The message already showing this paper in the channel, if the platform knows one."""
+    async def find_posted(self, channel: Channel, key: str, since: datetime) -> MessageRef | None:
+        """The bot's message in the channel tagged `key` (a paper id, or a digest's header key)
+        posted after `since`, however many messages came after it; None when there is none."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class DigestOutcome:
-    """What a digest run did: posted, empty (said so), skipped, already (done before), busy."""
+    """What a digest run did: posted, empty (said so), skipped, already (done before), busy,
+    or abandoned (too old to post when the bot came back)."""
 
     status: str
     channel: Channel
     day: date
     posted: tuple[MessageRef, ...] = ()
     digest: Digest | None = None
+    note: str = ""  # why a digest was abandoned
 
     @property
     def message(self) -> str:
@@ -92,6 +101,7 @@ class DigestOutcome:
             "skipped": f"nothing new for {self.channel}; skipped (empty digests are off)",
             "already": f"today's digest for {self.channel} was already posted",
             "busy": f"another process is posting {self.channel}'s digest",
+            "abandoned": f"gave up the digest of {self.day} for {self.channel}: {self.note}",
         }[self.status]
 
 
@@ -103,6 +113,9 @@ class DigestRunner:
     clock: Clock
     match_topic: TopicMatcher
     lookback_days: int = 3
+    # Digests this process is delivering right now: a lease names the process, so two runs in
+    # one process (a start-up resume and a /papers digest) must be told apart here.
+    _delivering: set[tuple[Channel, date, str]] = field(default_factory=set)
 
     def preview(self, sub: Subscription, day: date) -> Digest:
         """The digest a channel would get now, without claiming or posting anything."""
@@ -130,6 +143,7 @@ class DigestRunner:
             items,
             f"Weekly roundup · the team's reading list · {day:%d %b}",
             "Nobody saved a paper this week.",
+            DigestKind.ROUNDUP,
         )
 
     async def deliver(
@@ -143,32 +157,108 @@ class DigestRunner:
     ) -> DigestOutcome:
         """Post a channel's digest (or `picks`) for a local day at most once, finishing an
         interrupted run. `run` tells apart a day's extra digests."""
-        channel = sub.channel
-        key = kind.key(run)
-        ledger = self.storage.ledger
-        claim = ledger.get_digest(channel, day, key)
+        claim = self.storage.ledger.get_digest(sub.channel, day, kind.key(run))
         if claim is None:
             chosen = picks or self.preview(sub, day)
             reasons = [(item.paper.id, item.why) for item in chosen.items]
-            claim = ledger.claim_digest(channel, day, key, reasons, self.clock())
+            claim = self.storage.ledger.claim_digest(
+                sub.channel, day, kind.key(run), reasons, self.clock()
+            )
+        return await self._run(poster, sub, claim, picks)
+
+    async def settle(
+        self, poster: ChatPoster, sub: Subscription, claim: DigestClaim
+    ) -> DigestOutcome:
+        """Finish a digest an earlier run left unfinished (any kind), or abandon it when it was
+        claimed more than RESUME_WINDOW ago: a digest that late is no longer news."""
+        age = self.clock() - self._started(claim)
+        if age <= RESUME_WINDOW:
+            return await self.resume(poster, sub, claim)
+        hours = age.total_seconds() / 3600
+        return await self.abandon(poster, claim, f"claimed {hours:.0f} h ago, too late to post")
+
+    async def resume(
+        self, poster: ChatPoster, sub: Subscription, claim: DigestClaim
+    ) -> DigestOutcome:
+        """Finish a claimed digest of any kind with its claimed picks."""
+        kind, _ = DigestKind.of_key(claim.kind)
+        template = self.roundup(sub, claim.day) if kind == DigestKind.ROUNDUP else None
+        if kind == DigestKind.EXTRA:  # asked for by someone: always answered
+            sub = replace(sub, skip_empty=False)
+        return await self._run(poster, sub, claim, template)
+
+    async def abandon(self, poster: ChatPoster, claim: DigestClaim, why: str) -> DigestOutcome:
+        """Give up a claimed digest: a paper whose send was in flight is looked up on the
+        platform (found: recorded as posted), the rest of its unposted papers are released for
+        later digests, and the claim is marked abandoned."""
+        channel, day = claim.channel, claim.day
+        async with self._delivery(claim) as ours:
+            if not ours:
+                return DigestOutcome("busy", channel, day)
+            post_kind = DigestKind.of_key(claim.kind)[0].post_kind
+            ledger = self.storage.ledger
+            released = []
+            for pid, _ in claim.picks:
+                if ledger.post_status(channel, pid, post_kind, day) != PostStatus.CLAIMED:
+                    continue
+                if found := await self._look_up(poster, claim, pid):
+                    ledger.record_post(found, pid, day, self.clock(), post_kind)
+                elif ledger.release_post(channel, pid, day, post_kind):
+                    released.append(pid)
+            ledger.abandon_digest(channel, day, claim.kind, self.clock())
+        log.warning(
+            "%s digest of %s for %s abandoned (%s); released %d unposted paper(s) for later "
+            "digests: %s",
+            claim.kind,
+            day,
+            channel,
+            why,
+            len(released),
+            ", ".join(released) or "none",
+        )
+        return DigestOutcome("abandoned", channel, day, note=why)
+
+    async def _run(
+        self, poster: ChatPoster, sub: Subscription, claim: DigestClaim, picks: Digest | None
+    ) -> DigestOutcome:
+        """Deliver a claimed digest: header, then each paper not yet posted."""
+        channel, day, key = sub.channel, claim.day, claim.kind
         if claim.status == ClaimStatus.DONE:
             return DigestOutcome("already", channel, day)
-        if not self._lease(claim):
-            return DigestOutcome("busy", channel, day)
-        digest = self._digest_of(sub, claim, picks, kind, run)
-        if not digest.items and (sub.skip_empty or kind == DigestKind.ROUNDUP):
+        if claim.status == ClaimStatus.ABANDONED:
+            return DigestOutcome("abandoned", channel, day, note="abandoned earlier")
+        async with self._delivery(claim) as ours:
+            if not ours:
+                return DigestOutcome("busy", channel, day)
+            ledger = self.storage.ledger
+            digest = self._digest_of(sub, claim, picks)
+            if not digest.items and (sub.skip_empty or digest.kind == DigestKind.ROUNDUP):
+                ledger.finish_digest(channel, day, key, self.clock())
+                return DigestOutcome("skipped", channel, day, digest=digest)
+            if claim.header_ref in (None, HEADER_PENDING):
+                await self._post_header(poster, digest, claim)
+            posted: list[MessageRef] = []
+            for item in digest.items:
+                if ref := await self._post(poster, digest, item, claim):
+                    posted.append(ref)
             ledger.finish_digest(channel, day, key, self.clock())
-            return DigestOutcome("skipped", channel, day, digest=digest)
-        if claim.header_ref in (None, HEADER_PENDING):
-            await self._post_header(poster, digest, claim)
-        posted: list[MessageRef] = []
-        for item in digest.items:
-            if ref := await self._post(poster, digest, item):
-                posted.append(ref)
-        ledger.finish_digest(channel, day, key, self.clock())
         status = "posted" if digest.items else "empty"
         log.info("%s %s %s: %d paper(s) posted", key, channel, day, len(posted))
         return DigestOutcome(status, channel, day, tuple(posted), digest)
+
+    @asynccontextmanager
+    async def _delivery(self, claim: DigestClaim) -> AsyncIterator[bool]:
+        """Hold a claimed digest while delivering it: True when no other run (in this process
+        or, by the lease, in another) has it."""
+        slot = (claim.channel, claim.day, claim.kind)
+        if slot in self._delivering or not self._lease(claim):
+            yield False
+            return
+        self._delivering.add(slot)
+        try:
+            yield True
+        finally:
+            self._delivering.discard(slot)
 
     def _lease(self, claim: DigestClaim) -> bool:
         now = self.clock()
@@ -178,15 +268,20 @@ class DigestRunner:
             claim.channel, claim.day, claim.kind, process_owner(), now + LEASE, now, dead
         )
 
-    def _digest_of(
-        self,
-        sub: Subscription,
-        claim: DigestClaim,
-        picks: Digest | None,
-        kind: DigestKind,
-        run: str,
-    ) -> Digest:
+    def _started(self, claim: DigestClaim) -> datetime:
+        """When a claimed digest's delivery began (claims from before this was kept: now)."""
+        return claim.claimed_at or self.clock()
+
+    async def _look_up(self, poster: ChatPoster, claim: DigestClaim, key: str) -> MessageRef | None:
+        """The message tagged `key` that this digest may have sent before a crash."""
+        if not isinstance(poster, RecoverablePoster):
+            return None
+        since = self._started(claim) - LOOKUP_MARGIN
+        return await poster.find_posted(claim.channel, key, since)
+
+    def _digest_of(self, sub: Subscription, claim: DigestClaim, picks: Digest | None) -> Digest:
         """The claimed picks as a Digest, in the claimed order with the claimed reasons."""
+        kind, run = DigestKind.of_key(claim.kind)
         papers = self.storage.papers.get_many([pid for pid, _ in claim.picks])
         items = tuple(DigestItem(papers[pid], why) for pid, why in claim.picks if pid in papers)
         template = picks or pick_digest(sub, (), (), claim.day)
@@ -196,8 +291,8 @@ class DigestRunner:
     async def _post_header(self, poster: ChatPoster, digest: Digest, claim: DigestClaim) -> None:
         """Post the header once: marked pending first, looked up on the platform on a resume."""
         found = None
-        if claim.header_ref == HEADER_PENDING and isinstance(poster, RecoverablePoster):
-            found = await poster.find_posted(digest.channel, digest.header_key)
+        if claim.header_ref == HEADER_PENDING:
+            found = await self._look_up(poster, claim, digest.header_key)
         if found is None:
             self.storage.ledger.set_digest_header(
                 digest.channel, digest.day, claim.kind, HEADER_PENDING
@@ -206,7 +301,7 @@ class DigestRunner:
         self.storage.ledger.set_digest_header(digest.channel, digest.day, claim.kind, found.ref)
 
     async def _post(
-        self, poster: ChatPoster, digest: Digest, item: DigestItem
+        self, poster: ChatPoster, digest: Digest, item: DigestItem, claim: DigestClaim
     ) -> MessageRef | None:
         """Post one paper unless it already reached the channel; records the message ref."""
         channel, pid, post_kind = digest.channel, item.paper.id, digest.kind.post_kind
@@ -218,8 +313,8 @@ class DigestRunner:
             channel, pid, digest.day, self.clock(), post_kind
         ):
             return None  # another digest of this channel holds it
-        if status == PostStatus.CLAIMED and isinstance(poster, RecoverablePoster):
-            found = await poster.find_posted(channel, pid)
+        if status == PostStatus.CLAIMED:
+            found = await self._look_up(poster, claim, pid)
             if found is not None:
                 ledger.record_post(found, pid, digest.day, self.clock(), post_kind)
                 return None

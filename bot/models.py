@@ -267,12 +267,20 @@ class DigestKind(StrEnum):
         """The digest's name in the ledger: the kind, or kind-run for an extra digest."""
         return f"{self.value}-{run}" if run else self.value
 
+    @staticmethod
+    def of_key(key: str) -> tuple[DigestKind, str]:
+        """The kind and run a ledger key names: "extra-093000" -> (EXTRA, "093000")."""
+        kind, _, run = key.partition("-")
+        return DigestKind(kind), run
+
 
 class ClaimStatus(StrEnum):
-    """A digest claim: picks fixed and delivery under way, or fully delivered."""
+    """A digest claim: picks fixed and delivery under way, fully delivered, or given up (too
+    old to post when the bot came back; its unposted papers were released for later digests)."""
 
     CLAIMED = "claimed"
     DONE = "done"
+    ABANDONED = "abandoned"
 
 
 class PostStatus(StrEnum):
@@ -325,6 +333,7 @@ class DigestClaim:
     picks: tuple[tuple[str, str], ...]  # (paper id, why picked)
     header_ref: str | None
     fresh: bool  # True when this call made the claim
+    claimed_at: datetime | None = None  # when delivery started: resume lookups go back to it
 
 
 @dataclass(frozen=True, slots=True)

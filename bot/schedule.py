@@ -19,7 +19,6 @@ DAY_ABBR = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ARXIV_ANNOUNCE = CronTrigger(
     day_of_week="mon-thu,sun", hour=20, minute=30, timezone="America/New_York"
 )
-RESUME_WINDOW = timedelta(hours=24)  # an interrupted digest is finished if this recent
 
 
 def job_id(kind: str, channel: Channel) -> str:
@@ -83,7 +82,7 @@ def last_due(sub: Subscription, now: datetime) -> datetime | None:
 class CatchUp:
     """What to do at start-up about a digest that was due while the bot was down."""
 
-    action: str  # post | resume | skip | none
+    action: str  # post | skip | none
     due: datetime | None
     reason: str
 
@@ -94,20 +93,21 @@ def catch_up(
     status_on: Callable[[date], str | None],
     grace: timedelta,
 ) -> CatchUp:
-    """Decide whether a missed digest is posted late, resumed, or skipped (and why).
+    """Decide whether a missed digest is posted late or skipped (and why).
 
     `status_on(local_day)` is the stored state of that day's digest: None (never started),
-    'claimed' (started, not finished) or 'done'.
+    'claimed' (started, not finished: the start-up sweep finishes it, see
+    DigestRunner.settle), 'done' or 'abandoned'.
     """
     due = last_due(sub, now)
     if due is None:
         return CatchUp("none", None, "no digest was due in the last week")
     status = status_on(due.date())
     late = now - due
-    if status == "done":
-        return CatchUp("none", due, "already posted")
-    if status == "claimed" and late <= RESUME_WINDOW:
-        return CatchUp("resume", due, "finishing an interrupted digest")
+    if status in ("done", "abandoned"):
+        return CatchUp("none", due, f"already {status}")
+    if status == "claimed":
+        return CatchUp("none", due, "interrupted: finished or abandoned at start-up")
     if late <= grace:
         return CatchUp("post", due, f"{_hours(late)} late, within the {_hours(grace)} grace window")
     return CatchUp(

@@ -17,8 +17,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import health
 from bot.config import Settings
 from bot.core import PapersBot
+from bot.digest import LEASE
 from bot.ingest import fetch_sources
-from bot.models import Channel, Subscription
+from bot.models import Channel, ClaimStatus, DigestClaim, Subscription
 from bot.ports import ChatAdapter, Clock, PostFailed, utcnow
 from bot.schedule import ARXIV_ANNOUNCE, catch_up, digest_trigger, job_id, roundup_trigger
 from bot.storage import Storage, storage_trouble
@@ -75,7 +76,7 @@ class Service:
         self._schedule_fetches()
         for sub in self.bot.subscriptions.all():
             self.reschedule(sub.channel)
-            self._catch_up(sub)
+        self._recover()
         if self.settings.health_port is not None:
             await self._serve_health()
 
@@ -150,18 +151,106 @@ class Service:
                 "%s for %s: next at %s", kind, channel, self.scheduler.get_job(jid).next_run_time
             )
 
-    def _catch_up(self, sub: Subscription) -> None:
+    def _recover(self) -> None:
+        """At start-up, per channel and in order: finish (or abandon) every digest a previous
+        run left unfinished, of any kind, then post the digest missed while down."""
+        interrupted: dict[Channel, list[DigestClaim]] = {}
+        for claim in self.storage.ledger.unfinished_digests():
+            interrupted.setdefault(claim.channel, []).append(claim)
+        subs = {sub.channel: sub for sub in self.bot.subscriptions.all()}
+        for channel in [*interrupted, *(c for c in subs if c not in interrupted)]:
+            claims = interrupted.get(channel, [])
+            adapter = self.adapters.get(channel.platform)
+            if adapter is None:
+                for claim in claims:
+                    log.warning(
+                        "%s digest of %s for %s left unfinished: %s is not configured",
+                        claim.kind,
+                        claim.day,
+                        channel,
+                        channel.platform,
+                    )
+                continue
+            sub = subs.get(channel)
+            if sub is not None and sub.paused is not None:
+                continue  # its posts fail until someone acts; /papers subscribe resumes it
+            missed = self._missed(sub) if sub is not None else None
+            if claims or missed:
+                self._spawn(self._recover_channel(adapter, channel, claims, missed))
+
+    def _missed(self, sub: Subscription) -> date | None:
+        """The day of a digest due while the bot was down that should still be posted."""
+
         def status_on(day: date) -> str | None:
             claim = self.storage.ledger.get_digest(sub.channel, day)
             return claim.status if claim else None
 
         decision = catch_up(sub, self.clock(), status_on, self.grace)
-        if decision.action in ("post", "resume"):
-            log.info("catch-up for %s: %s", sub.channel, decision.reason)
-            assert decision.due is not None
-            self._spawn(self._digest(sub.channel, decision.due.date()))
-        elif decision.action == "skip":
+        if decision.action == "skip":
             log.warning("no digest for %s on %s: %s", sub.channel, decision.due, decision.reason)
+        if decision.action != "post" or decision.due is None:
+            return None
+        log.info("catch-up for %s: %s", sub.channel, decision.reason)
+        return decision.due.date()
+
+    async def _recover_channel(
+        self, adapter: ChatAdapter, channel: Channel, claims: list[DigestClaim], missed: date | None
+    ) -> None:
+        for claim in claims:
+            await self._finish(adapter, claim)
+        if missed is not None:
+            await self._digest(channel, missed)
+
+    async def _finish(self, adapter: ChatAdapter, claim: DigestClaim) -> None:
+        """Finish or abandon one interrupted digest; tried again later when it fails or another
+        process holds it, and the channel paused when it cannot be posted there."""
+        jid = f"finish-{claim.kind}-{claim.day}-{job_id('digest', claim.channel)}"
+        try:
+            outcome = await self.bot.finish_digest(adapter, claim)
+        except PostFailed as exc:
+            if exc.permanent:
+                self._pause(claim.channel, "digest", exc)
+                return
+            reason = exc.reason
+        except Exception as exc:
+            trouble = storage_trouble(exc)
+            if trouble is None:
+                log.exception("finishing the %s digest for %s failed", claim.kind, claim.channel)
+            reason = trouble or type(exc).__name__
+        else:
+            self._failures.pop(jid, None)
+            if outcome.status == "busy":  # another process has it: look again once its lease ends
+                self._finish_later(jid, claim, LEASE)
+            return
+        attempt, delay = self._backoff(jid)
+        log.warning(
+            "finishing the %s digest of %s for %s failed (%s), attempt %d; trying again in %s",
+            claim.kind,
+            claim.day,
+            claim.channel,
+            reason,
+            attempt,
+            delay,
+        )
+        self._finish_later(jid, claim, delay)
+
+    def _finish_later(self, jid: str, claim: DigestClaim, delay: timedelta) -> None:
+        self.scheduler.add_job(
+            self._track,
+            DateTrigger(utcnow() + delay),
+            args=[self._finish_again, claim],
+            id=jid,
+            replace_existing=True,
+        )
+
+    async def _finish_again(self, claim: DigestClaim) -> None:
+        now = self.storage.ledger.get_digest(claim.channel, claim.day, claim.kind)
+        adapter = self.adapters.get(claim.channel.platform)
+        sub = self.bot.subscriptions.get(claim.channel)
+        if now is None or now.status != ClaimStatus.CLAIMED or adapter is None:
+            return
+        if sub is None or sub.paused is None:
+            await self._finish(adapter, now)
 
     async def idle(self, timeout: float | None = None) -> None:
         """Wait for the jobs running now (at most `timeout` seconds)."""
@@ -234,8 +323,7 @@ class Service:
     def _retry(self, channel: Channel, kind: str, day: date | None, reason: str) -> None:
         """Try a failed delivery again later, each time twice as late, at most RETRY_CAP."""
         jid = job_id(kind, channel)
-        attempt = self._failures[jid] = self._failures.get(jid, 0) + 1
-        delay = min(RETRY_FIRST * 2 ** (attempt - 1), RETRY_CAP)
+        attempt, delay = self._backoff(jid)
         log.warning(
             "%s for %s failed (%s), attempt %d; trying again in %s",
             kind,
@@ -252,6 +340,11 @@ class Service:
             id=f"retry-{jid}",
             replace_existing=True,
         )
+
+    def _backoff(self, jid: str) -> tuple[int, timedelta]:
+        """Count one more failure of a job in a row: the attempt number and how long to wait."""
+        attempt = self._failures[jid] = self._failures.get(jid, 0) + 1
+        return attempt, min(RETRY_FIRST * 2 ** (attempt - 1), RETRY_CAP)
 
     def retry_job(self, kind: str, channel: Channel) -> Any:
         """The pending retry of a failed delivery, if any (an APScheduler Job)."""

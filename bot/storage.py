@@ -116,6 +116,11 @@ class DigestLedger(Protocol):
         """The digest claim for a channel and day, if any."""
         ...
 
+    def unfinished_digests(self, channel: Channel | None = None) -> list[DigestClaim]:
+        """Every digest claimed and not yet finished or abandoned (of one channel), oldest
+        first: what a restart must finish or give up."""
+        ...
+
     def last_digest_day(self, channel: Channel, kind: str = "daily") -> date | None:
         """The most recent day a digest was claimed for this channel."""
         ...
@@ -126,6 +131,10 @@ class DigestLedger(Protocol):
 
     def finish_digest(self, channel: Channel, day: date, kind: str, now: datetime) -> None:
         """Mark a digest as fully delivered."""
+        ...
+
+    def abandon_digest(self, channel: Channel, day: date, kind: str, now: datetime) -> None:
+        """Give up a claimed digest: it will not be resumed (its papers are released apart)."""
         ...
 
     def posted_paper_ids(self, channel: Channel) -> set[str]:
@@ -152,6 +161,13 @@ class DigestLedger(Protocol):
         kind: PostKind = PostKind.DIGEST,
     ) -> bool:
         """Write the claim row before posting a paper; False if a digest already has it here."""
+        ...
+
+    def release_post(
+        self, channel: Channel, paper_id: str, day: date, kind: PostKind = PostKind.DIGEST
+    ) -> bool:
+        """Drop a paper's claim that never became a post, so a later digest may pick it again;
+        False when there is no such claim (a confirmed post is never released)."""
         ...
 
     def record_post(

@@ -9,10 +9,11 @@ one 429 on a route, and keeps the messages posted to each channel and each inter
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -28,6 +29,9 @@ from tests.discord_payloads import (
     LOADING,
     Files,
 )
+
+DISCORD_EPOCH_MS = 1_420_070_400_000  # 2015-01-01: snowflakes count milliseconds from here
+PERSON_ID = "1600000000000000006"  # someone chatting in the channel
 
 
 @dataclass
@@ -83,7 +87,11 @@ class FakeDiscord:
         self.commands: dict[str, list[dict[str, Any]]] = {}  # guild id or "global" -> synced
         self.reactions: list[tuple[str, str, str]] = []  # (channel, message, emoji) by the bot
         self.echo_own_reactions = echo_own_reactions
-        self._ids = itertools.count(1_400_000_000_000_000_000)
+        self.clock: Callable[[], datetime] | None = None  # when set, ids follow it (snowflakes)
+        self._last_id = 1_400_000_000_000_000_000 - 1
+        self._stall: tuple[int, bool] | None = None
+        self._closing = asyncio.Event()
+        self.held = asyncio.Event()  # set once a stalled post is being held
         self._failures: list[tuple[str, re.Pattern[str], int, dict[str, Any], dict[str, str]]] = []
         self.refusals: dict[str, int] = {}  # channel -> the HTTP status every post there gets
         self._ws: web.WebSocketResponse | None = None
@@ -119,6 +127,7 @@ class FakeDiscord:
 
     async def close(self) -> None:
         """Stop serving; close the gateway socket."""
+        self._closing.set()  # let held requests end, so the server stops at once
         for task in list(self._tasks):
             task.cancel()
         if self._ws is not None:
@@ -127,8 +136,34 @@ class FakeDiscord:
             await self._runner.cleanup()
 
     def next_id(self) -> str:
-        """A fresh snowflake."""
-        return str(next(self._ids))
+        """A fresh snowflake: from the clock when one is set (as Discord's carry their creation
+        time), always increasing."""
+        stamp = 0
+        if self.clock is not None:
+            stamp = (int(self.clock().timestamp() * 1000) - DISCORD_EPOCH_MS) << 22
+        self._last_id = max(stamp, self._last_id + 1)
+        return str(self._last_id)
+
+    def stall_posts(self, after: int = 0, accept: bool = True) -> None:
+        """Answer `after` more channel posts, then hold the next one unanswered for good, as when
+        the bot dies mid-request; `accept` first creates the message (Discord got it, the bot
+        never learnt its id). `held` is set once that post arrives."""
+        self._stall = (after, accept)
+        self.held.clear()
+
+    def forget_nonces(self) -> None:
+        """Let Discord's nonce window pass: a repeated nonce now creates a new message."""
+        for messages in self.channels.values():
+            for message in messages:
+                message["nonce"] = None
+
+    def chatter(self, count: int, channel: str = CHANNEL_ID, user: str = PERSON_ID) -> None:
+        """`count` messages from a person in a channel (a busy channel between two bot runs)."""
+        posted = self.channels.setdefault(channel, [])
+        for number in range(count):
+            message = self._message(channel, {"content": f"message {number}"}, [])
+            message["author"] = {**BOT_USER, "id": user, "username": "someone", "bot": False}
+            posted.append(message)
 
     def rate_limit_once(self, method: str, path_pattern: str, retry_after: float = 0.05) -> None:
         """Answer the next matching request with 429 and `retry_after` (a regex on the path)."""
@@ -256,9 +291,24 @@ class FakeDiscord:
                 del self._failures[index]
                 record.status = status
                 return _json(answer, status, headers)
+        posting = request.method == "POST" and re.fullmatch(r"/channels/\d+/messages", path)
+        if self._stall is not None and posting:
+            await self._maybe_hold(path, body, files)
         status, answer = self._answer(request.method, path, body, files, request.query)
         record.status = status
         return _json(answer, status)
+
+    async def _maybe_hold(self, path: str, body: dict[str, Any], files: Files) -> None:
+        assert self._stall is not None
+        after, accept = self._stall
+        if after > 0:
+            self._stall = (after - 1, accept)
+            return
+        self._stall = None
+        if accept:
+            self._post_message(path.split("/")[2], body, files)
+        self.held.set()
+        await self._closing.wait()  # never answered: the caller is gone
 
     def _answer(
         self,
@@ -291,8 +341,7 @@ class FakeDiscord:
                 return self.refusals[m[1]], REFUSALS[self.refusals[m[1]]]
             return 200, self._post_message(m[1], body, files)
         if m := re.fullmatch(r"GET /channels/(\d+)/messages", route):
-            limit = int(query.get("limit", 50))
-            return 200, list(reversed(self.channels.get(m[1], [])))[:limit]
+            return 200, self._history(self.channels.get(m[1], []), query)
         if m := re.fullmatch(r"PUT /channels/(\d+)/messages/(\d+)/reactions/([^/]+)/@me", route):
             emoji = unquote(m[3])
             self.reactions.append((m[1], m[2], emoji))
@@ -323,6 +372,19 @@ class FakeDiscord:
         message = self._message(channel, body, files)
         posted.append(message)
         return message
+
+    @staticmethod
+    def _history(messages: list[dict[str, Any]], query: Any) -> list[dict[str, Any]]:
+        """A page of history as Discord serves it: at most 100, newest first; `before` takes
+        the newest ones before an id, `after` the oldest ones after it."""
+        limit = min(int(query.get("limit", 50)), 100)
+        if "before" in query:
+            page = [m for m in messages if int(m["id"]) < int(query["before"])][-limit:]
+        elif "after" in query:
+            page = [m for m in messages if int(m["id"]) > int(query["after"])][:limit]
+        else:
+            page = messages[-limit:]
+        return list(reversed(page))
 
     def _callback(self, token: str, body: dict[str, Any], files: Files) -> tuple[int, Any]:
         record = self.interactions[token]

@@ -155,6 +155,7 @@ async def discord_harness(
     bot = PapersBot(store, settings, clock=lambda: harness.now, home=home)  # harness: below
     adapter = DiscordAdapter(bot, discord_settings, connect_timeout=WAIT)
     harness = DiscordHarness(bot, store, adapter, fake, now, settings)
+    fake.clock = harness.clock  # message ids (snowflakes) follow the bot's clock
     try:
         if start:
             await adapter.start()

@@ -10,11 +10,13 @@ import asyncio
 import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+HARNESS_TIME = 1754384400.0  # 2025-08-05 09:00 UTC, the harness's clock
 TEAM = "T0TEAM"
 BOT_USER = "U0BOT"
 BOT_ID = "B0BOT"
@@ -152,7 +154,13 @@ def mrkdwn_texts(payload: dict[str, Any]) -> list[str]:
 class SlackFake:
     """The Slack Web API and response_url endpoints, served on 127.0.0.1."""
 
-    def __init__(self, token: str = TOKEN, app_token: str = APP_TOKEN) -> None:
+    def __init__(
+        self,
+        token: str = TOKEN,
+        app_token: str = APP_TOKEN,
+        clock: Callable[[], float] = lambda: HARNESS_TIME,
+    ) -> None:
+        self.clock = clock  # seconds since the epoch; message ts follow it, always increasing
         self.token = token
         self.app_token = app_token
         self.socket_acks: list[dict[str, Any]] = []
@@ -168,7 +176,10 @@ class SlackFake:
         self.owners: set[str] = set()
         self._throttle: dict[str, list[int]] = {}
         self._failures: dict[str, list[str]] = {}
-        self._ts = itertools.count(1)
+        self._last_ts = 0  # microseconds
+        self._stalls: dict[str, tuple[int, bool]] = {}
+        self._closing = asyncio.Event()
+        self.held = asyncio.Event()  # set once a stalled call is being held
         self._responses = itertools.count(1)
         self._response_channels: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
@@ -188,6 +199,7 @@ class SlackFake:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._closing.set()  # let held requests end, so the server stops at once
         for socket in self._sockets:
             await socket.close()
         if self._runner is not None:
@@ -216,6 +228,19 @@ class SlackFake:
     def fail_next(self, method: str, error: str) -> None:
         """Answer the next call of `method` with ok=false and this error code."""
         self._failures.setdefault(method, []).append(error)
+
+    def stall(self, method: str, after: int = 0, accept: bool = True) -> None:
+        """Answer `after` more calls of `method`, then hold the next one unanswered for good, as
+        when the bot dies mid-request; `accept` first does what it asked (Slack got the
+        message, the bot never learnt its ts). `held` is set once that call arrives."""
+        self._stalls[method] = (after, accept)
+        self.held.clear()
+
+    def chatter(self, channel: str, count: int, user: str = "U0PEOPLE") -> None:
+        """`count` messages from people in a channel (a busy channel between two bot runs)."""
+        for number in range(count):
+            text = f"message {number} from {user}"
+            self.messages.append(Posted(channel, self._next_ts(), text, [], user=user))
 
     def channel_messages(self, channel: str) -> list[Posted]:
         """Messages everyone sees in a channel, oldest first."""
@@ -289,10 +314,23 @@ class SlackFake:
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return self._fail(call, "unknown_method")
+        if method in self._stalls:
+            await self._maybe_hold(method, handler, args)
         result: dict[str, Any] | str = handler(args)
         if isinstance(result, str):
             return self._fail(call, result)
         return web.json_response({"ok": True, **result})
+
+    async def _maybe_hold(self, method: str, handler: Any, args: dict[str, Any]) -> None:
+        after, accept = self._stalls[method]
+        if after > 0:
+            self._stalls[method] = (after - 1, accept)
+            return
+        del self._stalls[method]
+        if accept:
+            handler(args)
+        self.held.set()
+        await self._closing.wait()  # never answered: the caller is gone
 
     def _fail(self, call: Call, error: str) -> web.Response:
         call.error = error
@@ -316,7 +354,8 @@ class SlackFake:
         return Posted(args["channel"], self._next_ts(), text, blocks, **extra)
 
     def _next_ts(self) -> str:
-        return f"1754384400.{next(self._ts):06d}"
+        self._last_ts = max(round(self.clock() * 1e6), self._last_ts + 1)
+        return f"{self._last_ts // 10**6}.{self._last_ts % 10**6:06d}"
 
     # -- Web API methods ----------------------------------------------------------------------
 
@@ -374,22 +413,40 @@ class SlackFake:
         }
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
-        found = [m for m in reversed(self.messages) if m.channel == args["channel"]]
-        limit = int(args.get("limit", 100))
+        # Newest first, between oldest and latest (both exclusive), a page at a time; the
+        # cursor is opaque to clients (here: an offset).
+        oldest, latest = _micros(args.get("oldest") or "0"), _micros(args.get("latest") or "")
+        found = [
+            m
+            for m in reversed(self.messages)
+            if m.channel == args["channel"] and oldest < _micros(m.ts) < latest
+        ]
+        limit = min(int(args.get("limit", 100)), 999)
+        start = int(args.get("cursor") or 0)
+        more = len(found) > start + limit
         return {
             "messages": [
                 {
                     "type": "message",
                     "user": m.user,
-                    "bot_id": BOT_ID,
+                    **({"bot_id": BOT_ID} if m.user == BOT_USER else {}),
                     "ts": m.ts,
                     "text": m.text,
                     **({"metadata": m.metadata} if m.metadata else {}),
                 }
-                for m in found[:limit]
+                for m in found[start : start + limit]
             ],
-            "has_more": len(found) > limit,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
+
+
+def _micros(ts: str) -> int:
+    """A Slack ts ("1754384400.000123") in microseconds; "" is the far future."""
+    if not ts:
+        return 2**63
+    seconds, _, fraction = ts.partition(".")
+    return int(seconds) * 10**6 + int((fraction + "000000")[:6])
 
 
 async def _arguments(request: web.Request) -> dict[str, Any]:

@@ -228,6 +228,7 @@ async def slack_harness(
         settings = Settings(_env_file=None, papers_bot_db=tmp_path / "t.db", **core)  # type: ignore[call-arg]
         store = await home.call(open_storage, settings.papers_bot_db)
         harness = SlackHarness(fake, datetime(2025, 8, 5, 9, 0, tzinfo=UTC))
+        fake.clock = lambda: harness.now.timestamp()  # message ts follow the bot's clock
         harness.storage = store
         harness.settings = settings
         harness.bot = PapersBot(store, settings, clock=harness.clock, home=home)

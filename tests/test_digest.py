@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -102,12 +102,12 @@ async def test_a_crash_mid_post_resumes_without_repeats_or_gaps(
 class RememberingPoster(RecordingPoster):
     """A poster whose platform can say what it already shows (like Slack message metadata)."""
 
-    async def find_posted(self, channel: Channel, paper_id: str) -> MessageRef | None:
+    async def find_posted(self, channel: Channel, key: str, since: datetime) -> MessageRef | None:
         for ref, paper, _ in self.papers:
-            if paper.id == paper_id:
+            if paper.id == key:
                 return MessageRef(channel, ref)
         for number, header in enumerate(self.headers):
-            if header.header_key == paper_id:
+            if header.header_key == key:
                 return MessageRef(channel, f"seen-header-{number}")
         return None
 

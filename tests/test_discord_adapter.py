@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,8 @@ async def test_a_digest_posts_a_header_and_one_embed_per_paper_into_the_ledger(
     assert outcome.status == "posted" and len(outcome.posted) == 3
     messages = harness.fake.posted()
     assert len(messages) == 4
-    assert "Trending papers" in messages[0]["content"] and not messages[0]["embeds"]
+    (header,) = messages[0]["embeds"]  # an embed: its footer lets a restart find it
+    assert "Trending papers" in header["title"] and header["footer"]["text"].startswith("header:")
     embeds = [m["embeds"][0] for m in messages[1:]]
     assert [e["title"] for e in embeds] == [p.title for p in PAPERS]
     assert embeds[0]["url"] == "https://huggingface.co/papers/2508.00001"
@@ -275,10 +276,13 @@ async def test_missing_permissions_are_explained(harness: DiscordHarness) -> Non
 async def test_find_posted_recognises_a_paper_message_after_a_crash(
     harness: DiscordHarness,
 ) -> None:
+    since = harness.now - timedelta(seconds=1)
     outcome = await harness.post_digest()
-    found = await harness.adapter.find_posted(harness.channel, "2508.00002")
+    found = await harness.adapter.find_posted(harness.channel, "2508.00002", since)
     assert found == outcome.posted[1]
-    assert await harness.adapter.find_posted(harness.channel, "2508.09999") is None
+    assert await harness.adapter.find_posted(harness.channel, "2508.09999", since) is None
+    later = since + timedelta(minutes=2)  # only messages after the digest started count
+    assert await harness.adapter.find_posted(harness.channel, "2508.00002", later) is None
 
 
 async def test_a_retried_post_returns_the_message_already_sent(harness: DiscordHarness) -> None:

@@ -15,9 +15,10 @@ from adapters.discord.render import (
     FIELD_MAX,
     TITLE_MAX,
     escape,
-    header_text,
+    header_message,
     paper_embed,
     render_reply,
+    tagged,
 )
 from bot.commands import REGISTRY, Invocation, Option, help_entries
 from bot.models import Channel, Digest, Paper
@@ -140,7 +141,10 @@ def test_search_snippets_mark_matches_in_bold_and_offer_share_buttons() -> None:
 def test_header_counts_papers_or_says_why_it_is_empty() -> None:
     channel = Channel("discord", "1", "2")
     empty = Digest(channel, date(2025, 8, 5), (), "Trending papers · Tue", "Nothing new today.")
-    assert header_text(empty) == "📚 **Trending papers · Tue**\nNothing new today."
+    (embed,) = header_message(empty).embeds
+    assert (embed.title, embed.description) == ("📚 Trending papers · Tue", "Nothing new today.")
+    assert embed.footer.text == "header:daily:2025-08-05"  # what a resume looks for
+    assert tagged(embed, empty.header_key) and not tagged(embed, "header:daily:2025-08-06")
 
 
 def test_the_slash_group_is_the_registry() -> None:

@@ -74,12 +74,13 @@ def test_catch_up_beyond_the_grace_window_skips_and_says_why() -> None:
     assert decision.action == "skip" and "beyond the 4.0 h grace window" in decision.reason
 
 
-def test_catch_up_resumes_an_interrupted_digest_even_late() -> None:
-    now = datetime(2025, 8, 5, 20, 0, tzinfo=UTC)
+def test_catch_up_leaves_an_interrupted_digest_to_the_start_up_sweep() -> None:
+    now = datetime(2025, 8, 5, 10, 0, tzinfo=UTC)  # within the grace window: not posted anew
     asked = []
     decision = catch_up(sub(), now, lambda day: asked.append(day) or "claimed", GRACE)
-    assert decision.action == "resume"
+    assert decision.action == "none" and "interrupted" in decision.reason
     assert [d.isoformat() for d in asked] == ["2025-08-05"]
+    assert catch_up(sub(), now, lambda day: "abandoned", GRACE).action == "none"
 
 
 def test_catch_up_does_nothing_when_already_posted_or_nothing_was_due() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -130,10 +131,13 @@ async def test_a_thumbnail_slack_cannot_fetch_does_not_lose_the_paper(slack: Sla
 
 
 async def test_find_posted_finds_our_paper_message_by_its_metadata(slack: SlackHarness) -> None:
+    since = slack.now - timedelta(seconds=1)
     posted = await paper_messages(slack)
-    found = await slack.adapter.find_posted(slack.channel, PAPERS[1].id)
+    found = await slack.adapter.find_posted(slack.channel, PAPERS[1].id, since)
     assert found == MessageRef(slack.channel, posted[1])
-    assert await slack.adapter.find_posted(slack.channel, "2501.99999") is None
+    assert await slack.adapter.find_posted(slack.channel, "2501.99999", since) is None
+    later = since + timedelta(minutes=2)  # only messages after the digest started count
+    assert await slack.adapter.find_posted(slack.channel, PAPERS[1].id, later) is None
 
 
 # -- /papers ---------------------------------------------------------------------------------

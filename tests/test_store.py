@@ -267,6 +267,42 @@ def test_a_finished_or_unclaimed_digest_cannot_be_leased(storage: Storage) -> No
     assert not ledger.lease_digest(CH, DAY, "daily", "host:1", until, NOW)
 
 
+def test_unfinished_digests_are_every_claim_not_done_or_abandoned(storage: Storage) -> None:
+    ledger, other = storage.ledger, Channel("discord", "G1", "C9")
+    ledger.claim_digest(CH, DAY, "daily", [("a", "why a")], NOW)
+    ledger.claim_digest(CH, DAY, "extra-093000", [("b", "")], NOW + timedelta(minutes=1))
+    ledger.claim_digest(other, DAY, "roundup", [], NOW - timedelta(hours=1))
+    ledger.claim_digest(CH, DAY - timedelta(days=1), "daily", [], NOW - timedelta(days=1))
+    ledger.finish_digest(CH, DAY - timedelta(days=1), "daily", NOW)
+    pending = ledger.unfinished_digests()
+    assert [(c.channel, c.kind) for c in pending] == [
+        (other, "roundup"),
+        (CH, "daily"),
+        (CH, "extra-093000"),
+    ]
+    assert pending[1].picks == (("a", "why a"),) and pending[1].claimed_at == NOW
+    assert [c.kind for c in ledger.unfinished_digests(CH)] == ["daily", "extra-093000"]
+    ledger.abandon_digest(CH, DAY, "daily", NOW)
+    claim = ledger.get_digest(CH, DAY)
+    assert claim is not None and claim.status == ClaimStatus.ABANDONED
+    assert [c.kind for c in ledger.unfinished_digests(CH)] == ["extra-093000"]
+    until = NOW + timedelta(minutes=5)
+    assert not ledger.lease_digest(CH, DAY, "daily", "host:1", until, NOW)
+
+
+def test_a_claimed_post_can_be_released_but_a_posted_one_cannot(storage: Storage) -> None:
+    ledger = storage.ledger
+    ledger.claim_post(CH, "2508.00001", DAY, NOW)
+    ledger.claim_post(CH, "2508.00002", DAY, NOW)
+    ledger.record_post(MessageRef(CH, "m2"), "2508.00002", DAY, NOW)
+    assert not ledger.release_post(CH, "2508.00001", DAY + timedelta(days=1))  # another day's
+    assert ledger.release_post(CH, "2508.00001", DAY)
+    assert not ledger.release_post(CH, "2508.00002", DAY)
+    assert ledger.post_status(CH, "2508.00001") is None
+    assert ledger.posted_paper_ids(CH) == {"2508.00002"}  # free for a later digest
+    assert ledger.claim_post(CH, "2508.00001", DAY + timedelta(days=1), NOW)
+
+
 # -- bookmarks, events, the fetch log ---------------------------------------------------------
 
 

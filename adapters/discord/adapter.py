@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -18,12 +19,11 @@ from discord.http import Route
 from adapters.discord.commands import AUTOCOMPLETE_MAX, ShareButton, papers_group, share_view
 from adapters.discord.credentials import check_settings, invite_url
 from adapters.discord.render import (
-    FOOTER_ID_MAX,
     Rendered,
-    clip,
     digest_item,
-    header_text,
+    header_message,
     render_reply,
+    tagged,
 )
 from adapters.discord.settings import DiscordSettings
 from adapters.kit import guarded
@@ -238,8 +238,8 @@ class DiscordAdapter:
     async def post_header(self, digest: Digest) -> MessageRef:
         """Post the digest's header line."""
         ids = ",".join(item.paper.id for item in digest.items)
-        content = Rendered(header_text(digest, self.bot.bookmark_emoji.char), ephemeral=False)
-        message = await self._send(digest.channel, content, message_nonce(digest, "header:" + ids))
+        header = header_message(digest, self.bot.bookmark_emoji.char)
+        message = await self._send(digest.channel, header, message_nonce(digest, "header:" + ids))
         return MessageRef(digest.channel, str(message.id))
 
     async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
@@ -255,20 +255,17 @@ class DiscordAdapter:
                 log.warning("discord: could not add %s (grant Add Reactions): %s", emoji, exc)
         return MessageRef(digest.channel, str(message.id))
 
-    async def find_posted(self, channel: Channel, paper_id: str) -> MessageRef | None:
-        """The bot's recent message showing `paper_id` in the channel (its embed footer ends
-        with the id), so a digest resumed after a crash does not post it twice."""
+    async def find_posted(self, channel: Channel, key: str, since: datetime) -> MessageRef | None:
+        """The bot's message in the channel since `since` tagged `key`: a paper (its embed
+        footer ends with the id) or a digest header (its footer is the key). The history is
+        read oldest first from `since`, page by page, however many others wrote meanwhile."""
         target = self._messageable(channel)
         me = self._client().user
-        footer_id = clip(paper_id, FOOTER_ID_MAX)
         try:
-            async for message in target.history(limit=50):
-                if me is None or message.author.id != me.id:
-                    continue
-                for embed in message.embeds:
-                    footer = embed.footer.text or ""
-                    if footer.rsplit(" · ", 1)[-1] == footer_id:
-                        return MessageRef(channel, str(message.id))
+            async for message in target.history(limit=None, after=since, oldest_first=True):
+                ours = me is not None and message.author.id == me.id
+                if ours and any(tagged(embed, key) for embed in message.embeds):
+                    return MessageRef(channel, str(message.id))
         except discord.HTTPException as exc:
             log.warning("discord: cannot read %s history (Read Message History?): %s", channel, exc)
         return None

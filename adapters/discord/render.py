@@ -121,10 +121,22 @@ def paper_embed(paper: Paper, why: str = "") -> discord.Embed:
     return embed
 
 
-def header_text(digest: Digest, bookmark: str = "🔖") -> str:
-    """The message that opens a digest, or says why there is nothing today."""
+def header_message(digest: Digest, bookmark: str = "🔖") -> Rendered:
+    """The message that opens a digest, or says why there is nothing today: an embed whose
+    footer is the digest's header key, so a restart finds it however busy the channel."""
     title, rest = digest_header(digest, bookmark)  # the core's title carries the date
-    return f"📚 **{escape(clip(title, 200))}**\n{escape(clip(rest, 1500))}"
+    embed = discord.Embed(
+        title=clip(f"📚 {title}", TITLE_MAX), description=clip(rest, 1500), colour=COLOUR
+    )
+    embed.set_footer(text=clip(digest.header_key, FOOTER_ID_MAX))
+    return Rendered(embeds=(embed,), ephemeral=False)
+
+
+def tagged(embed: discord.Embed, key: str) -> bool:
+    """True when an embed is the message tagged `key`: a paper (its footer ends with the id)
+    or a digest header (its footer is the header key)."""
+    footer = embed.footer.text or ""
+    return footer.rsplit(" · ", 1)[-1] == clip(key, FOOTER_ID_MAX)
 
 
 def digest_item(item: DigestItem) -> Rendered:

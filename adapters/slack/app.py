@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -26,7 +27,7 @@ from adapters.slack.blocks import SHARE_ACTION, Message, escape, header_message,
 from adapters.slack.client import (
     ChannelPacer,
     add_reaction,
-    find_paper_message,
+    find_tagged_message,
     make_web_client,
     post_failure,
     post_message,
@@ -186,10 +187,10 @@ class SlackAdapter:
             await add_reaction(self.client, channel.channel, ref.ref, self.bot.bookmark_emoji.name)
         return ref
 
-    async def find_posted(self, channel: Channel, paper_id: str) -> MessageRef | None:
-        """Our recent message in the channel showing this paper, or the digest header with this
-        key (after a crash mid-digest)."""
-        ts = await find_paper_message(self.client, channel.channel, paper_id, self.bot_user)
+    async def find_posted(self, channel: Channel, key: str, since: datetime) -> MessageRef | None:
+        """Our message in the channel since `since` showing this paper, or the digest header
+        with this key (after a crash mid-digest), found by its message metadata."""
+        ts = await find_tagged_message(self.client, channel.channel, key, self.bot_user, since)
         return MessageRef(channel, ts) if ts else None
 
     async def _post(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 CONNECTION_RETRIES = 3
 RATE_LIMIT_RETRIES = 6
-HISTORY_LIMIT = 200  # recent messages searched for a paper already posted
+HISTORY_PAGE = 200  # messages per conversations.history page (Slack recommends at most 200)
 
 
 def make_web_client(settings: SlackSettings) -> AsyncWebClient:
@@ -136,25 +137,42 @@ async def add_reaction(client: AsyncWebClient, channel: str, ts: str, name: str)
             log.warning("could not add :%s: to %s/%s: %s", name, channel, ts, slack_error(exc))
 
 
-async def find_paper_message(
-    client: AsyncWebClient, channel: str, paper_id: str, bot_user: str | None
+async def find_tagged_message(
+    client: AsyncWebClient, channel: str, key: str, bot_user: str | None, since: datetime
 ) -> str | None:
-    """The ts of a recent message of ours in `channel` that shows `paper_id`, if any."""
-    try:
-        response = await client.conversations_history(
-            channel=channel, limit=HISTORY_LIMIT, include_all_metadata=True
-        )
-    except SlackApiError as exc:
-        log.warning("could not read %s's history: %s", channel, slack_error(exc))
-        return None
-    for message in response.get("messages") or []:
-        metadata = message.get("metadata") or {}
-        payload = metadata.get("event_payload") or {}
-        ours = bot_user is None or message.get("user") == bot_user
-        if (
-            ours
-            and metadata.get("event_type") == PAPER_EVENT
-            and payload.get("paper_id") == paper_id
-        ):
-            return str(message["ts"])
-    return None
+    """The ts of our message in `channel` tagged `key` (a paper id or a header key) posted
+    after `since`: the history is read page by page back to `since`, however busy it was."""
+    cursor: str | None = None
+    while True:
+        try:
+            response = await client.conversations_history(
+                channel=channel,
+                oldest=f"{since.timestamp():.6f}",
+                limit=HISTORY_PAGE,
+                cursor=cursor,
+                include_all_metadata=True,
+            )
+        except SlackApiError as exc:
+            log.warning("could not read %s's history: %s", channel, slack_error(exc))
+            return None
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            ours = bot_user is None or message.get("user") == bot_user
+            if (
+                ours
+                and metadata.get("event_type") == PAPER_EVENT
+                and payload.get("paper_id") == key
+            ):
+                return str(message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not response.get("has_more") or not cursor:
+            return None
+
+
+def _tagged(message: dict[str, Any], key: str, bot_user: str | None) -> bool:
+    """True for a message of ours whose metadata carries `key`."""
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    ours = bot_user is None or message.get("user") == bot_user
+    return ours and metadata.get("event_type") == PAPER_EVENT and payload.get("paper_id") == key

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -100,18 +101,17 @@ class SqliteLedger:
                 [*params, day.isoformat(), kind],
             )
         )
-        if not rows:
-            return None
-        row = rows[0]
-        return DigestClaim(
-            channel=channel,
-            day=day,
-            kind=kind,
-            status=ClaimStatus(row["status"]),
-            picks=tuple((pid, why) for pid, why in json.loads(row["papers"] or "[]")),
-            header_ref=row["header_ref"],
-            fresh=False,
+        return _claim(rows[0]) if rows else None
+
+    def unfinished_digests(self, channel: Channel | None = None) -> list[DigestClaim]:
+        """Every digest claimed and not yet finished or abandoned (of one channel), oldest
+        first: what a restart must finish or give up."""
+        scope, params = channel_scope(channel) if channel else ("1", [])
+        rows = self.db.query(
+            f"SELECT * FROM digests WHERE {scope} AND status = 'claimed' ORDER BY claimed_at",
+            params,
         )
+        return [_claim(row) for row in rows]
 
     def last_digest_day(self, channel: Channel, kind: str = "daily") -> date | None:
         """The most recent day a digest was claimed for this channel."""
@@ -128,6 +128,12 @@ class SqliteLedger:
     def finish_digest(self, channel: Channel, day: date, kind: str, now: datetime) -> None:
         """Mark a digest as fully delivered."""
         self._update_digest(channel, day, kind, status=ClaimStatus.DONE, done_at=now.isoformat())
+
+    def abandon_digest(self, channel: Channel, day: date, kind: str, now: datetime) -> None:
+        """Give up a claimed digest: it will not be resumed (its papers are released apart)."""
+        self._update_digest(
+            channel, day, kind, status=ClaimStatus.ABANDONED, done_at=now.isoformat()
+        )
 
     def _update_digest(self, channel: Channel, day: date, kind: str, **values: str) -> None:
         sets = ", ".join(f"{name} = ?" for name in values)
@@ -182,6 +188,20 @@ class SqliteLedger:
             )
         return cursor.rowcount == 1
 
+    def release_post(
+        self, channel: Channel, paper_id: str, day: date, kind: PostKind = PostKind.DIGEST
+    ) -> bool:
+        """Drop a paper's claim that never became a post, so a later digest may pick it again;
+        False when there is no such claim (a confirmed post is never released)."""
+        scope, params = channel_scope(channel)
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"DELETE FROM posts WHERE {scope} AND paper_id = ? AND kind = ? AND day = ?"
+                " AND status = 'claimed'",
+                [*params, paper_id, kind, day.isoformat()],
+            )
+        return cursor.rowcount > 0
+
     def record_post(
         self,
         ref: MessageRef,
@@ -231,3 +251,17 @@ class SqliteLedger:
             [*params, day.isoformat()],
         )
         return [row[0] for row in rows]
+
+
+def _claim(row: dict[str, Any]) -> DigestClaim:
+    """A digests row as a DigestClaim."""
+    return DigestClaim(
+        channel=Channel(row["platform"], row["workspace"], row["channel"]),
+        day=date.fromisoformat(row["day"]),
+        kind=row["kind"],
+        status=ClaimStatus(row["status"]),
+        picks=tuple((pid, why) for pid, why in json.loads(row["papers"] or "[]")),
+        header_ref=row["header_ref"],
+        fresh=False,
+        claimed_at=datetime.fromisoformat(row["claimed_at"]) if row["claimed_at"] else None,
+    )

@@ -170,7 +170,7 @@ async def crash_rounds(
         ingest_files(store, sample_files(), datetime.now(UTC))
     rng = random.Random(seed)
     results = []
-    async with SlackFake() as fake:
+    async with SlackFake(clock=time.time) as fake:
         for number in range(1, rounds + 1):
             result, picked = await crash_round(db, fake, number, count, kills, rng)
             results.append((result, picked))

@@ -214,6 +214,9 @@ class PapersBot:
     async def finish_digest(self, poster: ChatPoster, claim: DigestClaim) -> DigestOutcome:
         """Finish a digest an earlier run left unfinished, or abandon it when it is too old
         (see DigestRunner.settle)."""
+        return await self.home.run(self._finish_digest(self.home.relay(poster), claim))
+
+    async def _finish_digest(self, poster: ChatPoster, claim: DigestClaim) -> DigestOutcome:
         sub = self.subscriptions.effective(claim.channel)
         outcome = await self._runner.settle(poster, sub, claim)
         log.info("%s", outcome.message)

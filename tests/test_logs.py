@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -50,7 +51,7 @@ async def test_the_service_at_debug_level_never_logs_a_token(tmp_path: Path) -> 
             ),
             now,
         )
-    async with SlackFake() as fake:
+    async with SlackFake(clock=time.time) as fake:
         env = service_env(db, fake) | {"LOG_LEVEL": "DEBUG"}
         proc = await asyncio.create_subprocess_exec(
             EXE, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE

@@ -81,18 +81,17 @@ class PgLedger:
             f"SELECT * FROM digests WHERE {CHANNEL} AND day = %s AND kind = %s",
             [*channel_key(channel), day, kind],
         )
-        if not rows:
-            return None
-        row = rows[0]
-        return DigestClaim(
-            channel=channel,
-            day=day,
-            kind=kind,
-            status=ClaimStatus(row["status"]),
-            picks=tuple((pid, why) for pid, why in row["papers"] or []),
-            header_ref=row["header_ref"],
-            fresh=False,
+        return _claim(rows[0]) if rows else None
+
+    def unfinished_digests(self, channel: Channel | None = None) -> list[DigestClaim]:
+        """Every digest claimed and not yet finished or abandoned (of one channel), oldest
+        first: what a restart must finish or give up."""
+        scope, params = (CHANNEL, channel_key(channel)) if channel else ("TRUE", [])
+        rows = self.db.rows(
+            f"SELECT * FROM digests WHERE {scope} AND status = 'claimed' ORDER BY claimed_at",
+            params,
         )
+        return [_claim(row) for row in rows]
 
     def last_digest_day(self, channel: Channel, kind: str = "daily") -> date | None:
         """The most recent day a digest was claimed for this channel."""
@@ -109,6 +108,10 @@ class PgLedger:
     def finish_digest(self, channel: Channel, day: date, kind: str, now: datetime) -> None:
         """Mark a digest as fully delivered."""
         self._update_digest(channel, day, kind, status=ClaimStatus.DONE.value, done_at=now)
+
+    def abandon_digest(self, channel: Channel, day: date, kind: str, now: datetime) -> None:
+        """Give up a claimed digest: it will not be resumed (its papers are released apart)."""
+        self._update_digest(channel, day, kind, status=ClaimStatus.ABANDONED.value, done_at=now)
 
     def _update_digest(self, channel: Channel, day: date, kind: str, **values: Any) -> None:
         sets = ", ".join(f"{name} = %s" for name in values)
@@ -158,6 +161,18 @@ class PgLedger:
         )
         return changed == 1
 
+    def release_post(
+        self, channel: Channel, paper_id: str, day: date, kind: PostKind = PostKind.DIGEST
+    ) -> bool:
+        """Drop a paper's claim that never became a post, so a later digest may pick it again;
+        False when there is no such claim (a confirmed post is never released)."""
+        changed = self.db.run(
+            f"DELETE FROM posts WHERE {CHANNEL} AND paper_id = %s AND kind = %s AND day = %s"
+            " AND status = 'claimed'",
+            [*channel_key(channel), paper_id, kind.value, day],
+        )
+        return changed > 0
+
     def record_post(
         self,
         ref: MessageRef,
@@ -198,3 +213,17 @@ class PgLedger:
             [*channel_key(channel), day],
         )
         return [row["paper_id"] for row in rows]
+
+
+def _claim(row: dict[str, Any]) -> DigestClaim:
+    """A digests row as a DigestClaim."""
+    return DigestClaim(
+        channel=Channel(row["platform"], row["workspace"], row["channel"]),
+        day=row["day"],
+        kind=row["kind"],
+        status=ClaimStatus(row["status"]),
+        picks=tuple((pid, why) for pid, why in row["papers"] or []),
+        header_ref=row["header_ref"],
+        fresh=False,
+        claimed_at=row["claimed_at"],
+    )

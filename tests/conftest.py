@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.config import Settings, load_settings
 from bot.core import PapersBot
+from bot.corethread import CoreThread
 from bot.models import Channel, Digest, DigestItem, MessageRef, Paper
 from bot.storage import Storage, open_storage
 from tests.postgres_server import PostgresServer
@@ -53,6 +58,30 @@ class RecordingPoster:
     @property
     def paper_ids(self) -> list[str]:
         return [paper.id for _, paper, _ in self.papers]
+
+
+class OnCoreThread:
+    """A test's handle on an object living on the core's thread (the storage under a
+    CoreThread): attributes are wrapped the same way, and every call runs on that thread while
+    the test waits."""
+
+    def __init__(self, target: Any, core: CoreThread) -> None:
+        self._target = target
+        self._core = core
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if inspect.ismethod(value) or inspect.isfunction(value):
+            return functools.partial(self._call, value)
+        if isinstance(value, str | int | float | bool | Path) or value is None:
+            return value
+        return OnCoreThread(value, self._core)
+
+    def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        async def call() -> Any:
+            return function(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(call(), self._core.loop).result()
 
 
 def make_paper(pid: str, title: str = "", **fields: object) -> Paper:

@@ -2,6 +2,8 @@
 
 Each harness runs the real adapter against a local server that speaks the platform's protocol
 (the terminal one renders with rich); the scenarios only use the shared harness interface.
+Slack and Discord run twice: with the core on the test's loop, and with the core and the store
+on their own thread as under `papers-bot run` (the adapter's calls and posts then cross loops).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,11 +23,12 @@ from adapters.terminal import TerminalAdapter, render, terminal_channel
 from bot.commands import REGISTRY, CommandContext
 from bot.config import load_settings
 from bot.core import PapersBot
+from bot.corethread import CoreThread
 from bot.ingest import ingest_files
 from bot.models import MessageRef
 from bot.sources import sample_files
 from bot.storage import open_storage
-from tests.conftest import make_paper
+from tests.conftest import OnCoreThread, make_paper
 from tests.discord_harness import discord_harness
 from tests.slack_harness import slack_harness
 
@@ -64,13 +67,21 @@ async def terminal_harness(tmp_path: Path) -> AsyncIterator[TerminalHarness]:
 
 
 HARNESSES = {"slack": slack_harness, "discord": discord_harness, "terminal": terminal_harness}
-CHAT = ["slack", "discord"]  # platforms with channels and reactions
+THREADED = " on the core thread"  # as under `papers-bot run`: the core off the adapter's loop
+CHAT = ["slack", "discord", "slack" + THREADED, "discord" + THREADED]  # channels and reactions
 EVERY = [*CHAT, "terminal"]
 
 
 @asynccontextmanager
 async def harness_for(name: str, tmp_path: Path) -> AsyncIterator[Any]:
-    async with HARNESSES[name](tmp_path) as harness:
+    platform = name.removesuffix(THREADED)
+    async with AsyncExitStack() as stack:
+        if platform == name:
+            harness = await stack.enter_async_context(HARNESSES[name](tmp_path))
+        else:
+            core = stack.enter_context(CoreThread())
+            harness = await stack.enter_async_context(HARNESSES[platform](tmp_path, home=core))
+            harness.storage = OnCoreThread(harness.storage, core)
         sample = next(p for p in sample_files() if SAMPLE_DAY in p.name)
         ingest_files(harness.storage, [sample], harness.now)
         yield harness
@@ -137,7 +148,7 @@ async def test_a_hostile_title_never_pings_anyone(platform: str, tmp_path: Path)
         await h.post_digest()
         text = h.channel_messages()[1][1]
         assert "everyone" in text and "C++" in text
-        if platform == "slack":
+        if h.platform == "slack":
             assert h.fake.pings() == []
         else:
             bodies = [r.body for r in h.fake.find("POST", r"/channels/\d+/messages")]
@@ -170,7 +181,7 @@ async def test_save_list_export_unsave(platform: str, tmp_path: Path) -> None:
         assert "Saved" in await h.command(f"save {META_RL}")
         assert "Exploitation Is All You Need" in await h.command("saved")
         exported = await h.command("export")
-        if platform == "discord":  # attached as papers.bib
+        if h.platform == "discord":  # attached as papers.bib
             files = dict(f for request in h.fake.requests for f in request.files)
             exported = files["papers.bib"].decode()
         assert "@misc{" in exported and META_RL in exported

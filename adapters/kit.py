@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+import aiohttp
+
 from bot.commands import UserError
 from bot.ports import PostFailed
 from bot.presentation import FAILED, post_failed
@@ -16,6 +18,15 @@ log = logging.getLogger(__name__)
 # An adapter's reading of a platform error: the line to show the user ("invite me first"),
 # or None when it is not one the user can act on.
 Explain = Callable[[Exception], str | None]
+
+# What a network outage looks like from an HTTP or websocket client: no route, refused, DNS,
+# reset, timed out. At start-up these are retried; a rejected token is not.
+NETWORK_ERRORS = (aiohttp.ClientConnectionError, OSError, TimeoutError)
+
+
+def network_reason(exc: BaseException) -> str:
+    """A network error in a few words: 'Cannot connect to host slack.com:443 …'."""
+    return str(exc).strip() or type(exc).__name__
 
 
 async def guarded(work: Awaitable[Reply], what: str, explain: Explain | None = None) -> Reply:

@@ -12,12 +12,13 @@ import signal
 from dataclasses import dataclass
 
 from bot import logs
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.core import PapersBot
 from bot.corethread import INLINE, CoreThread, Home
 from bot.ports import Clock, utcnow
 from bot.service import Service
 from bot.storage import Storage, open_storage
+from bot.store import SchemaTooNew
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,27 @@ class App:
         self.close()
 
 
+class CannotOpenDatabase(ConfigError):
+    """The database named by the settings cannot be used; carries its name (no password)."""
+
+    def __init__(self, name: str, reason: object) -> None:
+        super().__init__(
+            f"cannot open the database {name}: {reason}. Point PAPERS_BOT_DB or DATABASE_URL "
+            "(or --db) at a papers-bot database, or at a new file name to start an empty one"
+        )
+        self.name = name
+
+
 def open_app(settings: Settings, clock: Clock = utcnow, home: Home = INLINE) -> App:
-    """Open the storage the settings name and build the bot over it (on `home`'s thread)."""
-    storage = open_storage(settings.storage_target, semantic=settings.semantic_search)
+    """Open the storage the settings name and build the bot over it (on `home`'s thread);
+    CannotOpenDatabase for a folder, a file that is not a database, one that cannot be read or a
+    server that cannot be reached."""
+    try:
+        storage = open_storage(settings.storage_target, semantic=settings.semantic_search)
+    except SchemaTooNew as exc:
+        raise ConfigError(str(exc)) from exc
+    except Exception as exc:  # the many ways a target is not a usable database
+        raise CannotOpenDatabase(settings.storage_name, exc) from exc
     return App(settings, storage, PapersBot(storage, settings, clock, home=home))
 
 
@@ -72,10 +91,17 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        starting = asyncio.ensure_future(core.run(service.start()))
+        stopping = asyncio.ensure_future(stop.wait())
         try:  # a start-up failure (a rejected token) still closes what was opened
-            await core.run(service.start())
-            log.info("papers-bot running: %s", ", ".join(service.adapters))
-            await stop.wait()
-            log.info("shutting down")
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()
+                log.info("papers-bot running: %s", ", ".join(service.adapters))
+                await stopping
+            log.info("shutting down")  # SIGTERM while still connecting stops the retries too
         finally:
+            for task in (starting, stopping):
+                task.cancel()
+            await asyncio.gather(starting, stopping, return_exceptions=True)
             await core.run(service.stop())

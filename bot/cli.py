@@ -62,6 +62,12 @@ def _state(ctx: typer.Context) -> State:
     return state
 
 
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"papers-bot {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
     ctx: typer.Context,
@@ -74,12 +80,14 @@ def options(
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_version
+        ),
+    ] = False,
 ) -> None:
     """Options for every command."""
-    if version:
-        out.print(f"papers-bot {__version__}")
-        raise typer.Exit()
     # The commands print their own one-line messages; library logs show with --verbose.
     _logging("INFO" if verbose else "ERROR")
     try:
@@ -113,13 +121,18 @@ def _fail(message: str) -> NoReturn:
 
 
 @contextmanager
-def _open(settings: Settings, clock: Clock = utcnow) -> Iterator[App]:
+def _open(settings: Settings, clock: Clock = utcnow, *, existing: bool = False) -> Iterator[App]:
+    """The app over the database; with `existing`, one line instead of creating a new one."""
+    path = settings.papers_bot_db
+    if existing and settings.database_url is None and not path.exists():
+        _fail(
+            f"there is no database at {path}: check PAPERS_BOT_DB (or --db); "
+            "papers-bot fetch or papers-bot run creates one"
+        )
     try:
         opened = open_app(settings, clock)
-    except SchemaTooNew as exc:
+    except ConfigError as exc:
         _fail(str(exc))
-    except Exception as exc:  # a path that is a folder, a corrupt file, no permission
-        _fail(f"cannot open the database {settings.storage_name}: {exc}")
     with opened:
         yield opened
 
@@ -388,7 +401,7 @@ def status(
 ) -> None:
     """Show the last fetch per source and each channel's next and last digest."""
     settings = _state(ctx).settings
-    with _open(settings) as opened:
+    with _open(settings, existing=True) as opened:
         report = snapshot(opened.storage, utcnow())
     if as_json:
         out.print_json(json.dumps(report))

@@ -10,6 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.models import clock_time
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 CommaList = Annotated[tuple[str, ...], NoDecode]  # written as "a, b, c" in the environment
 S = TypeVar("S", bound="EnvSettings")
 
@@ -46,7 +49,8 @@ class EnvSettings(BaseSettings):
         except ValidationError as exc:
             first = exc.errors()[0]
             name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
-            raise ConfigError(f"{name}: {first['msg']} (see .env.example)") from exc
+            said = str(first["msg"]).removeprefix("Value error, ")
+            raise ConfigError(f"{name}: {said} (see .env.example)") from exc
 
 
 class Settings(EnvSettings):
@@ -68,7 +72,7 @@ class Settings(EnvSettings):
     http_retries: int = Field(4, ge=0, le=10, description="retries on 5xx, 429, timeouts")
 
     # Digest defaults for new subscriptions
-    digest_time: str = Field("09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    digest_time: str = Field("09:00", description="HH:MM (9:00 and 0900 work too)")
     digest_timezone: str = Field("UTC", description="IANA zone for new subscriptions")
     digest_count: int = Field(5, ge=1, le=20)
     digest_lookback_days: int = Field(3, ge=1, le=30, description="how far back picks may go")
@@ -90,9 +94,12 @@ class Settings(EnvSettings):
     )
 
     # Service
+    connect_retry_minutes: float = Field(
+        30.0, ge=0, description="how long start-up retries an unreachable Slack or Discord"
+    )
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(8080, ge=0, le=65535, description="'off' turns it off")
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description=", ".join(LOG_LEVELS))
 
     @property
     def storage_target(self) -> str | Path:
@@ -117,6 +124,22 @@ class Settings(EnvSettings):
     @classmethod
     def _port_off(cls, value: object) -> object:
         return None if isinstance(value, str) and value.strip().lower() in ("", "off") else value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        post_time = clock_time(value)
+        if post_time is None:
+            raise ValueError(f"{value!r} is not a time of day; use HH:MM, e.g. 09:00 or 17:30")
+        return post_time
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("semantic_search")
     @classmethod

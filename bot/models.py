@@ -213,6 +213,12 @@ class MessageRef:
 DEFAULT_WEEKDAYS: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday-Friday
 
 
+def clock_time(value: str) -> str | None:
+    """'9:00', '0930', '9h30', '17' -> 'HH:MM'; None when the text is not a time of day."""
+    match = re.fullmatch(r"([01]?\d|2[0-3])[:.h]?([0-5]\d)?", value.strip().lower())
+    return f"{int(match[1]):02d}:{match[2] or '00'}" if match else None
+
+
 @dataclass(frozen=True, slots=True)
 class Pause:
     """Why a channel's digests stopped: a post failed in a way retrying cannot fix."""

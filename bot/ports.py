@@ -55,6 +55,15 @@ class PaperSource(Protocol):
         ...
 
 
+class PlatformUnreachable(Exception):
+    """A chat platform could not be reached at start-up (no network, DNS, a 5xx, a timeout):
+    worth retrying, unlike a rejected token. The message names the setting holding the address."""
+
+    def __init__(self, platform: str, message: str) -> None:
+        super().__init__(message)
+        self.platform = platform
+
+
 class ChatAdapter(ChatPoster, Protocol):
     """A platform connection run by `papers-bot run`: posts digests and answers users."""
 
@@ -64,7 +73,8 @@ class ChatAdapter(ChatPoster, Protocol):
         ...
 
     async def start(self) -> None:
-        """Connect and start handling events; returns once running, without blocking."""
+        """Connect and start handling events; returns once running, without blocking.
+        PlatformUnreachable when the network failed, ConfigError when a setting is wrong."""
         ...
 
     async def stop(self) -> None:

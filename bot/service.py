@@ -15,12 +15,13 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import health
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.core import PapersBot
 from bot.digest import LEASE
 from bot.ingest import fetch_sources
+from bot.listening import listen
 from bot.models import Channel, ClaimStatus, DigestClaim, Subscription
-from bot.ports import ChatAdapter, Clock, PostFailed, utcnow
+from bot.ports import ChatAdapter, Clock, PlatformUnreachable, PostFailed, utcnow
 from bot.schedule import ARXIV_ANNOUNCE, catch_up, digest_trigger, job_id, roundup_trigger
 from bot.storage import Storage, storage_trouble
 from bot.tasks import TaskSet
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # tried again after 1, 2, 4 … minutes, at most an hour apart, until it goes through.
 RETRY_FIRST = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
+CONNECT_BACKOFF = (1.0, 60.0)  # seconds: first wait and cap between start-up connection tries
 STOP_TIMEOUT = 30.0  # seconds in-flight posts get to finish on shutdown
 
 
@@ -69,16 +71,37 @@ class Service:
         self.started = self.clock()
         timeout = aiohttp.ClientTimeout(total=self.settings.http_timeout)
         self._session = aiohttp.ClientSession(timeout=timeout)
+        if self.settings.health_port is not None:  # first: it answers while adapters connect
+            await self._serve_health()
         for adapter in self.adapters.values():
-            await adapter.start()
+            await self._connect(adapter)
             log.info("%s adapter started", adapter.platform)
         self.scheduler.start()
         self._schedule_fetches()
         for sub in self.bot.subscriptions.all():
             self.reschedule(sub.channel)
         self._recover()
-        if self.settings.health_port is not None:
-            await self._serve_health()
+
+    async def _connect(self, adapter: ChatAdapter) -> None:
+        """Start an adapter, retrying with backoff while its platform is unreachable (a router
+        reboot must not stop the service) for CONNECT_RETRY_MINUTES, then ConfigError."""
+        loop = asyncio.get_running_loop()
+        patience = self.settings.connect_retry_minutes * 60
+        give_up = loop.time() + patience
+        delay, cap = CONNECT_BACKOFF
+        while True:
+            try:
+                await adapter.start()
+                return
+            except PlatformUnreachable as exc:
+                if loop.time() + delay > give_up:
+                    raise ConfigError(
+                        f"{exc}; still unreachable after {patience / 60:g} minutes of retrying: "
+                        "check the network and that address (CONNECT_RETRY_MINUTES sets the wait)"
+                    ) from exc
+                log.warning("%s; retrying in %g s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, cap)
 
     async def stop(self) -> None:
         """Stop scheduling, let in-flight posts finish, disconnect, close the database."""
@@ -358,9 +381,11 @@ class Service:
         return health.snapshot(self.storage, self.clock(), self.started, connected)
 
     async def _serve_health(self) -> None:
-        self._health = web.AppRunner(health.health_app(self.report), access_log=None)
-        await self._health.setup()
-        site = web.TCPSite(self._health, self.settings.health_host, self.settings.health_port)
-        await site.start()
-        self.health_port = self._health.addresses[0][1]
+        runner = web.AppRunner(health.health_app(self.report), access_log=None)
+        await runner.setup()
+        host, port = self.settings.health_host, self.settings.health_port
+        assert port is not None
+        await listen(runner, host, port, "HEALTH_PORT", "or HEALTH_PORT=off")
+        self._health = runner
+        self.health_port = runner.addresses[0][1]
         log.info("health at http://%s:%s/healthz", self.settings.health_host, self.health_port)

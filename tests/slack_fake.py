@@ -159,6 +159,7 @@ class SlackFake:
         token: str = TOKEN,
         app_token: str = APP_TOKEN,
         clock: Callable[[], float] = lambda: HARNESS_TIME,
+        port: int = 0,
     ) -> None:
         self.clock = clock  # seconds since the epoch; message ts follow it, always increasing
         self.token = token
@@ -183,7 +184,7 @@ class SlackFake:
         self._responses = itertools.count(1)
         self._response_channels: dict[str, str] = {}
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port  # 0: any free port
 
     async def __aenter__(self) -> SlackFake:
         app = web.Application()
@@ -193,7 +194,7 @@ class SlackFake:
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
         return self

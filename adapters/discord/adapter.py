@@ -26,13 +26,13 @@ from adapters.discord.render import (
     tagged,
 )
 from adapters.discord.settings import DiscordSettings
-from adapters.kit import guarded
+from adapters.kit import NETWORK_ERRORS, guarded, network_reason
 from bot.bookmarks import BookmarkChange
 from bot.commands import CommandContext, Invocation
 from bot.config import ConfigError
 from bot.core import PapersBot
 from bot.models import Channel, Digest, DigestItem, MessageRef, shorten
-from bot.ports import PostFailed
+from bot.ports import PlatformUnreachable, PostFailed
 from bot.presentation import FAILED, SHARED
 from bot.replies import TextReply
 from bot.tasks import TaskSet
@@ -100,6 +100,9 @@ class PapersClient(discord.Client):
     """The discord.py client: a command tree, and reactions handed to the adapter."""
 
     def __init__(self, adapter: DiscordAdapter) -> None:
+        # papers-bot never joins a voice channel: the voice libraries (PyNaCl, davey) are not
+        # installed on purpose, so discord.py has nothing to warn about.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(intents=intents(), allowed_mentions=NO_MENTIONS)
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
@@ -165,6 +168,9 @@ class DiscordAdapter:
                 "DISCORD_TOKEN was rejected by Discord; reset it in the Developer Portal "
                 "(your application → Bot → Reset Token) and update .env"
             ) from exc
+        except (*NETWORK_ERRORS, discord.DiscordServerError) as exc:
+            await self.stop()
+            raise self._unreachable(exc) from exc
         except BaseException:
             await self.stop()
             raise
@@ -178,10 +184,23 @@ class DiscordAdapter:
             ready.cancel()
             failed = self._task if self._task in done else None
             await self.stop()
-            if failed is not None and failed.exception() is not None:
-                raise failed.exception()  # type: ignore[misc]
-            raise TimeoutError(f"Discord gateway did not answer within {self.connect_timeout} s")
+            error = failed.exception() if failed is not None else None
+            if error is not None and not isinstance(error, NETWORK_ERRORS):
+                raise error
+            raise self._unreachable(
+                error or TimeoutError(f"no READY within {self.connect_timeout:.0f} s")
+            )
         log.info("discord: connected as %s; invite: %s", client.user, self.invite_url())
+
+    def _unreachable(self, exc: BaseException) -> PlatformUnreachable:
+        where = (
+            f"DISCORD_API_URL {self.settings.discord_api_url}"
+            if self.settings.discord_api_url
+            else "discord.com"
+        )
+        return PlatformUnreachable(
+            self.platform, f"Discord is unreachable at {where} ({network_reason(exc)})"
+        )
 
     async def stop(self) -> None:
         """Let running command handlers finish, then close the connection."""

@@ -19,27 +19,28 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.kit import guarded
+from adapters.kit import NETWORK_ERRORS, guarded, network_reason
 from adapters.slack.admins import WorkspaceAdmins
 from adapters.slack.blocks import SHARE_ACTION, Message, escape, header_message, paper_message
 from adapters.slack.client import (
     ChannelPacer,
     add_reaction,
+    configure_web_client,
     find_tagged_message,
-    make_web_client,
     post_failure,
     post_message,
     slack_error,
 )
-from adapters.slack.config import check_settings
+from adapters.slack.config import api_base_url, check_settings
 from adapters.slack.replies import render_reply
 from adapters.slack.settings import SlackSettings
 from bot.commands import CommandContext
 from bot.config import ConfigError
 from bot.core import PapersBot
+from bot.listening import listen
 from bot.models import Channel, Digest, DigestItem, MessageRef
+from bot.ports import PlatformUnreachable
 from bot.presentation import SHARED
 from bot.replies import TextReply
 from bot.tasks import TaskSet
@@ -63,16 +64,13 @@ class SlackAdapter:
         bot: PapersBot,
         settings: SlackSettings,
         *,
-        client: AsyncWebClient | None = None,
         post_interval: float | None = None,
     ) -> None:
         self.bot = bot
         self.settings = settings
         self.mode = check_settings(self.settings)
-        self.client = client or make_web_client(self.settings)
         interval = self.settings.slack_post_interval if post_interval is None else post_interval
         self.pacer = ChannelPacer(interval)
-        self.managers = WorkspaceAdmins(self.client, bot.settings.admin_user_ids)
         self.bot_user: str | None = None
         self.http_port: int | None = None
         self._tasks = TaskSet()
@@ -80,12 +78,16 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self.app = AsyncApp(
             name="papers-bot",
-            client=self.client,
+            # bolt builds the client from the token (given a client too, it warns that the
+            # token read from SLACK_BOT_TOKEN goes unused); the client is tuned just below.
+            token=self.settings.slack_bot_token,
             signing_secret=self.settings.slack_signing_secret or "",
             # Listeners only ack and spawn a task, so "before response" costs nothing and
             # guarantees the task exists by the time Slack gets its 200.
             process_before_response=True,
         )
+        self.client = configure_web_client(self.app.client, self.settings)
+        self.managers = WorkspaceAdmins(self.client, bot.settings.admin_user_ids)
         self.app.command("/papers")(self._on_command)
         self.app.action(SHARE_ACTION)(self._on_share)
         self.app.event("reaction_added")(self._on_reaction)
@@ -103,18 +105,30 @@ class SlackAdapter:
         return self._runner is not None
 
     async def start(self) -> None:
-        """Check the token with auth.test, then listen (Socket Mode or HTTP); returns once up."""
-        await self._check_token()
+        """Check the token with auth.test, then listen (Socket Mode or HTTP); returns once up.
+        PlatformUnreachable when Slack cannot be reached (worth retrying)."""
+        try:
+            await self._check_token()
+            if self.mode == "socket":
+                await self._check_app_token()
+                self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token)
+                await self._socket.connect_async()
+        except (*NETWORK_ERRORS, SlackApiError) as exc:
+            if isinstance(exc, SlackApiError) and exc.response.status_code < 500:
+                raise
+            await self.stop()
+            raise PlatformUnreachable(
+                PLATFORM,
+                f"Slack is unreachable at SLACK_API_URL {api_base_url(self.settings)} "
+                f"({network_reason(exc)})",
+            ) from exc
         if self.mode == "socket":
-            await self._check_app_token()
-            self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token)
-            await self._socket.connect_async()
             log.info("Slack: connected over Socket Mode")
             return
         runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH))
         await runner.setup()
         host, port = self.settings.slack_http_host, self.settings.slack_http_port
-        await web.TCPSite(runner, host, port).start()
+        await listen(runner, host, port, "SLACK_HTTP_PORT")
         self._runner = runner
         self.http_port = port
         log.info("Slack: listening on http://%s:%s%s", host, self.http_port, EVENTS_PATH)

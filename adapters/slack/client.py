@@ -27,9 +27,9 @@ RATE_LIMIT_RETRIES = 6
 HISTORY_PAGE = 200  # messages per conversations.history page (Slack recommends at most 200)
 
 
-def make_web_client(settings: SlackSettings) -> AsyncWebClient:
-    """An AsyncWebClient on SLACK_API_URL that retries connection errors and waits out 429s."""
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=api_base_url(settings))
+def configure_web_client(client: AsyncWebClient, settings: SlackSettings) -> AsyncWebClient:
+    """The client on SLACK_API_URL, retrying connection errors and waiting out 429s."""
+    client.base_url = api_base_url(settings)
     # The default retries connection errors only once and never a 429; a digest is a burst of
     # posts to one channel, which is exactly what Slack rate-limits.
     client.retry_handlers = [

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.commands.context import UserError
-from bot.models import Subscription
+from bot.models import Subscription, clock_time
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _set_time(sub: Subscription, value: str) -> Subscription:
-    match = re.fullmatch(r"([01]?\d|2[0-3])[:.h]?([0-5]\d)?", value.lower())
-    if not match:
+    post_time = clock_time(value)
+    if post_time is None:
         raise UserError(f"“{value}” is not a time: use HH:MM, e.g. 09:00 or 17:30.")
-    return replace(sub, post_time=f"{int(match[1]):02d}:{match[2] or '00'}")
+    return replace(sub, post_time=post_time)
 
 
 def _set_timezone(sub: Subscription, value: str) -> Subscription:

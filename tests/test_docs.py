@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from typer.main import get_command
 
 from adapters import PLATFORMS
@@ -52,6 +53,7 @@ def test_readme_names_the_two_setup_commands_and_ci_runs_the_test_one() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_the_slack_manifest_hint_is_the_registry() -> None:
-    manifest = (ROOT / "adapters" / "slack" / "manifest.yml").read_text()
+@pytest.mark.parametrize("name", ["manifest.yml", "manifest.http.yml"])
+def test_the_slack_manifest_hint_is_the_registry(name: str) -> None:
+    manifest = (ROOT / "adapters" / "slack" / name).read_text()
     assert f'usage_hint: "{REGISTRY.usage_hint()}"' in manifest

@@ -1,31 +1,31 @@
-"""The Slack manifest and README agree with what the adapter does."""
+"""The Slack manifests and README agree with what the adapter does."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
-from adapters.slack.app import SlackAdapter
+import pytest
+import yaml
+
+from adapters.slack.app import EVENTS_PATH, SlackAdapter
 
 HERE = Path(__file__).parent.parent / "adapters" / "slack"
-MANIFEST = (HERE / "manifest.yml").read_text()
+MANIFESTS = ("manifest.yml", "manifest.http.yml")
 README = (HERE / "README.md").read_text()
+PLACEHOLDER = "https://papers.example.org" + EVENTS_PATH
 
 
-def listed(after: str) -> list[str]:
-    """The '- item' lines of the YAML list that follows a key."""
-    block = MANIFEST.split(after, 1)[1]
-    items = []
-    for line in block.splitlines()[1:]:
-        match = re.match(r"^\s+- (\S+)$", line)
-        if not match:
-            break
-        items.append(match[1])
-    return items
+def manifest(name: str) -> dict[str, Any]:
+    """A manifest as Slack reads it."""
+    parsed: dict[str, Any] = yaml.safe_load((HERE / name).read_text())
+    return parsed
 
 
-def test_every_scope_has_a_readme_line_saying_why() -> None:
-    scopes = listed("    bot:")
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_every_scope_has_a_readme_line_saying_why(name: str) -> None:
+    scopes = manifest(name)["oauth_config"]["scopes"]["bot"]
     assert scopes == [
         "commands",
         "chat:write",
@@ -39,10 +39,42 @@ def test_every_scope_has_a_readme_line_saying_why() -> None:
         assert re.search(rf"^\| `{re.escape(scope)}` \| \w", README, re.M), scope
 
 
-def test_manifest_has_the_command_reaction_events_interactivity_and_socket_mode() -> None:
-    assert listed("    bot_events:") == ["reaction_added", "reaction_removed"]
-    assert "command: /papers" in MANIFEST and "usage_hint:" in MANIFEST
-    assert "socket_mode_enabled: true" in MANIFEST and "is_enabled: true" in MANIFEST
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_manifest_has_the_command_reaction_events_and_interactivity(name: str) -> None:
+    app = manifest(name)
+    assert app["settings"]["event_subscriptions"]["bot_events"] == [
+        "reaction_added",
+        "reaction_removed",
+    ]
+    (command,) = app["features"]["slash_commands"]
+    assert command["command"] == "/papers" and command["usage_hint"]
+    assert app["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_the_socket_mode_manifest_needs_no_url() -> None:
+    app = manifest("manifest.yml")
+    assert app["settings"]["socket_mode_enabled"] is True
+    assert "url" not in app["features"]["slash_commands"][0]
+    assert "request_url" not in app["settings"]["event_subscriptions"]
+
+
+def test_the_http_manifest_sends_everything_to_the_events_path() -> None:
+    app = manifest("manifest.http.yml")
+    settings = app["settings"]
+    assert settings["socket_mode_enabled"] is False
+    assert app["features"]["slash_commands"][0]["url"] == PLACEHOLDER
+    assert settings["event_subscriptions"]["request_url"] == PLACEHOLDER
+    assert settings["interactivity"]["request_url"] == PLACEHOLDER
+    same = {k: v for k, v in app.items() if k != "settings"}
+    socket = manifest("manifest.yml")
+    del same["features"]["slash_commands"][0]["url"]
+    assert same == {k: v for k, v in socket.items() if k != "settings"}
+
+
+def test_readme_says_which_manifest_to_choose() -> None:
+    assert "manifest.http.yml" in README and "Which manifest" in README
+    root = (HERE.parent.parent / "README.md").read_text()
+    assert "adapters/slack/manifest.http.yml" in root
 
 
 def test_readme_names_every_setting_the_adapter_reads() -> None:

@@ -171,8 +171,11 @@ async def test_sigterm_while_retrying_stops_at_once(tmp_path: Path) -> None:
         EXE, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     assert proc.stderr is not None
-    while b"retrying in" not in await asyncio.wait_for(proc.stderr.readline(), 30):
-        pass
+    seen = b""
+    while b"retrying in" not in seen:
+        line = await asyncio.wait_for(proc.stderr.readline(), 30)
+        assert line, seen.decode()  # the process ended without retrying
+        seen += line
     proc.send_signal(signal.SIGTERM)
     _, err = await asyncio.wait_for(proc.communicate(), 15)
     assert proc.returncode == 0, err.decode()

@@ -5,11 +5,13 @@ and the env file. (No container is built here: there is no Docker daemon in the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import shlex
 import signal
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import yaml
 
 from tests.slack_harness import free_port
 from tests.test_cli import EXE, offline_env
+from tests.upstream_server import UpstreamServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -62,23 +65,28 @@ async def test_the_healthcheck_passes_against_a_running_service_and_fails_withou
     tmp_path: Path,
 ) -> None:
     port = free_port()
-    env = offline_env(tmp_path, HEALTH_HOST="127.0.0.1", HEALTH_PORT=str(port))
-    proc = await asyncio.create_subprocess_exec(
-        EXE, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):  # wait for /healthz to come up
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
+    async with UpstreamServer(today=date.today()) as upstream:  # a fetch that works: healthy
+        env = offline_env(
+            tmp_path,
+            HEALTH_HOST="127.0.0.1",
+            HEALTH_PORT=str(port),
+            HF_API_URL=upstream.hf_api_url,
+        )
+        proc = await asyncio.create_subprocess_exec(
+            EXE, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        try:
+            async with aiohttp.ClientSession() as session:
+                for _ in range(300):  # wait until /healthz says the service is up and fetched
                     await asyncio.sleep(0.1)
-        assert await run_check(port) == 0
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(proc.communicate(), 30)
+                    with contextlib.suppress(aiohttp.ClientConnectionError):
+                        async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                            if response.status == 200 and (await response.json())["sources"]:
+                                break
+            assert await run_check(port) == 0
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0
     assert await run_check(port) != 0  # nothing answers now: unhealthy
 

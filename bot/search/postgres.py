@@ -47,12 +47,13 @@ log = logging.getLogger(__name__)
 # ts_rank_cd weights for labels D, C, B, A: title 4x the abstract and keywords, authors 2x,
 # as ranking.WEIGHTS gives bm25 on SQLite.
 RANK_WEIGHTS = "{0, 0.25, 0.5, 1.0}"
-RANK_NORMALISATION = 1  # divide by 1 + log(document length), as bm25 discounts long abstracts
+RANK_FUNCTION = "ts_rank_cd"  # cover density: words of the query close together rank higher
+RANK_NORMALISATION = 2  # divide by the document length (best of 0, 1, 2, 8, 32 on the dev split)
 SNIPPET_OPTIONS = (
     f"StartSel={ranking.MARK_OPEN}, StopSel={ranking.MARK_CLOSE},"
     " MaxWords=24, MinWords=12, ShortWord=2, MaxFragments=1"
 )
-TRIGRAM_CANDIDATES = 50  # similar words looked at per misspelt word, most common first
+TRIGRAM_CANDIDATES = 50  # most similar words looked at per misspelt word
 
 Fragment = tuple[str, list[Any]]  # SQL text with %s placeholders, and its parameters
 
@@ -194,7 +195,7 @@ class PgSearch:
         """The newest `limit` matches with their ts_rank_cd, and False when time ran out."""
         sql, params = where.query
         statement = (
-            f"SELECT p.seq, ts_rank_cd(%s, p.search, {sql}, %s) AS score FROM"
+            f"SELECT p.seq, {RANK_FUNCTION}(%s, p.search, {sql}, %s) AS score FROM"
             f" (SELECT p.seq, p.search FROM papers p WHERE {where.sql}"
             " ORDER BY p.seq DESC LIMIT %s) p"
         )
@@ -325,8 +326,8 @@ class PgSearch:
         for word in (w for w in suspects if counts.get(w, 0) <= RARE):
             rows = self.db.rows(
                 "SELECT word, papers FROM search_words WHERE word %% %s"
-                " ORDER BY papers DESC LIMIT %s",
-                [word, TRIGRAM_CANDIDATES],
+                " ORDER BY word <-> %s LIMIT %s",
+                [word, word, TRIGRAM_CANDIDATES],
             )
             near = edits(word)
             close = [(r["papers"], r["word"]) for r in rows if r["word"] in near]

@@ -13,7 +13,7 @@ from bot.commands import CommandContext
 from bot.config import Settings
 from bot.core import PapersBot
 from bot.digest import HEADER_PENDING, owner_is_dead, process_owner
-from bot.models import Channel, Digest, DigestKind, MessageRef, Subscription
+from bot.models import Channel, Digest, DigestItem, DigestKind, MessageRef, Subscription
 from bot.replies import TextReply
 from bot.storage import Storage, open_storage
 from tests.conftest import FixedClock, RecordingPoster, make_paper
@@ -229,3 +229,29 @@ async def test_a_pending_header_the_platform_never_got_is_posted(
     storage.ledger.set_digest_header(channel, DAY, "daily", HEADER_PENDING)
     await bot.post_digest(poster, channel)
     assert len(poster.headers) == 1 and poster.paper_ids == ["2508.00008"]
+
+
+class SlowPoster(RecordingPoster):
+    """Each post yields to the loop, so two runs in one process can interleave."""
+
+    async def post_paper(self, digest: Digest, item: DigestItem) -> MessageRef:
+        await asyncio.sleep(0)
+        return await super().post_paper(digest, item)
+
+
+async def test_one_process_never_runs_a_digest_twice_at_once(
+    bot: PapersBot, storage: Storage, channel: Channel
+) -> None:
+    # A start-up resume and a /papers digest of the same interrupted digest, in one process:
+    # the lease names the process, so the runner itself must turn the second one away.
+    _seed(storage)
+    picks = [("2508.00008", "80 upvotes"), ("2508.00007", "70 upvotes")]
+    claim = storage.ledger.claim_digest(channel, DAY, "daily", picks, bot.clock())
+    poster = SlowPoster()
+    resumed, typed = await asyncio.gather(
+        bot.finish_digest(poster, claim),
+        bot.answer_text("digest", CommandContext(channel, "U1", poster)),
+    )
+    assert resumed.status == "posted"
+    assert typed == TextReply(f"Another process is posting {channel}'s digest.")
+    assert poster.paper_ids == ["2508.00008", "2508.00007"] and len(poster.headers) == 1

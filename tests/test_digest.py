@@ -16,7 +16,13 @@ from bot.digest import HEADER_PENDING, owner_is_dead, process_owner
 from bot.models import Channel, Digest, DigestItem, DigestKind, MessageRef, Subscription
 from bot.replies import TextReply
 from bot.storage import Storage, open_storage
-from tests.conftest import FixedClock, RecordingPoster, make_paper
+from tests.conftest import (
+    STORAGE_BACKENDS,
+    FixedClock,
+    RecordingPoster,
+    make_paper,
+    storage_target,
+)
 
 DAY = date(2025, 8, 5)
 
@@ -132,10 +138,17 @@ async def test_recovery_asks_the_platform_about_an_unconfirmed_post(
     assert len(outcome.posted) == 1
 
 
+@pytest.mark.parametrize("backend", STORAGE_BACKENDS)
 async def test_two_processes_sharing_the_database_post_once(
-    tmp_path: Path, settings: Settings, clock: FixedClock, channel: Channel
+    tmp_path: Path,
+    settings: Settings,
+    clock: FixedClock,
+    channel: Channel,
+    backend: str,
+    request: pytest.FixtureRequest,
 ) -> None:
-    with open_storage(tmp_path / "shared.db") as one, open_storage(tmp_path / "shared.db") as two:
+    shared = storage_target(backend, request, tmp_path)  # two connections to one database
+    with open_storage(shared) as one, open_storage(shared) as two:
         first, second = PapersBot(one, settings, clock), PapersBot(two, settings, clock)
         _seed(one)
         posters = RecordingPoster(), RecordingPoster()

@@ -27,9 +27,10 @@ from bot.digest import DigestOutcome, DigestRunner
 from bot.models import Channel, Digest, DigestClaim, DigestItem, DigestKind, MessageRef, Paper
 from bot.ports import ChatPoster, Clock, utcnow
 from bot.presentation import BookmarkEmoji, paused_notice
-from bot.replies import Reply, SearchReply, TextReply
+from bot.replies import Reply, SearchHit, SearchReply, TextReply
 from bot.storage import Storage
 from bot.subscriptions import ScheduleListener, SubscriptionBook
+from bot.taste import similar_papers
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,15 @@ class PaperFinder:
     def search(self, text: str) -> SearchReply:
         """Answer /papers <text>."""
         return self._storage.search.search(text, limit=self.limit, now=self._clock())
+
+    def similar(self, paper: Paper) -> SearchReply:
+        """The stored papers most like one paper, each with what they share."""
+        found = similar_papers(self._storage, paper, self._clock(), self.limit)
+        hits = tuple(
+            SearchHit(other, score, ((f"alike in: {terms}", False),))
+            for other, score, terms in found
+        )
+        return SearchReply(paper.title, hits, heading=f"Papers like “{paper.title}”")
 
 
 class ChannelDigests:

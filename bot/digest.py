@@ -34,8 +34,9 @@ from bot.models import (
     Subscription,
 )
 from bot.ports import ChatPoster, Clock
-from bot.selection import pick_digest
+from bot.selection import EVIDENCE, pick_digest
 from bot.storage import Storage
+from bot.taste import ChannelTaste, channel_taste
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,9 @@ class DigestRunner:
         ids = [paper.id for paper in candidates]
         matches = {topic: self.match_topic(topic, ids) for topic in sub.topics}
         posted = self.storage.ledger.posted_paper_ids(sub.channel)
-        return pick_digest(sub, candidates, posted, day, matches)
+        taste = channel_taste(self.storage, sub.channel, candidates, now) if sub.taste else None
+        taste = taste or ChannelTaste({})
+        return pick_digest(sub, candidates, posted | taste.saved, day, matches, taste.liking)
 
     def roundup(self, sub: Subscription, day: date) -> Digest:
         """The week's papers this channel's members saved most: the team's reading list."""
@@ -137,6 +140,8 @@ class DigestRunner:
             for pid, n in saves
             if pid in papers
         )
+        if sub.taste and len(items) < sub.count:
+            items += self._missed(sub, since, sub.count - len(items))
         return Digest(
             sub.channel,
             day,
@@ -144,6 +149,19 @@ class DigestRunner:
             f"Weekly roundup · the team's reading list · {day:%d %b}",
             "Nobody saved a paper this week.",
             DigestKind.ROUNDUP,
+        )
+
+    def _missed(self, sub: Subscription, since: datetime, count: int) -> tuple[DigestItem, ...]:
+        """The week's papers the channel's taste likes that it was never shown nor saved."""
+        posted = self.storage.ledger.posted_paper_ids(sub.channel)
+        week = [p for p in self.storage.papers.recent(since, since.date()) if p.id not in posted]
+        liking = channel_taste(self.storage, sub.channel, week, self.clock()).liking
+        liked = sorted(
+            (p for p in week if p.id in liking and liking[p.id].score >= EVIDENCE),
+            key=lambda p: (-liking[p.id].score, p.id),
+        )
+        return tuple(
+            DigestItem(p, f"you may have missed it: {liking[p.id].evidence}") for p in liked[:count]
         )
 
     async def deliver(

@@ -242,6 +242,7 @@ class Subscription:
     skip_empty: bool = False  # True: say nothing on days with nothing new
     roundup_weekday: int | None = 4  # weekly roundup (Friday); None turns it off
     paused: Pause | None = None  # set when the bot cannot post here; subscribe again to resume
+    taste: bool = True  # blend the channel's taste (what its members saved) into the picks
 
 
 class PostKind(StrEnum):
@@ -349,6 +350,15 @@ class Bookmark:
     member: Member
     paper: Paper
     saved_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSave:
+    """A paper saved from a channel: by how many of its members, and when last."""
+
+    paper_id: str
+    savers: int
+    last_saved: datetime
 
 
 @dataclass(frozen=True, slots=True)

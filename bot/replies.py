@@ -44,6 +44,7 @@ class SearchReply:
     note: str = ""  # e.g. "showing the newest matches: the full ranking took too long"
     ephemeral: bool = True
     notice: str = ""  # a line to show first (a paused channel says why)
+    heading: str = ""  # instead of "3 papers matching “query”" (`/papers like`)
 
 
 @dataclass(frozen=True, slots=True)

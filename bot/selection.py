@@ -9,17 +9,47 @@ papers seen only on arXiv, its arXiv date, else the day the bot first saw it). C
 double because a discussion signals more interest than a click; stars are damped by the log so
 a famous repository does not drown the day's papers; the +1 lets arXiv-only papers rank by
 recency; the half-life of three days keeps the digest about this week's papers.
+
+When a channel's taste is on (bot.taste), each candidate also has a taste score; the rank is then
+
+    z(taste) + 0.3 x z(log(1 + trending))
+
+with z standardising over the day's eligible candidates: what the channel saves leads, and
+trending orders the rest and fills every slot the taste does not claim.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+import statistics
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 
 from bot.models import Digest, DigestItem, Paper, Subscription
 
 HALF_LIFE_DAYS = 3.0
+TRENDING_WEIGHT = 0.3  # trending against taste, both standardised (tuned in benchmarks/taste.py)
+
+
+EVIDENCE = 1.5  # a taste score from which the why line names the saved paper it is like
+
+
+@dataclass(frozen=True, slots=True)
+class Liking:
+    """What a channel's taste says of a candidate: its score (standardised over the day's
+    candidates: 2 is two standard deviations above their mean) and the saved paper it is most
+    like, with how many members saved that."""
+
+    score: float
+    like: str  # the title of the saved paper closest to the candidate
+    savers: int
+
+    @property
+    def evidence(self) -> str:
+        """'like “Title”, saved by 3 of you'."""
+        who = "one of you" if self.savers == 1 else f"{self.savers} of you"
+        return f"like “{self.like}”, saved by {who}"
 
 
 def news_day(paper: Paper) -> date | None:
@@ -36,9 +66,27 @@ def trending_score(paper: Paper, today: date) -> float:
     return engagement * 0.5 ** (age / HALF_LIFE_DAYS)
 
 
-def why_picked(paper: Paper, topics: tuple[str, ...] = ()) -> str:
-    """A one-line reason, e.g. '42 upvotes · 3 comments · 1.2k stars · matches diffusion'."""
+def blend(trending: Sequence[float], liked: Sequence[float]) -> list[float]:
+    """The taste-on rank of each candidate (see the module docstring); higher is better."""
+    damped = [math.log1p(score) for score in trending]
+    return [
+        t + TRENDING_WEIGHT * d for t, d in zip(_standard(liked), _standard(damped), strict=True)
+    ]
+
+
+def _standard(values: Sequence[float]) -> list[float]:
+    if len(values) < 2:
+        return [0.0] * len(values)
+    mean, spread = statistics.fmean(values), statistics.pstdev(values)
+    return [(v - mean) / spread if spread else 0.0 for v in values]
+
+
+def why_picked(paper: Paper, topics: tuple[str, ...] = (), liking: Liking | None = None) -> str:
+    """A one-line reason, e.g. '42 upvotes · 3 comments · 1.2k stars · matches diffusion', led
+    by the taste's evidence when the channel's taste picked it."""
     parts: list[str] = []
+    if liking is not None and liking.score >= EVIDENCE:
+        parts.append(liking.evidence)
     if paper.upvotes:
         parts.append(f"{paper.upvotes} upvote{'s' * (paper.upvotes != 1)}")
     if paper.comments:
@@ -65,13 +113,16 @@ def pick_digest(
     already_posted: Collection[str],
     today: date,
     topic_matches: Mapping[str, Collection[str]] | None = None,
+    liking: Mapping[str, Liking] | None = None,
 ) -> Digest:
     """Choose up to `sub.count` new papers for a channel, best first, each with why it was picked.
 
     `topic_matches` maps each of the subscription's topics to the candidate ids that match it;
-    when the subscription has topics, only papers matching at least one are eligible.
+    when the subscription has topics, only papers matching at least one are eligible. `liking`
+    (the channel's taste, when on) re-ranks the eligible papers; it never removes one.
     """
     topic_matches = topic_matches or {}
+    liking = liking or {}
     scored: list[DigestItem] = []
     for paper in candidates:
         if paper.id in already_posted or paper.upvotes < sub.min_upvotes:
@@ -83,7 +134,12 @@ def pick_digest(
         if sub.topics and not matched:
             continue
         score = trending_score(paper, today)
-        scored.append(DigestItem(paper=paper, why=why_picked(paper, matched), score=score))
+        why = why_picked(paper, matched, liking.get(paper.id))
+        scored.append(DigestItem(paper=paper, why=why, score=score))
+    if liking:
+        liked = [liking[i.paper.id].score if i.paper.id in liking else 0.0 for i in scored]
+        ranks = blend([item.score for item in scored], liked)
+        scored = [replace(item, score=r) for item, r in zip(scored, ranks, strict=True)]
     scored.sort(key=lambda item: (-item.score, item.paper.id))
     items = tuple(scored[: sub.count])
     return Digest(

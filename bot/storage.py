@@ -17,6 +17,7 @@ from typing import Protocol
 from bot.models import (
     Bookmark,
     Channel,
+    ChannelSave,
     DigestClaim,
     FetchRecord,
     Member,
@@ -235,6 +236,11 @@ class ChannelActivity(Protocol):
 
     def team_saves(self, channel: Channel, since: datetime) -> list[tuple[str, int]]:
         """(paper id, how many people saved it) for papers saved from this channel since a time."""
+        ...
+
+    def channel_saves(self, channel: Channel) -> list[ChannelSave]:
+        """Every paper saved from this channel: how many members saved it and when last,
+        most saved first, then most recently saved (the channel's taste)."""
         ...
 
     def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:

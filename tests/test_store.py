@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.models import (
     EVENT_RETENTION,
     Channel,
+    ChannelSave,
     ClaimStatus,
     Member,
     MessageRef,
@@ -129,8 +130,10 @@ def test_subscriptions_round_trip(storage: Storage) -> None:
         timezone="Asia/Kolkata",
         skip_empty=True,
         roundup_weekday=None,
+        taste=False,
     )
     other = Subscription(Channel("discord", "G1", "C9"))
+    assert other.taste  # on unless a channel turns it off
     storage.activity.save_subscription(sub, NOW)
     storage.activity.save_subscription(other, NOW)
     assert storage.activity.get_subscription(CH) == sub
@@ -329,6 +332,27 @@ def test_bookmarks_belong_to_one_member_of_one_workspace(storage: Storage) -> No
     assert storage.activity.bookmarks(Member("slack", "T2", "U1")) == []
     assert storage.activity.bookmarks(Member("discord", "T1", "U1")) == []
     assert storage.activity.team_saves(CH, NOW - timedelta(days=7)) == []  # saved from nowhere
+
+
+def test_channel_saves_count_members_and_keep_the_latest_save(storage: Storage) -> None:
+    storage.papers.upsert([make_paper("2508.00001"), make_paper("2508.00002")], NOW)
+    marks = storage.activity
+    later = NOW + timedelta(days=2)
+    marks.set_bookmark(ADA, "2508.00001", True, NOW, "C1")
+    marks.set_bookmark(ADA, "2508.00002", True, NOW, "C1")
+    marks.set_bookmark(CH.member("U2"), "2508.00002", True, later, "C1")
+    marks.set_bookmark(CH.member("U3"), "2508.00001", True, later, "C2")  # another channel
+    marks.set_bookmark(Member("slack", "T2", "U4"), "2508.00001", True, later, "C1")
+    assert marks.channel_saves(CH) == [
+        ChannelSave("2508.00002", 2, later),
+        ChannelSave("2508.00001", 1, NOW),
+    ]
+    marks.set_bookmark(CH.member("U2"), "2508.00002", False, later)
+    assert marks.channel_saves(CH) == [
+        ChannelSave("2508.00001", 1, NOW),
+        ChannelSave("2508.00002", 1, NOW),
+    ]
+    assert marks.channel_saves(Channel("discord", "G1", "C1")) == []
 
 
 def test_events_are_processed_once(storage: Storage) -> None:

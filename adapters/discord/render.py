@@ -198,7 +198,7 @@ def render_search(reply: SearchReply) -> Rendered:
         snippet = snippet_text(hit.snippet, max(budget - len(head) - len(meta), 0))
         entries.append("\n".join(part for part in (head, meta, snippet) if part))
     embed = discord.Embed(
-        title=clip(f"Search: {reply.query}", TITLE_MAX),
+        title=clip(reply.heading or f"Search: {reply.query}", TITLE_MAX),
         description=_listing(entries, DESCRIPTION_MAX) if entries else None,
         colour=COLOUR,
     )

@@ -89,7 +89,8 @@ def snippet_mrkdwn(snippet: Snippet) -> str:
 def render_search(reply: SearchReply) -> Message:
     """Top hits, each with a "Share in channel" button; ephemeral unless the reply says not."""
     query = shorten(reply.query, 200)
-    blocks: list[Block] = [section(f"*{escape(search_heading(len(reply.hits), query))}*")]
+    heading = shorten(reply.heading, 250) or search_heading(len(reply.hits), query)
+    blocks: list[Block] = [section(f"*{escape(heading)}*")]
     if reply.note:
         blocks.append(context(escape(reply.note)))
     hits = reply.hits[:SEARCH_HITS]
@@ -105,7 +106,7 @@ def render_search(reply: SearchReply) -> Message:
         button = share_button(hit.paper, f"share-{index}")
         if button:
             blocks.append(button)
-    text = escape(search_heading(len(hits), query))
+    text = escape(heading)
     return Message(clip(text, MAX_FALLBACK), fit(blocks), reply.ephemeral)
 
 

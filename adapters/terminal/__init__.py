@@ -126,7 +126,8 @@ def snippet_text(snippet: Snippet) -> Text:
 
 def _render_search(reply: SearchReply) -> RenderableType:
     parts: list[RenderableType] = []
-    parts.append(Text(f"🔎 {search_heading(len(reply.hits), reply.query)}", style="bold"))
+    heading = reply.heading or search_heading(len(reply.hits), reply.query)
+    parts.append(Text(f"🔎 {heading}", style="bold"))
     if reply.note:
         parts.append(Text(reply.note, style="italic"))
     if not reply.hits:

@@ -85,6 +85,16 @@ def _set_roundup(sub: Subscription, value: str) -> Subscription:
     return replace(sub, roundup_weekday=_day(value.lower()))
 
 
+def _set_taste(sub: Subscription, value: str) -> Subscription:
+    choice = value.lower()
+    if choice not in ("on", "off"):
+        raise UserError(
+            "taste takes on (what this channel's members save shapes its picks) or off"
+            " (trending and topics only)."
+        )
+    return replace(sub, taste=choice == "on")
+
+
 SETTERS: dict[str, Callable[[Subscription, str], Subscription]] = {
     "time": _set_time,
     "timezone": _set_timezone,
@@ -95,8 +105,18 @@ SETTERS: dict[str, Callable[[Subscription, str], Subscription]] = {
     "days": _set_weekdays,
     "empty": _set_empty,
     "roundup": _set_roundup,
+    "taste": _set_taste,
 }
-SETTING_NAMES = ("time", "timezone", "count", "min_upvotes", "weekdays", "empty", "roundup")
+SETTING_NAMES = (
+    "time",
+    "timezone",
+    "count",
+    "min_upvotes",
+    "weekdays",
+    "empty",
+    "roundup",
+    "taste",
+)
 
 
 def describe_subscription(sub: Subscription) -> list[tuple[str, str]]:
@@ -111,6 +131,7 @@ def describe_subscription(sub: Subscription) -> list[tuple[str, str]]:
         ("topics", ", ".join(sub.topics) or "all trending papers"),
         ("empty", "skip" if sub.skip_empty else "say"),
         ("roundup", roundup),
+        ("taste", "on" if sub.taste else "off"),
     ]
 
 

@@ -72,6 +72,10 @@ class PaperLookup(Protocol):
         """Answer /papers <text>."""
         ...
 
+    def similar(self, paper: Paper) -> SearchReply:
+        """The stored papers most like one paper, each with what they share."""
+        ...
+
 
 class Bookmarks(Protocol):
     """A member's saved papers."""

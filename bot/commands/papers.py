@@ -86,6 +86,15 @@ async def today(ctx: CommandContext, call: Invocation, digests: DigestDesk) -> R
     )
 
 
+@command("like", "the papers most like one paper, and what they share", PAPER)
+async def like(ctx: CommandContext, call: Invocation, papers: PaperLookup) -> Reply:
+    paper = papers.find(call.arg("paper"))
+    reply = papers.similar(paper)
+    if not reply.hits:
+        return TextReply(f"No other stored paper is like {paper.id} yet.", error=True)
+    return reply
+
+
 @command("saved", "the papers you saved with 🔖")
 async def saved(ctx: CommandContext, call: Invocation, bookmarks: Bookmarks) -> Reply:
     papers = tuple(bookmarks.saved(ctx.channel, ctx.user))

@@ -13,6 +13,7 @@ from bot.models import (
     FETCH_LOG_RETENTION,
     Bookmark,
     Channel,
+    ChannelSave,
     FetchRecord,
     Member,
     Pause,
@@ -50,6 +51,7 @@ class SqliteActivity:
                 "timezone": sub.timezone,
                 "skip_empty": int(sub.skip_empty),
                 "roundup_weekday": sub.roundup_weekday,
+                "taste": int(sub.taste),
                 "updated_at": now.isoformat(),
             },
             pk=("platform", "workspace", "channel"),
@@ -146,6 +148,17 @@ class SqliteActivity:
         )
         return [(row[0], int(row[1])) for row in rows]
 
+    def channel_saves(self, channel: Channel) -> list[ChannelSave]:
+        """Every paper saved from this channel: how many members saved it and when last,
+        most saved first."""
+        scope, params = channel_scope(channel)
+        rows = self.db.execute(
+            f"SELECT paper_id, count(*), max(saved_at) FROM bookmarks WHERE {scope}"
+            " GROUP BY paper_id ORDER BY count(*) DESC, max(saved_at) DESC, paper_id",
+            params,
+        )
+        return [ChannelSave(row[0], int(row[1]), datetime.fromisoformat(row[2])) for row in rows]
+
     # -- processed events -----------------------------------------------------------------
 
     def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
@@ -228,4 +241,5 @@ def _row_to_subscription(row: dict[str, Any]) -> Subscription:
         paused=Pause(row["paused_reason"], row["paused_said"], datetime.fromisoformat(since))
         if (since := row.get("paused_at"))
         else None,
+        taste=bool(row.get("taste", 1)),
     )

@@ -161,11 +161,19 @@ def _v4_paused_subscriptions(db: Database) -> None:
             table.add_column(column, str)
 
 
+def _v5_channel_taste(db: Database) -> None:
+    """The per-channel switch for blending what its members saved into the digest."""
+    if "taste" not in db.table("subscriptions").columns_dict:
+        db.table("subscriptions").add_column("taste", int, not_null_default=1)
+    db.table("bookmarks").create_index(["platform", "workspace", "channel"], if_not_exists=True)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_search_abbreviations,
     _v3_event_pruning,
     _v4_paused_subscriptions,
+    _v5_channel_taste,
 ]
 
 

@@ -1,0 +1,139 @@
+"""The channel's taste: what its members save shapes its digest, roundup and /papers today, over
+the real bundled papers and the real store; taste off is trending again; /papers like."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.commands import CommandContext
+from bot.core import PapersBot
+from bot.ingest import ingest_files
+from bot.models import Channel, ChannelSave, DigestKind
+from bot.replies import SearchReply, SettingsReply, TextReply
+from bot.sources import sample_files
+from bot.storage import Storage
+from bot.taste import MIN_SAVES, save_weight
+from tests.conftest import FixedClock, RecordingPoster, make_paper
+
+LATE = datetime(2025, 8, 29, 9, 0, tzinfo=UTC)  # the last day of the bundled sample
+NVSPEECH = "2508.04195"  # NVSpeech: ... Speech Modeling with Paralinguistic Vocalizations
+SEPARATION = "2508.10830"  # Advances in Speech Separation: Techniques, Challenges, ...
+SPEECH = {"2508.16790", "2508.11598"}  # TaDiCodec (speech tokenizer), speech as cochlear tokens
+
+
+@pytest.fixture
+def sampled(storage: Storage, clock: FixedClock) -> Storage:
+    clock.now = LATE
+    ingest_files(storage, sample_files(), LATE)
+    return storage
+
+
+def _save(storage: Storage, channel: Channel, *saves: tuple[str, str]) -> None:
+    for user, paper_id in saves:
+        storage.activity.set_bookmark(channel.member(user), paper_id, True, LATE, channel.channel)
+
+
+def test_two_saves_bring_their_topic_into_the_picks_with_the_evidence(
+    bot: PapersBot, sampled: Storage, channel: Channel
+) -> None:
+    trending = bot.preview(channel)
+    assert not SPEECH & {item.paper.id for item in trending.items}
+    _save(sampled, channel, ("U1", NVSPEECH), ("U2", SEPARATION), ("U3", SEPARATION))
+    tasted = bot.preview(channel)
+    picked = {item.paper.id: item.why for item in tasted.items}
+    assert picked.keys() >= SPEECH
+    assert len(tasted.items) == len(trending.items)  # the taste re-ranks, never empties
+    assert not {NVSPEECH, SEPARATION} & picked.keys()  # saved already: not picked again
+    whys = [picked[pid] for pid in SPEECH]
+    assert all(why.startswith("like “") for why in whys)
+    assert any("saved by one of you" in why or "saved by 2 of you" in why for why in whys)
+    assert any(item.paper.id not in SPEECH for item in tasted.items)  # trending still fills
+
+
+def test_the_taste_waits_for_enough_saves(
+    bot: PapersBot, sampled: Storage, channel: Channel
+) -> None:
+    assert MIN_SAVES == 2
+    trending = bot.preview(channel)
+    _save(sampled, channel, ("U1", NVSPEECH), ("U2", NVSPEECH))  # one paper, twice
+    assert bot.preview(channel) == trending
+
+
+def test_saves_in_another_channel_do_not_change_this_one(
+    bot: PapersBot, sampled: Storage, channel: Channel
+) -> None:
+    trending = bot.preview(channel)
+    other = Channel(channel.platform, channel.workspace, "C-other")
+    _save(sampled, other, ("U1", NVSPEECH), ("U2", SEPARATION))
+    assert bot.preview(channel) == trending
+    assert {item.paper.id for item in bot.preview(other).items} >= SPEECH
+
+
+async def test_taste_off_restores_trending_and_on_brings_it_back(
+    bot: PapersBot, sampled: Storage, channel: Channel
+) -> None:
+    ctx = CommandContext(channel, "U1")
+    await bot.answer_text("/papers subscribe", ctx)
+    trending = bot.preview(channel)
+    _save(sampled, channel, ("U1", NVSPEECH), ("U2", SEPARATION))
+    off = await bot.answer_text("/papers settings taste off", ctx)
+    assert isinstance(off, SettingsReply) and not off.subscription.taste
+    assert [i.paper.id for i in bot.preview(channel).items] == [i.paper.id for i in trending.items]
+    await bot.answer_text("/papers settings taste on", ctx)
+    assert {item.paper.id for item in bot.preview(channel).items} >= SPEECH
+    wrong = await bot.answer_text("/papers settings taste maybe", ctx)
+    assert isinstance(wrong, TextReply) and wrong.error and "on" in wrong.text
+
+
+async def test_the_posted_digest_is_the_tasted_one(
+    bot: PapersBot, sampled: Storage, channel: Channel, poster: RecordingPoster
+) -> None:
+    _save(sampled, channel, ("U1", NVSPEECH), ("U2", SEPARATION))
+    outcome = await bot.post_digest(poster, channel)
+    assert outcome.status == "posted" and set(poster.paper_ids) >= SPEECH
+    assert any(why.startswith("like “") for _, _, why in poster.papers)
+
+
+async def test_the_roundup_adds_what_the_taste_likes_after_the_saves(
+    bot: PapersBot, sampled: Storage, channel: Channel, poster: RecordingPoster
+) -> None:
+    _save(sampled, channel, ("U1", NVSPEECH), ("U2", SEPARATION), ("U3", SEPARATION))
+    outcome = await bot.post_roundup(poster, channel)
+    assert outcome.digest is not None and outcome.digest.kind == DigestKind.ROUNDUP
+    items = outcome.digest.items
+    assert [item.paper.id for item in items[:2]] == [SEPARATION, NVSPEECH]
+    assert items[0].why == "saved by 2 teammates"
+    missed = [item for item in items[2:] if item.why.startswith("you may have missed it: like")]
+    assert missed and SPEECH & {item.paper.id for item in missed}
+
+
+def test_a_save_counts_per_member_and_fades_with_age() -> None:
+    one = ChannelSave("2508.00001", 1, LATE)
+    assert save_weight(one, LATE) == 1.0
+    assert save_weight(ChannelSave("2508.00001", 3, LATE), LATE) == 3.0
+    assert save_weight(one, LATE + timedelta(days=90)) == pytest.approx(0.5)
+
+
+async def test_like_answers_the_papers_closest_to_one_with_what_they_share(
+    bot: PapersBot, sampled: Storage, channel: Channel
+) -> None:
+    ctx = CommandContext(channel, "U1")
+    reply = await bot.answer_text(f"/papers like https://arxiv.org/abs/{NVSPEECH}", ctx)
+    assert isinstance(reply, SearchReply) and reply.heading.startswith("Papers like “NVSpeech")
+    ids = [hit.paper.id for hit in reply.hits]
+    assert NVSPEECH not in ids and SPEECH & set(ids)
+    for hit in reply.hits:
+        reason = "".join(text for text, _ in hit.snippet)
+        assert reason.startswith("alike in: ") and len(reason) > len("alike in: ")
+    unknown = await bot.answer_text("/papers like 2401.99999", ctx)
+    assert isinstance(unknown, TextReply) and unknown.error and "2401.99999" in unknown.text
+
+
+async def test_like_on_a_lone_paper_says_so(
+    bot: PapersBot, storage: Storage, channel: Channel
+) -> None:
+    storage.papers.upsert([make_paper("2508.00001", "Lonely paper")], LATE)
+    reply = await bot.answer_text("/papers like 2508.00001", CommandContext(channel, "U1"))
+    assert isinstance(reply, TextReply) and reply.error and "No other stored paper" in reply.text

@@ -13,6 +13,7 @@ from bot.models import (
     FETCH_LOG_RETENTION,
     Bookmark,
     Channel,
+    ChannelSave,
     FetchRecord,
     Member,
     Pause,
@@ -51,6 +52,7 @@ class PgActivity:
             "timezone": sub.timezone,
             "skip_empty": sub.skip_empty,
             "roundup_weekday": sub.roundup_weekday,
+            "taste": sub.taste,
             "updated_at": now,
         }
         names = ", ".join(values)
@@ -140,6 +142,16 @@ class PgActivity:
         )
         return [(row["paper_id"], int(row["n"])) for row in rows]
 
+    def channel_saves(self, channel: Channel) -> list[ChannelSave]:
+        """Every paper saved from this channel: how many members saved it and when last,
+        most saved first."""
+        rows = self.db.rows(
+            "SELECT paper_id, count(*) AS n, max(saved_at) AS last FROM bookmarks"
+            f" WHERE {CHANNEL} GROUP BY paper_id ORDER BY n DESC, last DESC, paper_id",
+            channel_key(channel),
+        )
+        return [ChannelSave(row["paper_id"], int(row["n"]), row["last"]) for row in rows]
+
     # -- processed events -----------------------------------------------------------------
 
     def claim_event(self, platform: str, event_id: str, now: datetime) -> bool:
@@ -211,4 +223,5 @@ def _row_to_subscription(row: dict[str, Any]) -> Subscription:
         paused=Pause(row["paused_reason"], row["paused_said"], row["paused_at"])
         if row["paused_at"]
         else None,
+        taste=row["taste"],
     )

@@ -44,6 +44,7 @@ TABLES: dict[str, tuple[tuple[str, ...], dict[str, Callable[[Any], Any]]]] = {
             "topics": _json,
             "weekdays": _json,
             "skip_empty": _flag,
+            "taste": _flag,
             "updated_at": _time,
             "paused_at": _time,
         },

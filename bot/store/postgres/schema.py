@@ -198,11 +198,18 @@ def _v4_no_stopwords(conn: psycopg.Connection) -> None:
     conn.execute(V4_NO_STOPWORDS)
 
 
+def _v5_channel_taste(conn: psycopg.Connection) -> None:
+    """The per-channel switch for blending what its members saved into the digest."""
+    conn.execute("ALTER TABLE subscriptions ADD COLUMN taste boolean NOT NULL DEFAULT true")
+    conn.execute("CREATE INDEX bookmarks_channel ON bookmarks (platform, workspace, channel)")
+
+
 MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v1_initial,
     _v2_event_pruning,
     _v3_paused_subscriptions,
     _v4_no_stopwords,
+    _v5_channel_taste,
 ]
 
 

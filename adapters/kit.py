@@ -10,8 +10,9 @@ import aiohttp
 
 from bot.commands import UserError
 from bot.ports import PostFailed
-from bot.presentation import FAILED, post_failed
+from bot.presentation import FAILED, not_saved, post_failed
 from bot.replies import Reply, TextReply
+from bot.storage import report_trouble
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ async def guarded(work: Awaitable[Reply], what: str, explain: Explain | None = N
         log.warning("%s: the post failed: %s", what, exc.reason)
         return TextReply(post_failed(exc), error=True)
     except Exception as exc:  # one request's boundary: log it, tell the user, keep serving
+        trouble = report_trouble(exc, what)
+        if trouble is not None:  # the database cannot take it now: logged once a minute
+            return TextReply(not_saved(trouble), error=True)
         said = explain(exc) if explain else None
         if said is not None:
             log.warning("%s: %s", what, exc)

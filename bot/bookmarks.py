@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from bot.models import Channel, MessageRef, Paper
 from bot.ports import Clock
-from bot.presentation import BookmarkEmoji
-from bot.storage import Storage
+from bot.presentation import BookmarkEmoji, not_saved
+from bot.storage import Storage, report_trouble
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +21,13 @@ class BookmarkChange:
     paper: Paper
     saved: bool
     changed: bool
+    trouble: str = ""  # why the change could not be stored (the database is locked …)
 
     @property
     def text(self) -> str:
-        """A confirmation line for the user."""
+        """A confirmation line for the user (or why nothing changed)."""
+        if self.trouble:
+            return not_saved(self.trouble)
         if self.saved:
             return f"Saved: {self.paper.title} · /papers saved"
         return f"Removed from your saved papers: {self.paper.title}"
@@ -62,15 +65,21 @@ class BookmarkBook:
         if paper_id is None:
             return None
         ch = message.channel
-        if event_id and not self._storage.activity.claim_event(
-            ch.platform, event_id, self._clock()
-        ):
-            log.info("ignored retried event %s", event_id)
-            return None
         paper = self._storage.papers.get(paper_id)
         if paper is None:
             return None
-        changed = self._set(ch, user, paper_id, added)
+        try:
+            if event_id and not self._storage.activity.claim_event(
+                ch.platform, event_id, self._clock()
+            ):
+                log.info("ignored retried event %s", event_id)
+                return None
+            changed = self._set(ch, user, paper_id, added)
+        except Exception as exc:
+            trouble = report_trouble(exc, f"bookmark {paper_id} by {user} on {ch}")
+            if trouble is None:
+                raise
+            return BookmarkChange(paper, added, False, trouble)
         log.info("bookmark %s by %s on %s: %s", paper_id, user, ch, "saved" if added else "removed")
         return BookmarkChange(paper, added, changed)
 

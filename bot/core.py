@@ -26,9 +26,9 @@ from bot.corethread import INLINE, Home
 from bot.digest import DigestOutcome, DigestRunner
 from bot.models import Channel, Digest, DigestClaim, DigestItem, DigestKind, MessageRef, Paper
 from bot.ports import ChatPoster, Clock, utcnow
-from bot.presentation import BookmarkEmoji, paused_notice
+from bot.presentation import BookmarkEmoji, not_saved, paused_notice
 from bot.replies import Reply, SearchHit, SearchReply, TextReply
-from bot.storage import Storage
+from bot.storage import Storage, report_trouble
 from bot.subscriptions import ScheduleListener, SubscriptionBook
 from bot.taste import similar_papers
 
@@ -169,6 +169,11 @@ class PapersBot:
             reply = await command.run(ctx, invocation, self._ports)
         except UserError as exc:
             reply = TextReply(str(exc), error=True)
+        except Exception as exc:
+            trouble = report_trouble(exc, f"/papers {invocation.name} in {ctx.channel}")
+            if trouble is None:
+                raise
+            return TextReply(not_saved(trouble), error=True)
         sub = self.subscriptions.get(ctx.channel)
         if sub is not None and sub.paused is not None:  # tell whoever is here until it is fixed
             reply = replace(reply, notice=paused_notice(sub.paused))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 
 REDACTED = "[redacted]"
 
@@ -45,3 +47,36 @@ def configure(level: str, secrets: Iterable[str | None] = ()) -> None:
     # Library chatter (access lines, job bookkeeping, gateway frames) stays out; warnings show.
     for noisy in ("aiohttp.access", "apscheduler", "discord.gateway"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+class Throttled:
+    """Logs at most one warning per kind of trouble per `interval` seconds, saying how many
+    like it were left out since: a failure repeated on every event reads as one line a minute,
+    not a flood."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.interval = interval
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._left_out: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def warning(self, kind: str, message: str) -> bool:
+        """Log `message` unless this kind was logged less than `interval` ago; True if logged."""
+        now = self.clock()
+        with self._lock:
+            last = self._last.get(kind)
+            if last is not None and now - last < self.interval:
+                self._left_out[kind] = self._left_out.get(kind, 0) + 1
+                return False
+            self._last[kind] = now
+            left_out = self._left_out.pop(kind, 0)
+        more = f" ({left_out} more like it since the last line)" if left_out else ""
+        self.logger.warning("%s%s", message, more)
+        return True

@@ -23,6 +23,12 @@ def post_failed(failure: PostFailed) -> str:
     return f"The post did not go through ({failure.reason}); try again in a minute."
 
 
+def not_saved(trouble: str) -> str:
+    """What a user is told when the database cannot take a change now (locked, read-only,
+    full): one line, nothing lost."""
+    return f"Not saved: {trouble}. Nothing saved before is lost; please try again in a minute."
+
+
 def paused_notice(pause: Pause) -> str:
     """The line every /papers answer in a paused channel starts with, until it is fixed."""
     return (

@@ -7,6 +7,7 @@ STORAGE_BACKENDS in tests/conftest.py, so the contract tests run on each."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
+from bot.logs import Throttled
 from bot.models import (
     Bookmark,
     Channel,
@@ -58,6 +60,19 @@ def storage_trouble(exc: BaseException) -> str | None:
                     return trouble
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+# One line per kind of database trouble per minute, however many events meet it.
+TROUBLE_LOG = Throttled(logging.getLogger(__name__))
+
+
+def report_trouble(exc: BaseException, what: str) -> str | None:
+    """When `exc` is a database that cannot be written now, log it (throttled, no traceback)
+    and return what is wrong; None for any other error, which the caller handles."""
+    trouble = storage_trouble(exc)
+    if trouble is not None:
+        TROUBLE_LOG.warning(trouble, f"{what} failed: {trouble} ({exc})")
+    return trouble
 
 
 class PaperRepository(Protocol):

@@ -268,7 +268,8 @@ class SlackAdapter:
                 added,
                 body.get("event_id"),
             )
-            if change is not None and change.changed and self.bot.settings.confirm_bookmarks:
+            confirm = change is not None and change.changed and self.bot.settings.confirm_bookmarks
+            if change is not None and (confirm or change.trouble):
                 await self.client.chat_postEphemeral(
                     channel=channel.channel, user=user, text=escape(change.text)
                 )

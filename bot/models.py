@@ -362,6 +362,18 @@ class ChannelSave:
 
 
 @dataclass(frozen=True, slots=True)
+class AppInstallation:
+    """The app installed in one workspace (or one enterprise org) of a platform: what the
+    platform's OAuth flow returned, its tokens included, kept as the adapter's own JSON data."""
+
+    platform: str
+    enterprise: str  # "" when the workspace belongs to no enterprise org
+    team: str  # "" for an org-wide install
+    data: dict[str, Any]
+    installed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class FetchRecord:
     """One fetch attempt of a source."""
 

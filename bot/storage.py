@@ -17,6 +17,7 @@ from typing import Protocol
 
 from bot.logs import Throttled
 from bot.models import (
+    AppInstallation,
     Bookmark,
     Channel,
     ChannelSave,
@@ -282,6 +283,38 @@ class ChannelActivity(Protocol):
         ...
 
 
+class Installations(Protocol):
+    """A multi-workspace app's installations (one per workspace, its tokens included) and the
+    one-time states of its OAuth flow. Shared by every replica: an install may start on one
+    process and finish on another."""
+
+    def save_installation(self, installation: AppInstallation) -> None:
+        """Create or replace the installation of one workspace."""
+        ...
+
+    def find_installation(
+        self, platform: str, enterprise: str, team: str
+    ) -> AppInstallation | None:
+        """The installation of one workspace, or None when the app is not installed there."""
+        ...
+
+    def delete_installation(self, platform: str, enterprise: str, team: str) -> bool:
+        """Forget one workspace's installation and its tokens; True if there was one."""
+        ...
+
+    def installations(self, platform: str) -> list[AppInstallation]:
+        """Every installation on a platform, oldest first."""
+        ...
+
+    def issue_state(self, state: str, expires_at: datetime) -> None:
+        """Remember an OAuth state handed to a browser until it expires."""
+        ...
+
+    def consume_state(self, state: str, now: datetime) -> bool:
+        """True exactly once for a state issued and not yet expired; it is gone afterwards."""
+        ...
+
+
 class SearchIndex(Protocol):
     """Full-text search over the stored papers, kept in step with every paper write."""
 
@@ -325,7 +358,8 @@ class DenseIndex(Protocol):
 
 
 class Storage(Protocol):
-    """Everything the bot keeps: papers, the digest ledger, channel activity, the search index."""
+    """Everything the bot keeps: papers, the digest ledger, channel activity, installations,
+    the search index."""
 
     @property
     def papers(self) -> PaperRepository: ...
@@ -335,6 +369,9 @@ class Storage(Protocol):
 
     @property
     def activity(self) -> ChannelActivity: ...
+
+    @property
+    def installations(self) -> Installations: ...
 
     @property
     def search(self) -> SearchIndex: ...
@@ -368,6 +405,7 @@ class OpenStorage:
     papers: PaperRepository
     ledger: DigestLedger
     activity: ChannelActivity
+    installations: Installations
     search: SearchIndex
     backend: Closable = field(repr=False)  # the implementation's own connection
     semantic: DenseIndex | None = None
@@ -392,7 +430,9 @@ def open_storage(target: str | Path, semantic: str = "off") -> Storage:
     store = SqliteStore(target)
     dense = _semantic_index(store) if semantic == "auto" else None
     search = FtsSearch(store, dense)
-    return OpenStorage(store.papers, store.ledger, store.activity, search, store, dense)
+    return OpenStorage(
+        store.papers, store.ledger, store.activity, store.installations, search, store, dense
+    )
 
 
 def _open_postgres(url: str) -> Storage:
@@ -403,7 +443,9 @@ def _open_postgres(url: str) -> Storage:
     except ImportError as exc:
         raise MissingDriver() from exc
     store = PgStore(url)
-    return OpenStorage(store.papers, store.ledger, store.activity, PgSearch(store), store)
+    return OpenStorage(
+        store.papers, store.ledger, store.activity, store.installations, PgSearch(store), store
+    )
 
 
 def copy_to_postgres(source: Path, url: str) -> dict[str, int]:

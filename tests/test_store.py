@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.models import (
     EVENT_RETENTION,
+    AppInstallation,
     Channel,
     ChannelSave,
     ClaimStatus,
@@ -381,3 +382,49 @@ def test_fetch_log_keeps_the_latest_per_source(storage: Storage) -> None:
     assert not last["hf"].ok and last["hf"].error == "HTTP 500"
     assert last["hf"].finished_at == NOW + timedelta(seconds=1)
     assert (last["arxiv"].ok, last["arxiv"].seen, last["arxiv"].new) == (True, 100, 100)
+
+
+# -- installations (many workspaces) -----------------------------------------------------------
+
+
+def _installed(team: str, token: str, at: datetime = NOW, enterprise: str = "") -> AppInstallation:
+    data = {"team_id": team, "bot_token": token, "bot_scopes": "commands,chat:write", "n": 1}
+    return AppInstallation("slack", enterprise, team, data, at)
+
+
+def test_an_installation_is_kept_per_workspace_and_replaced_on_reinstall(storage: Storage) -> None:
+    store = storage.installations
+    assert store.find_installation("slack", "", "T1") is None
+    store.save_installation(_installed("T1", "xoxb-1"))
+    store.save_installation(_installed("T2", "xoxb-2", NOW + timedelta(minutes=1)))
+    store.save_installation(_installed("T1", "xoxb-1-rotated", NOW + timedelta(minutes=2)))
+    found = store.find_installation("slack", "", "T1")
+    assert found == _installed("T1", "xoxb-1-rotated", NOW + timedelta(minutes=2))
+    assert [i.team for i in store.installations("slack")] == ["T2", "T1"]
+    assert store.find_installation("discord", "", "T1") is None
+    assert store.find_installation("slack", "E1", "T1") is None  # another org's T1
+    assert store.installations("discord") == []
+
+
+def test_deleting_an_installation_forgets_only_that_workspace(storage: Storage) -> None:
+    store = storage.installations
+    store.save_installation(_installed("T1", "xoxb-1"))
+    store.save_installation(_installed("T2", "xoxb-2"))
+    store.save_installation(_installed("", "xoxb-org", enterprise="E1"))
+    assert store.delete_installation("slack", "", "T1")
+    assert not store.delete_installation("slack", "", "T1")
+    assert store.find_installation("slack", "", "T1") is None
+    assert store.find_installation("slack", "", "T2") is not None
+    assert store.find_installation("slack", "E1", "") is not None
+
+
+def test_an_oauth_state_is_good_once_and_only_until_it_expires(storage: Storage) -> None:
+    store = storage.installations
+    store.issue_state("s-1", NOW + timedelta(minutes=10))
+    store.issue_state("s-2", NOW + timedelta(minutes=10))
+    store.issue_state("s-old", NOW - timedelta(seconds=1))
+    assert store.consume_state("s-1", NOW)
+    assert not store.consume_state("s-1", NOW)  # replayed
+    assert not store.consume_state("never-issued", NOW)
+    assert not store.consume_state("s-old", NOW)
+    assert not store.consume_state("s-2", NOW + timedelta(minutes=11))

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from bot.store.activity import SqliteActivity
+from bot.store.installations import SqliteInstallations
 from bot.store.ledger import SqliteLedger
 from bot.store.papers import NewPapersHook, SqlitePapers, paper_to_row, row_to_paper
 from bot.store.schema import SchemaTooNew, migrate
@@ -17,6 +18,7 @@ __all__ = [
     "NewPapersHook",
     "SchemaTooNew",
     "SqliteActivity",
+    "SqliteInstallations",
     "SqliteLedger",
     "SqlitePapers",
     "SqliteStore",
@@ -40,6 +42,7 @@ class SqliteStore:
         self.papers = SqlitePapers(self.db)
         self.ledger = SqliteLedger(self.db)
         self.activity = SqliteActivity(self.db)
+        self.installations = SqliteInstallations(self.db)
 
     def close(self) -> None:
         """Close the database connection."""

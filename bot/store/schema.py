@@ -168,12 +168,31 @@ def _v5_channel_taste(db: Database) -> None:
     db.table("bookmarks").create_index(["platform", "workspace", "channel"], if_not_exists=True)
 
 
+def _v6_installations(db: Database) -> None:
+    """The app's installations in many workspaces (Slack's OAuth flow) and its OAuth states."""
+    db.table("installations").create(
+        {
+            "platform": str,
+            "enterprise": str,  # "" outside an enterprise org
+            "team": str,  # "" for an org-wide install
+            "data": str,  # JSON: what the platform's OAuth flow returned, tokens included
+            "installed_at": str,
+        },
+        pk=("platform", "enterprise", "team"),
+        if_not_exists=True,
+    )
+    db.table("oauth_states").create(
+        {"state": str, "expires_at": str}, pk="state", if_not_exists=True
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_search_abbreviations,
     _v3_event_pruning,
     _v4_paused_subscriptions,
     _v5_channel_taste,
+    _v6_installations,
 ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bot.store.postgres.activity import PgActivity
 from bot.store.postgres.connection import Connection
+from bot.store.postgres.installations import PgInstallations
 from bot.store.postgres.ledger import PgLedger
 from bot.store.postgres.papers import NewPapersHook, PgPapers, paper_to_row, row_to_paper
 from bot.store.postgres.schema import migrate
@@ -13,6 +14,7 @@ from bot.store.postgres.schema import migrate
 __all__ = [
     "NewPapersHook",
     "PgActivity",
+    "PgInstallations",
     "PgLedger",
     "PgPapers",
     "PgStore",
@@ -34,6 +36,7 @@ class PgStore:
         self.papers = PgPapers(self.db)
         self.ledger = PgLedger(self.db)
         self.activity = PgActivity(self.db)
+        self.installations = PgInstallations(self.db)
 
     def close(self) -> None:
         """Close the database connection."""

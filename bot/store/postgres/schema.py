@@ -204,12 +204,33 @@ def _v5_channel_taste(conn: psycopg.Connection) -> None:
     conn.execute("CREATE INDEX bookmarks_channel ON bookmarks (platform, workspace, channel)")
 
 
+def _v6_installations(conn: psycopg.Connection) -> None:
+    """The app's installations in many workspaces (Slack's OAuth flow) and its OAuth states."""
+    conn.execute(
+        """
+        CREATE TABLE installations (
+            platform text NOT NULL,
+            enterprise text NOT NULL,  -- '' outside an enterprise org
+            team text NOT NULL,  -- '' for an org-wide install
+            data jsonb NOT NULL,  -- what the platform's OAuth flow returned, tokens included
+            installed_at timestamptz NOT NULL,
+            PRIMARY KEY (platform, enterprise, team)
+        );
+        CREATE TABLE oauth_states (
+            state text PRIMARY KEY,
+            expires_at timestamptz NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v1_initial,
     _v2_event_pruning,
     _v3_paused_subscriptions,
     _v4_no_stopwords,
     _v5_channel_taste,
+    _v6_installations,
 ]
 
 

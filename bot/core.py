@@ -136,6 +136,7 @@ class PapersBot:
         self.commands = registry
         self.bookmark_emoji = BookmarkEmoji(settings.bookmark_emoji)
         self.subscriptions = SubscriptionBook(storage.activity, settings, clock)
+        self.installations = storage.installations  # a multi-workspace app's tokens
         self._storage = storage
         self._runner = DigestRunner(
             storage, clock, storage.search.match_ids, settings.digest_lookback_days

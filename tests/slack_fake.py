@@ -7,9 +7,11 @@ server too, so every reply the bot sends, by any route, lands in `SlackFake`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,8 @@ BOT_USER = "U0BOT"
 BOT_ID = "B0BOT"
 TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-A0PAPERS-1-test"
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "oauth-client-secret"
 
 # Control sequences that ping people or render as links when they reach mrkdwn unescaped.
 PING = re.compile(r"<(?:!channel|!here|!everyone|!subteam\^|@[UW])")
@@ -35,6 +39,7 @@ class Call:
     args: dict[str, Any]
     status: int = 200
     error: str | None = None
+    team: str | None = None  # whose token the call carried
 
 
 @dataclass
@@ -49,6 +54,19 @@ class Posted:
     user: str = BOT_USER
     ephemeral_to: str | None = None
     reactions: list[tuple[str, str]] = field(default_factory=list)  # (name, user)
+    team: str = TEAM  # the workspace whose token posted it
+
+
+@dataclass
+class Grant:
+    """A workspace's install as Slack's OAuth server knows it."""
+
+    team: str
+    installer: str
+    bot_user: str
+    access_token: str
+    refresh_token: str | None = None  # set when token rotation is on
+    expires_at: float | None = None
 
 
 def block_kit_problem(payload: dict[str, Any]) -> str | None:
@@ -164,6 +182,12 @@ class SlackFake:
         self.clock = clock  # seconds since the epoch; message ts follow it, always increasing
         self.token = token
         self.app_token = app_token
+        self.tokens: dict[str, str] = {token: TEAM}  # bot token -> its workspace
+        self.bot_users: dict[str, str] = {TEAM: BOT_USER}
+        self.grants: dict[str, Grant] = {}  # team -> its current install
+        self._codes: dict[str, tuple[str, str]] = {}  # one-time OAuth code -> (team, installer)
+        self.rotation_expires_in: int | None = None  # hand out expiring tokens when set
+        self._serial = itertools.count(1)
         self.socket_acks: list[dict[str, Any]] = []
         self._sockets: list[web.WebSocketResponse] = []
         self._acked = asyncio.Condition()
@@ -306,32 +330,122 @@ class SlackFake:
                 status=429,
                 headers={"Retry-After": str(waits.pop(0))},
             )
-        token = self.app_token if method == "apps.connections.open" else self.token
-        if request.headers.get("Authorization") != f"Bearer {token}":
+        if method == "oauth.v2.access":
+            return self._oauth(call, request)
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if method == "apps.connections.open":
+            if bearer != self.app_token:
+                return self._fail(call, "invalid_auth")
+        elif bearer not in self.tokens:
             return self._fail(call, "invalid_auth")
+        else:
+            call.team = self.tokens[bearer]
+            grant = self.grants.get(call.team)
+            if grant and grant.expires_at is not None and grant.expires_at <= time.time():
+                return self._fail(call, "token_expired")
         failures = self._failures.get(method)
         if failures:
             return self._fail(call, failures.pop(0))
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return self._fail(call, "unknown_method")
+        team = call.team or TEAM
         if method in self._stalls:
-            await self._maybe_hold(method, handler, args)
-        result: dict[str, Any] | str = handler(args)
+            await self._maybe_hold(method, handler, args, team)
+        result: dict[str, Any] | str = handler(args, team)
         if isinstance(result, str):
             return self._fail(call, result)
         return web.json_response({"ok": True, **result})
 
-    async def _maybe_hold(self, method: str, handler: Any, args: dict[str, Any]) -> None:
+    async def _maybe_hold(self, method: str, handler: Any, args: dict[str, Any], team: str) -> None:
         after, accept = self._stalls[method]
         if after > 0:
             self._stalls[method] = (after - 1, accept)
             return
         del self._stalls[method]
         if accept:
-            handler(args)
+            handler(args, team)
         self.held.set()
         await self._closing.wait()  # never answered: the caller is gone
+
+    # -- OAuth (many workspaces) --------------------------------------------------------------
+
+    def authorize(self, team: str, installer: str = "U0ADMIN") -> str:
+        """An admin of `team` clicks Allow on Slack's install page: the one-time code Slack
+        appends to the redirect."""
+        code = f"code-{team}-{next(self._serial)}"
+        self._codes[code] = (team, installer)
+        return code
+
+    def uninstall(self, team: str) -> None:
+        """The workspace removes the app: its tokens stop working."""
+        grant = self.grants.pop(team, None)
+        if grant is not None:
+            self.tokens.pop(grant.access_token, None)
+
+    def expire(self, team: str) -> None:
+        """Move a rotating token's expiry to now (as if hours had passed)."""
+        self.grants[team].expires_at = time.time()
+
+    def _oauth(self, call: Call, request: web.Request) -> web.Response:
+        sent = request.headers.get("Authorization", "").removeprefix("Basic ")
+        expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        if sent != expected:
+            return self._fail(call, "invalid_client_id")
+        args = call.args
+        if args.get("grant_type") == "refresh_token":
+            team = next(
+                (g.team for g in self.grants.values() if g.refresh_token == args["refresh_token"]),
+                None,
+            )
+            if team is None:
+                return self._fail(call, "invalid_refresh_token")
+            grant = self._grant(team, self.grants[team].installer)
+            call.team = team
+            return web.json_response({"ok": True, **self._token_fields(grant)})
+        found = self._codes.pop(args.get("code", ""), None)
+        if found is None:
+            return self._fail(call, "invalid_code")
+        team, installer = found
+        call.team = team
+        grant = self._grant(team, installer)
+        return web.json_response(
+            {
+                "ok": True,
+                "app_id": "A0PAPERS",
+                "authed_user": {"id": grant.installer},
+                "scope": args.get("scope", "commands,chat:write"),
+                "token_type": "bot",
+                "bot_user_id": grant.bot_user,
+                "team": {"id": team, "name": f"Team {team}"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+                **self._token_fields(grant),
+            }
+        )
+
+    def _grant(self, team: str, installer: str) -> Grant:
+        old = self.grants.get(team)
+        if old is not None:
+            self.tokens.pop(old.access_token, None)
+        n = next(self._serial)
+        grant = Grant(
+            team, installer, self.bot_users.setdefault(team, f"UB{team}"), f"xoxb-{team}-{n}"
+        )
+        if self.rotation_expires_in is not None:
+            grant.refresh_token = f"xoxe-1-{team}-{n}"
+            grant.expires_at = time.time() + self.rotation_expires_in
+        self.grants[team] = grant
+        self.tokens[grant.access_token] = team
+        return grant
+
+    def _token_fields(self, grant: Grant) -> dict[str, Any]:
+        fields: dict[str, Any] = {"access_token": grant.access_token}
+        if grant.refresh_token is not None and grant.expires_at is not None:
+            fields["refresh_token"] = grant.refresh_token
+            fields["expires_in"] = int(grant.expires_at - time.time())
+            fields["token_type"] = "bot"
+        return fields
 
     def _fail(self, call: Call, error: str) -> web.Response:
         call.error = error
@@ -350,9 +464,10 @@ class SlackFake:
             self.messages.append(Posted(channel, self._next_ts(), payload.get("text", ""), blocks))
         return web.Response(text="ok")
 
-    def _posted(self, args: dict[str, Any], **extra: Any) -> Posted:
+    def _posted(self, args: dict[str, Any], team: str, **extra: Any) -> Posted:
         text, blocks = args.get("text", ""), args.get("blocks") or []
-        return Posted(args["channel"], self._next_ts(), text, blocks, **extra)
+        user = self.bot_users.get(team, BOT_USER)
+        return Posted(args["channel"], self._next_ts(), text, blocks, user=user, team=team, **extra)
 
     def _next_ts(self) -> str:
         self._last_ts = max(round(self.clock() * 1e6), self._last_ts + 1)
@@ -360,51 +475,56 @@ class SlackFake:
 
     # -- Web API methods ----------------------------------------------------------------------
 
-    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _auth_test(self, args: dict[str, Any], team: str) -> dict[str, Any]:
         return {
-            "url": "https://test.slack.com/",
-            "team": "Test",
+            "url": f"https://{team.lower()}.slack.com/",
+            "team": "Test" if team == TEAM else f"Team {team}",
             "user": "papers-bot",
-            "team_id": TEAM,
-            "user_id": BOT_USER,
-            "bot_id": BOT_ID,
+            "team_id": team,
+            "user_id": self.bot_users.get(team, BOT_USER),
+            "bot_id": BOT_ID if team == TEAM else f"B{team}",
         }
 
-    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _apps_connections_open(self, args: dict[str, Any], team: str) -> dict[str, Any]:
         return {"url": f"ws://127.0.0.1:{self.port}/socket"}
 
-    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any] | str:
+    def _chat_postMessage(self, args: dict[str, Any], team: str) -> dict[str, Any] | str:
         if args["channel"] in self.refusals:
             return self.refusals[args["channel"]]
         problem = block_kit_problem(args)
         if problem or (self.refuse_images and "image_url" in json.dumps(args.get("blocks"))):
             return "invalid_blocks"
-        message = self._posted(args, metadata=args.get("metadata"))
+        message = self._posted(args, team, metadata=args.get("metadata"))
         self.messages.append(message)
         return {"channel": message.channel, "ts": message.ts, "message": {"text": message.text}}
 
-    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any] | str:
+    def _chat_postEphemeral(self, args: dict[str, Any], team: str) -> dict[str, Any] | str:
         if block_kit_problem(args):
             return "invalid_blocks"
-        message = self._posted(args, ephemeral_to=args["user"])
+        message = self._posted(args, team, ephemeral_to=args["user"])
         self.ephemerals.append(message)
         return {"message_ts": message.ts}
 
-    def _reactions_add(self, args: dict[str, Any]) -> dict[str, Any] | str:
+    def _reactions_add(self, args: dict[str, Any], team: str) -> dict[str, Any] | str:
+        bot = self.bot_users.get(team, BOT_USER)
         for message in self.messages:
-            if message.channel == args["channel"] and message.ts == args["timestamp"]:
-                if (args["name"], BOT_USER) in message.reactions:
+            if (message.team, message.channel, message.ts) == (
+                team,
+                args["channel"],
+                args["timestamp"],
+            ):
+                if (args["name"], bot) in message.reactions:
                     return "already_reacted"
-                message.reactions.append((args["name"], BOT_USER))
+                message.reactions.append((args["name"], bot))
                 return {}
         return "message_not_found"
 
-    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _users_info(self, args: dict[str, Any], team: str) -> dict[str, Any]:
         user = args["user"]
         return {
             "user": {
                 "id": user,
-                "team_id": TEAM,
+                "team_id": team,
                 "name": user.lower(),
                 "is_admin": user in self.admins or user in self.owners,
                 "is_owner": user in self.owners,
@@ -413,14 +533,14 @@ class SlackFake:
             }
         }
 
-    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+    def _conversations_history(self, args: dict[str, Any], team: str) -> dict[str, Any]:
         # Newest first, between oldest and latest (both exclusive), a page at a time; the
         # cursor is opaque to clients (here: an offset).
         oldest, latest = _micros(args.get("oldest") or "0"), _micros(args.get("latest") or "")
         found = [
             m
             for m in reversed(self.messages)
-            if m.channel == args["channel"] and oldest < _micros(m.ts) < latest
+            if m.channel == args["channel"] and m.team == team and oldest < _micros(m.ts) < latest
         ]
         limit = min(int(args.get("limit", 100)), 999)
         start = int(args.get("cursor") or 0)

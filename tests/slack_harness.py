@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
@@ -29,7 +29,7 @@ from bot.corethread import INLINE, Home
 from bot.digest import DigestOutcome
 from bot.models import Channel, Paper
 from bot.storage import Storage, open_storage
-from tests.slack_fake import TEAM, TOKEN, SlackFake, visible_text
+from tests.slack_fake import CLIENT_ID, CLIENT_SECRET, TEAM, TOKEN, SlackFake, visible_text
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0PAPERS"
@@ -52,17 +52,34 @@ class SlackHarness:
     adapter: SlackAdapter
     settings: Settings
 
-    def __init__(self, fake: SlackFake, now: datetime) -> None:
+    def __init__(
+        self, fake: SlackFake, now: datetime, team: str = TEAM, channel: str = CHANNEL
+    ) -> None:
         self.fake = fake
         self.now = now
-        self.channel = Channel("slack", TEAM, CHANNEL)
+        self.team = team
+        self.channel_id = channel
+        self.channel = Channel("slack", team, channel)
         self.session = aiohttp.ClientSession()
         self._events = itertools.count(1)
+
+    def workspace(self, team: str, channel: str) -> SlackHarness:
+        """The same bot seen from another workspace's channel (with OAuth, many workspaces)."""
+        other = SlackHarness.__new__(SlackHarness)
+        other.__dict__.update(self.__dict__)
+        other.team, other.channel_id = team, channel
+        other.channel = Channel("slack", team, channel)
+        return other
+
+    @property
+    def base_url(self) -> str:
+        """Where the bot serves HTTP."""
+        return f"http://127.0.0.1:{self.adapter.http_port}"
 
     @property
     def url(self) -> str:
         """The bot's Events API / slash command / interactivity endpoint."""
-        return f"http://127.0.0.1:{self.adapter.http_port}/slack/events"
+        return f"{self.base_url}/slack/events"
 
     def clock(self) -> datetime:
         """The bot's clock: whatever the test set `now` to."""
@@ -100,9 +117,9 @@ class SlackHarness:
         return urlencode(
             {
                 "token": "legacy",
-                "team_id": TEAM,
+                "team_id": self.team,
                 "team_domain": "test",
-                "channel_id": CHANNEL,
+                "channel_id": self.channel_id,
                 "channel_name": "papers",
                 "user_id": user,
                 "user_name": user.lower(),
@@ -123,19 +140,23 @@ class SlackHarness:
             "user": user,
             "reaction": emoji,
             "item_user": "U0BOT",
-            "item": {"type": "message", "channel": CHANNEL, "ts": ref},
+            "item": {"type": "message", "channel": self.channel_id, "ts": ref},
             "event_ts": f"{time.time():.6f}",
         }
+        return self.event_body(event, event_id)
+
+    def event_body(self, event: dict[str, Any], event_id: str | None = None) -> str:
+        """An Events API callback from this workspace carrying `event`."""
         return json.dumps(
             {
                 "token": "legacy",
-                "team_id": TEAM,
+                "team_id": self.team,
                 "api_app_id": "A0PAPERS",
                 "event": event,
                 "type": "event_callback",
-                "event_id": event_id or f"Ev{next(self._events):08d}",
+                "event_id": event_id or f"Ev{self.team}{next(self._events):08d}",
                 "event_time": int(time.time()),
-                "authorizations": [{"team_id": TEAM, "user_id": "U0BOT", "is_bot": True}],
+                "authorizations": [{"team_id": self.team, "user_id": "U0BOT", "is_bot": True}],
             }
         )
 
@@ -143,11 +164,11 @@ class SlackHarness:
         """A click on "Share in channel" in an ephemeral search reply, as Slack posts it."""
         payload = {
             "type": "block_actions",
-            "team": {"id": TEAM, "domain": "test"},
-            "user": {"id": user, "team_id": TEAM},
+            "team": {"id": self.team, "domain": "test"},
+            "user": {"id": user, "team_id": self.team},
             "api_app_id": "A0PAPERS",
-            "container": {"type": "message", "is_ephemeral": True, "channel_id": CHANNEL},
-            "channel": {"id": CHANNEL, "name": "papers"},
+            "container": {"type": "message", "is_ephemeral": True, "channel_id": self.channel_id},
+            "channel": {"id": self.channel_id, "name": "papers"},
             "trigger_id": "1.2.3",
             "response_url": response_url,
             "actions": [
@@ -166,7 +187,7 @@ class SlackHarness:
 
     async def command(self, text: str, user: str = "U1") -> str:
         """'/papers <text>' from a user; the visible text of the bot's reply."""
-        response_url = self.fake.new_response_url(CHANNEL)
+        response_url = self.fake.new_response_url(self.channel_id)
         body = self.command_body(text, user, response_url)
         response = await self.send(body, "application/x-www-form-urlencoded")
         assert response.status == 200, response.status
@@ -181,7 +202,11 @@ class SlackHarness:
 
     def channel_messages(self) -> list[tuple[str, str]]:
         """(ts, visible text) of each message in the test channel, oldest first."""
-        return [(m.ts, visible_text(m)) for m in self.fake.channel_messages(CHANNEL)]
+        return [
+            (m.ts, visible_text(m))
+            for m in self.fake.channel_messages(self.channel_id)
+            if m.team == self.team
+        ]
 
     async def react(
         self, message_ref: str, user: str, added: bool = True, emoji: str | None = None
@@ -197,12 +222,34 @@ class SlackHarness:
 
     async def share(self, paper_id: str, user: str = "U1") -> list[dict[str, Any]]:
         """Click "Share in channel" for a paper; what the bot answered the clicking user."""
-        response_url = self.fake.new_response_url(CHANNEL)
+        response_url = self.fake.new_response_url(self.channel_id)
         body = self.share_body(paper_id, user, response_url)
         response = await self.send(body, "application/x-www-form-urlencoded")
         assert response.status == 200, response.status
         await self.adapter.idle()
         return self.fake.replies_to(response_url)
+
+    # -- installing (with OAuth) -------------------------------------------------------------
+
+    async def install(self, installer: str = "U0ADMIN") -> aiohttp.ClientResponse:
+        """An admin of this workspace installs the app the way a browser does: /slack/install
+        (a redirect to Slack with a state, and a state cookie), Allow on Slack's page, then
+        Slack's redirect back to /slack/oauth_redirect with a code. The final response."""
+        async with self.session.get(
+            f"{self.base_url}/slack/install", allow_redirects=False
+        ) as start:
+            assert start.status == 302, start.status
+            state = parse_qs(urlparse(start.headers["Location"]).query)["state"][0]
+            cookie = start.headers["Set-Cookie"].split(";", 1)[0]
+        code = self.fake.authorize(self.team, installer)
+        async with self.session.get(
+            f"{self.base_url}/slack/oauth_redirect",
+            params={"code": code, "state": state},
+            headers={"Cookie": cookie},
+            allow_redirects=False,
+        ) as finish:
+            await finish.read()
+            return finish
 
 
 @asynccontextmanager
@@ -211,16 +258,20 @@ async def slack_harness(
 ) -> AsyncIterator[SlackHarness]:
     """The Slack harness: fake Web API, a real store, the adapter serving HTTP on a local port;
     the store and the core on `home` (a CoreThread: as under `papers-bot run`). `start=False`:
-    not started yet, for a Service to start it."""
+    not started yet, for a Service to start it. `oauth=True` runs it for many workspaces: no
+    bot token, installs through /slack/install."""
+    oauth = bool(overrides.pop("oauth", False))
     async with SlackFake() as fake:
         values: dict[str, Any] = {
-            "slack_bot_token": TOKEN,
+            "slack_bot_token": None if oauth else TOKEN,
             "slack_app_token": None,
             "slack_signing_secret": SECRET,
             "slack_api_url": fake.api_url,
             "slack_http_host": "127.0.0.1",
             "slack_http_port": free_port(),
         }
+        if oauth:
+            values |= {"slack_client_id": CLIENT_ID, "slack_client_secret": CLIENT_SECRET}
         core: dict[str, Any] = {"confirm_bookmarks": True, "seed_bookmark_reaction": True}
         for name, value in overrides.items():
             (values if name.startswith("slack_") else core)[name] = value

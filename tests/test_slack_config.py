@@ -60,6 +60,33 @@ def test_app_token_picks_socket_mode_and_its_absence_http() -> None:
     assert check_settings(slack_settings()) == "http"
 
 
+OAUTH = {"slack_bot_token": None, "slack_client_id": "1.2", "slack_client_secret": "s"}
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"slack_bot_token": "xoxb-1-2"}, "unset SLACK_BOT_TOKEN and SLACK_APP_TOKEN"),
+        ({"slack_client_secret": None}, "SLACK_CLIENT_SECRET is not set"),
+        ({"slack_client_secret": "a b"}, "SLACK_CLIENT_SECRET contains spaces"),
+        ({"slack_signing_secret": None}, "SLACK_SIGNING_SECRET is not set"),
+        ({"slack_scopes": "chat:write"}, "SLACK_SCOPES must include commands and chat:write"),
+        ({"slack_redirect_uri": "papers.example.org"}, "SLACK_REDIRECT_URI must be the full"),
+    ],
+)
+def test_many_workspaces_need_the_client_credentials_and_no_single_token(
+    values: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        check_settings(slack_settings(**{**OAUTH, **values}))
+
+
+def test_a_client_id_picks_many_workspaces_over_http() -> None:
+    settings = slack_settings(**OAUTH)
+    assert settings.enabled and check_settings(settings) == "oauth"
+    assert "s" in settings.secrets
+
+
 def test_adapter_refuses_to_start_with_bad_settings(tmp_path: Path) -> None:
     settings = slack_settings(slack_bot_token="xapp-1-2")
     with (

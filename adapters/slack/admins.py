@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -23,7 +23,7 @@ class WorkspaceAdmins:
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        client: Callable[[str], Awaitable[AsyncWebClient]],  # a workspace's Web API client
         allowlist: Iterable[str] = (),
         *,
         ttl: float = CACHE_SECONDS,
@@ -50,7 +50,8 @@ class WorkspaceAdmins:
         if known is not None and known[1] > now:
             return known[0]
         try:
-            response = await self.client.users_info(user=user)
+            client = await self.client(channel.workspace)
+            response = await client.users_info(user=user)
         except SlackApiError as exc:
             # Most likely an install from before users:read: refuse, and tell the operator.
             log.warning(

@@ -19,6 +19,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.kit import NETWORK_ERRORS, guarded, network_reason
 from adapters.slack.admins import WorkspaceAdmins
@@ -33,6 +34,7 @@ from adapters.slack.client import (
     slack_error,
 )
 from adapters.slack.config import api_base_url, check_settings
+from adapters.slack.oauth import StoreInstallations, Workspaces, oauth_flow
 from adapters.slack.replies import render_reply
 from adapters.slack.settings import SlackSettings
 from bot.commands import CommandContext
@@ -48,6 +50,7 @@ from bot.tasks import TaskSet
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"  # with OAuth; Slack sends the browser back to /slack/oauth_redirect
 PLATFORM = "slack"
 AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 
@@ -76,22 +79,34 @@ class SlackAdapter:
         self._tasks = TaskSet()
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
+        self.workspaces: Workspaces | None = None
+        flow, client = None, None
+        if self.mode == "oauth":
+            # No token of its own: each call names its workspace's. The OAuth flow, token
+            # refreshes and digests all use this client on SLACK_API_URL.
+            client = configure_web_client(AsyncWebClient(), self.settings)
+            flow, self.workspaces = oauth_flow(self.settings, bot.installations, client)
         self.app = AsyncApp(
             name="papers-bot",
             # bolt builds the client from the token (given a client too, it warns that the
             # token read from SLACK_BOT_TOKEN goes unused); the client is tuned just below.
             token=self.settings.slack_bot_token,
+            client=client,
             signing_secret=self.settings.slack_signing_secret or "",
+            oauth_flow=flow,
             # Listeners only ack and spawn a task, so "before response" costs nothing and
             # guarantees the task exists by the time Slack gets its 200.
             process_before_response=True,
         )
         self.client = configure_web_client(self.app.client, self.settings)
-        self.managers = WorkspaceAdmins(self.client, bot.settings.admin_user_ids)
+        self.managers = WorkspaceAdmins(self._client_of, bot.settings.admin_user_ids)
         self.app.command("/papers")(self._on_command)
         self.app.action(SHARE_ACTION)(self._on_share)
         self.app.event("reaction_added")(self._on_reaction)
         self.app.event("reaction_removed")(self._on_reaction)
+        if self.workspaces is not None:
+            self.app.event("app_uninstalled")(self._on_uninstalled)
+            self.app.event("tokens_revoked")(self._on_tokens_revoked)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -106,9 +121,11 @@ class SlackAdapter:
 
     async def start(self) -> None:
         """Check the token with auth.test, then listen (Socket Mode or HTTP); returns once up.
-        PlatformUnreachable when Slack cannot be reached (worth retrying)."""
+        PlatformUnreachable when Slack cannot be reached (worth retrying). With OAuth there is
+        no token to check: each workspace's arrives with its install."""
         try:
-            await self._check_token()
+            if self.workspaces is None:
+                await self._check_token()
             if self.mode == "socket":
                 await self._check_app_token()
                 self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token)
@@ -132,6 +149,8 @@ class SlackAdapter:
         self._runner = runner
         self.http_port = port
         log.info("Slack: listening on http://%s:%s%s", host, self.http_port, EVENTS_PATH)
+        if self.workspaces is not None:
+            log.info("Slack: workspaces install the app from %s", INSTALL_PATH)
 
     async def stop(self) -> None:
         """Stop taking requests, then let the handlers already running finish."""
@@ -198,20 +217,34 @@ class SlackAdapter:
                 without = paper_message(item, thumbnail=False)
                 ref = await self._post(channel, without, item.paper.id)
         if self.bot.settings.seed_bookmark_reaction:
-            await add_reaction(self.client, channel.channel, ref.ref, self.bot.bookmark_emoji.name)
+            client, _ = await self.workspace(channel.workspace)
+            await add_reaction(client, channel.channel, ref.ref, self.bot.bookmark_emoji.name)
         return ref
 
     async def find_posted(self, channel: Channel, key: str, since: datetime) -> MessageRef | None:
         """Our message in the channel since `since` showing this paper, or the digest header
         with this key (after a crash mid-digest), found by its message metadata."""
-        ts = await find_tagged_message(self.client, channel.channel, key, self.bot_user, since)
+        client, bot_user = await self.workspace(channel.workspace)
+        ts = await find_tagged_message(client, channel.channel, key, bot_user, since)
         return MessageRef(channel, ts) if ts else None
+
+    async def workspace(self, team: str) -> tuple[AsyncWebClient, str | None]:
+        """The Web API client for a workspace and the bot's user id there: the one token, or
+        with OAuth that workspace's own (rotated when due; NotInstalled when it has none)."""
+        if self.workspaces is None:
+            return self.client, self.bot_user
+        return await self.workspaces.client_for(team)
+
+    async def _client_of(self, team: str) -> AsyncWebClient:
+        client, _ = await self.workspace(team)
+        return client
 
     async def _post(
         self, channel: Channel, message: Message, paper_id: str | None = None
     ) -> MessageRef:
+        client, _ = await self.workspace(channel.workspace)
         await self.pacer.wait(channel.channel)
-        ts = await post_message(self.client, channel.channel, message, paper_id)
+        ts = await post_message(client, channel.channel, message, paper_id)
         return MessageRef(channel, ts)
 
     # -- /papers --------------------------------------------------------------------------
@@ -270,11 +303,39 @@ class SlackAdapter:
             )
             confirm = change is not None and change.changed and self.bot.settings.confirm_bookmarks
             if change is not None and (confirm or change.trouble):
-                await self.client.chat_postEphemeral(
+                client, _ = await self.workspace(channel.workspace)
+                await client.chat_postEphemeral(
                     channel=channel.channel, user=user, text=escape(change.text)
                 )
         except Exception:  # one event's boundary
             log.exception("reaction %s in %s failed", body.get("event_id"), channel)
+
+    # -- uninstalls (OAuth) ---------------------------------------------------------------
+
+    async def _on_uninstalled(self, body: dict[str, Any]) -> None:
+        self._spawn(self._forget(body))
+
+    async def _on_tokens_revoked(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        # Only the bot's token matters: an installing user's revoked token leaves it working.
+        if (event.get("tokens") or {}).get("bot"):
+            self._spawn(self._forget(body))
+
+    async def _forget(self, body: dict[str, Any]) -> None:
+        """A workspace removed the app: delete its tokens and stop its channels' digests."""
+        assert self.workspaces is not None
+        team, enterprise = body.get("team_id") or "", body.get("enterprise_id")
+        installations: StoreInstallations = self.workspaces.installations
+        try:
+            await installations.async_delete_all(enterprise_id=enterprise, team_id=team)
+            stopped = self.bot.subscriptions.stop_workspace(PLATFORM, team)
+        except Exception:  # one event's boundary
+            log.exception("forgetting Slack workspace %s failed", team)
+            return
+        log.info(
+            "Slack: workspace %s removed the app; tokens deleted, digests stopped in %d channel(s)",
+            team,
+            len(stopped),
+        )
 
     # -- replies --------------------------------------------------------------------------
 

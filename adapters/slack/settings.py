@@ -6,13 +6,23 @@ from pydantic import Field
 
 from bot.config import EnvSettings
 
+# What the app asks each workspace for (adapters/slack/README.md says why each is needed).
+BOT_SCOPES = (
+    "commands,chat:write,reactions:read,reactions:write,channels:history,groups:history,users:read"
+)
+
 
 class SlackSettings(EnvSettings):
-    """How to reach Slack. Slack starts when SLACK_BOT_TOKEN is set."""
+    """How to reach Slack. Slack starts when SLACK_BOT_TOKEN (one workspace) or
+    SLACK_CLIENT_ID (many workspaces, installed through /slack/install) is set."""
 
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_scopes: str = BOT_SCOPES
+    slack_redirect_uri: str | None = None
     slack_http_host: str = "0.0.0.0"
     slack_http_port: int = Field(3000, ge=1, le=65535)
     slack_api_url: str = "https://slack.com/api/"
@@ -20,10 +30,15 @@ class SlackSettings(EnvSettings):
 
     @property
     def enabled(self) -> bool:
-        """Slack starts when a bot token is set."""
-        return bool(self.slack_bot_token)
+        """Slack starts when a bot token or an OAuth client id is set."""
+        return bool(self.slack_bot_token or self.slack_client_id)
 
     @property
     def secrets(self) -> tuple[str | None, ...]:
         """Values the logs must never show."""
-        return (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret)
+        return (
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+            self.slack_client_secret,
+        )

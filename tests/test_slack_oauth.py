@@ -1,0 +1,169 @@
+"""Many Slack workspaces: installs through Slack's OAuth flow, each workspace with its own token,
+its own channels and bookmarks, token rotation and uninstalls, against the local Slack fake."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.slack.oauth import NotInstalled
+from adapters.slack.settings import BOT_SCOPES
+from bot.models import Member
+from tests.conftest import make_paper
+from tests.slack_harness import SlackHarness, slack_harness
+
+PAPERS = [make_paper(f"2508.0000{n}", upvotes=50 - n) for n in range(1, 4)]
+ACME, BETA = "T0ACME", "T0BETA"
+
+
+@pytest.fixture
+async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
+    async with slack_harness(tmp_path, oauth=True) as harness:
+        harness.seed(PAPERS)
+        yield harness
+
+
+async def installed(slack: SlackHarness, team: str, channel: str) -> SlackHarness:
+    """`team` installs the app; the harness seen from its channel."""
+    workspace = slack.workspace(team, channel)
+    response = await workspace.install()
+    assert response.status == 200, await response.text()
+    return workspace
+
+
+def token_of(slack: SlackHarness, team: str) -> str | None:
+    found = slack.storage.installations.find_installation("slack", "", team)
+    return found.data["bot_token"] if found else None
+
+
+async def test_two_workspaces_install_command_digest_and_uninstall_apart(
+    slack: SlackHarness,
+) -> None:
+    acme = await installed(slack, ACME, "C0ACME")
+    beta = await installed(slack, BETA, "C0BETA")
+    assert token_of(slack, ACME) == slack.fake.grants[ACME].access_token != token_of(slack, BETA)
+
+    assert "now gets the daily digest" in await acme.command("subscribe")
+    assert "now gets the daily digest" in await beta.command("subscribe")
+    assert "count" in await beta.command("settings count 2")
+    assert [s.channel for s in slack.bot.subscriptions.all()] == [acme.channel, beta.channel]
+
+    for workspace, count in ((acme, 3), (beta, 2)):  # each with its own settings
+        outcome = await workspace.post_digest()
+        assert outcome.status == "posted"
+        assert len(workspace.channel_messages()) == 1 + count
+    # Each workspace's messages went out with its own token, reactions seeded by its own bot.
+    posts = slack.fake.calls_to("chat.postMessage")
+    assert {(c.args["channel"], c.team) for c in posts} == {("C0ACME", ACME), ("C0BETA", BETA)}
+    acme_first = slack.fake.channel_messages("C0ACME")[1]
+    assert acme_first.team == ACME and acme_first.reactions == [("bookmark", f"UB{ACME}")]
+
+    # The same user id in two workspaces is two people.
+    await acme.react(acme_first.ts, "U1")
+    assert [b.paper.id for b in slack.storage.activity.bookmarks(Member("slack", ACME, "U1"))] == [
+        PAPERS[0].id
+    ]
+    assert slack.storage.activity.bookmarks(Member("slack", BETA, "U1")) == []
+    assert PAPERS[0].title not in await beta.command("saved")
+    confirmation = slack.fake.ephemerals[-1]
+    assert (confirmation.team, confirmation.ephemeral_to) == (ACME, "U1")
+
+    # ACME removes the app: its token is forgotten and its channel's digests stop; BETA carries on.
+    slack.fake.uninstall(ACME)
+    assert await acme.event(acme.event_body({"type": "app_uninstalled"})) == 200
+    assert token_of(slack, ACME) is None
+    assert [s.channel for s in slack.bot.subscriptions.all()] == [beta.channel]
+    with pytest.raises(NotInstalled, match="not installed in Slack workspace T0ACME"):
+        await slack.adapter.workspace(ACME)
+    assert token_of(slack, BETA) is not None
+    assert "help" in (await beta.command("help")).lower()
+
+
+async def test_a_revoked_bot_token_forgets_the_workspace_a_users_token_does_not(
+    slack: SlackHarness,
+) -> None:
+    acme = await installed(slack, ACME, "C0ACME")
+    await acme.command("subscribe")
+    user_only = {"type": "tokens_revoked", "tokens": {"oauth": ["U0ADMIN"], "bot": []}}
+    assert await acme.event(acme.event_body(user_only)) == 200
+    assert token_of(slack, ACME) is not None and slack.bot.subscriptions.all()
+    bot = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [f"UB{ACME}"]}}
+    assert await acme.event(acme.event_body(bot)) == 200
+    assert token_of(slack, ACME) is None and slack.bot.subscriptions.all() == []
+
+
+async def test_a_reinstall_replaces_the_workspace_token(slack: SlackHarness) -> None:
+    acme = await installed(slack, ACME, "C0ACME")
+    first = token_of(slack, ACME)
+    await acme.install()
+    assert token_of(slack, ACME) == slack.fake.grants[ACME].access_token != first
+    assert len(slack.storage.installations.installations("slack")) == 1
+
+
+async def test_an_unknown_or_replayed_state_installs_nothing(slack: SlackHarness) -> None:
+    acme = slack.workspace(ACME, "C0ACME")
+    code = slack.fake.authorize(ACME)
+    url = f"{acme.base_url}/slack/oauth_redirect"
+    cookie = {"Cookie": "slack-app-oauth-state=forged"}
+    params = {"code": code, "state": "forged"}
+    async with acme.session.get(url, params=params, headers=cookie) as forged:
+        assert forged.status in (400, 401)
+    assert slack.fake.calls_to("oauth.v2.access", status=None) == []
+    assert token_of(slack, ACME) is None
+
+    async with acme.session.get(f"{acme.base_url}/slack/install", allow_redirects=False) as start:
+        location, set_cookie = start.headers["Location"], start.headers["Set-Cookie"]
+    state = location.split("state=", 1)[1].split("&", 1)[0]
+    headers = {"Cookie": set_cookie.split(";", 1)[0]}
+    for expected in (200, 401):  # the second use of the same state is refused
+        params = {"code": slack.fake.authorize(ACME), "state": state}
+        async with acme.session.get(url, params=params, headers=headers) as finish:
+            assert finish.status == expected
+    assert len(slack.fake.calls_to("oauth.v2.access")) == 1
+
+
+async def test_install_asks_for_the_bot_scopes_and_the_client_id(slack: SlackHarness) -> None:
+    async with slack.session.get(f"{slack.base_url}/slack/install", allow_redirects=False) as start:
+        location = start.headers["Location"]
+    assert location.startswith("https://slack.com/oauth/v2/authorize?")
+    assert "client_id=1111.2222" in location
+    assert "scope=commands,chat:write,reactions:read,reactions:write" in location
+
+
+async def test_expiring_tokens_are_rotated_before_a_digest_and_before_a_command(
+    slack: SlackHarness,
+) -> None:
+    slack.fake.rotation_expires_in = 3600  # under the two hours before expiry bolt refreshes at
+    acme = await installed(slack, ACME, "C0ACME")
+    installed_token = token_of(slack, ACME)
+    slack.fake.rotation_expires_in = 12 * 3600  # what Slack hands out on refresh
+
+    outcome = await acme.post_digest()  # no request carries a token here: the adapter rotates
+    assert outcome.status == "posted"
+    refreshes = [c for c in slack.fake.calls_to("oauth.v2.access") if c.args.get("grant_type")]
+    assert len(refreshes) == 1
+    rotated = token_of(slack, ACME)
+    assert rotated == slack.fake.grants[ACME].access_token != installed_token
+    assert {c.team for c in slack.fake.calls_to("chat.postMessage")} == {ACME}
+    assert slack.fake.calls_to("chat.postMessage", status=None) == slack.fake.calls_to(
+        "chat.postMessage"
+    )  # the expired token was never used
+
+    # bolt rotates per request the same way, through the same store.
+    slack.fake.rotation_expires_in = 3600
+    await acme.install()
+    slack.fake.rotation_expires_in = 12 * 3600
+    before = token_of(slack, ACME)
+    assert "help" in (await acme.command("help")).lower()
+    assert token_of(slack, ACME) != before
+    assert token_of(slack, ACME) == slack.fake.grants[ACME].access_token
+
+
+def test_the_scopes_asked_on_install_are_the_manifests() -> None:
+    manifest = (Path(__file__).parents[1] / "adapters" / "slack" / "manifest.yml").read_text()
+    bot_scopes = manifest.split("bot:\n", 1)[1].split("settings:", 1)[0]
+    listed = re.findall(r"^\s+- (\S+)$", bot_scopes, re.MULTILINE)
+    assert BOT_SCOPES.split(",") == listed

@@ -94,7 +94,13 @@ class FakeDiscord:
         self.held = asyncio.Event()  # set once a stalled post is being held
         self._failures: list[tuple[str, re.Pattern[str], int, dict[str, Any], dict[str, str]]] = []
         self.refusals: dict[str, int] = {}  # channel -> the HTTP status every post there gets
-        self._ws: web.WebSocketResponse | None = None
+        self._ws: web.WebSocketResponse | None = None  # the latest connection
+        # With sharding: each shard's connection, the count they identified with, and the
+        # events whose shard no process runs (Discord would hold them; nobody receives them).
+        self.identifies: list[dict[str, Any]] = []
+        self.shard_sockets: dict[int, web.WebSocketResponse] = {}
+        self.shard_count = 1
+        self.undelivered: list[tuple[str, dict[str, Any]]] = []
         self._seq = 0
         self._send_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -130,8 +136,8 @@ class FakeDiscord:
         self._closing.set()  # let held requests end, so the server stops at once
         for task in list(self._tasks):
             task.cancel()
-        if self._ws is not None:
-            await self._ws.close()
+        for ws in {self._ws, *self.shard_sockets.values()} - {None}:
+            await ws.close()  # type: ignore[union-attr]
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -194,28 +200,54 @@ class FakeDiscord:
         await ws.prepare(request)
         self._ws = ws
         hello = {"heartbeat_interval": round(self.heartbeat_interval * 1000)}
-        await self._send({"op": 10, "d": hello, "s": None, "t": None})
+        await self._send({"op": 10, "d": hello, "s": None, "t": None}, ws)
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
             payload = json.loads(msg.data)
             if payload["op"] == 1:
                 self.heartbeats.append(asyncio.get_running_loop().time())
-                await self._send({"op": 11})
+                await self._send({"op": 11}, ws)
             elif payload["op"] == 2:
                 self.identify = payload["d"]
-                await self.dispatch("READY", payloads.ready(self.gateway_url))
+                self.identifies.append(payload["d"])
+                shard, count = payload["d"].get("shard") or (0, 1)
+                self.shard_sockets[shard], self.shard_count = ws, count
+                await self._dispatch_to(
+                    ws, "READY", payloads.ready(self.gateway_url, (shard, count))
+                )
+        for shard, socket in list(self.shard_sockets.items()):
+            if socket is ws:
+                del self.shard_sockets[shard]
         return ws
 
-    async def _send(self, payload: dict[str, Any]) -> None:
+    async def _send(self, payload: dict[str, Any], ws: web.WebSocketResponse | None = None) -> None:
         async with self._send_lock:
-            assert self._ws is not None, "the bot is not connected to the gateway"
-            await self._ws.send_str(json.dumps(payload))
+            target = ws or self._ws
+            assert target is not None, "the bot is not connected to the gateway"
+            await target.send_str(json.dumps(payload))
+
+    def shard_of(self, guild: str) -> int:
+        """The shard a server's events go to: (id >> 22) % shard count, as Discord routes them."""
+        return (int(guild) >> 22) % self.shard_count
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send one gateway event (op 0) to the bot."""
+        """Send one gateway event (op 0) to the bot: with shards, on the shard of its server."""
+        guild = data.get("guild_id")
+        if self.shard_count == 1 or guild is None:
+            await self._dispatch_to(None, event, data)
+            return
+        ws = self.shard_sockets.get(self.shard_of(guild))
+        if ws is None:
+            self.undelivered.append((event, data))
+            return
+        await self._dispatch_to(ws, event, data)
+
+    async def _dispatch_to(
+        self, ws: web.WebSocketResponse | None, event: str, data: dict[str, Any]
+    ) -> None:
         self._seq += 1
-        await self._send({"op": 0, "t": event, "s": self._seq, "d": data})
+        await self._send({"op": 0, "t": event, "s": self._seq, "d": data}, ws)
 
     async def close_gateway(self, code: int) -> None:
         """Close the bot's gateway socket with a Discord close code (4004: bad token)."""

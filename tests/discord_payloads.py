@@ -50,7 +50,7 @@ def application() -> dict[str, Any]:
     }
 
 
-def ready(gateway_url: str) -> dict[str, Any]:
+def ready(gateway_url: str, shard: tuple[int, int] = (0, 1)) -> dict[str, Any]:
     """The READY dispatch after IDENTIFY (no guilds: the bot needs no guild cache)."""
     return {
         "v": 10,
@@ -58,7 +58,7 @@ def ready(gateway_url: str) -> dict[str, Any]:
         "guilds": [],
         "session_id": "fake-session",
         "resume_gateway_url": gateway_url,
-        "shard": [0, 1],
+        "shard": list(shard),
         "application": {"id": APP_ID, "flags": 0},
     }
 

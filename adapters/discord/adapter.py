@@ -17,7 +17,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord.commands import AUTOCOMPLETE_MAX, ShareButton, papers_group, share_view
-from adapters.discord.credentials import check_settings, invite_url
+from adapters.discord.credentials import check_settings, invite_url, shards
 from adapters.discord.render import (
     Rendered,
     digest_item,
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 QUICK_REPLY_SECONDS = 1.5  # answer directly when the core is this fast, else defer (3 s limit)
 SUGGEST_SECONDS = 2.0  # suggestions later than this are dropped: Discord waits 3 s for them
+IDENTIFY_INTERVAL = 5.0  # seconds between two shards' IDENTIFY (Discord's max_concurrency 1)
 CANNOT_POST = "I cannot post in this channel: give me View Channel, Send Messages and Embed Links"
 CHANNEL_GONE = "I cannot find this channel: it was deleted, or give me View Channel here"
 
@@ -99,11 +100,11 @@ class ManageChannels:
 class PapersClient(discord.Client):
     """The discord.py client: a command tree, and reactions handed to the adapter."""
 
-    def __init__(self, adapter: DiscordAdapter) -> None:
+    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
         # papers-bot never joins a voice channel: the voice libraries (PyNaCl, davey) are not
         # installed on purpose, so discord.py has nothing to warn about.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        super().__init__(intents=intents(), allowed_mentions=NO_MENTIONS)
+        super().__init__(intents=intents(), allowed_mentions=NO_MENTIONS, **options)
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = adapter.on_tree_error  # type: ignore[method-assign]
@@ -123,11 +124,31 @@ class PapersClient(discord.Client):
     async def on_disconnect(self) -> None:
         self.adapter.up = False
 
+    async def on_shard_connect(self, shard_id: int) -> None:
+        self.adapter.shard_up(shard_id, True)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self.adapter.shard_up(shard_id, True)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        self.adapter.shard_up(shard_id, False)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Space the shards' IDENTIFYs as Discord requires (the first goes at once)."""
+        if not initial:
+            await asyncio.sleep(self.adapter.identify_interval)
+
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         await self.adapter.on_reaction(payload, added=True)
 
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
         await self.adapter.on_reaction(payload, added=False)
+
+
+class ShardedPapersClient(PapersClient, discord.AutoShardedClient):
+    """The same client over several gateway shards (DISCORD_SHARD_COUNT): Discord sends each
+    server's events on shard (server id >> 22) % count, so a process running some of the shards
+    gets the events of their servers only. Posting is REST and needs no shard."""
 
 
 class DiscordAdapter:
@@ -144,6 +165,10 @@ class DiscordAdapter:
         self.quick_reply_seconds = QUICK_REPLY_SECONDS
         self.client: PapersClient | None = None
         self.up = False
+        self.identify_interval = IDENTIFY_INTERVAL
+        self.shards = shards(settings)  # (count, the ids this process runs), or None
+        self._shards_up: set[int] = set()
+        self._all_shards_up = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inflight = TaskSet()
         self._endpoints = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
@@ -152,14 +177,29 @@ class DiscordAdapter:
 
     @property
     def connected(self) -> bool:
-        """True while the gateway connection is up."""
-        return self.up and self.client is not None and not self.client.is_closed()
+        """True while the gateway connection (every shard this process runs) is up."""
+        up = self.up and self.client is not None and not self.client.is_closed()
+        return up and (self.shards is None or self._all_shards_up.is_set())
+
+    def shard_up(self, shard_id: int, up: bool) -> None:
+        """A shard connected (or resumed), or lost its connection."""
+        (self._shards_up.add if up else self._shards_up.discard)(shard_id)
+        if self.shards is not None and set(self.shards[1]) <= self._shards_up:
+            self._all_shards_up.set()
+        else:
+            self._all_shards_up.clear()
+
+    def _make_client(self) -> PapersClient:
+        if self.shards is None:
+            return PapersClient(self)
+        count, ids = self.shards
+        return ShardedPapersClient(self, shard_count=count, shard_ids=ids)
 
     async def start(self) -> None:
         """Log in, sync /papers, connect to the gateway; returns once READY arrived."""
         token = check_settings(self.settings)
         self._point_at_endpoints()
-        client = self.client = PapersClient(self)
+        client = self.client = self._make_client()
         try:
             await client.login(token)
         except discord.LoginFailure as exc:
@@ -174,7 +214,11 @@ class DiscordAdapter:
         except BaseException:
             await self.stop()
             raise
-        ready = asyncio.ensure_future(client.wait_for("connect"))
+        ready: asyncio.Future[Any]
+        if self.shards is None:
+            ready = asyncio.ensure_future(client.wait_for("connect"))
+        else:
+            ready = asyncio.ensure_future(self._all_shards_up.wait())
         self._task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
         self._task.add_done_callback(self._gateway_ended)
         done, _ = await asyncio.wait(
@@ -190,7 +234,8 @@ class DiscordAdapter:
             raise self._unreachable(
                 error or TimeoutError(f"no READY within {self.connect_timeout:.0f} s")
             )
-        log.info("discord: connected as %s; invite: %s", client.user, self.invite_url())
+        where = f" on shards {self.shards[1]} of {self.shards[0]}" if self.shards else ""
+        log.info("discord: connected as %s%s; invite: %s", client.user, where, self.invite_url())
 
     def _unreachable(self, exc: BaseException) -> PlatformUnreachable:
         where = (
@@ -210,6 +255,8 @@ class DiscordAdapter:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         self.up = False
+        self._shards_up.clear()
+        self._all_shards_up.clear()
         self.client, self._task = None, None
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._endpoints
 

@@ -61,11 +61,39 @@ def check_settings(settings: DiscordSettings) -> str:
                 "commas (Discord: User Settings → Advanced → Developer Mode, then right-click "
                 "the server → Copy Server ID)"
             )
+    shards(settings)
     for name in ("discord_api_url", "discord_gateway_url"):
         value = getattr(settings, name)
         if value and not re.match(r"^(https?|wss?)://", value):
             raise ConfigError(f"{name.upper()}: {value!r} is not an http(s):// or ws(s):// URL")
     return settings.discord_token.strip()
+
+
+def shards(settings: DiscordSettings) -> tuple[int, list[int]] | None:
+    """(shard count, the shard ids this process runs), or None when not sharded; ConfigError
+    naming the variable when DISCORD_SHARD_IDS does not fit DISCORD_SHARD_COUNT."""
+    count = settings.discord_shard_count
+    if count is None:
+        if settings.discord_shard_ids:
+            raise ConfigError(
+                "DISCORD_SHARD_IDS is set but DISCORD_SHARD_COUNT is not: set the total number "
+                "of shards every process shares, e.g. DISCORD_SHARD_COUNT=2"
+            )
+        return None
+    ids: list[int] = []
+    for shard in settings.discord_shard_ids:
+        if not shard.strip().isdigit() or int(shard) >= count:
+            raise ConfigError(
+                f"DISCORD_SHARD_IDS: {shard!r} is not a shard of DISCORD_SHARD_COUNT={count}; "
+                f"use numbers from 0 to {count - 1} separated by commas"
+            )
+        ids.append(int(shard))
+    return count, sorted(set(ids)) or list(range(count))
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard Discord sends a server's events on."""
+    return (guild_id >> 22) % shard_count
 
 
 def invite_url(application_id: int | str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field, field_validator
+
 from bot.config import CommaList, EnvSettings
 
 
@@ -12,6 +14,16 @@ class DiscordSettings(EnvSettings):
     discord_guild_ids: CommaList = ()
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
+    # Sharding (many servers): the total number of gateway shards, and the ones this process
+    # runs (all of them when empty). Unset: one plain connection, as for a single server.
+    discord_shard_count: int | None = Field(None, ge=1, le=4096)
+    discord_shard_ids: CommaList = ()
+
+    @field_validator("discord_shard_count", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `DISCORD_SHARD_COUNT=` as .env.example writes it: not sharded.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def enabled(self) -> bool:

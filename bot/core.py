@@ -24,6 +24,7 @@ from bot.commands import (
 from bot.config import Settings
 from bot.corethread import INLINE, Home
 from bot.digest import DigestOutcome, DigestRunner
+from bot.installs import Installs
 from bot.models import Channel, Digest, DigestClaim, DigestItem, DigestKind, MessageRef, Paper
 from bot.ports import ChatPoster, Clock, utcnow
 from bot.presentation import BookmarkEmoji, not_saved, paused_notice
@@ -136,7 +137,7 @@ class PapersBot:
         self.commands = registry
         self.bookmark_emoji = BookmarkEmoji(settings.bookmark_emoji)
         self.subscriptions = SubscriptionBook(storage.activity, settings, clock)
-        self.installations = storage.installations  # a multi-workspace app's tokens
+        self.installations = Installs(storage.installations)  # a multi-workspace app's tokens
         self._storage = storage
         self._runner = DigestRunner(
             storage, clock, storage.search.match_ids, settings.digest_lookback_days
@@ -260,6 +261,12 @@ class PapersBot:
         self._storage.ledger.record_post(ref, paper.id, day, self.clock(), digest.kind.post_kind)
         self.subscriptions.resume(channel)  # the bot can post here again
         return ref
+
+    async def forget_workspace(self, platform: str, enterprise: str, team: str) -> list[Channel]:
+        """A workspace removed the app: delete its installation (tokens) and stop its
+        channels' digests; the channels that had one."""
+        self._storage.installations.delete_installation(platform, enterprise, team)
+        return self.subscriptions.stop_workspace(platform, team)
 
     def on_schedule_change(self, listener: ScheduleListener) -> None:
         """Call `listener(channel)` whenever a channel's schedule may have changed."""

@@ -34,7 +34,7 @@ from adapters.slack.client import (
     slack_error,
 )
 from adapters.slack.config import api_base_url, check_settings
-from adapters.slack.oauth import StoreInstallations, Workspaces, oauth_flow
+from adapters.slack.oauth import Workspaces, oauth_flow, workspace_key
 from adapters.slack.replies import render_reply
 from adapters.slack.settings import SlackSettings
 from bot.commands import CommandContext
@@ -322,12 +322,10 @@ class SlackAdapter:
 
     async def _forget(self, body: dict[str, Any]) -> None:
         """A workspace removed the app: delete its tokens and stop its channels' digests."""
-        assert self.workspaces is not None
-        team, enterprise = body.get("team_id") or "", body.get("enterprise_id")
-        installations: StoreInstallations = self.workspaces.installations
+        team = body.get("team_id") or ""
+        enterprise, key = workspace_key(body.get("enterprise_id"), team, not team)
         try:
-            await installations.async_delete_all(enterprise_id=enterprise, team_id=team)
-            stopped = self.bot.subscriptions.stop_workspace(PLATFORM, team)
+            stopped = await self.bot.forget_workspace(PLATFORM, enterprise, key)
         except Exception:  # one event's boundary
             log.exception("forgetting Slack workspace %s failed", team)
             return

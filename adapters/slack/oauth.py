@@ -27,9 +27,9 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.settings import SlackSettings
+from bot.installs import Installs
 from bot.models import AppInstallation
 from bot.ports import Clock, utcnow
-from bot.storage import Installations
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _to_data(installation: Installation) -> dict[str, Any]:
 class _OverStore:
     """What both of bolt's stores hold: the Installations port and a clock."""
 
-    def __init__(self, store: Installations, clock: Clock = utcnow) -> None:
+    def __init__(self, store: Installs, clock: Clock = utcnow) -> None:
         self.store = store
         self.clock = clock
 
@@ -87,9 +87,7 @@ class StoreInstallations(_OverStore, AsyncInstallationStore):
             installation.enterprise_id, installation.team_id, installation.is_enterprise_install
         )
         data = _to_data(installation)
-        self.store.save_installation(
-            AppInstallation(PLATFORM, enterprise, team, data, self.clock())
-        )
+        await self.store.save(AppInstallation(PLATFORM, enterprise, team, data, self.clock()))
 
     async def async_save_bot(self, bot: Bot) -> None:
         """Rotated bot tokens: merged into the workspace's installation."""
@@ -115,7 +113,7 @@ class StoreInstallations(_OverStore, AsyncInstallationStore):
     ) -> Installation | None:
         """The workspace's installation (a user's own only when that user installed it)."""
         enterprise, team = workspace_key(enterprise_id, team_id, bool(is_enterprise_install))
-        found = self.store.find_installation(PLATFORM, enterprise, team)
+        found = await self.store.find(PLATFORM, enterprise, team)
         if found is None:
             return None
         data = dict(found.data)
@@ -155,7 +153,7 @@ class StoreInstallations(_OverStore, AsyncInstallationStore):
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         """Forget everything kept for the workspace (or org)."""
         enterprise, team = workspace_key(enterprise_id, team_id, False)
-        self.store.delete_installation(PLATFORM, enterprise, team)
+        await self.store.delete(PLATFORM, enterprise, team)
 
 
 class StoreOAuthStates(_OverStore, AsyncOAuthStateStore):
@@ -164,12 +162,12 @@ class StoreOAuthStates(_OverStore, AsyncOAuthStateStore):
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         """A new unguessable state for one install link."""
         state = secrets.token_urlsafe(24)
-        self.store.issue_state(state, self.clock() + STATE_LIFETIME)
+        await self.store.issue_state(state, self.clock() + STATE_LIFETIME)
         return state
 
     async def async_consume(self, state: str) -> bool:
         """True once for a state this app issued that has not expired."""
-        return self.store.consume_state(state, self.clock())
+        return await self.store.consume_state(state, self.clock())
 
 
 class Workspaces:
@@ -205,7 +203,7 @@ class Workspaces:
 
 
 def oauth_flow(
-    settings: SlackSettings, store: Installations, client: AsyncWebClient, clock: Clock = utcnow
+    settings: SlackSettings, store: Installs, client: AsyncWebClient, clock: Clock = utcnow
 ) -> tuple[AsyncOAuthFlow, Workspaces]:
     """bolt's OAuth flow over our store, and the per-workspace tokens for posting. Token
     exchange, refreshes and auth.test all go through `client` (its base URL is SLACK_API_URL)."""

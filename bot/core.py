@@ -137,7 +137,7 @@ class PapersBot:
         self.commands = registry
         self.bookmark_emoji = BookmarkEmoji(settings.bookmark_emoji)
         self.subscriptions = SubscriptionBook(storage.activity, settings, clock)
-        self.installations = Installs(storage.installations)  # a multi-workspace app's tokens
+        self.installations = Installs(storage.installations, home)  # many workspaces' tokens
         self._storage = storage
         self._runner = DigestRunner(
             storage, clock, storage.search.match_ids, settings.digest_lookback_days
@@ -265,6 +265,9 @@ class PapersBot:
     async def forget_workspace(self, platform: str, enterprise: str, team: str) -> list[Channel]:
         """A workspace removed the app: delete its installation (tokens) and stop its
         channels' digests; the channels that had one."""
+        return await self.home.call(self._forget_workspace, platform, enterprise, team)
+
+    def _forget_workspace(self, platform: str, enterprise: str, team: str) -> list[Channel]:
         self._storage.installations.delete_installation(platform, enterprise, team)
         return self.subscriptions.stop_workspace(platform, team)
 

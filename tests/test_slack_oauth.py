@@ -11,7 +11,8 @@ import pytest
 
 from adapters.slack.oauth import NotInstalled
 from adapters.slack.settings import BOT_SCOPES
-from bot.models import Member
+from bot.corethread import CoreThread
+from bot.models import Channel, Member
 from tests.conftest import make_paper
 from tests.slack_harness import SlackHarness, slack_harness
 
@@ -21,9 +22,11 @@ ACME, BETA = "T0ACME", "T0BETA"
 
 @pytest.fixture
 async def slack(tmp_path: Path) -> AsyncIterator[SlackHarness]:
-    async with slack_harness(tmp_path, oauth=True) as harness:
-        harness.seed(PAPERS)
-        yield harness
+    # The core and the store on their own thread, as under `papers-bot run`.
+    with CoreThread() as core:
+        async with slack_harness(tmp_path, home=core, oauth=True) as harness:
+            await core.call(harness.seed, PAPERS)
+            yield harness
 
 
 async def installed(slack: SlackHarness, team: str, channel: str) -> SlackHarness:
@@ -34,9 +37,19 @@ async def installed(slack: SlackHarness, team: str, channel: str) -> SlackHarnes
     return workspace
 
 
-def token_of(slack: SlackHarness, team: str) -> str | None:
-    found = slack.storage.installations.find_installation("slack", "", team)
+async def token_of(slack: SlackHarness, team: str) -> str | None:
+    found = await slack.bot.installations.find("slack", "", team)
     return found.data["bot_token"] if found else None
+
+
+async def subscribed(slack: SlackHarness) -> list[Channel]:
+    subs = await slack.bot.home.call(slack.bot.subscriptions.all)
+    return [sub.channel for sub in subs]
+
+
+async def saved(slack: SlackHarness, member: Member) -> list[str]:
+    marks = await slack.bot.home.call(slack.storage.activity.bookmarks, member)
+    return [mark.paper.id for mark in marks]
 
 
 async def test_two_workspaces_install_command_digest_and_uninstall_apart(
@@ -44,12 +57,16 @@ async def test_two_workspaces_install_command_digest_and_uninstall_apart(
 ) -> None:
     acme = await installed(slack, ACME, "C0ACME")
     beta = await installed(slack, BETA, "C0BETA")
-    assert token_of(slack, ACME) == slack.fake.grants[ACME].access_token != token_of(slack, BETA)
+    assert (
+        await token_of(slack, ACME)
+        == slack.fake.grants[ACME].access_token
+        != await token_of(slack, BETA)
+    )
 
     assert "now gets the daily digest" in await acme.command("subscribe")
     assert "now gets the daily digest" in await beta.command("subscribe")
     assert "count" in await beta.command("settings count 2")
-    assert [s.channel for s in slack.bot.subscriptions.all()] == [acme.channel, beta.channel]
+    assert await subscribed(slack) == [acme.channel, beta.channel]
 
     for workspace, count in ((acme, 3), (beta, 2)):  # each with its own settings
         outcome = await workspace.post_digest()
@@ -63,10 +80,8 @@ async def test_two_workspaces_install_command_digest_and_uninstall_apart(
 
     # The same user id in two workspaces is two people.
     await acme.react(acme_first.ts, "U1")
-    assert [b.paper.id for b in slack.storage.activity.bookmarks(Member("slack", ACME, "U1"))] == [
-        PAPERS[0].id
-    ]
-    assert slack.storage.activity.bookmarks(Member("slack", BETA, "U1")) == []
+    assert await saved(slack, Member("slack", ACME, "U1")) == [PAPERS[0].id]
+    assert await saved(slack, Member("slack", BETA, "U1")) == []
     assert PAPERS[0].title not in await beta.command("saved")
     confirmation = slack.fake.ephemerals[-1]
     assert (confirmation.team, confirmation.ephemeral_to) == (ACME, "U1")
@@ -74,11 +89,11 @@ async def test_two_workspaces_install_command_digest_and_uninstall_apart(
     # ACME removes the app: its token is forgotten and its channel's digests stop; BETA carries on.
     slack.fake.uninstall(ACME)
     assert await acme.event(acme.event_body({"type": "app_uninstalled"})) == 200
-    assert token_of(slack, ACME) is None
-    assert [s.channel for s in slack.bot.subscriptions.all()] == [beta.channel]
+    assert await token_of(slack, ACME) is None
+    assert await subscribed(slack) == [beta.channel]
     with pytest.raises(NotInstalled, match="not installed in Slack workspace T0ACME"):
         await slack.adapter.workspace(ACME)
-    assert token_of(slack, BETA) is not None
+    assert await token_of(slack, BETA) is not None
     assert "help" in (await beta.command("help")).lower()
 
 
@@ -89,18 +104,19 @@ async def test_a_revoked_bot_token_forgets_the_workspace_a_users_token_does_not(
     await acme.command("subscribe")
     user_only = {"type": "tokens_revoked", "tokens": {"oauth": ["U0ADMIN"], "bot": []}}
     assert await acme.event(acme.event_body(user_only)) == 200
-    assert token_of(slack, ACME) is not None and slack.bot.subscriptions.all()
+    assert await token_of(slack, ACME) is not None and await subscribed(slack)
     bot = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [f"UB{ACME}"]}}
     assert await acme.event(acme.event_body(bot)) == 200
-    assert token_of(slack, ACME) is None and slack.bot.subscriptions.all() == []
+    assert await token_of(slack, ACME) is None and await subscribed(slack) == []
 
 
 async def test_a_reinstall_replaces_the_workspace_token(slack: SlackHarness) -> None:
     acme = await installed(slack, ACME, "C0ACME")
-    first = token_of(slack, ACME)
+    first = await token_of(slack, ACME)
     await acme.install()
-    assert token_of(slack, ACME) == slack.fake.grants[ACME].access_token != first
-    assert len(slack.storage.installations.installations("slack")) == 1
+    assert await token_of(slack, ACME) == slack.fake.grants[ACME].access_token != first
+    everyone = await slack.bot.home.call(slack.storage.installations.installations, "slack")
+    assert len(everyone) == 1
 
 
 async def test_an_unknown_or_replayed_state_installs_nothing(slack: SlackHarness) -> None:
@@ -112,7 +128,7 @@ async def test_an_unknown_or_replayed_state_installs_nothing(slack: SlackHarness
     async with acme.session.get(url, params=params, headers=cookie) as forged:
         assert forged.status in (400, 401)
     assert slack.fake.calls_to("oauth.v2.access", status=None) == []
-    assert token_of(slack, ACME) is None
+    assert await token_of(slack, ACME) is None
 
     async with acme.session.get(f"{acme.base_url}/slack/install", allow_redirects=False) as start:
         location, set_cookie = start.headers["Location"], start.headers["Set-Cookie"]
@@ -138,14 +154,14 @@ async def test_expiring_tokens_are_rotated_before_a_digest_and_before_a_command(
 ) -> None:
     slack.fake.rotation_expires_in = 3600  # under the two hours before expiry bolt refreshes at
     acme = await installed(slack, ACME, "C0ACME")
-    installed_token = token_of(slack, ACME)
+    installed_token = await token_of(slack, ACME)
     slack.fake.rotation_expires_in = 12 * 3600  # what Slack hands out on refresh
 
     outcome = await acme.post_digest()  # no request carries a token here: the adapter rotates
     assert outcome.status == "posted"
     refreshes = [c for c in slack.fake.calls_to("oauth.v2.access") if c.args.get("grant_type")]
     assert len(refreshes) == 1
-    rotated = token_of(slack, ACME)
+    rotated = await token_of(slack, ACME)
     assert rotated == slack.fake.grants[ACME].access_token != installed_token
     assert {c.team for c in slack.fake.calls_to("chat.postMessage")} == {ACME}
     assert slack.fake.calls_to("chat.postMessage", status=None) == slack.fake.calls_to(
@@ -156,10 +172,10 @@ async def test_expiring_tokens_are_rotated_before_a_digest_and_before_a_command(
     slack.fake.rotation_expires_in = 3600
     await acme.install()
     slack.fake.rotation_expires_in = 12 * 3600
-    before = token_of(slack, ACME)
+    before = await token_of(slack, ACME)
     assert "help" in (await acme.command("help")).lower()
-    assert token_of(slack, ACME) != before
-    assert token_of(slack, ACME) == slack.fake.grants[ACME].access_token
+    assert await token_of(slack, ACME) != before
+    assert await token_of(slack, ACME) == slack.fake.grants[ACME].access_token
 
 
 def test_the_scopes_asked_on_install_are_the_manifests() -> None:

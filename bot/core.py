@@ -26,7 +26,7 @@ from bot.corethread import INLINE, Home
 from bot.digest import DigestOutcome, DigestRunner
 from bot.installs import Installs
 from bot.models import Channel, Digest, DigestClaim, DigestItem, DigestKind, MessageRef, Paper
-from bot.ports import ChatPoster, Clock, utcnow
+from bot.ports import ChatPoster, Clock, PostFailed, utcnow
 from bot.presentation import BookmarkEmoji, not_saved, paused_notice
 from bot.replies import Reply, SearchHit, SearchReply, TextReply
 from bot.storage import Storage, report_trouble
@@ -262,14 +262,18 @@ class PapersBot:
         self.subscriptions.resume(channel)  # the bot can post here again
         return ref
 
-    async def forget_workspace(self, platform: str, enterprise: str, team: str) -> list[Channel]:
-        """A workspace removed the app: delete its installation (tokens) and stop its
-        channels' digests; the channels that had one."""
-        return await self.home.call(self._forget_workspace, platform, enterprise, team)
+    async def forget_workspace(
+        self, platform: str, enterprise: str, team: str, why: PostFailed
+    ) -> list[Channel]:
+        """A workspace removed the app: delete its installation (tokens) and pause its
+        channels' digests with `why`; the channels this paused."""
+        return await self.home.call(self._forget_workspace, platform, enterprise, team, why)
 
-    def _forget_workspace(self, platform: str, enterprise: str, team: str) -> list[Channel]:
+    def _forget_workspace(
+        self, platform: str, enterprise: str, team: str, why: PostFailed
+    ) -> list[Channel]:
         self._storage.installations.delete_installation(platform, enterprise, team)
-        return self.subscriptions.stop_workspace(platform, team)
+        return self.subscriptions.pause_workspace(platform, team, why)
 
     def on_schedule_change(self, listener: ScheduleListener) -> None:
         """Call `listener(channel)` whenever a channel's schedule may have changed."""

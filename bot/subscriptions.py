@@ -79,17 +79,14 @@ class SubscriptionBook:
         day = self.local_day(sub.channel)
         await poster.post_header(Digest(sub.channel, day, (), title, line, DigestKind.SHARE))
 
-    def stop_workspace(self, platform: str, workspace: str) -> list[Channel]:
-        """Stop the digests of every channel of a workspace that removed the app; the
-        channels that had one."""
-        channels = [
+    def pause_workspace(self, platform: str, workspace: str, failure: PostFailed) -> list[Channel]:
+        """Pause every channel of a workspace that removed the app (its settings are kept for
+        a reinstall); the channels this paused."""
+        return [
             sub.channel
             for sub in self._activity.subscriptions(platform)
-            if sub.channel.workspace == workspace
+            if sub.channel.workspace == workspace and self.pause(sub.channel, failure)
         ]
-        for channel in channels:
-            self.delete(channel)
-        return channels
 
     def local_day(self, channel: Channel, at: datetime | None = None) -> date:
         """The date in the channel's time zone."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,8 @@ from adapters.slack.oauth import NotInstalled
 from adapters.slack.settings import BOT_SCOPES
 from bot.corethread import CoreThread
 from bot.models import Channel, Member
+from bot.schedule import job_id
+from bot.service import Service
 from tests.conftest import make_paper
 from tests.slack_harness import SlackHarness, slack_harness
 
@@ -47,6 +50,11 @@ async def subscribed(slack: SlackHarness) -> list[Channel]:
     return [sub.channel for sub in subs]
 
 
+async def paused(slack: SlackHarness) -> dict[Channel, str]:
+    subs = await slack.bot.home.call(slack.bot.subscriptions.all)
+    return {sub.channel: sub.paused.reason for sub in subs if sub.paused is not None}
+
+
 async def saved(slack: SlackHarness, member: Member) -> list[str]:
     marks = await slack.bot.home.call(slack.storage.activity.bookmarks, member)
     return [mark.paper.id for mark in marks]
@@ -68,14 +76,15 @@ async def test_two_workspaces_install_command_digest_and_uninstall_apart(
     assert "count" in await beta.command("settings count 2")
     assert await subscribed(slack) == [acme.channel, beta.channel]
 
+    firsts = []
     for workspace, count in ((acme, 3), (beta, 2)):  # each with its own settings
         outcome = await workspace.post_digest()
-        assert outcome.status == "posted"
-        assert len(workspace.channel_messages()) == 1 + count
+        assert outcome.status == "posted" and len(outcome.posted) == count
+        firsts.append(outcome.posted[0].ref)
     # Each workspace's messages went out with its own token, reactions seeded by its own bot.
     posts = slack.fake.calls_to("chat.postMessage")
     assert {(c.args["channel"], c.team) for c in posts} == {("C0ACME", ACME), ("C0BETA", BETA)}
-    acme_first = slack.fake.channel_messages("C0ACME")[1]
+    acme_first = next(m for m in slack.fake.channel_messages("C0ACME") if m.ts == firsts[0])
     assert acme_first.team == ACME and acme_first.reactions == [("bookmark", f"UB{ACME}")]
 
     # The same user id in two workspaces is two people.
@@ -86,15 +95,20 @@ async def test_two_workspaces_install_command_digest_and_uninstall_apart(
     confirmation = slack.fake.ephemerals[-1]
     assert (confirmation.team, confirmation.ephemeral_to) == (ACME, "U1")
 
-    # ACME removes the app: its token is forgotten and its channel's digests stop; BETA carries on.
+    # ACME removes the app: its token is forgotten and its channel paused; BETA carries on.
     slack.fake.uninstall(ACME)
     assert await acme.event(acme.event_body({"type": "app_uninstalled"})) == 200
     assert await token_of(slack, ACME) is None
-    assert await subscribed(slack) == [beta.channel]
-    with pytest.raises(NotInstalled, match="not installed in Slack workspace T0ACME"):
+    assert await paused(slack) == {acme.channel: "app_uninstalled"}
+    with pytest.raises(NotInstalled, match="install it again from /slack/install"):
         await slack.adapter.workspace(ACME)
     assert await token_of(slack, BETA) is not None
     assert "help" in (await beta.command("help")).lower()
+
+    # Installed again, /papers subscribe in the channel resumes it with its settings.
+    await acme.install()
+    assert "daily digest is back on" in await acme.command("subscribe")
+    assert await paused(slack) == {}
 
 
 async def test_a_revoked_bot_token_forgets_the_workspace_a_users_token_does_not(
@@ -104,10 +118,35 @@ async def test_a_revoked_bot_token_forgets_the_workspace_a_users_token_does_not(
     await acme.command("subscribe")
     user_only = {"type": "tokens_revoked", "tokens": {"oauth": ["U0ADMIN"], "bot": []}}
     assert await acme.event(acme.event_body(user_only)) == 200
-    assert await token_of(slack, ACME) is not None and await subscribed(slack)
+    assert await token_of(slack, ACME) is not None and await paused(slack) == {}
     bot = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [f"UB{ACME}"]}}
     assert await acme.event(acme.event_body(bot)) == 200
-    assert await token_of(slack, ACME) is None and await subscribed(slack) == []
+    assert await token_of(slack, ACME) is None
+    assert await paused(slack) == {acme.channel: "app_uninstalled"}
+
+
+async def test_a_digest_for_a_workspace_without_a_token_pauses_its_channel(
+    tmp_path: Path,
+) -> None:
+    # The uninstall event was lost, or another process forgot the workspace first: the
+    # scheduled digest finds no token, and the channel is paused, not retried.
+    options: dict[str, Any] = {"health_port": 0, "papers_bot_sources": ()}
+    async with slack_harness(tmp_path, oauth=True, start=False, **options) as slack:
+        slack.seed(PAPERS)
+        service = Service(slack.bot, slack.storage, [slack.adapter], slack.settings, slack.clock)
+        await service.start()
+        try:
+            acme = await installed(slack, ACME, "C0ACME")
+            await acme.command("subscribe")
+            await slack.bot.installations.delete("slack", "", ACME)
+            before = len(slack.fake.calls_to("chat.postMessage", status=None))
+            job = service.scheduler.get_job(job_id("digest", acme.channel))
+            await job.func(*job.args)
+            assert len(slack.fake.calls_to("chat.postMessage", status=None)) == before
+            assert await paused(slack) == {acme.channel: "app_uninstalled"}
+            assert service.scheduler.get_job(job_id("digest", acme.channel)) is None
+        finally:
+            await service.stop()
 
 
 async def test_a_reinstall_replaces_the_workspace_token(slack: SlackHarness) -> None:

@@ -34,7 +34,7 @@ from adapters.slack.client import (
     slack_error,
 )
 from adapters.slack.config import api_base_url, check_settings
-from adapters.slack.oauth import Workspaces, oauth_flow, workspace_key
+from adapters.slack.oauth import NotInstalled, Workspaces, oauth_flow, workspace_key
 from adapters.slack.replies import render_reply
 from adapters.slack.settings import SlackSettings
 from bot.commands import CommandContext
@@ -321,18 +321,18 @@ class SlackAdapter:
             self._spawn(self._forget(body))
 
     async def _forget(self, body: dict[str, Any]) -> None:
-        """A workspace removed the app: delete its tokens and stop its channels' digests."""
+        """A workspace removed the app: delete its tokens and pause its channels' digests."""
         team = body.get("team_id") or ""
         enterprise, key = workspace_key(body.get("enterprise_id"), team, not team)
         try:
-            stopped = await self.bot.forget_workspace(PLATFORM, enterprise, key)
+            paused = await self.bot.forget_workspace(PLATFORM, enterprise, key, NotInstalled(team))
         except Exception:  # one event's boundary
             log.exception("forgetting Slack workspace %s failed", team)
             return
         log.info(
-            "Slack: workspace %s removed the app; tokens deleted, digests stopped in %d channel(s)",
+            "Slack: workspace %s removed the app; tokens deleted, %d channel(s) paused",
             team,
-            len(stopped),
+            len(paused),
         )
 
     # -- replies --------------------------------------------------------------------------

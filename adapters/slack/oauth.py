@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.settings import SlackSettings
 from bot.installs import Installs
 from bot.models import AppInstallation
-from bot.ports import Clock, utcnow
+from bot.ports import Clock, PostFailed, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +38,16 @@ STATE_LIFETIME = timedelta(minutes=10)  # how long an install link stays good
 ROTATE_BEFORE_MINUTES = 120  # refresh a rotating token this long before it expires
 
 
-class NotInstalled(Exception):
-    """The app has no installation (no token) in this workspace."""
+class NotInstalled(PostFailed):
+    """The app has no installation (no token) in this workspace: it was removed, or never
+    installed. Nothing can be posted there until someone installs it again."""
 
     def __init__(self, team: str) -> None:
         super().__init__(
-            f"papers-bot is not installed in Slack workspace {team}: install it from "
-            "/slack/install, or the workspace removed it"
+            "app_uninstalled",
+            f"papers-bot is not installed in Slack workspace {team}: an admin can install it "
+            "again from /slack/install, then /papers subscribe in this channel",
+            permanent=True,
         )
         self.team = team
 

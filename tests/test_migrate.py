@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 
 from benchmarks.realdata import real_papers
-from bot.models import Channel, MessageRef, Pause, PostKind, Subscription
+from bot.models import AppInstallation, Channel, MessageRef, Pause, PostKind, Subscription
 from bot.storage import Storage, open_storage
 from tests.postgres_server import PostgresServer
 from tests.test_cli import offline_env, run
@@ -19,7 +19,16 @@ NOW = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)
 DAY = date(2025, 8, 5)
 CH = Channel("slack", "T1", "C1")
 OTHER = Channel("discord", "G1", "C9")
-TABLES = ("papers", "subscriptions", "digests", "posts", "bookmarks", "events", "fetches")
+TABLES = (
+    "papers",
+    "subscriptions",
+    "digests",
+    "posts",
+    "bookmarks",
+    "events",
+    "fetches",
+    "installations",
+)
 
 
 def fill(store: Storage) -> None:
@@ -45,6 +54,8 @@ def fill(store: Storage) -> None:
     store.activity.claim_event("slack", "Ev1", NOW)
     store.activity.record_fetch("hf", NOW, NOW, True, seen=20, new=5)
     store.activity.record_fetch("arxiv", NOW, NOW, False, error="HTTP 500")
+    data = {"team_id": "T1", "bot_token": "xoxb-1", "bot_token_expires_at": None}
+    store.installations.save_installation(AppInstallation("slack", "", "T1", data, NOW))
 
 
 def snapshot(store: Storage) -> dict[str, object]:
@@ -62,6 +73,7 @@ def snapshot(store: Storage) -> dict[str, object]:
         "bookmarks": [activity.bookmarks(CH.member(u)) for u in ("U1", "U2")],
         "saves": activity.team_saves(CH, NOW - timedelta(days=1)),
         "fetches": activity.last_fetches(),
+        "installations": store.installations.installations("slack"),
     }
 
 
@@ -91,6 +103,7 @@ async def test_migrate_copies_everything_and_is_safe_to_run_again(
         "bookmarks": 3,
         "events": 1,
         "fetches": 2,
+        "installations": 1,
     }
     code, _, err = await run(tmp_path, "migrate", "--from", str(source), "--to", url, env=env)
     assert code == 0, err

@@ -1,7 +1,7 @@
 """Copy a SQLite installation into PostgreSQL (`papers-bot migrate`): every paper, subscription,
-digest, post, bookmark, processed event and fetch, keeping their keys. Each row is written with
-ON CONFLICT on its key, so a second run over the same files changes nothing and a run after the
-SQLite store moved on brings the rows up to date."""
+digest, post, bookmark, processed event, fetch and workspace installation, keeping their keys.
+Each row is written with ON CONFLICT on its key, so a second run over the same files changes
+nothing and a run after the SQLite store moved on brings the rows up to date."""
 
 from __future__ import annotations
 
@@ -63,6 +63,11 @@ TABLES: dict[str, tuple[tuple[str, ...], dict[str, Callable[[Any], Any]]]] = {
     "bookmarks": (("platform", "workspace", "user", "paper_id"), {"saved_at": _time}),
     "events": (("platform", "event_id"), {"seen_at": _time}),
     "fetches": (("id",), {"started_at": _time, "finished_at": _time, "ok": _flag}),
+    # Each workspace's install and its tokens (OAuth states last minutes: not copied).
+    "installations": (
+        ("platform", "enterprise", "team"),
+        {"data": _json, "installed_at": _time},
+    ),
 }
 # Tables whose key is a number PostgreSQL generates: its counter moves past the copied rows.
 GENERATED = {"papers": "seq", "posts": "id", "fetches": "id"}

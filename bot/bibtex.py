@@ -1,21 +1,47 @@
-"""Saved papers as BibTeX entries."""
+"""Saved papers as BibTeX entries: valid LaTeX for any title or name, acronyms kept upper-case.
+
+Characters outside ASCII and LaTeX's special characters are written as LaTeX by pylatexenc
+(`Müller` -> `M{\\"u}ller`, `&` -> `{\\&}`), so the file compiles with plain BibTeX as well as
+biber. Bibliography styles lower-case titles; words whose case matters (`RL`, `LLMs`, `ViT`)
+are wrapped in braces, which styles leave alone.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
+from pylatexenc.latexencode import UnicodeToLatexEncoder
+
 from bot.models import Paper
 
-_SPECIAL = re.compile(r"([&%$#_{}])")
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9]")
+# Case a style must keep: a word with a capital after a small letter (ViT, iPhone, DeepSeek),
+# capitals before a digit (R1, GPT4o), a run of two or more capitals (RL, the LLM of LLMs).
+_KEEP_CASE = re.compile(
+    r"[A-Za-z0-9]*[a-z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*|[A-Z]+[0-9][A-Za-z0-9]*|[A-Z]{2,}"
+)
+_LATEX = UnicodeToLatexEncoder(
+    non_ascii_only=False,  # & % $ # _ { } ~ ^ \ too
+    replacement_latex_protection="braces-almost-all",  # {\"u}: the form BibTeX sorts and cases
+    unknown_char_policy="keep",
+)
 
 
 def escape(text: str) -> str:
-    """Text safe inside a BibTeX field: LaTeX special characters escaped."""
-    text = text.replace("\\", r"\textbackslash{}")
-    text = _SPECIAL.sub(r"\\\1", text)
-    return text.replace("~", r"\textasciitilde{}").replace("^", r"\textasciicircum{}")
+    """Text as LaTeX safe inside a BibTeX field: specials escaped, non-ASCII as macros."""
+    return _LATEX.unicode_to_latex(text)
+
+
+def title(text: str) -> str:
+    """A title as LaTeX with its acronyms and mixed-case words braced: `{RL} for {LLM}s`."""
+    out: list[str] = []
+    end = 0
+    for match in _KEEP_CASE.finditer(text):
+        out += [escape(text[end : match.start()]), "{", escape(match.group()), "}"]
+        end = match.end()
+    out.append(escape(text[end:]))
+    return "".join(out)
 
 
 def cite_key(paper: Paper) -> str:
@@ -33,21 +59,21 @@ def _year(paper: Paper) -> str | None:
 
 def entry(paper: Paper) -> str:
     """One @misc entry (the form arXiv itself exports)."""
-    fields = [("title", paper.title)]
+    fields = [("title", title(paper.title))]
     if paper.authors:
-        fields.append(("author", " and ".join(paper.authors)))
+        fields.append(("author", " and ".join(escape(name) for name in paper.authors)))
     if year := _year(paper):
         fields.append(("year", year))
     if paper.is_arxiv:
         fields += [("eprint", paper.id), ("archivePrefix", "arXiv")]
         if paper.categories:
-            fields.append(("primaryClass", paper.categories[0]))
+            fields.append(("primaryClass", escape(paper.categories[0])))
+    if paper.doi:
+        fields.append(("doi", paper.doi))
     if paper.url:
+        # Verbatim: escaping would break the link (the url package reads it as is).
         fields.append(("url", paper.abs_url or paper.url))
-    raw = ("url", "eprint")  # verbatim fields: escaping would break the link
-    body = ",\n".join(
-        f"  {name} = {{{value if name in raw else escape(value)}}}" for name, value in fields
-    )
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
     return f"@misc{{{cite_key(paper)},\n{body}\n}}\n"
 
 

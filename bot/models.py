@@ -11,6 +11,7 @@ from typing import Any
 HF_PAPER_URL = "https://huggingface.co/papers/{id}"
 ARXIV_ABS_URL = "https://arxiv.org/abs/{id}"
 ARXIV_PDF_URL = "https://arxiv.org/pdf/{id}"
+ARXIV_DOI = "10.48550/arXiv.{id}"  # the DOI arXiv registers for every paper (DataCite)
 
 # New-style (2401.01234) and old-style (astro-ph/0601001, math.AG/0601001) arXiv ids.
 ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})$")
@@ -112,6 +113,11 @@ class Paper:
     def abs_url(self) -> str | None:
         """The arXiv abstract page, for arXiv papers."""
         return ARXIV_ABS_URL.format(id=self.id) if self.is_arxiv else None
+
+    @property
+    def doi(self) -> str | None:
+        """The DOI arXiv assigned the paper, for arXiv papers."""
+        return ARXIV_DOI.format(id=self.id) if self.is_arxiv else None
 
     @property
     def pdf_url(self) -> str | None:

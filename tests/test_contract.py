@@ -180,13 +180,30 @@ async def test_save_list_export_unsave(platform: str, tmp_path: Path) -> None:
     async with harness_for(platform, tmp_path) as h:
         assert "Saved" in await h.command(f"save {META_RL}")
         assert "Exploitation Is All You Need" in await h.command("saved")
-        exported = await h.command("export")
-        if h.platform == "discord":  # attached as papers.bib
-            files = dict(f for request in h.fake.requests for f in request.files)
-            exported = files["papers.bib"].decode()
+        exported = exported_file(h, await h.command("export"), "papers.bib")
         assert "@misc{" in exported and META_RL in exported
         assert "Removed" in await h.command(f"unsave {META_RL}")
         assert "not saved any paper" in await h.command("saved")
+
+
+def exported_file(harness: Any, text: str, filename: str) -> str:
+    """The exported file as the user gets it: attached on Discord, shown in the reply elsewhere."""
+    if harness.platform != "discord":
+        return text
+    files = dict(f for request in harness.fake.requests for f in request.files)
+    return files[filename].decode()
+
+
+@pytest.mark.parametrize("platform", EVERY)
+async def test_export_ris(platform: str, tmp_path: Path) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        await h.command(f"save {META_RL}")
+        text = await h.command("export ris")
+        assert "as RIS" in text
+        exported = exported_file(h, text, "papers.ris")
+        assert "TY  - UNPB" in exported and f"AN  - arXiv:{META_RL}" in exported
+        assert f"DO  - 10.48550/arXiv.{META_RL}" in exported
+        assert "bibtex or ris" in await h.command("export endnote")
 
 
 @pytest.mark.parametrize("platform", EVERY)

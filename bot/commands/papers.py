@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot import bibtex
+from bot import bibtex, ris
 from bot.commands.channel_settings import SETTING_NAMES, change_setting, schedule_line
 from bot.commands.context import (
     Bookmarks,
@@ -128,14 +128,36 @@ async def unsave(
     return TextReply(f"Removed from your saved papers: {paper.title}")
 
 
-@command("export", "your saved papers as a BibTeX file")
+# format name -> (file name, what it is called, writer)
+EXPORT_FORMATS = {
+    "bibtex": ("papers.bib", "BibTeX", bibtex.entries),
+    "ris": ("papers.ris", "RIS", ris.records),
+}
+
+
+async def _format_choices(ctx: CommandContext, current: str) -> list[tuple[str, str]]:
+    return [(name, name) for name in EXPORT_FORMATS if name.startswith(current.lower())]
+
+
+@command(
+    "export",
+    "your saved papers as a BibTeX file, or RIS (Zotero, EndNote, Mendeley)",
+    Option(
+        "format",
+        "bibtex (the default) or ris",
+        placeholder="ris",
+        complete=_format_choices,
+    ),
+)
 async def export(ctx: CommandContext, call: Invocation, bookmarks: Bookmarks) -> Reply:
+    name = call.arg("format").lower() or "bibtex"
+    if name not in EXPORT_FORMATS:
+        raise UserError(f"I export bibtex or ris, not “{name}”: /papers export ris.")
+    filename, label, write = EXPORT_FORMATS[name]
     papers = list(bookmarks.saved(ctx.channel, ctx.user))
     if not papers:
         return TextReply("Nothing to export yet: save papers with 🔖 first.", error=True)
-    return FileReply(
-        "papers.bib", bibtex.entries(papers), f"Your {len(papers)} saved paper(s) as BibTeX"
-    )
+    return FileReply(filename, write(papers), f"Your {len(papers)} saved paper(s) as {label}")
 
 
 @command("subscribe", "start the daily digest here, or follow a topic", TOPIC, manager_only=True)

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import date
 
 from bot.bookmarks import BookmarkBook, BookmarkChange
+from bot.catalog import ArxivCatalog
 from bot.commands import (
     REGISTRY,
     CommandContext,
@@ -25,10 +26,20 @@ from bot.config import Settings
 from bot.corethread import INLINE, Home
 from bot.digest import DigestOutcome, DigestRunner
 from bot.installs import Installs
-from bot.models import Channel, Digest, DigestClaim, DigestItem, DigestKind, MessageRef, Paper
+from bot.models import (
+    ARXIV_ID,
+    Channel,
+    Digest,
+    DigestClaim,
+    DigestItem,
+    DigestKind,
+    MessageRef,
+    Paper,
+)
 from bot.ports import ChatPoster, Clock, PostFailed, utcnow
 from bot.presentation import BookmarkEmoji, not_saved, paused_notice
 from bot.replies import Reply, SearchHit, SearchReply, TextReply
+from bot.sources.errors import SourceError
 from bot.storage import Storage, report_trouble
 from bot.subscriptions import ScheduleListener, SubscriptionBook
 from bot.taste import similar_papers
@@ -41,11 +52,14 @@ __all__ = ["BookmarkChange", "PapersBot"]
 
 
 class PaperFinder:
-    """The PaperLookup port: papers by id or URL, and search."""
+    """The PaperLookup port: papers by id or URL, search, and arXiv live."""
 
-    def __init__(self, storage: Storage, clock: Clock, limit: int = SEARCH_LIMIT) -> None:
+    def __init__(
+        self, storage: Storage, clock: Clock, catalog: ArxivCatalog, limit: int = SEARCH_LIMIT
+    ) -> None:
         self._storage = storage
         self._clock = clock
+        self._catalog = catalog
         self.limit = limit
 
     def find(self, arg: str) -> Paper:
@@ -68,6 +82,45 @@ class PaperFinder:
             for other, score, terms in found
         )
         return SearchReply(paper.title, hits, heading=f"Papers like “{paper.title}”")
+
+    async def fetch(self, arg: str) -> Paper:
+        """The paper an id or URL names; one the bot has not seen is fetched from arXiv and
+        stored. UserError when arXiv has no such paper or cannot be reached."""
+        paper_id = paper_id_arg(arg)
+        known = self._storage.papers.get(paper_id)
+        if known is not None:
+            return known
+        if not ARXIV_ID.match(paper_id):
+            raise UserError(
+                f"“{paper_id}” is not an arXiv id and I have not seen a paper with it. "
+                "Give an arXiv id or link, e.g. 2401.01234, or search: /papers <words>."
+            )
+        try:
+            paper = await self._catalog.paper(paper_id)
+        except SourceError as exc:
+            log.warning("arXiv lookup of %s failed: %s", paper_id, exc)
+            raise UserError(_arxiv_down(exc, "nothing was saved")) from exc
+        if paper is None:
+            raise UserError(f"arXiv has no paper {paper_id}: check the id, e.g. 2401.01234.")
+        self._storage.papers.upsert([paper], self._clock())
+        log.info("fetched %s from arXiv on request", paper_id)
+        return self._storage.papers.get(paper_id) or paper
+
+    async def search_arxiv(self, text: str) -> SearchReply:
+        """Answer /papers arxiv <text>: arXiv's own best matches, live."""
+        try:
+            papers = await self._catalog.search(text, self.limit)
+        except SourceError as exc:
+            log.warning("arXiv search %r failed: %s", text, exc)
+            raise UserError(_arxiv_down(exc, "nothing was searched")) from exc
+        hits = tuple(SearchHit(paper, 0.0) for paper in papers)
+        return SearchReply(text, hits, source="arxiv")
+
+
+def _arxiv_down(exc: SourceError, what: str) -> str:
+    """What a user reads when arXiv cannot be reached."""
+    reason = getattr(exc, "reason", str(exc))
+    return f"arXiv could not be reached ({reason}); {what}. Try again in a minute."
 
 
 class ChannelDigests:
@@ -130,6 +183,7 @@ class PapersBot:
         clock: Clock = utcnow,
         registry: Registry = REGISTRY,
         home: Home = INLINE,
+        catalog: ArxivCatalog | None = None,
     ) -> None:
         self.settings = settings
         self.home = home
@@ -142,7 +196,7 @@ class PapersBot:
         self._runner = DigestRunner(
             storage, clock, storage.search.match_ids, settings.digest_lookback_days
         )
-        self._papers = PaperFinder(storage, clock)
+        self._papers = PaperFinder(storage, clock, catalog or ArxivCatalog(settings))
         self._bookmarks = BookmarkBook(storage, clock, self.bookmark_emoji)
         self._ports = Ports(
             papers=self._papers,
@@ -184,6 +238,12 @@ class PapersBot:
     async def answer_text(self, text: str, ctx: CommandContext) -> Reply:
         """Answer a command typed as text: '/papers save 2401.01234', 'meta-rl'."""
         return await self.answer(self.commands.parse(text), ctx)
+
+    async def save_paper(self, channel: Channel, paper_id: str, user: str) -> Reply:
+        """The Save button under live arXiv results: /papers save <paper_id>."""
+        return await self.answer(
+            Invocation("save", {"paper": paper_id}), CommandContext(channel, user)
+        )
 
     async def complete(
         self, command: str, option: str, ctx: CommandContext, current: str

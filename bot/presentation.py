@@ -55,14 +55,26 @@ def digest_header(digest: Digest, bookmark: str) -> tuple[str, str]:
     )
 
 
-def search_heading(count: int, query: str) -> str:
-    """'3 papers matching “meta-rl”'."""
-    return f"{plural(count, 'paper')} matching “{query}”"
+def search_heading(count: int, query: str, source: str = "store") -> str:
+    """'3 papers matching “meta-rl”', or '3 papers on arXiv matching “meta-rl”'."""
+    where = " on arXiv" if source == "arxiv" else ""
+    return f"{plural(count, 'paper')}{where} matching “{query}”"
 
 
-def no_matches(query: str) -> str:
-    """What an empty search says."""
-    return f"No papers match “{query}”. Try fewer or other words, or /papers help."
+def no_matches(query: str, source: str = "store") -> str:
+    """What an empty search says; a search of the store offers the same query on arXiv."""
+    if source == "arxiv":
+        return f"arXiv has no papers matching “{query}”. Try fewer or other words."
+    return (
+        f"No papers I have seen match “{query}”. Search all of arXiv: /papers arxiv {query}"
+        " · or try fewer or other words, or /papers help."
+    )
+
+
+def save_hint(paper_ids: list[str]) -> str:
+    """How to save a paper from live arXiv results where there are no buttons."""
+    example = paper_ids[0] if paper_ids else "2401.01234"
+    return f"Save one with /papers save <id>, e.g. /papers save {example}"
 
 
 class BookmarkEmoji:

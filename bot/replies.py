@@ -45,6 +45,7 @@ class SearchReply:
     ephemeral: bool = True
     notice: str = ""  # a line to show first (a paused channel says why)
     heading: str = ""  # instead of "3 papers matching “query”" (`/papers like`)
+    source: str = "store"  # "arxiv": live arXiv results, offered with Save instead of Share
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord.adapter import DiscordAdapter
-from adapters.discord.commands import SHARE_ID
+from adapters.discord.commands import SAVE_ID, SHARE_ID
 from adapters.discord.settings import DiscordSettings
 from bot.commands import REGISTRY
 from bot.config import Settings
@@ -77,12 +77,19 @@ class DiscordHarness:
         await asyncio.wait_for(done, WAIT)
         return record
 
-    async def share(self, paper_id: str, user: str = "111") -> list[dict[str, Any]]:
+    async def share(
+        self, paper_id: str, user: str = "111", prefix: str = SHARE_ID
+    ) -> list[dict[str, Any]]:
         """Click "Share in channel" for a paper under a search reply; the bot's private answers."""
-        button = SHARE_ID + paper_id
+        button = prefix + paper_id
         results = self.fake.ephemeral_message("search results", button)
         payload = self.fake.button_click(results, button, user=self.user_id(user))
         return (await self.send(payload)).messages
+
+    async def click_save(self, paper_id: str, user: str = "111") -> str:
+        """Click "Save" under a live arXiv result; the text the bot answered."""
+        messages = await self.share(paper_id, user, SAVE_ID)
+        return "\n".join(visible_text(message) for message in messages)
 
     async def post_digest(self) -> DigestOutcome:
         """Run the channel's digest through the adapter to the fake Discord."""

@@ -160,8 +160,11 @@ class SlackHarness:
             }
         )
 
-    def share_body(self, paper_id: str, user: str, response_url: str) -> str:
-        """A click on "Share in channel" in an ephemeral search reply, as Slack posts it."""
+    def share_body(
+        self, paper_id: str, user: str, response_url: str, action: str = "share_paper"
+    ) -> str:
+        """A click on "Share in channel" (or, with action "save_paper", on "Save") in an
+        ephemeral search reply, as Slack posts it."""
         payload = {
             "type": "block_actions",
             "team": {"id": self.team, "domain": "test"},
@@ -174,8 +177,8 @@ class SlackHarness:
             "actions": [
                 {
                     "type": "button",
-                    "action_id": "share_paper",
-                    "block_id": "share-0",
+                    "action_id": action,
+                    "block_id": f"{action.split('_')[0]}-0",
                     "value": paper_id,
                     "action_ts": f"{time.time():.6f}",
                 }
@@ -220,10 +223,12 @@ class SlackHarness:
         await self.adapter.idle()
         return response.status
 
-    async def share(self, paper_id: str, user: str = "U1") -> list[dict[str, Any]]:
+    async def share(
+        self, paper_id: str, user: str = "U1", action: str = "share_paper"
+    ) -> list[dict[str, Any]]:
         """Click "Share in channel" for a paper; what the bot answered the clicking user."""
         response_url = self.fake.new_response_url(self.channel_id)
-        body = self.share_body(paper_id, user, response_url)
+        body = self.share_body(paper_id, user, response_url, action)
         response = await self.send(body, "application/x-www-form-urlencoded")
         assert response.status == 200, response.status
         await self.adapter.idle()
@@ -250,6 +255,11 @@ class SlackHarness:
         ) as finish:
             await finish.read()
             return finish
+
+    async def click_save(self, paper_id: str, user: str = "U1") -> str:
+        """Click "Save" under a live arXiv result; the text the bot answered."""
+        replies = await self.share(paper_id, user, "save_paper")
+        return "\n".join(str(reply.get("text", "")) for reply in replies)
 
 
 @asynccontextmanager

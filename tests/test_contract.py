@@ -31,8 +31,10 @@ from bot.storage import open_storage
 from tests.conftest import OnCoreThread, make_paper
 from tests.discord_harness import discord_harness
 from tests.slack_harness import slack_harness
+from tests.upstream_server import UpstreamServer
 
 META_RL = "2508.01287"  # "Exploitation Is All You Need... for Exploration" (meta-RL)
+ARXIV_RESULT = "2202.12139"  # the first result of the recorded arXiv search
 SAMPLE_DAY = "2025-08-05"
 
 
@@ -41,9 +43,9 @@ class TerminalHarness:
 
     platform = "terminal"
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, **overrides: Any) -> None:
         self.now = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)
-        settings = load_settings(papers_bot_db=tmp_path / "t.db", _env_file=None)
+        settings = load_settings(papers_bot_db=tmp_path / "t.db", _env_file=None, **overrides)
         self.storage = open_storage(settings.papers_bot_db)
         self.bot = PapersBot(self.storage, settings, lambda: self.now)
         self.channel = terminal_channel()
@@ -58,8 +60,8 @@ class TerminalHarness:
 
 
 @asynccontextmanager
-async def terminal_harness(tmp_path: Path) -> AsyncIterator[TerminalHarness]:
-    harness = TerminalHarness(tmp_path)
+async def terminal_harness(tmp_path: Path, **overrides: Any) -> AsyncIterator[TerminalHarness]:
+    harness = TerminalHarness(tmp_path, **overrides)
     try:
         yield harness
     finally:
@@ -73,14 +75,16 @@ EVERY = [*CHAT, "terminal"]
 
 
 @asynccontextmanager
-async def harness_for(name: str, tmp_path: Path) -> AsyncIterator[Any]:
+async def harness_for(name: str, tmp_path: Path, **overrides: Any) -> AsyncIterator[Any]:
     platform = name.removesuffix(THREADED)
     async with AsyncExitStack() as stack:
         if platform == name:
-            harness = await stack.enter_async_context(HARNESSES[name](tmp_path))
+            harness = await stack.enter_async_context(HARNESSES[name](tmp_path, **overrides))
         else:
             core = stack.enter_context(CoreThread())
-            harness = await stack.enter_async_context(HARNESSES[platform](tmp_path, home=core))
+            harness = await stack.enter_async_context(
+                HARNESSES[platform](tmp_path, home=core, **overrides)
+            )
             harness.storage = OnCoreThread(harness.storage, core)
         sample = next(p for p in sample_files() if SAMPLE_DAY in p.name)
         ingest_files(harness.storage, [sample], harness.now)
@@ -250,3 +254,80 @@ async def test_settings_on_an_unsubscribed_channel_says_so(platform: str, tmp_pa
         said = await h.command("settings time 08:30")
         assert "not subscribed" in said and "/papers subscribe" in said
         assert h.storage.activity.get_subscription(h.channel) is None
+
+
+def on_arxiv(upstream: UpstreamServer, retries: int = 0) -> dict[str, Any]:
+    """Settings overrides pointing the bot's arXiv lookups at the local upstream server."""
+    return {"arxiv_api_url": upstream.arxiv_api_url, "http_retries": retries, "http_timeout": 2.0}
+
+
+@pytest.mark.parametrize("platform", EVERY)
+async def test_arxiv_search_lists_live_results_and_saves_one(
+    platform: str, tmp_path: Path, upstream: UpstreamServer
+) -> None:
+    async with harness_for(platform, tmp_path, **on_arxiv(upstream)) as h:
+        text = await h.command("arxiv testing deep learning")
+        assert "on arXiv" in text and "Testing Deep Learning Models" in text
+        [request] = upstream.requests
+        assert request.query["search_query"] == "all:testing AND all:deep AND all:learning"
+        assert request.query["max_results"] == "5"
+        assert h.storage.papers.get(ARXIV_RESULT) is None  # a result is stored once saved
+        if platform == "terminal":
+            assert f"/papers save {ARXIV_RESULT}" in text
+            said = await h.command(f"save {ARXIV_RESULT}")
+        else:
+            said = await h.click_save(ARXIV_RESULT, "111")
+        assert "Saved: Testing Deep Learning Models" in said
+        assert len(upstream.requests) == 1  # the result was remembered: no second request
+        user = store_user(h, "111")
+        saved = h.storage.activity.bookmarks(h.channel.member(user))
+        assert [b.paper.id for b in saved] == [ARXIV_RESULT]
+        assert saved[0].paper.sources == ("arxiv",)
+
+
+@pytest.mark.parametrize("platform", EVERY)
+async def test_saving_an_unseen_id_fetches_it_from_arxiv(
+    platform: str, tmp_path: Path, upstream: UpstreamServer
+) -> None:
+    async with harness_for(platform, tmp_path, **on_arxiv(upstream)) as h:
+        said = await h.command("save https://arxiv.org/abs/1605.08386v1")
+        assert "Saved: Heat-bath random walks with Markov bases" in said
+        assert [r.query["id_list"] for r in upstream.requests] == ["1605.08386"]
+        paper = h.storage.papers.get("1605.08386")
+        assert paper is not None and paper.authors == ("Caprice Stanley", "Tobias Windisch")
+        assert "Heat-bath random walks" in await h.command("saved")
+        assert "Already saved" in await h.command("save 1605.08386")
+        assert len(upstream.requests) == 1  # stored now: no second request
+
+
+@pytest.mark.parametrize("platform", EVERY)
+async def test_an_id_arxiv_does_not_have_says_so(
+    platform: str, tmp_path: Path, upstream: UpstreamServer
+) -> None:
+    async with harness_for(platform, tmp_path, **on_arxiv(upstream)) as h:
+        said = await h.command("save 2401.99999")
+        assert "arXiv has no paper 2401.99999" in said
+        assert h.storage.papers.get("2401.99999") is None
+        assert "not an arXiv id" in await h.command("save not-a-paper")
+        assert len(upstream.requests) == 1  # a malformed id is never sent
+
+
+@pytest.mark.parametrize("platform", EVERY)
+async def test_arxiv_unreachable_gets_a_clear_reply_and_changes_nothing(
+    platform: str, tmp_path: Path, upstream: UpstreamServer
+) -> None:
+    async with harness_for(platform, tmp_path, **on_arxiv(upstream)) as h:
+        upstream.inject("500", times=2)
+        said = await h.command("save 1605.08386")
+        assert "arXiv could not be reached" in said and "nothing was saved" in said
+        assert h.storage.papers.get("1605.08386") is None
+        assert "arXiv could not be reached" in await h.command("arxiv testing")
+        upstream.requests.clear()
+        assert "Saved" in await h.command("save 1605.08386")  # arXiv back: the same command works
+
+
+@pytest.mark.parametrize("platform", EVERY)
+async def test_a_search_with_no_stored_match_offers_arxiv(platform: str, tmp_path: Path) -> None:
+    async with harness_for(platform, tmp_path) as h:
+        text = await h.command("zyxwvutsrq")
+        assert "/papers arxiv zyxwvutsrq" in text

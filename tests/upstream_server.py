@@ -2,7 +2,9 @@
 
 `/api/daily_papers?date=` serves the bundled bot/sample file of that day (paged by `limit` and
 `p`), `[]` for a day with no file and 400 for a day after `today`; `/api/query` serves the
-recorded arXiv API Atom response; `/rss/<category>` serves the recorded arXiv RSS feed cut down
+recorded arXiv API Atom responses: `id_list=1605.08386` that paper, any other id an empty feed
+(what arXiv answers for an id it does not have), and any `search_query` the recorded "testing"
+search cut to `max_results`; `/rss/<category>` serves the recorded arXiv RSS feed cut down
 to that category's items. Faults are switched on per test with `inject`, and every request is
 recorded with its arrival time so tests can check arXiv's request spacing.
 """
@@ -26,6 +28,7 @@ from bot.sources import sample_files
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "arxiv"
 ATOM_FIXTURE = FIXTURES / "api_query_testing_100.atom.xml"
+ID_FIXTURES = {"1605.08386": FIXTURES / "api_id_1605.08386.atom.xml"}
 RSS_FIXTURE = FIXTURES / "rss_all_2024-11-28.xml"
 FAULTS = ("429", "500", "hang", "malformed", "empty")
 
@@ -195,7 +198,13 @@ class UpstreamServer:
         return web.json_response(items[page * limit : (page + 1) * limit])
 
     async def _atom(self, request: web.Request) -> web.Response:
-        return web.Response(body=ATOM_FIXTURE.read_bytes(), content_type="application/atom+xml")
+        if "id_list" in request.query:
+            ids = request.query["id_list"].split(",")
+            known = [ID_FIXTURES[i] for i in ids if i in ID_FIXTURES]
+            body = known[0].read_bytes() if len(known) == 1 == len(ids) else EMPTY_ATOM
+        else:
+            body = atom_first(int(request.query.get("max_results", "100")))
+        return web.Response(body=body, content_type="application/atom+xml")
 
     async def _rss(self, request: web.Request) -> web.Response:
         body = rss_feed_for(request.match_info["category"])
@@ -214,6 +223,19 @@ def rss_feed_for(category: str) -> bytes:
         if category not in {c.text for c in item.findall("category")}:
             channel.remove(item)
     return ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True)
+
+
+@functools.cache
+def atom_first(count: int) -> bytes:
+    """The recorded API search response cut to its first `count` entries (max_results)."""
+    for prefix, uri in _NAMESPACES.items():
+        ET.register_namespace(prefix, uri)
+    ET.register_namespace("opensearch", "http://a9.com/-/spec/opensearch/1.1/")
+    tree = ET.parse(ATOM_FIXTURE)
+    feed = tree.getroot()
+    for entry in feed.findall("atom:entry", _NAMESPACES)[count:]:
+        feed.remove(entry)
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
 def _content_type(path: str) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import re
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,13 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.commands import AUTOCOMPLETE_MAX, ShareButton, papers_group, share_view
+from adapters.discord.commands import (
+    AUTOCOMPLETE_MAX,
+    SaveButton,
+    ShareButton,
+    buttons_view,
+    papers_group,
+)
 from adapters.discord.credentials import check_settings, invite_url, shards
 from adapters.discord.render import (
     Rendered,
@@ -34,7 +41,7 @@ from bot.core import PapersBot
 from bot.models import Channel, Digest, DigestItem, MessageRef, shorten
 from bot.ports import PlatformUnreachable, PostFailed
 from bot.presentation import FAILED, SHARED
-from bot.replies import TextReply
+from bot.replies import Reply, TextReply
 from bot.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -112,7 +119,7 @@ class PapersClient(discord.Client):
     async def setup_hook(self) -> None:
         """Register /papers and the Share button, then sync the commands to Discord."""
         self.tree.add_command(papers_group(self.adapter.bot.commands, self.adapter))
-        self.add_dynamic_items(ShareButton)
+        self.add_dynamic_items(ShareButton, SaveButton)
         await self.adapter.sync_commands(self.tree)
 
     async def on_connect(self) -> None:
@@ -412,11 +419,27 @@ class DiscordAdapter:
             await self.bot.share_paper(self, channel, paper_id, user)
             return TextReply(SHARED)
 
+        await self._click(interaction, share(), f"sharing {paper_id} in {channel}")
+
+    async def save(self, interaction: discord.Interaction, paper_id: str) -> None:
+        """The Save button under live arXiv results: /papers save <id>, answered privately."""
+        self._inflight.own_current()
+        channel, user = channel_of(interaction), str(interaction.user.id)
+
+        async def save() -> Reply:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            return await self.bot.save_paper(channel, paper_id, user)
+
+        await self._click(interaction, save(), f"saving {paper_id} in {channel}")
+
+    async def _click(
+        self, interaction: discord.Interaction, work: Awaitable[Reply], what: str
+    ) -> None:
         try:
-            reply = await guarded(share(), f"discord: sharing {paper_id} in {channel}", _explain)
+            reply = await guarded(work, f"discord: {what}", _explain)
             await self._answer(interaction, render_reply(reply))
         except discord.HTTPException:
-            log.exception("discord: could not answer the Share click in %s", channel)
+            log.exception("discord: could not answer a button click (%s)", what)
         finally:
             self._dispatch("papers_command_done", interaction)
 
@@ -455,7 +478,7 @@ class DiscordAdapter:
             "ephemeral": rendered.ephemeral,
             "allowed_mentions": NO_MENTIONS,
         }
-        view = share_view(rendered.share_ids)
+        view = buttons_view(rendered.share_ids, rendered.save_ids)
         if view is not None:
             kwargs["view"] = view
         file = rendered.discord_file()

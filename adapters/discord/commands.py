@@ -1,5 +1,5 @@
 """The /papers slash command group, built from the core's command registry, and the Share
-button. Options reach the core as typed values (an Invocation), never re-parsed text."""
+and Save buttons. Options reach the core as typed values (an Invocation), never re-parsed text."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.models import shorten
 POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 SHARE_ID = "papers:share:"
+SAVE_ID = "papers:save:"
 AUTOCOMPLETE_MAX = 25
 DESCRIPTION_MAX = 100  # Discord's limit for command and option descriptions
 
@@ -34,6 +35,10 @@ class CommandRunner(Protocol):
 
     async def share(self, interaction: discord.Interaction, paper_id: str) -> None:
         """Post a paper to the interaction's channel for the user who clicked Share."""
+        ...
+
+    async def save(self, interaction: discord.Interaction, paper_id: str) -> None:
+        """Save a paper (a live arXiv result) for the user who clicked Save."""
         ...
 
 
@@ -119,13 +124,48 @@ class ShareButton(
         await runner.share(interaction, self.paper_id)
 
 
-def share_view(paper_ids: tuple[str, ...]) -> discord.ui.View | None:
-    """One Share button per result (labelled by number when there are several)."""
-    usable = [pid for pid in paper_ids if len(pid) <= 80 and " " not in pid][:AUTOCOMPLETE_MAX]
+class SaveButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"^papers:save:(?P<paper>\S{1,80})$"
+):
+    """'Save' under a live arXiv result; like Share, it keeps working after a restart."""
+
+    def __init__(self, paper_id: str, label: str = "Save") -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=discord.ButtonStyle.success, custom_id=SAVE_ID + paper_id
+            )
+        )
+        self.paper_id = paper_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> SaveButton:
+        """Rebuild the button from a click."""
+        return cls(match["paper"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Save the paper for the user who clicked."""
+        runner: CommandRunner = interaction.client.adapter  # type: ignore[attr-defined]
+        await runner.save(interaction, self.paper_id)
+
+
+def buttons_view(
+    share_ids: tuple[str, ...], save_ids: tuple[str, ...] = ()
+) -> discord.ui.View | None:
+    """One Share button per search result, or one Save button per live arXiv result (labelled
+    by number when there are several)."""
+    button, verb, ids = (
+        (SaveButton, "Save", save_ids) if save_ids else (ShareButton, "Share", share_ids)
+    )
+    usable = [pid for pid in ids if len(pid) <= 80 and " " not in pid][:AUTOCOMPLETE_MAX]
     if not usable:
         return None
     view = discord.ui.View(timeout=None)
     for number, paper_id in enumerate(usable, 1):
-        label = "Share in channel" if len(usable) == 1 else f"Share #{number} in channel"
-        view.add_item(ShareButton(paper_id, label))
+        if verb == "Save":
+            label = "Save" if len(usable) == 1 else f"Save #{number}"
+        else:
+            label = "Share in channel" if len(usable) == 1 else f"Share #{number} in channel"
+        view.add_item(button(paper_id, label))
     return view

@@ -14,7 +14,7 @@ import discord
 
 from bot.commands import describe_subscription
 from bot.models import Digest, DigestItem, Paper, normalise_space, short_authors, shorten
-from bot.presentation import digest_header, no_matches
+from bot.presentation import digest_header, no_matches, search_heading
 from bot.replies import (
     FileReply,
     HelpReply,
@@ -41,13 +41,14 @@ _LINE_START = re.compile(r"^(#{1,3} |-# |[-*+>] |\d+\. )")
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """One Discord message to send: text, embeds, an optional file and Share buttons."""
+    """One Discord message to send: text, embeds, an optional file, Share or Save buttons."""
 
     content: str = ""
     embeds: tuple[discord.Embed, ...] = ()
     file: tuple[str, bytes] | None = None  # (filename, data): a discord.File is single-use
     ephemeral: bool = True
     share_ids: tuple[str, ...] = ()
+    save_ids: tuple[str, ...] = ()  # under live arXiv results
 
     def discord_file(self) -> discord.File | None:
         """A fresh discord.File for this message's attachment, if any."""
@@ -176,10 +177,10 @@ def _listing(entries: list[str], limit: int = DESCRIPTION_MAX) -> str:
 
 
 def render_search(reply: SearchReply) -> Rendered:
-    """Search results as one embed, one Share button per hit."""
+    """Search results as one embed, one Share button per hit (Save for live arXiv results)."""
     note = clip(reply.note, 1000)
     if not reply.hits:
-        text = escape(no_matches(clip(reply.query, 200)))
+        text = escape(no_matches(clip(reply.query, 200), reply.source))
         return Rendered(content=f"{text}\n{escape(note)}".strip(), ephemeral=reply.ephemeral)
     budget = (DESCRIPTION_MAX - 200) // len(reply.hits)
     entries = []
@@ -197,14 +198,18 @@ def render_search(reply: SearchReply) -> Rendered:
         )
         snippet = snippet_text(hit.snippet, max(budget - len(head) - len(meta), 0))
         entries.append("\n".join(part for part in (head, meta, snippet) if part))
+    arxiv = reply.source == "arxiv"
+    title = search_heading(len(reply.hits), reply.query, reply.source) if arxiv else None
     embed = discord.Embed(
-        title=clip(reply.heading or f"Search: {reply.query}", TITLE_MAX),
+        title=clip(reply.heading or title or f"Search: {reply.query}", TITLE_MAX),
         description=_listing(entries, DESCRIPTION_MAX) if entries else None,
         colour=COLOUR,
     )
     if note:
         embed.set_footer(text=note)
     ids = tuple(hit.paper.id for hit in reply.hits)
+    if arxiv:
+        return Rendered(embeds=(embed,), ephemeral=reply.ephemeral, save_ids=ids)
     return Rendered(embeds=(embed,), ephemeral=reply.ephemeral, share_ids=ids)
 
 

@@ -23,7 +23,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.kit import NETWORK_ERRORS, guarded, network_reason
 from adapters.slack.admins import WorkspaceAdmins
-from adapters.slack.blocks import SHARE_ACTION, Message, escape, header_message, paper_message
+from adapters.slack.blocks import (
+    SAVE_ACTION,
+    SHARE_ACTION,
+    Message,
+    escape,
+    header_message,
+    paper_message,
+)
 from adapters.slack.client import (
     ChannelPacer,
     add_reaction,
@@ -44,7 +51,7 @@ from bot.listening import listen
 from bot.models import Channel, Digest, DigestItem, MessageRef
 from bot.ports import PlatformUnreachable
 from bot.presentation import SHARED
-from bot.replies import TextReply
+from bot.replies import Reply, TextReply
 from bot.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -102,6 +109,7 @@ class SlackAdapter:
         self.managers = WorkspaceAdmins(self._client_of, bot.settings.admin_user_ids)
         self.app.command("/papers")(self._on_command)
         self.app.action(SHARE_ACTION)(self._on_share)
+        self.app.action(SAVE_ACTION)(self._on_save)
         self.app.event("reaction_added")(self._on_reaction)
         self.app.event("reaction_removed")(self._on_reaction)
         if self.workspaces is not None:
@@ -267,19 +275,28 @@ class SlackAdapter:
         self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: AsyncRespond
     ) -> None:
         await ack()
-        actions = body.get("actions") or [{}]
-        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
-        channel = Channel(PLATFORM, team, (body.get("channel") or {}).get("id", ""))
-        user = (body.get("user") or {}).get("id", "")
-        self._spawn(self._share(channel, str(actions[0].get("value", "")), user, respond))
+        channel, paper_id, user = _clicked(body)
+        self._spawn(self._share(channel, paper_id, user, respond))
+
+    async def _on_save(
+        self, ack: Callable[..., Awaitable[Any]], body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        """Save under a live arXiv result: the same as /papers save <id>."""
+        await ack()
+        channel, paper_id, user = _clicked(body)
+        work = self.bot.save_paper(channel, paper_id, user)
+        self._spawn(self._reply(work, f"saving {paper_id} in {channel}", respond))
+
+    async def _reply(self, work: Awaitable[Reply], what: str, respond: Respond) -> None:
+        reply = await guarded(work, what)
+        await self._respond(respond, render_reply(reply), replace_original=False)
 
     async def _share(self, channel: Channel, paper_id: str, user: str, respond: Respond) -> None:
         async def share() -> TextReply:
             await self.bot.share_paper(self, channel, paper_id, user)
             return TextReply(SHARED)
 
-        reply = await guarded(share(), f"sharing {paper_id} in {channel}")
-        await self._respond(respond, render_reply(reply), replace_original=False)
+        await self._reply(share(), f"sharing {paper_id} in {channel}", respond)
 
     # -- 🔖 reactions ----------------------------------------------------------------------
 
@@ -342,6 +359,14 @@ class SlackAdapter:
             await respond(**message.respond_args(), **extra)
         except Exception:  # the reply itself failed (response_url expired): nothing to tell
             log.exception("could not deliver a reply through response_url")
+
+
+def _clicked(body: dict[str, Any]) -> tuple[Channel, str, str]:
+    """The channel, the button's paper id and the user of a button click."""
+    actions = body.get("actions") or [{}]
+    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+    channel = Channel(PLATFORM, team, (body.get("channel") or {}).get("id", ""))
+    return channel, str(actions[0].get("value", "")), (body.get("user") or {}).get("id", "")
 
 
 @contextmanager

@@ -30,6 +30,7 @@ MAX_FALLBACK = 3000  # the top-level `text`: notifications and clients without b
 SECTION_BUDGET = 2900  # what packing aims for, leaving room for a closing line
 
 SHARE_ACTION = "share_paper"
+SAVE_ACTION = "save_paper"
 PAPER_EVENT = "papers_bot_paper"  # message metadata type: marks a message as showing one paper
 
 _URL = re.compile(r"^https?://[^\s<>|]+$", re.IGNORECASE)
@@ -126,14 +127,17 @@ def header(text: str) -> Block:
     }
 
 
-def share_button(paper: Paper, block_id: str) -> Block | None:
-    """An actions block with the "Share in channel" button for a paper."""
+def share_button(
+    paper: Paper, block_id: str, action: str = SHARE_ACTION, label: str = "Share in channel"
+) -> Block | None:
+    """An actions block with one button for a paper: "Share in channel", or "Save" (the
+    SAVE_ACTION) under live arXiv results."""
     if not paper.id or len(paper.id) > MAX_BUTTON_VALUE:
         return None
     button = {
         "type": "button",
-        "action_id": SHARE_ACTION,
-        "text": {"type": "plain_text", "text": "Share in channel"},
+        "action_id": action,
+        "text": {"type": "plain_text", "text": label},
         "value": paper.id,
     }
     return {"type": "actions", "block_id": block_id[:255], "elements": [button]}

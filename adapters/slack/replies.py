@@ -5,6 +5,7 @@ from __future__ import annotations
 from adapters.slack.blocks import (
     MAX_BLOCKS,
     MAX_FALLBACK,
+    SAVE_ACTION,
     SECTION_BUDGET,
     Block,
     Message,
@@ -87,15 +88,16 @@ def snippet_mrkdwn(snippet: Snippet) -> str:
 
 
 def render_search(reply: SearchReply) -> Message:
-    """Top hits, each with a "Share in channel" button; ephemeral unless the reply says not."""
+    """Top hits, each with a "Share in channel" button (live arXiv results: "Save");
+    ephemeral unless the reply says not."""
     query = shorten(reply.query, 200)
-    heading = shorten(reply.heading, 250) or search_heading(len(reply.hits), query)
+    heading = shorten(reply.heading, 250) or search_heading(len(reply.hits), query, reply.source)
     blocks: list[Block] = [section(f"*{escape(heading)}*")]
     if reply.note:
         blocks.append(context(escape(reply.note)))
     hits = reply.hits[:SEARCH_HITS]
     if not hits:
-        blocks.append(section(escape(no_matches(shorten(reply.query, 200)))))
+        blocks.append(section(escape(no_matches(query, reply.source))))
     for index, hit in enumerate(hits):
         lines = [paper_title_line(hit.paper, 250), paper_stats(hit.paper)]
         plain = "".join(text for text, _ in hit.snippet).strip()
@@ -103,7 +105,10 @@ def render_search(reply: SearchReply) -> Message:
         snippet = snippet_mrkdwn(hit.snippet) if plain and plain != hit.paper.title else ""
         lines.append(snippet or escape(shorten(hit.paper.summary_line, 300)))
         blocks.append(section("\n".join(line for line in lines if line)))
-        button = share_button(hit.paper, f"share-{index}")
+        if reply.source == "arxiv":
+            button = share_button(hit.paper, f"save-{index}", SAVE_ACTION, "Save")
+        else:
+            button = share_button(hit.paper, f"share-{index}")
         if button:
             blocks.append(button)
     text = escape(heading)

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from bot.commands import describe_subscription
 from bot.models import Channel, Digest, DigestItem, MessageRef, Paper, short_authors
-from bot.presentation import digest_header, no_matches, search_heading
+from bot.presentation import digest_header, no_matches, save_hint, search_heading
 from bot.replies import (
     FileReply,
     HelpReply,
@@ -126,13 +126,15 @@ def snippet_text(snippet: Snippet) -> Text:
 
 def _render_search(reply: SearchReply) -> RenderableType:
     parts: list[RenderableType] = []
-    heading = reply.heading or search_heading(len(reply.hits), reply.query)
+    heading = reply.heading or search_heading(len(reply.hits), reply.query, reply.source)
     parts.append(Text(f"🔎 {heading}", style="bold"))
     if reply.note:
         parts.append(Text(reply.note, style="italic"))
     if not reply.hits:
-        parts.append(Text(no_matches(reply.query)))
+        parts.append(Text(no_matches(reply.query, reply.source)))
     parts += [paper_panel(hit.paper, snippet=hit.snippet) for hit in reply.hits]
+    if reply.hits and reply.source == "arxiv":  # no buttons here: say how to save one
+        parts.append(Text(save_hint([hit.paper.id for hit in reply.hits]), style="italic"))
     return Group(*parts)
 
 

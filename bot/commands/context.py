@@ -76,6 +76,15 @@ class PaperLookup(Protocol):
         """The stored papers most like one paper, each with what they share."""
         ...
 
+    async def fetch(self, arg: str) -> Paper:
+        """The paper an id or URL names; one the bot has not seen is fetched from arXiv and
+        stored. UserError when arXiv has no such paper or cannot be reached."""
+        ...
+
+    async def search_arxiv(self, text: str) -> SearchReply:
+        """Answer /papers arxiv <text>: arXiv's own best matches, live."""
+        ...
+
 
 class Bookmarks(Protocol):
     """A member's saved papers."""

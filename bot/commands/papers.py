@@ -72,6 +72,23 @@ async def search(ctx: CommandContext, call: Invocation, papers: PaperLookup) -> 
     return papers.search(call.arg("query"))
 
 
+@command(
+    "arxiv",
+    "search all of arXiv live, and save from the results",
+    Option(
+        "query",
+        'words, "a phrase", ti:title-word, au:surname, cat:cs.LG',
+        required=True,
+        rest=True,
+        placeholder="words",
+        asks="some words to search arXiv for",
+        example="meta-rl",
+    ),
+)
+async def arxiv(ctx: CommandContext, call: Invocation, papers: PaperLookup) -> Reply:
+    return await papers.search_arxiv(call.arg("query"))
+
+
 @command("today", "this channel's picks for today")
 async def today(ctx: CommandContext, call: Invocation, digests: DigestDesk) -> Reply:
     day = digests.local_day(ctx.channel)
@@ -105,11 +122,11 @@ async def saved(ctx: CommandContext, call: Invocation, bookmarks: Bookmarks) -> 
     )
 
 
-@command("save", "save a paper by its arXiv id or link", PAPER)
+@command("save", "save a paper by its arXiv id or link (any arXiv paper)", PAPER)
 async def save(
     ctx: CommandContext, call: Invocation, papers: PaperLookup, bookmarks: Bookmarks
 ) -> Reply:
-    paper = papers.find(call.arg("paper"))
+    paper = await papers.fetch(call.arg("paper"))
     state = "Saved" if bookmarks.save(ctx.channel, ctx.user, paper) else "Already saved"
     return TextReply(f"{state}: {paper.title} · /papers saved")
 

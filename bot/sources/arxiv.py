@@ -284,13 +284,40 @@ class ArxivSource:
                 "start": "0",
                 "max_results": str(self.max_results),
             }
+        # A request too soon can come back 200 with no entries; on a weekday that is a fault.
+        feed_read = await self._get_feed(
+            url, params, f"empty {category} feed on a weekday" * weekday
+        )
+        return parse_feed(feed_read, self.announce_types)
+
+    async def papers(self, ids: Sequence[str]) -> list[Paper]:
+        """The papers with these arXiv ids (`id_list`); an id arXiv does not know is left out."""
+        params = {"id_list": ",".join(ids), "start": "0", "max_results": str(len(ids))}
+        papers, _ = parse_feed(await self._get_feed(self.api_url, params))
+        return papers
+
+    async def search(self, query: str, limit: int = 10) -> list[Paper]:
+        """The best `limit` matches of an API `search_query` (e.g. 'all:diffusion AND au:ho')."""
+        params = {
+            "search_query": query,
+            "sortBy": "relevance",
+            "sortOrder": "descending",
+            "start": "0",
+            "max_results": str(limit),
+        }
+        papers, _ = parse_feed(await self._get_feed(self.api_url, params))
+        return papers
+
+    async def _get_feed(
+        self, url: str, params: Mapping[str, str] | None, empty_is_fault: str = ""
+    ) -> Any:
+        """One feed, politely and with retries; `empty_is_fault` retries an empty one."""
         parsed: list[Any] = []
 
         def check(body: bytes) -> None:
             parsed[:] = [read_feed(body, url)]
-            # A request too soon can come back 200 with no entries; on a weekday that is a fault.
-            if weekday and not parsed[0].entries:
-                raise Transient(f"empty {category} feed on a weekday")
+            if empty_is_fault and not parsed[0].entries:
+                raise Transient(empty_is_fault)
 
         await get_bytes(
             self.session,
@@ -301,7 +328,7 @@ class ArxivSource:
             gate=self._polite,
             check=check,
         )
-        return parse_feed(parsed[0], self.announce_types)
+        return parsed[0]
 
     @asynccontextmanager
     async def _polite(self) -> AsyncIterator[None]:

@@ -16,11 +16,12 @@ from pylatexenc.latexencode import UnicodeToLatexEncoder
 from bot.models import Paper
 
 _KEY_CHARS = re.compile(r"[^A-Za-z0-9]")
-# Case a style must keep: a word with a capital after a small letter (ViT, iPhone, DeepSeek),
-# capitals before a digit (R1, GPT4o), a run of two or more capitals (RL, the LLM of LLMs).
-_KEEP_CASE = re.compile(
-    r"[A-Za-z0-9]*[a-z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*|[A-Z]+[0-9][A-Za-z0-9]*|[A-Z]{2,}"
-)
+# Case a style must keep: a word with a capital after a small letter (ViT, iPhone, DeepSeek)
+# whole; in other words capitals before a digit (R1, GPT4o) and runs of two or more capitals
+# (RL, the LLM of LLMs). Words first, then within a word: linear on any input.
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_MIXED = re.compile(r"[a-z][A-Z]")
+_CAPITALS = re.compile(r"[A-Z]+[0-9][A-Za-z0-9]*|[A-Z]{2,}")
 _LATEX = UnicodeToLatexEncoder(
     non_ascii_only=False,  # & % $ # _ { } ~ ^ \ too
     replacement_latex_protection="braces-almost-all",  # {\"u}: the form BibTeX sorts and cases
@@ -37,9 +38,16 @@ def title(text: str) -> str:
     """A title as LaTeX with its acronyms and mixed-case words braced: `{RL} for {LLM}s`."""
     out: list[str] = []
     end = 0
-    for match in _KEEP_CASE.finditer(text):
-        out += [escape(text[end : match.start()]), "{", escape(match.group()), "}"]
-        end = match.end()
+    for word in _WORD.finditer(text):
+        spans = (
+            [(0, len(word.group()))]
+            if _MIXED.search(word.group())
+            else [m.span() for m in _CAPITALS.finditer(word.group())]
+        )
+        for start, stop in spans:
+            start, stop = word.start() + start, word.start() + stop
+            out += [escape(text[end:start]), "{", text[start:stop], "}"]
+            end = stop
     out.append(escape(text[end:]))
     return "".join(out)
 

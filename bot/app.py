@@ -75,7 +75,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     from adapters import build_adapters, configured_platforms, subscribe_terminal
 
     platforms = configured_platforms()
-    logs.configure(settings.log_level, [secret for _, ps in platforms for secret in ps.secrets])
+    secrets = [secret for _, ps in platforms for secret in ps.secrets]
+    logs.configure(settings.log_level, [*secrets, settings.zotero_api_key])
     with CoreThread() as core:
         app = await core.call(open_app, settings, utcnow, core)
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.models import Channel, MessageRef, Paper
@@ -36,10 +36,17 @@ class BookmarkChange:
 class BookmarkBook:
     """Members' saved papers, one list per member of a workspace."""
 
-    def __init__(self, storage: Storage, clock: Clock, emoji: BookmarkEmoji) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        emoji: BookmarkEmoji,
+        on_save: Callable[[Channel, Paper], None] | None = None,
+    ) -> None:
         self._storage = storage
         self._clock = clock
         self.emoji = emoji
+        self._on_save = on_save  # told of every save (a 🔖 or /papers save), e.g. for Zotero
 
     def saved(self, channel: Channel, user: str) -> Sequence[Paper]:
         """What the user saved in this workspace, newest first."""
@@ -48,7 +55,9 @@ class BookmarkBook:
 
     def save(self, channel: Channel, user: str, paper: Paper) -> bool:
         """Save a paper; False when it was saved already."""
-        return self._set(channel, user, paper.id, True)
+        changed = self._set(channel, user, paper.id, True)
+        self._saved(channel, paper)
+        return changed
 
     def unsave(self, channel: Channel, user: str, paper: Paper) -> bool:
         """Remove a saved paper; False when it was not saved."""
@@ -81,7 +90,13 @@ class BookmarkBook:
                 raise
             return BookmarkChange(paper, added, False, trouble)
         log.info("bookmark %s by %s on %s: %s", paper_id, user, ch, "saved" if added else "removed")
+        if added:
+            self._saved(ch, paper)
         return BookmarkChange(paper, added, changed)
+
+    def _saved(self, channel: Channel, paper: Paper) -> None:
+        if self._on_save is not None:
+            self._on_save(channel, paper)
 
     def _set(self, channel: Channel, user: str, paper_id: str, saved: bool) -> bool:
         return self._storage.activity.set_bookmark(

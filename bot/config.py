@@ -88,6 +88,13 @@ class Settings(EnvSettings):
     # admins and owners on Slack and members with Manage Channels on Discord
     admin_user_ids: CommaList = Field((), description="user ids that may change any channel")
 
+    # Zotero: every save in a channel with a group library is added to it (see README)
+    zotero_api_key: str | None = Field(None, description="Zotero API key with write access")
+    zotero_group_id: str | None = Field(
+        None, pattern=r"^\d+$", description="group library for channels that name none"
+    )
+    zotero_api_url: str = Field("https://api.zotero.org", description="Zotero Web API base")
+
     # Search
     semantic_search: str = Field(
         "auto", description="auto: search by meaning too when the semantic extra is installed; off"

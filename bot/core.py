@@ -43,6 +43,7 @@ from bot.sources.errors import SourceError
 from bot.storage import Storage, report_trouble
 from bot.subscriptions import ScheduleListener, SubscriptionBook
 from bot.taste import similar_papers
+from bot.zotero import ZoteroChannels
 
 log = logging.getLogger(__name__)
 
@@ -197,13 +198,15 @@ class PapersBot:
             storage, clock, storage.search.match_ids, settings.digest_lookback_days
         )
         self._papers = PaperFinder(storage, clock, catalog or ArxivCatalog(settings))
-        self._bookmarks = BookmarkBook(storage, clock, self.bookmark_emoji)
+        self.zotero = ZoteroChannels(storage, settings, clock)
+        self._bookmarks = BookmarkBook(storage, clock, self.bookmark_emoji, self.zotero.saved)
         self._ports = Ports(
             papers=self._papers,
             bookmarks=self._bookmarks,
             subscriptions=self.subscriptions,
             digests=ChannelDigests(storage, self.subscriptions, self._runner, clock),
             clock=clock,
+            zotero=self.zotero,
         )
 
     # -- commands -------------------------------------------------------------------------

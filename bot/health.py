@@ -65,6 +65,11 @@ def snapshot(
                 else None,
             }
         )
+    zotero = storage.zotero.counts()
+    if zotero["failing"]:
+        problems.append(
+            f"{zotero['failing']} save(s) not in Zotero yet after a failed push (the log says why)"
+        )
     return {
         "status": "degraded" if problems else "ok",
         "problems": problems,
@@ -74,6 +79,7 @@ def snapshot(
         "papers": storage.papers.count(),
         "sources": sources,
         "channels": channels,
+        "zotero": zotero,
     }
 
 

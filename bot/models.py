@@ -380,6 +380,17 @@ class AppInstallation:
 
 
 @dataclass(frozen=True, slots=True)
+class ZoteroPush:
+    """A saved paper on its way to a Zotero group library (pushed once, never deleted)."""
+
+    library: str  # the Zotero group id
+    paper_id: str
+    token: str | None = None  # the write token of the batch it was last sent in
+    attempts: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FetchRecord:
     """One fetch attempt of a source."""
 

@@ -25,6 +25,7 @@ from bot.ports import ChatAdapter, Clock, PlatformUnreachable, PostFailed, utcno
 from bot.schedule import ARXIV_ANNOUNCE, catch_up, digest_trigger, job_id, roundup_trigger
 from bot.storage import Storage, storage_trouble
 from bot.tasks import TaskSet
+from bot.zotero import ZoteroPusher
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ RETRY_FIRST = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
 CONNECT_BACKOFF = (1.0, 60.0)  # seconds: first wait and cap between start-up connection tries
 STOP_TIMEOUT = 30.0  # seconds in-flight posts get to finish on shutdown
+ZOTERO_INTERVAL = 60  # seconds between two looks at the Zotero outbox
 
 
 class Service:
@@ -59,6 +61,7 @@ class Service:
         self._session: aiohttp.ClientSession | None = None
         self._health: web.AppRunner | None = None
         self._failures: dict[str, int] = {}  # job id -> failed attempts in a row
+        self.zotero = ZoteroPusher(storage, settings, clock)
         bot.on_schedule_change(self.reschedule)
 
     @property
@@ -122,6 +125,16 @@ class Service:
     # -- jobs -----------------------------------------------------------------------------
 
     def _schedule_fetches(self) -> None:
+        if self.settings.zotero_api_key:  # saves waiting for Zotero: each batch pushed once
+            self.scheduler.add_job(
+                self._track,
+                IntervalTrigger(seconds=ZOTERO_INTERVAL),
+                args=[self._push_zotero],
+                id="zotero",
+                name="zotero",
+                replace_existing=True,
+                next_run_time=utcnow(),
+            )
         names = self.settings.papers_bot_sources
         if "hf" in names:
             every = IntervalTrigger(minutes=self.settings.fetch_interval_minutes)
@@ -297,6 +310,12 @@ class Service:
             return
         for report in reports:
             log.info("fetched %s: %d papers, %d new", report.source, report.seen, report.new)
+
+    async def _push_zotero(self) -> None:
+        try:
+            await self.zotero.push_due()
+        except Exception:  # one job's boundary: the outbox keeps every save for the next run
+            log.exception("pushing saves to Zotero failed; will try again")
 
     async def _digest(self, channel: Channel, day: date | None = None) -> None:
         await self._deliver(channel, "digest", day)

@@ -30,6 +30,7 @@ from bot.models import (
     PostKind,
     PostStatus,
     Subscription,
+    ZoteroPush,
 )
 from bot.replies import SearchReply
 from bot.search import FtsSearch
@@ -315,6 +316,51 @@ class Installations(Protocol):
         ...
 
 
+class ZoteroOutbox(Protocol):
+    """Which Zotero group library each channel sends its saves to, and the saves on their way
+    there: each paper is pushed to a library once, whoever saves it and however often."""
+
+    def set_library(self, channel: Channel, library: str | None, now: datetime) -> None:
+        """Send this channel's saves to a group library (None: to the default, if any)."""
+        ...
+
+    def library(self, channel: Channel) -> str | None:
+        """The group library a channel chose, or None."""
+        ...
+
+    def queue(self, library: str, paper_id: str, now: datetime) -> bool:
+        """Queue a paper for a library; False when it was queued or pushed before."""
+        ...
+
+    def due(self, now: datetime, limit: int = 500) -> list[ZoteroPush]:
+        """Pushes not done whose next try is due, oldest first."""
+        ...
+
+    def stamp(self, library: str, paper_ids: Collection[str], token: str) -> None:
+        """Record the write token of the batch these papers are about to be sent in."""
+        ...
+
+    def pushed(self, library: str, paper_ids: Collection[str], now: datetime) -> None:
+        """Mark papers as in the library for good."""
+        ...
+
+    def failed(
+        self,
+        library: str,
+        paper_ids: Collection[str],
+        error: str,
+        retry_at: datetime,
+        keep_token: bool,
+    ) -> None:
+        """Count a failed try and when to try again; `keep_token` when the same batch will be
+        resent (the request may have gone through), else the next try starts a new batch."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """How many pushes are 'pushed', 'pending' and 'failing' (pending after a failure)."""
+        ...
+
+
 class SearchIndex(Protocol):
     """Full-text search over the stored papers, kept in step with every paper write."""
 
@@ -377,6 +423,9 @@ class Storage(Protocol):
     def search(self) -> SearchIndex: ...
 
     @property
+    def zotero(self) -> ZoteroOutbox: ...
+
+    @property
     def semantic(self) -> DenseIndex | None:
         """Search by meaning, or None when the extra is not installed or SEMANTIC_SEARCH=off."""
         ...
@@ -407,6 +456,7 @@ class OpenStorage:
     activity: ChannelActivity
     installations: Installations
     search: SearchIndex
+    zotero: ZoteroOutbox
     backend: Closable = field(repr=False)  # the implementation's own connection
     semantic: DenseIndex | None = None
 
@@ -431,7 +481,14 @@ def open_storage(target: str | Path, semantic: str = "off") -> Storage:
     dense = _semantic_index(store) if semantic == "auto" else None
     search = FtsSearch(store, dense)
     return OpenStorage(
-        store.papers, store.ledger, store.activity, store.installations, search, store, dense
+        store.papers,
+        store.ledger,
+        store.activity,
+        store.installations,
+        search,
+        store.zotero,
+        store,
+        dense,
     )
 
 

@@ -428,3 +428,50 @@ def test_an_oauth_state_is_good_once_and_only_until_it_expires(storage: Storage)
     assert not store.consume_state("never-issued", NOW)
     assert not store.consume_state("s-old", NOW)
     assert not store.consume_state("s-2", NOW + timedelta(minutes=11))
+
+
+# -- zotero -----------------------------------------------------------------------------------
+
+
+def test_a_channel_library_is_set_changed_and_cleared(storage: Storage) -> None:
+    assert storage.zotero.library(CH) is None
+    storage.zotero.set_library(CH, "12345", NOW)
+    storage.zotero.set_library(CH, "67890", NOW)
+    assert storage.zotero.library(CH) == "67890"
+    assert storage.zotero.library(Channel("slack", "T1", "C2")) is None
+    storage.zotero.set_library(CH, None, NOW)
+    assert storage.zotero.library(CH) is None
+
+
+def test_a_paper_is_queued_for_a_library_once_and_pushed_once(storage: Storage) -> None:
+    zotero = storage.zotero
+    assert zotero.queue("1", "2508.00001", NOW)
+    assert not zotero.queue("1", "2508.00001", NOW + timedelta(minutes=1))  # a second save
+    assert zotero.queue("2", "2508.00001", NOW)  # another library gets its own copy
+    assert zotero.queue("1", "2508.00002", NOW + timedelta(seconds=1))
+    due = zotero.due(NOW + timedelta(seconds=1))
+    assert [(p.library, p.paper_id) for p in due] == [
+        ("1", "2508.00001"),
+        ("2", "2508.00001"),
+        ("1", "2508.00002"),
+    ]
+    assert all(p.token is None and p.attempts == 0 for p in due)
+    zotero.pushed("1", ["2508.00001"], NOW)
+    assert not zotero.queue("1", "2508.00001", NOW)  # pushed: never again
+    assert zotero.counts() == {"pushed": 1, "pending": 2, "failing": 0}
+
+
+def test_a_failed_push_waits_keeps_or_drops_its_token(storage: Storage) -> None:
+    zotero = storage.zotero
+    zotero.queue("1", "a", NOW)
+    zotero.queue("1", "b", NOW)
+    zotero.stamp("1", ["a", "b"], "t" * 32)
+    later = NOW + timedelta(minutes=5)
+    zotero.failed("1", ["a"], "HTTP 503", later, keep_token=True)
+    zotero.failed("1", ["b"], "invalid item", later, keep_token=False)
+    assert zotero.due(NOW) == []  # both wait for their next try
+    pushes = {p.paper_id: p for p in zotero.due(later)}
+    assert pushes["a"].token == "t" * 32 and pushes["a"].attempts == 1
+    assert pushes["a"].error == "HTTP 503"
+    assert pushes["b"].token is None and pushes["b"].attempts == 1
+    assert zotero.counts() == {"pushed": 0, "pending": 2, "failing": 2}

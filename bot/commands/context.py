@@ -150,6 +150,23 @@ class DigestDesk(Protocol):
         ...
 
 
+class ZoteroLibraries(Protocol):
+    """Which Zotero group library a channel's saves go to."""
+
+    @property
+    def enabled(self) -> bool:
+        """True when the operator configured a Zotero API key."""
+        ...
+
+    def library(self, channel: Channel) -> str | None:
+        """The channel's group library, else the default one, else None."""
+        ...
+
+    def choose(self, channel: Channel, library: str | None) -> None:
+        """Send this channel's saves to a group library (None: back to the default)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Ports:
     """Everything a handler may ask for, each by its name as a keyword parameter."""
@@ -159,3 +176,4 @@ class Ports:
     subscriptions: Subscriptions
     digests: DigestDesk
     clock: Clock
+    zotero: ZoteroLibraries

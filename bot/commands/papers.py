@@ -17,6 +17,7 @@ from bot.commands.context import (
     PaperLookup,
     Subscriptions,
     UserError,
+    ZoteroLibraries,
 )
 from bot.commands.registry import Invocation, Option, Registry
 from bot.models import canonical_id
@@ -25,6 +26,7 @@ from bot.search import HELP_LINES
 from bot.search.semantic import HELP_LINE as SEMANTIC_HELP_LINE
 
 MAX_TOPICS = 10
+ZOTERO = "zotero"  # the setting that picks a channel's Zotero group library
 REGISTRY = Registry()
 command = REGISTRY.command
 
@@ -41,7 +43,7 @@ async def _saved_choices(
 
 
 async def _setting_choices(ctx: CommandContext, current: str) -> list[tuple[str, str]]:
-    return [(name, name) for name in SETTING_NAMES if current.lower() in name]
+    return [(name, name) for name in (*SETTING_NAMES, ZOTERO) if current.lower() in name]
 
 
 PAPER = Option(
@@ -225,17 +227,24 @@ async def unsubscribe(ctx: CommandContext, call: Invocation, subscriptions: Subs
 
 @command(
     "settings",
-    "show or change: " + ", ".join(SETTING_NAMES),
+    "show or change: " + ", ".join(SETTING_NAMES) + "; zotero <group id> (where saves go)",
     Option("name", "the setting to change", complete=_setting_choices, manager_only=True),
     Option("value", "its new value, e.g. 08:30", rest=True),
 )
-async def settings(ctx: CommandContext, call: Invocation, subscriptions: Subscriptions) -> Reply:
+async def settings(
+    ctx: CommandContext,
+    call: Invocation,
+    subscriptions: Subscriptions,
+    zotero: ZoteroLibraries,
+) -> Reply:
     existing = subscriptions.get(ctx.channel)
     sub = existing or subscriptions.effective(ctx.channel)
     name = call.arg("name")
     if not name:
         note = "" if existing else "Not subscribed yet: /papers subscribe starts the daily digest."
         return SettingsReply(sub, note)
+    if name.lower() == ZOTERO:
+        return choose_zotero(ctx, call.arg("value"), zotero)
     if not existing:
         raise UserError(
             "This channel is not subscribed: /papers subscribe starts the daily digest, "
@@ -244,6 +253,35 @@ async def settings(ctx: CommandContext, call: Invocation, subscriptions: Subscri
     changed = change_setting(sub, name, call.arg("value"))
     subscriptions.save(changed)
     return SettingsReply(changed, f"Updated {name.lower()}.")
+
+
+def choose_zotero(ctx: CommandContext, value: str, zotero: ZoteroLibraries) -> Reply:
+    """`/papers settings zotero [<group id>|off]`: where this channel's saves are pushed."""
+    if not zotero.enabled:
+        raise UserError(
+            "Zotero is not connected: the bot's operator sets ZOTERO_API_KEY (a key with write "
+            "access to the group) in its settings. Never type a key in chat."
+        )
+    if value.lower() == "off":
+        zotero.choose(ctx.channel, None)
+        default = zotero.library(ctx.channel)
+        if default:
+            return TextReply(f"This channel's saves go to the default Zotero group {default}.")
+        return TextReply("This channel's saves are no longer added to Zotero.")
+    if value:
+        if not value.isdigit():
+            raise UserError(
+                "Give the group's number, from its page: zotero.org/groups/<number>/… "
+                "(an API key never goes in chat: it belongs in ZOTERO_API_KEY)."
+            )
+        zotero.choose(ctx.channel, value)
+    library = zotero.library(ctx.channel)
+    if library is None:
+        return TextReply("No Zotero group for this channel: /papers settings zotero <group id>.")
+    return TextReply(
+        f"Every paper saved with 🔖 here is added to Zotero group {library}, once. "
+        "Removing a 🔖 does not delete it from Zotero."
+    )
 
 
 @command("digest", "post the digest here now", manager_only=True)

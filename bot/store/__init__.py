@@ -13,6 +13,7 @@ from bot.store.installations import SqliteInstallations
 from bot.store.ledger import SqliteLedger
 from bot.store.papers import NewPapersHook, SqlitePapers, paper_to_row, row_to_paper
 from bot.store.schema import SchemaTooNew, migrate
+from bot.store.zotero import SqliteZotero
 
 __all__ = [
     "NewPapersHook",
@@ -22,6 +23,7 @@ __all__ = [
     "SqliteLedger",
     "SqlitePapers",
     "SqliteStore",
+    "SqliteZotero",
     "paper_to_row",
     "row_to_paper",
 ]
@@ -43,6 +45,7 @@ class SqliteStore:
         self.ledger = SqliteLedger(self.db)
         self.activity = SqliteActivity(self.db)
         self.installations = SqliteInstallations(self.db)
+        self.zotero = SqliteZotero(self.db)
 
     def close(self) -> None:
         """Close the database connection."""

@@ -186,6 +186,30 @@ def _v6_installations(db: Database) -> None:
     )
 
 
+def _v7_zotero(db: Database) -> None:
+    """Channels' Zotero group libraries, and each saved paper's push to one."""
+    db.table("zotero_libraries").create(
+        {"platform": str, "workspace": str, "channel": str, "library": str, "set_at": str},
+        pk=("platform", "workspace", "channel"),
+        if_not_exists=True,
+    )
+    db.table("zotero_pushes").create(
+        {
+            "library": str,
+            "paper_id": str,
+            "queued_at": str,
+            "token": str,
+            "attempts": int,
+            "error": str,
+            "next_try": str,
+            "pushed_at": str,
+        },
+        pk=("library", "paper_id"),
+        if_not_exists=True,
+    )
+    db.table("zotero_pushes").create_index(["pushed_at", "next_try"], if_not_exists=True)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_search_abbreviations,
@@ -193,6 +217,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v4_paused_subscriptions,
     _v5_channel_taste,
     _v6_installations,
+    _v7_zotero,
 ]
 
 

@@ -501,7 +501,13 @@ def _open_postgres(url: str) -> Storage:
         raise MissingDriver() from exc
     store = PgStore(url)
     return OpenStorage(
-        store.papers, store.ledger, store.activity, store.installations, PgSearch(store), store
+        store.papers,
+        store.ledger,
+        store.activity,
+        store.installations,
+        PgSearch(store),
+        store.zotero,
+        store,
     )
 
 

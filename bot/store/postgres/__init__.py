@@ -10,6 +10,7 @@ from bot.store.postgres.installations import PgInstallations
 from bot.store.postgres.ledger import PgLedger
 from bot.store.postgres.papers import NewPapersHook, PgPapers, paper_to_row, row_to_paper
 from bot.store.postgres.schema import migrate
+from bot.store.postgres.zotero import PgZotero
 
 __all__ = [
     "NewPapersHook",
@@ -18,6 +19,7 @@ __all__ = [
     "PgLedger",
     "PgPapers",
     "PgStore",
+    "PgZotero",
     "paper_to_row",
     "row_to_paper",
 ]
@@ -37,6 +39,7 @@ class PgStore:
         self.ledger = PgLedger(self.db)
         self.activity = PgActivity(self.db)
         self.installations = PgInstallations(self.db)
+        self.zotero = PgZotero(self.db)
 
     def close(self) -> None:
         """Close the database connection."""

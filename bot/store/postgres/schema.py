@@ -224,6 +224,22 @@ def _v6_installations(conn: psycopg.Connection) -> None:
     )
 
 
+def _v7_zotero(conn: psycopg.Connection) -> None:
+    """Channels' Zotero group libraries, and each saved paper's push to one."""
+    conn.execute(
+        "CREATE TABLE zotero_libraries (platform text NOT NULL, workspace text NOT NULL,"
+        " channel text NOT NULL, library text NOT NULL, set_at timestamptz NOT NULL,"
+        " PRIMARY KEY (platform, workspace, channel))"
+    )
+    conn.execute(
+        "CREATE TABLE zotero_pushes (library text NOT NULL, paper_id text NOT NULL,"
+        " queued_at timestamptz NOT NULL, token text, attempts integer NOT NULL DEFAULT 0,"
+        " error text, next_try timestamptz NOT NULL, pushed_at timestamptz,"
+        " PRIMARY KEY (library, paper_id))"
+    )
+    conn.execute("CREATE INDEX zotero_pushes_due ON zotero_pushes (pushed_at, next_try)")
+
+
 MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v1_initial,
     _v2_event_pruning,
@@ -231,6 +247,7 @@ MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v4_no_stopwords,
     _v5_channel_taste,
     _v6_installations,
+    _v7_zotero,
 ]
 
 

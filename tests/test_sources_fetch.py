@@ -189,7 +189,7 @@ async def test_arxiv_api_query_and_request_spacing(
         max_results=50,
     )
     papers, _ = await source.fetch(THURSDAY)
-    assert len(papers) == 100  # the same recorded response per category, merged by id
+    assert len(papers) == 50  # max_results of the same recorded response per category, merged
     assert [r.query["search_query"] for r in upstream.requests] == [
         "cat:cs.LG",
         "cat:cs.CL",

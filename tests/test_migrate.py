@@ -28,6 +28,8 @@ TABLES = (
     "events",
     "fetches",
     "installations",
+    "zotero_libraries",
+    "zotero_pushes",
 )
 
 
@@ -56,6 +58,10 @@ def fill(store: Storage) -> None:
     store.activity.record_fetch("arxiv", NOW, NOW, False, error="HTTP 500")
     data = {"team_id": "T1", "bot_token": "xoxb-1", "bot_token_expires_at": None}
     store.installations.save_installation(AppInstallation("slack", "", "T1", data, NOW))
+    store.zotero.set_library(CH, "12345", NOW)
+    store.zotero.queue("12345", ids[0], NOW)
+    store.zotero.queue("12345", ids[5], NOW)
+    store.zotero.pushed("12345", [ids[0]], NOW)
 
 
 def snapshot(store: Storage) -> dict[str, object]:
@@ -74,6 +80,7 @@ def snapshot(store: Storage) -> dict[str, object]:
         "saves": activity.team_saves(CH, NOW - timedelta(days=1)),
         "fetches": activity.last_fetches(),
         "installations": store.installations.installations("slack"),
+        "zotero": (store.zotero.library(CH), store.zotero.due(NOW), store.zotero.counts()),
     }
 
 
@@ -104,6 +111,8 @@ async def test_migrate_copies_everything_and_is_safe_to_run_again(
         "events": 1,
         "fetches": 2,
         "installations": 1,
+        "zotero_libraries": 1,
+        "zotero_pushes": 2,
     }
     code, _, err = await run(tmp_path, "migrate", "--from", str(source), "--to", url, env=env)
     assert code == 0, err

@@ -1,7 +1,7 @@
 """Copy a SQLite installation into PostgreSQL (`papers-bot migrate`): every paper, subscription,
-digest, post, bookmark, processed event, fetch and workspace installation, keeping their keys.
-Each row is written with ON CONFLICT on its key, so a second run over the same files changes
-nothing and a run after the SQLite store moved on brings the rows up to date."""
+digest, post, bookmark, processed event, fetch, workspace installation and Zotero push, keeping
+their keys. Each row is written with ON CONFLICT on its key, so a second run over the same files
+changes nothing and a run after the SQLite store moved on brings the rows up to date."""
 
 from __future__ import annotations
 
@@ -67,6 +67,11 @@ TABLES: dict[str, tuple[tuple[str, ...], dict[str, Callable[[Any], Any]]]] = {
     "installations": (
         ("platform", "enterprise", "team"),
         {"data": _json, "installed_at": _time},
+    ),
+    "zotero_libraries": (("platform", "workspace", "channel"), {"set_at": _time}),
+    "zotero_pushes": (
+        ("library", "paper_id"),
+        {"queued_at": _time, "next_try": _time, "pushed_at": _time},
     ),
 }
 # Tables whose key is a number PostgreSQL generates: its counter moves past the copied rows.

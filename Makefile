@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine (Python >= 3.11):
 #   make demo   installs papers-bot into .venv and prints today's digest in the terminal
 #   make test   installs the dev tools into .venv and runs lint, type checks and the tests
+#   make test-quick   the same without the slow tests (real processes, real timers)
 #   make test-semantic   adds the semantic extra to .venv and runs its tests
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-semantic lint bench
+.PHONY: demo test test-quick test-semantic lint bench
 
 $(BIN)/papers-bot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,9 @@ lint: $(BIN)/papers-bot
 
 test: lint
 	$(BIN)/python -m pytest
+
+test-quick: $(BIN)/papers-bot
+	$(BIN)/python -m pytest -m "not slow"
 
 test-semantic: $(BIN)/papers-bot
 	$(BIN)/python -m pip install --quiet -e '.[dev,semantic]'

@@ -312,6 +312,7 @@ async def test_an_id_arxiv_does_not_have_says_so(
         assert len(upstream.requests) == 1  # a malformed id is never sent
 
 
+@pytest.mark.slow  # waits out the arXiv client's real retries
 @pytest.mark.parametrize("platform", EVERY)
 async def test_arxiv_unreachable_gets_a_clear_reply_and_changes_nothing(
     platform: str, tmp_path: Path, upstream: UpstreamServer

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from benchmarks.crash_rounds import SCENARIOS, crash_rounds
+
+pytestmark = pytest.mark.slow  # real processes and real timers: make test-quick skips them
 
 
 async def test_sigkill_mid_digest_then_restart_delivers_each_paper_exactly_once(

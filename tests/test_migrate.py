@@ -8,12 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from benchmarks.realdata import real_papers
 from bot.models import AppInstallation, Channel, MessageRef, Pause, PostKind, Subscription
 from bot.storage import Storage, open_storage
 from tests.postgres_server import PostgresServer
 from tests.test_cli import offline_env, run
+
+pytestmark = pytest.mark.slow  # real processes and real timers: make test-quick skips them
 
 NOW = datetime(2025, 8, 5, 9, 0, tzinfo=UTC)
 DAY = date(2025, 8, 5)

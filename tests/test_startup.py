@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from bot import __version__
 from tests.discord_fake import FakeDiscord
 from tests.discord_harness import TOKEN as DISCORD_TOKEN
@@ -20,6 +22,8 @@ from tests.slack_fake import TOKEN, SlackFake
 from tests.slack_harness import SECRET, free_port
 from tests.test_cli import EXE, offline_env, run
 from tests.upstream_server import UpstreamServer
+
+pytestmark = pytest.mark.slow  # real processes and real timers: make test-quick skips them
 
 
 def the_error(err: str) -> str:

@@ -6,7 +6,7 @@ import heapq
 import logging
 import math
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,22 @@ SLOW_NOTE = (
 )
 
 
+def answered(text: str, limit: int, run: Callable[[Query, int], SearchReply]) -> SearchReply:
+    """The boundary of every engine's search(): the text parsed, an empty query told how to
+    search, `run(query, limit)` for the rest (limit kept within 1..100), and any failure below
+    answered with a note, never raised."""
+    query = parse(text)
+    if not query.has_positive:
+        return SearchReply(query=query.text, hits=(), note=join(*query.problems, EMPTY_NOTE))
+    try:
+        return run(query, max(1, min(limit, 100)))
+    except Exception:  # the one boundary: a search must answer, whatever went wrong below
+        log.exception("search failed for %r", query.text)
+        return SearchReply(
+            query=query.text, hits=(), note="Search failed on this query; try other words."
+        )
+
+
 class FtsSearch:
     """Search over a SqliteStore's FTS5 index; learns abbreviations as papers are written."""
 
@@ -88,21 +104,13 @@ class FtsSearch:
         """Answer /papers <text>: ranked hits with snippets; never raises for any input text.
         With the semantic extra, papers close in meaning join unless `meaning` is False."""
         started = time.perf_counter()
-        now = now or datetime.now(UTC)
-        query = parse(text)
-        if not query.has_positive:
-            return SearchReply(query=query.text, hits=(), note=_join(*query.problems, EMPTY_NOTE))
-        try:
-            limit = max(1, min(limit, 100))
-            reply = _search(
-                self.db, self.speller, self.counts, query, limit, now, started, deadline
-            )
+        at = now or datetime.now(UTC)
+
+        def run(query: Query, limit: int) -> SearchReply:
+            reply = _search(self.db, self.speller, self.counts, query, limit, at, started, deadline)
             return self._with_meaning(reply, query, limit) if meaning and self.dense else reply
-        except Exception:  # the one boundary: a search must answer, whatever went wrong below
-            log.exception("search failed for %r", query.text)
-            return SearchReply(
-                query=query.text, hits=(), note="Search failed on this query; try other words."
-            )
+
+        return answered(text, limit, run)
 
     def _with_meaning(self, reply: SearchReply, query: Query, limit: int) -> SearchReply:
         """The word matches fused with the papers closest in meaning (see semantic.fuse); left
@@ -154,12 +162,12 @@ def _search(
     notes = list(query.problems)
     fixes = speller.corrections([t for w in query.words for t in tokens(w)])
     if fixes:
-        query = _corrected(query, fixes)
+        query = corrected(query, fixes)
         notes.append(f"Showing results for “{' '.join(query.words)}”.")
     expression = _expression(db, query)
     match = expression.match()
     if not match:
-        return SearchReply(query=query.text, hits=(), note=_join(*notes, EMPTY_NOTE))
+        return SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE))
     dates = _dates(query)
     exact = _exact_titles(db, expression, match, dates)
     # Papers with every term, the newest CANDIDATES of them ranked by bm25; with few of those,
@@ -187,8 +195,8 @@ def _search(
         SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()), r["rowid"])
         for r in ordered
     )
-    notes.append(_expansion_note(expression))
-    return SearchReply(query=query.text, hits=hits, note=_join(*notes))
+    notes.append(expansion_note(expression))
+    return SearchReply(query=query.text, hits=hits, note=join(*notes))
 
 
 def _ranked(
@@ -327,7 +335,7 @@ class _Scorer:
         return list(scores.items())
 
 
-def _corrected(query: Query, fixes: dict[str, str]) -> Query:
+def corrected(query: Query, fixes: dict[str, str]) -> Query:
     """The query with misspelt words replaced by their corrections."""
     words = tuple(
         " ".join(fixes.get(t, t) for t in tokens(w)) if any(t in fixes for t in tokens(w)) else w
@@ -413,7 +421,7 @@ def _plain(text: str, column: int) -> str:
     return text
 
 
-def _expansion_note(expression: Expression) -> str:
+def expansion_note(expression: Expression) -> str:
     extra = []
     for term in expression.terms:
         if not term.expanded:
@@ -434,5 +442,5 @@ def _left(started: float, budget: float) -> float:
     return max(0.001, budget - (time.perf_counter() - started))
 
 
-def _join(*parts: str) -> str:
+def join(*parts: str) -> str:
     return " ".join(p for p in parts if p)

@@ -33,9 +33,10 @@ from bot.search.engine import (
     EMPTY_NOTE,
     FALLBACK_BUDGET,
     SLOW_NOTE,
-    _corrected,
-    _expansion_note,
-    _join,
+    answered,
+    corrected,
+    expansion_note,
+    join,
 )
 from bot.search.expansion import Expression, Term, expand
 from bot.search.grammar import Query, parse, tokens
@@ -90,17 +91,8 @@ class PgSearch:
     ) -> SearchReply:
         """Answer /papers <text>: ranked hits with snippets; never raises for any input text."""
         started = time.perf_counter()
-        now = now or datetime.now(UTC)
-        query = parse(text)
-        if not query.has_positive:
-            return SearchReply(query=query.text, hits=(), note=_join(*query.problems, EMPTY_NOTE))
-        try:
-            return self._search(query, max(1, min(limit, 100)), now, started, deadline)
-        except Exception:  # the one boundary: a search must answer, whatever went wrong below
-            log.exception("search failed for %r", query.text)
-            return SearchReply(
-                query=query.text, hits=(), note="Search failed on this query; try other words."
-            )
+        at = now or datetime.now(UTC)
+        return answered(text, limit, lambda query, n: self._search(query, n, at, started, deadline))
 
     def match_ids(self, text: str, among: Collection[str]) -> set[str]:
         """The ids among `among` that match a search query (topic filters of the daily digest)."""
@@ -140,12 +132,12 @@ class PgSearch:
         notes = list(query.problems)
         fixes = self._corrections([t for w in query.words for t in tokens(w)])
         if fixes:
-            query = _corrected(query, fixes)
+            query = corrected(query, fixes)
             notes.append(f"Showing results for “{' '.join(query.words)}”.")
         expression = self._expression(query)
         where = _where(expression, query)
         if where is None:
-            return SearchReply(query=query.text, hits=(), note=_join(*notes, EMPTY_NOTE))
+            return SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE))
         exact = self._exact_titles(expression, where)
         full, in_time = self._newest_scored(
             where, engine.CANDIDATES + 1, _left(started, deadline / 2)
@@ -173,8 +165,8 @@ class PgSearch:
             )
             for row in ordered
         )
-        notes.append(_expansion_note(expression))
-        return SearchReply(query=query.text, hits=hits, note=_join(*notes))
+        notes.append(expansion_note(expression))
+        return SearchReply(query=query.text, hits=hits, note=join(*notes))
 
     def _expression(self, query: Query) -> Expression:
         return expand(query, self._abbreviation_pairs)

@@ -405,6 +405,15 @@ def test_a_misspelt_word_is_corrected_from_the_index(store: Storage) -> None:
     assert store.search.search("reinforcement learning", now=NOW).note.count("Showing") == 0
 
 
+def test_a_rare_author_name_is_not_corrected_into_a_word(sqlite_store: Storage) -> None:
+    # "Leng" is in two papers, "long" in hundreds: one edit apart, but "Leng" is a name.
+    for text in ("Sicong Leng", "leng video"):
+        reply = sqlite_store.search.search(text, now=NOW)
+        assert "Showing results" not in reply.note
+        assert any("Sicong Leng" in hit.paper.authors for hit in reply.hits[:3])
+    assert "Showing results for “long video”" in sqlite_store.search.search("lonq video").note
+
+
 def test_few_full_matches_are_followed_by_partial_ones(store: Storage) -> None:
     full = ids(store.search.search("meta-rl robots", limit=50, now=NOW))
     every = store.search.search("meta-rl robots xylophone", limit=50, now=NOW)

@@ -2,7 +2,8 @@
 
 A typed word that (almost) no paper contains is replaced by the one-edit variant (a letter
 dropped, added, changed, or two swapped) that the most papers contain, when that variant is far
-more common. Words are compared as the index stores them, porter-stemmed; SQLite's own porter
+more common. A word in some paper's author list is a name, never a typo ("McLean" is not
+"clean"). Words are compared as the index stores them, porter-stemmed; SQLite's own porter
 tokenizer stems the candidates (an in-memory FTS5 table), so the comparison is exact. Papers
 are counted up to COUNT_CAP per word, so a very common candidate costs no more than a rare one.
 """
@@ -73,7 +74,7 @@ class Speller:
             self._prepare()
         counts = self._papers(suspects)
         found: dict[str, str] = {}
-        for word in (w for w in suspects if counts[w] <= RARE):
+        for word in (w for w in suspects if counts[w] <= RARE and not self._a_name(w, counts)):
             candidates = sorted(edits(word))
             papers = self._papers(candidates)
             best = max(candidates, key=lambda c: (papers[c], -len(c)))
@@ -82,6 +83,10 @@ class Speller:
             elif halves := split(word, self._papers):
                 found[word] = halves
         return found
+
+    def _a_name(self, word: str, counts: dict[str, int]) -> bool:
+        """True when an author list holds the word (an index lookup of the rare word)."""
+        return counts[word] > 0 and capped_count(self.db, f'authors : "{word}"', 1) > 0
 
     def _papers(self, words: list[str]) -> dict[str, int]:
         """How many papers contain each word (as the index stems it), counted up to COUNT_CAP:

@@ -6,6 +6,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Test processes: most tests wait on sockets and subprocesses, so 4 pay off even on 2 cores.
+WORKERS ?= 4
 
 .PHONY: demo test test-quick test-semantic lint bench
 
@@ -24,10 +26,10 @@ lint: $(BIN)/papers-bot
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS)
 
 test-quick: $(BIN)/papers-bot
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow"
 
 test-semantic: $(BIN)/papers-bot
 	$(BIN)/python -m pip install --quiet -e '.[dev,semantic]'

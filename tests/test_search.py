@@ -405,13 +405,36 @@ def test_a_misspelt_word_is_corrected_from_the_index(store: Storage) -> None:
     assert store.search.search("reinforcement learning", now=NOW).note.count("Showing") == 0
 
 
-def test_a_rare_author_name_is_not_corrected_into_a_word(sqlite_store: Storage) -> None:
+def test_a_rare_author_name_is_not_corrected_into_a_word(store: Storage) -> None:
     # "Leng" is in two papers, "long" in hundreds: one edit apart, but "Leng" is a name.
     for text in ("Sicong Leng", "leng video"):
-        reply = sqlite_store.search.search(text, now=NOW)
+        reply = store.search.search(text, now=NOW)
         assert "Showing results" not in reply.note
         assert any("Sicong Leng" in hit.paper.authors for hit in reply.hits[:3])
-    assert "Showing results for “long video”" in sqlite_store.search.search("lonq video").note
+    assert "Showing results for “long video”" in store.search.search("lonq video").note
+
+
+def test_swapped_letters_are_corrected_as_the_index_stems_words(store: Storage) -> None:
+    # "modles" is one swap from "models"; both stores compare stems ("model"), so the far
+    # commoner word wins over the nearer-looking "modules".
+    for typed, meant in (("world modles", "world models"), ("difusion modles", "diffusion models")):
+        reply = store.search.search(typed, now=NOW)
+        assert f"Showing results for “{meant}”" in reply.note
+        assert ids(reply) == ids(store.search.search(meant, now=NOW))
+
+
+def test_rebuilding_the_search_tables_changes_no_answer(store: Storage) -> None:
+    queries = ["world modles", "meta-rl robots xylophone", "LLM agents", "author:Levine"]
+    before = [(ids(r), r.note) for r in (store.search.search(q, now=NOW) for q in queries)]
+    store.search.rebuild()
+    assert [(ids(r), r.note) for r in (store.search.search(q, now=NOW) for q in queries)] == before
+
+
+def test_with_no_paper_matching_every_word_the_rarest_word_leads(store: Storage) -> None:
+    # Most papers say "models", a few "splatting": those few are what the query is about.
+    hits = store.search.search("splatting models xylophone", now=NOW).hits
+    assert hits
+    assert all("splatting" in (h.paper.title + h.paper.abstract).lower() for h in hits[:3])
 
 
 def test_few_full_matches_are_followed_by_partial_ones(store: Storage) -> None:

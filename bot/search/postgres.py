@@ -4,15 +4,17 @@ The same grammar, abbreviations and answer order as the SQLite engine (bot/searc
 over PostgreSQL's own full-text search: each term's forms become a tsquery
 (`phraseto_tsquery`, combined with `||` and `&&`: user text only ever reaches PostgreSQL as a
 parameter), matched against the papers' weighted tsvector (title A, authors B, abstract and
-keywords C) through its GIN index and ranked by `ts_rank_cd`. Typos are corrected from the
-words of the stored papers through a pg_trgm index. Spelled-out abbreviation forms (FTS5 NEAR
-on SQLite) match when all their words are in the paper, in any place.
+keywords C) through its GIN index and ranked by `ts_rank_cd`, each term weighted by its rarity
+as bm25 does on SQLite. Typos are corrected from the index's stems and their paper counts, as
+on SQLite. Spelled-out abbreviation forms (FTS5 NEAR on SQLite) match when all their words are
+in the paper, in any place.
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
+import math
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -50,11 +52,15 @@ log = logging.getLogger(__name__)
 RANK_WEIGHTS = "{0, 0.25, 0.5, 1.0}"
 RANK_FUNCTION = "ts_rank_cd"  # cover density: words of the query close together rank higher
 RANK_NORMALISATION = 2  # divide by the document length (best of 0, 1, 2, 8, 32 on the dev split)
+# Each term's rank, weighted by its rarity, is saturated (rank / (rank + 1), normalisation 32),
+# for papers with every term also divided by 1 + log(length) (1): a paper with hundreds of
+# authors must not outrank the author's own. Best of 32, 33, 34 on the dev split.
+FULL_NORMALISATION = 33
+PARTIAL_NORMALISATION = 32
 SNIPPET_OPTIONS = (
     f"StartSel={ranking.MARK_OPEN}, StopSel={ranking.MARK_CLOSE},"
     " MaxWords=24, MinWords=12, ShortWord=2, MaxFragments=1"
 )
-TRIGRAM_CANDIDATES = 50  # most similar words looked at per misspelt word
 
 Fragment = tuple[str, list[Any]]  # SQL text with %s placeholders, and its parameters
 
@@ -140,7 +146,7 @@ class PgSearch:
             return SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE))
         exact = self._exact_titles(expression, where)
         full, in_time = self._newest_scored(
-            where, engine.CANDIDATES + 1, _left(started, deadline / 2)
+            where, engine.CANDIDATES + 1, _left(started, deadline / 2), expression
         )
         if not in_time:
             notes.append(SLOW_NOTE)
@@ -151,9 +157,7 @@ class PgSearch:
         relaxed = _where(expression, query, any_term=True)
         if len(full) < engine.RELAX_BELOW and relaxed and relaxed.sql != where.sql:
             seen = {seq for seq, _ in full}
-            some, _ = self._newest_scored(
-                relaxed, engine.PARTIAL_CANDIDATES, _left(started, deadline * 0.75)
-            )
+            some = self._best_partial(expression, query, _left(started, deadline * 0.75))
             partial = [(seq, score) for seq, score in some if seq not in seen]
         if not full and not partial and not exact and not in_time:
             full = self._newest_typed(expression, query, limit)
@@ -182,12 +186,20 @@ class PgSearch:
         return [(r["short"], r["long"], r["spelling"], r["papers"]) for r in rows]
 
     def _newest_scored(
-        self, where: _Filter, limit: int, within: float
+        self, where: _Filter, limit: int, within: float, expression: Expression | None = None
     ) -> tuple[list[tuple[int, float]], bool]:
         """The newest `limit` matches with their ts_rank_cd, and False when time ran out."""
         sql, params = where.query
+        score = f"{RANK_FUNCTION}(%s, p.search, {sql}, %s)"
+        score_params = [RANK_WEIGHTS, *params, RANK_NORMALISATION]
+        if expression is not None and expression.terms:
+            total, found = self._term_papers(expression.terms)
+            rarity, rarity_params = _rarity_score(
+                expression.terms, total, found, FULL_NORMALISATION
+            )
+            score, score_params = f"({rarity} + {score})", [*rarity_params, *score_params]
         statement = (
-            f"SELECT p.seq, {RANK_FUNCTION}(%s, p.search, {sql}, %s) AS score FROM"
+            f"SELECT p.seq, {score} AS score FROM"
             f" (SELECT p.seq, p.search FROM papers p WHERE {where.sql}"
             " ORDER BY p.seq DESC LIMIT %s) p"
         )
@@ -195,11 +207,62 @@ class PgSearch:
             with self._deadline(within) as conn:
                 rows = conn.execute(
                     statement,
-                    [RANK_WEIGHTS, *params, RANK_NORMALISATION, *where.params, limit],
+                    [*score_params, *where.params, limit],
                 ).fetchall()
         except _Timeout:
             return [], False
         return [(int(seq), float(score)) for seq, score in rows], True
+
+    def _best_partial(
+        self, expression: Expression, query: Query, within: float
+    ) -> list[tuple[int, float]]:
+        """Papers with some of the terms, best first: each scores the sum over the terms it has
+        of the term's rarity times its saturated, field-weighted ts_rank_cd (what bm25 does on
+        SQLite). All of them are scored when the rarer terms (in at most COMMON_PAPERS papers
+        each) pick few enough candidates, else the newest PARTIAL_CANDIDATES."""
+        terms = [t for t in expression.terms if not t.quoted]
+        total, found = self._term_papers(terms)
+        rare = [(t, n) for t, n in zip(terms, found, strict=True) if n <= engine.COMMON_PAPERS]
+        among = None
+        limit = engine.PARTIAL_CANDIDATES
+        if rare and len(rare) < len(terms) and sum(n for _, n in rare) <= engine.EXACT_RANK_CAP:
+            # Every paper with a rarer term; one with only the common ones would rank below.
+            among, limit = [t for t, _ in rare], engine.EXACT_RANK_CAP
+        elif sum(found) <= engine.EXACT_RANK_CAP:
+            limit = engine.EXACT_RANK_CAP
+        where = _where(expression, query, any_term=True, among=among)
+        if where is None:
+            return []
+        score, params = _rarity_score(terms, total, found, PARTIAL_NORMALISATION)
+        statement = (
+            f"SELECT p.seq, {score} AS score FROM (SELECT p.seq, p.search FROM papers p"
+            f" WHERE {where.sql} ORDER BY p.seq DESC LIMIT %s) p ORDER BY score DESC LIMIT %s"
+        )
+        try:
+            with self._deadline(within) as conn:
+                rows = conn.execute(
+                    statement,
+                    [*params, *where.params, limit, engine.PARTIAL_CANDIDATES],
+                ).fetchall()
+        except _Timeout:
+            return []
+        return [(int(seq), float(score)) for seq, score in rows]
+
+    def _term_papers(self, terms: Sequence[Term]) -> tuple[int, list[int]]:
+        """How many papers there are, and about how many have each term: for each form the
+        count of its rarest word's stem, summed over the forms."""
+        words = sorted({w for t in terms for f in (*t.forms, *t.near) for w in f})
+        papers = self._papers(words)
+        row = self.db.one(
+            "SELECT CASE WHEN reltuples >= 100000 THEN reltuples::bigint"
+            " ELSE (SELECT count(*) FROM papers) END FROM pg_class WHERE oid = 'papers'::regclass"
+        )
+        total = int(row[0]) if row else 0
+        found = [
+            min(total, sum(min(papers.get(w, 0) for w in f) for f in (*t.forms, *t.near) if f))
+            for t in terms
+        ]
+        return total, found
 
     def _newest_typed(
         self, expression: Expression, query: Query, limit: int
@@ -307,31 +370,44 @@ class PgSearch:
         return out
 
     def _corrections(self, words: list[str]) -> dict[str, str]:
-        """{typed word: correction} for words (almost) no paper has, from the stored papers'
-        words: the most common one-edit variant through the trigram index, far more common
-        than the word typed; else two common words run together."""
+        """{typed word: correction} for words (almost) no paper has: the one-edit variant whose
+        stem the most papers have, far more than the word typed; else two common words run
+        together; a name in some paper's author list is never a typo. Words are compared as the
+        index stores them, stemmed, as on SQLite (so "jailbrake" finds "jailbreak" through
+        "jailbreake")."""
         suspects = [w for w in dict.fromkeys(words) if len(w) >= MIN_LENGTH and w.isalpha()]
         if not suspects:
             return {}
         counts = self._papers(suspects)
         found: dict[str, str] = {}
-        for word in (w for w in suspects if counts.get(w, 0) <= RARE):
-            rows = self.db.rows(
-                "SELECT word, papers FROM search_words WHERE word %% %s"
-                " ORDER BY word <-> %s LIMIT %s",
-                [word, word, TRIGRAM_CANDIDATES],
-            )
-            near = edits(word)
-            close = [(r["papers"], r["word"]) for r in rows if r["word"] in near]
+        rare = [w for w in suspects if counts.get(w, 0) <= RARE]
+        for word in (w for w in rare if not (counts.get(w, 0) and self._a_name(w))):
+            candidates = sorted(edits(word))
+            papers = self._papers(candidates)
+            best = max(candidates, key=lambda c: (papers.get(c, 0), -len(c)))
             floor = max(MIN_PAPERS, MIN_RATIO * max(1, counts.get(word, 0)))
-            if close and max(close)[0] >= floor:
-                found[word] = max(close)[1]
+            if papers.get(best, 0) >= floor:
+                found[word] = best
             elif halves := split(word, self._papers):
                 found[word] = halves
         return found
 
+    def _a_name(self, word: str) -> bool:
+        """True when some paper's author list holds the word (weight B: authors), as on SQLite
+        a name is never a typo ("McLean" is not "clean")."""
+        row = self.db.one(
+            "SELECT EXISTS (SELECT 1 FROM papers WHERE search @@ to_tsquery('papers', %s))",
+            [f"{word}:B"],
+        )
+        return bool(row and row[0])
+
     def _papers(self, words: list[str]) -> dict[str, int]:
-        rows = self.db.rows("SELECT word, papers FROM search_words WHERE word = ANY(%s)", [words])
+        """How many papers have each word's stem (words no paper has are left out)."""
+        rows = self.db.rows(
+            "SELECT w.word, s.papers FROM unnest(%s::text[]) AS w(word)"
+            " JOIN search_words s ON s.word = (ts_lexize('papers_stem', w.word))[1]",
+            [words],
+        )
         return {row["word"]: row["papers"] for row in rows}
 
     @contextmanager
@@ -382,15 +458,20 @@ def _learn_text(conn: psycopg.Connection, papers: list[tuple[int, Paper]]) -> No
 
 
 def _learn_words(conn: psycopg.Connection, seqs: list[int] | None) -> None:
-    """Count the words of these papers' titles and abstracts (of all papers for None)."""
-    where = "" if seqs is None else "WHERE seq = ANY(%s)"
+    """Count the papers with each word of the index (stemmed, as searches match them) among
+    these papers (all papers for None): what typo correction compares against."""
+    if seqs is None:
+        conn.execute(
+            "INSERT INTO search_words (word, papers) SELECT word, ndoc"
+            " FROM ts_stat('SELECT search FROM papers') ORDER BY word"
+        )
+        return
     conn.execute(
         "INSERT INTO search_words (word, papers)"
-        " SELECT word, count(*) FROM (SELECT DISTINCT seq, word FROM papers,"
-        " regexp_split_to_table(lower(title || ' ' || abstract), '[^[:alnum:]]+') AS word"
-        f" {where}) w WHERE word <> '' GROUP BY word ORDER BY word"
+        " SELECT word, count(*) FROM papers, unnest(tsvector_to_array(search)) AS word"
+        " WHERE seq = ANY(%s) GROUP BY word ORDER BY word"
         " ON CONFLICT (word) DO UPDATE SET papers = search_words.papers + excluded.papers",
-        [] if seqs is None else [seqs],
+        [seqs],
     )
 
 
@@ -422,6 +503,18 @@ def _term(term: Term, typed: bool = False) -> Fragment:
     return _combine(forms, "||")
 
 
+def _rarity_score(
+    terms: Sequence[Term], total: int, found: Sequence[int], normalisation: int
+) -> Fragment:
+    """The sum over the terms of each term's rarity (log N / papers with it, bm25's IDF) times
+    its field-weighted ts_rank_cd, saturated (rank / (rank + 1)), over papers `p`."""
+    rarity = [math.log((total + 1) / (n + 1)) for n in found]
+    parts = [_term(t) for t in terms]
+    sql = " + ".join(f"%s * {RANK_FUNCTION}(%s, p.search, {q}, {normalisation})" for q, _ in parts)
+    params = [v for r, (_, ps) in zip(rarity, parts, strict=True) for v in (r, RANK_WEIGHTS, *ps)]
+    return f"({sql})", params
+
+
 def _combine(parts: Sequence[Fragment], operator: str) -> Fragment:
     sql = "(" + f" {operator} ".join(p[0] for p in parts) + ")"
     return sql, [value for _, params in parts for value in params]
@@ -432,15 +525,19 @@ def _all_terms(terms: Sequence[Term]) -> Fragment | None:
 
 
 def _where(
-    expression: Expression, query: Query, any_term: bool = False, typed: bool = False
+    expression: Expression,
+    query: Query,
+    any_term: bool = False,
+    typed: bool = False,
+    among: Sequence[Term] | None = None,
 ) -> _Filter | None:
     """The papers a query matches (with `any_term`, those matching at least one of the plain
-    terms and every quoted phrase; with `typed`, the words as typed, no expansions); None when
-    nothing is left to match."""
+    terms, or of the terms `among`, and every quoted phrase; with `typed`, the words as typed,
+    no expansions); None when nothing is left to match."""
     if any_term:
-        plain = [t for t in expression.terms if not t.quoted]
+        plain = list(among) if among is not None else [t for t in expression.terms if not t.quoted]
         some = [_term(t) for t in plain]
-        if len(some) == 1:
+        if len(some) == 1 and among is None:
             some += [_form((w,)) for w in plain[0].words()]
         if not some:
             return None

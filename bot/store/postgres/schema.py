@@ -151,7 +151,7 @@ CREATE TABLE search_titles (
     whole boolean NOT NULL,
     PRIMARY KEY (key, seq)
 );
--- Every word of the titles and abstracts with how many papers have it: typo corrections.
+-- Every word of the index with how many papers have it: typo corrections (stems since v8).
 CREATE TABLE search_words (
     word text PRIMARY KEY,
     papers integer NOT NULL
@@ -240,6 +240,18 @@ def _v7_zotero(conn: psycopg.Connection) -> None:
     conn.execute("CREATE INDEX zotero_pushes_due ON zotero_pushes (pushed_at, next_try)")
 
 
+def _v8_stemmed_words(conn: psycopg.Connection) -> None:
+    """Typo correction compares words as the index stores them: search_words counts the papers
+    with each stem of the full-text index (it counted surface words), looked up by the typed
+    word's one-edit variants (a trigram search missed swapped letters: no index needed)."""
+    conn.execute("DROP INDEX search_words_trigrams")
+    conn.execute("DELETE FROM search_words")
+    conn.execute(
+        "INSERT INTO search_words (word, papers)"
+        " SELECT word, ndoc FROM ts_stat('SELECT search FROM papers') ORDER BY word"
+    )
+
+
 MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v1_initial,
     _v2_event_pruning,
@@ -248,6 +260,7 @@ MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v5_channel_taste,
     _v6_installations,
     _v7_zotero,
+    _v8_stemmed_words,
 ]
 
 

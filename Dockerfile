@@ -26,7 +26,7 @@ VOLUME ["/data"]
 EXPOSE 3000
 # /healthz answers 200 while the service runs; anything else (or no answer) is unhealthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('HEALTH_PORT', '8080'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4).status == 200 else 1)"]
+    CMD ["papers-bot", "health"]
 # SIGTERM lets in-flight posts finish (up to 30 s) before the database closes.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["papers-bot"]

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import aiohttp
 import typer
@@ -399,14 +399,54 @@ def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON (as /healthz does)")] = False,
 ) -> None:
-    """Show the last fetch per source and each channel's next and last digest."""
+    """Show the last fetch per source and each channel's next and last digest.
+
+    Exits 1 when something needs you (a paused channel, a failed fetch), as /healthz does."""
     settings = _state(ctx).settings
     with _open(settings, existing=True) as opened:
         report = snapshot(opened.storage, utcnow())
     if as_json:
         out.print_json(json.dumps(report))
+    else:
+        out.print(render_status(report, settings.storage_name))
+    if report["status"] != "ok":
+        raise typer.Exit(1)
+
+
+@app.command()
+def health(
+    ctx: typer.Context,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for an answer")] = 4.0,
+) -> None:
+    """Ask the running service's /healthz (HEALTH_HOST, HEALTH_PORT): one line, exit 0 when ok.
+
+    Exits 1, saying why, when it is degraded or does not answer (the image's HEALTHCHECK)."""
+    settings = _state(ctx).settings
+    if settings.health_port is None:
+        _fail("HEALTH_PORT is off: set it to the port papers-bot run serves /healthz on")
+    host = "127.0.0.1" if settings.health_host in ("0.0.0.0", "::", "") else settings.health_host
+    url = f"http://{host}:{settings.health_port}/healthz"
+    try:
+        body = asyncio.run(_get_json(url, timeout))
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        reason = str(exc) or type(exc).__name__
+        _fail(f"nothing healthy answers at {url} ({reason}): is papers-bot run up?")
+    if body.get("status") == "ok":
+        out.print(f"ok: papers-bot {body.get('version', '')} is healthy", highlight=False)
         return
-    out.print(render_status(report, settings.storage_name))
+    _fail("degraded: " + "; ".join(body.get("problems") or ["no reason given"]))
+
+
+async def _get_json(url: str, timeout: float) -> dict[str, Any]:
+    """The JSON body of GET `url` (a 503 from /healthz still carries its report)."""
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+        session.get(url) as response,
+    ):
+        body = await response.json(content_type=None)
+    if not isinstance(body, dict) or "status" not in body:
+        raise ValueError(f"answered {response.status} without a health report")
+    return body
 
 
 def _platform_command(name: str, command: Callable[[], str]) -> None:

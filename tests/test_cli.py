@@ -128,7 +128,8 @@ async def test_unreachable_fetch_fails_with_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["ingest", "fetch", "search", "digest", "chat", "run", "status", "discord-invite"]
+    "command",
+    ["ingest", "fetch", "search", "digest", "chat", "run", "status", "health", "discord-invite"],
 )
 async def test_every_command_has_help(tmp_path: Path, command: str) -> None:
     code, out, _ = await run(tmp_path, command, "--help")

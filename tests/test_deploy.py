@@ -10,7 +10,7 @@ import json
 import re
 import shlex
 import signal
-import sys
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,44 +51,70 @@ def healthcheck_command() -> list[str]:
     return list(json.loads(rest.split(" CMD ", 1)[1]))
 
 
-async def run_check(port: int) -> int:
-    """Run the image's HEALTHCHECK command here (this Python for the image's)."""
+async def run_check(tmp_path: Path, port: int) -> tuple[int, str]:
+    """Run the image's HEALTHCHECK command here (this checkout's papers-bot for the image's):
+    its exit code and everything it printed."""
     command = healthcheck_command()
-    assert command[0] == "python"
+    assert command[0] == "papers-bot"
+    env = offline_env(tmp_path, HEALTH_PORT=str(port))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, *command[1:], env={"HEALTH_PORT": str(port)}
+        EXE, *command[1:], env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
-    return await asyncio.wait_for(proc.wait(), 30)
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def wait_for_health(port: int, ready: Callable[[int, dict[str, Any]], bool]) -> None:
+    """Until /healthz answers and `ready(status code, body)` holds (at most 30 s)."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if ready(response.status, await response.json()):
+                        return
+    raise AssertionError("/healthz never answered as expected")
+
+
+@contextlib.asynccontextmanager
+async def service(tmp_path: Path, port: int, **env: str) -> AsyncIterator[None]:
+    """A real `papers-bot run` serving /healthz on `port`, stopped with SIGTERM."""
+    full = offline_env(tmp_path, HEALTH_HOST="127.0.0.1", HEALTH_PORT=str(port), **env)
+    proc = await asyncio.create_subprocess_exec(
+        EXE, "run", env=full, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
 
 
 async def test_the_healthcheck_passes_against_a_running_service_and_fails_without(
     tmp_path: Path,
 ) -> None:
     port = free_port()
-    async with UpstreamServer(today=date.today()) as upstream:  # a fetch that works: healthy
-        env = offline_env(
-            tmp_path,
-            HEALTH_HOST="127.0.0.1",
-            HEALTH_PORT=str(port),
-            HF_API_URL=upstream.hf_api_url,
-        )
-        proc = await asyncio.create_subprocess_exec(
-            EXE, "run", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        try:
-            async with aiohttp.ClientSession() as session:
-                for _ in range(300):  # wait until /healthz says the service is up and fetched
-                    await asyncio.sleep(0.1)
-                    with contextlib.suppress(aiohttp.ClientConnectionError):
-                        async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                            if response.status == 200 and (await response.json())["sources"]:
-                                break
-            assert await run_check(port) == 0
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 0
-    assert await run_check(port) != 0  # nothing answers now: unhealthy
+    async with (
+        UpstreamServer(today=date.today()) as upstream,  # a fetch that works: healthy
+        service(tmp_path, port, HF_API_URL=upstream.hf_api_url),
+    ):
+        await wait_for_health(port, lambda code, body: code == 200 and bool(body["sources"]))
+        code, out = await run_check(tmp_path, port)
+        assert code == 0 and out.startswith("ok: papers-bot"), out
+    code, out = await run_check(tmp_path, port)  # nothing answers now: unhealthy, in one line
+    assert code == 1 and "is papers-bot run up?" in out
+    assert "Traceback" not in out and len(out.strip().splitlines()) == 1
+
+
+async def test_the_healthcheck_says_why_a_degraded_service_is_unhealthy(tmp_path: Path) -> None:
+    port = free_port()
+    async with service(tmp_path, port):  # Hugging Face unreachable: the first fetch fails
+        await wait_for_health(port, lambda code, body: code == 503 and bool(body["sources"]))
+        code, out = await run_check(tmp_path, port)
+    assert code == 1 and "degraded: the last hf fetch failed" in out, out
+    assert "Traceback" not in out and len(out.strip().splitlines()) <= 2  # one line, maybe wrapped
 
 
 def test_the_image_runs_unprivileged_with_the_database_on_a_volume() -> None:

@@ -329,6 +329,8 @@ class Service:
         if adapter is None or sub is None or sub.paused is not None:
             return
         jid = job_id(kind, channel)
+        if kind == "digest" and day is None:  # the day it fired for, kept by any retry
+            day = self.bot.subscriptions.local_day(channel)
         try:
             if kind == "roundup":
                 outcome = await self.bot.post_roundup(adapter, channel)

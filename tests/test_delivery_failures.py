@@ -137,6 +137,22 @@ async def test_status_lists_a_paused_channel(tmp_path: Path) -> None:
     assert "paused since" in out
 
 
+async def test_a_retry_past_midnight_finishes_the_day_that_failed(tmp_path: Path) -> None:
+    async with service_for("slack", tmp_path) as (h, service):
+        day = h.now.date()
+        h.fake.fail_next("chat.postMessage", "internal_error")
+        await fire(service, h.channel)  # 5 Aug: Slack has trouble, the digest waits for a retry
+        h.now = h.now + timedelta(days=1, hours=-8)  # 6 Aug 01:00 UTC, the retry's time
+        job = retry_job(service, h.channel)
+        await job.func(*job.args)
+        finished = h.storage.ledger.get_digest(h.channel, day)
+        assert finished is not None and finished.status == "done"  # 5 Aug's, not 6 Aug's
+        assert h.storage.ledger.get_digest(h.channel, day + timedelta(days=1)) is None
+        await fire(service, h.channel)  # 6 Aug at its time: its own digest
+        posted = h.storage.ledger.get_digest(h.channel, day + timedelta(days=1))
+        assert posted is not None and posted.status == "done"
+
+
 async def test_a_passing_failure_is_tried_again_later_and_later_up_to_a_cap(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -467,6 +467,28 @@ def test_rebuild_learns_the_same_pairs_as_incremental_writes(
     assert ("metarl", "meta reinforcement learning", 1) in rebuilt
 
 
+def test_the_vocabulary_counts_each_term_as_the_index_does(
+    sqlite_store: Storage, tmp_path: Path
+) -> None:
+    # Counted as papers are written; the typo corrections read it instead of the index.
+    db = sqlite_store.search.db
+    learned = dict(db.execute("SELECT term, papers FROM search_vocabulary").fetchall())
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.terms USING fts5vocab(main, papers_fts, row)"
+    )
+    assert learned == dict(db.execute("SELECT term, doc FROM temp.terms").fetchall())
+    diffusion = "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH 'diffusion'"
+    assert learned["diffus"] == db.execute(diffusion).fetchone()[0] > 10
+    with open_storage(tmp_path / "copy.search.db") as copy:
+        copy.papers.upsert(real_papers()[:50], NOW)
+        copy.papers.upsert(real_papers()[30:], NOW)  # new and known papers in one write
+        incremental = set(copy.search.db.execute("SELECT term, papers FROM search_vocabulary"))
+        copy.search.rebuild()
+        rebuilt = set(copy.search.db.execute("SELECT term, papers FROM search_vocabulary"))
+    assert incremental == rebuilt
+    assert len(rebuilt) > 1000
+
+
 def test_a_database_from_before_the_abbreviation_table_gets_it_filled(tmp_path: Path) -> None:
     # Schema v1 had no learned abbreviations; the search side creates and fills the table.
     with SqliteStore(tmp_path / "v1.db") as old:

@@ -91,6 +91,7 @@ class FtsSearch:
         index.ensure_tables(self.db)
         store.papers.on_new_papers(index.learn_abbreviations)
         store.papers.on_new_papers(index.learn_titles)
+        store.papers.on_new_papers(index.learn_vocabulary)
 
     def search(
         self,

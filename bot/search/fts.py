@@ -39,6 +39,7 @@ PAPER_COLUMNS = (
     " p.comments, p.github_repo, p.github_stars, p.project_page, p.thumbnail, p.ai_summary,"
     " p.keywords, p.categories, p.organization, p.sources, p.first_seen, p.last_seen"
 )
+_FTS_COLUMNS = ("title", "abstract", "authors", "keywords")  # papers_fts, in order
 # Ticks of the progress handler: SQLite VM instructions between deadline checks.
 _TICK = 2000
 _STOPS: dict[int, list[float]] = {}  # connection id -> the stop times of its open deadlines
@@ -76,12 +77,13 @@ class DateRange:
 
 ABBREVIATIONS_TABLE = "search_abbreviations"
 TITLES_TABLE = "search_titles"  # (title key, paper seq): exact titles by index
+VOCABULARY_TABLE = "search_vocabulary"  # (term, papers): how many papers hold each indexed term
 
 
 def ensure_tables(db: Database) -> None:
     """Create the search side's own tables when missing, filled from the papers already stored
-    (a database from before they existed gets them this way): the learned abbreviations, and
-    the title keys that find an exact title by index."""
+    (a database from before they existed gets them this way): the learned abbreviations, the
+    title keys that find an exact title by index, and the indexed terms' paper counts."""
     _ensure_table(
         db,
         ABBREVIATIONS_TABLE,
@@ -101,6 +103,15 @@ def ensure_tables(db: Database) -> None:
             " whole INTEGER NOT NULL, PRIMARY KEY (key, seq)) WITHOUT ROWID"
         ],
         rebuild_titles,
+    )
+    _ensure_table(
+        db,
+        VOCABULARY_TABLE,
+        [
+            "CREATE TABLE search_vocabulary (term TEXT PRIMARY KEY, papers INTEGER NOT NULL)"
+            " WITHOUT ROWID"
+        ],
+        rebuild_vocabulary,
     )
 
 
@@ -163,6 +174,56 @@ def _store_titles(db: Database, papers: Iterable[tuple[int, str]]) -> None:
     )
 
 
+def learn_vocabulary(db: Database, rows: Iterable[dict[str, Any]]) -> None:
+    """Count the terms of these new paper rows into the vocabulary (call inside the write): the
+    rows are tokenized as the index tokenizes them, in a temporary FTS5 table of their own.
+    A known paper's changed text is not recounted (a few papers' worth of drift in counts that
+    only compare typed words with their one-edit neighbours); a rebuild recounts everything."""
+    texts = [tuple(row.get(c) for c in _FTS_COLUMNS) for row in rows]
+    if not texts:
+        return
+    columns = ", ".join(_FTS_COLUMNS)
+    db.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_new_text USING fts5({columns},"
+        " content='', tokenize=porter)"
+    )
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_new_terms"
+        " USING fts5vocab(temp, search_new_text, row)"
+    )
+    db.conn.executemany(f"INSERT INTO temp.search_new_text ({columns}) VALUES (?, ?, ?, ?)", texts)
+    db.execute(
+        "INSERT INTO search_vocabulary (term, papers) SELECT term, doc FROM temp.search_new_terms"
+        " WHERE true ON CONFLICT (term) DO UPDATE SET papers = papers + excluded.papers"
+    )
+    db.execute("INSERT INTO temp.search_new_text (search_new_text) VALUES ('delete-all')")
+
+
+def rebuild_vocabulary(db: Database) -> None:
+    """Recount every indexed term's papers: one walk of the whole full-text index."""
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_fts_terms"
+        " USING fts5vocab(main, papers_fts, row)"
+    )
+    db.execute("DELETE FROM search_vocabulary")
+    db.execute(
+        "INSERT INTO search_vocabulary (term, papers) SELECT term, doc FROM temp.search_fts_terms"
+    )
+
+
+def vocabulary(db: Database, terms: Sequence[str]) -> dict[str, int]:
+    """How many papers hold each of these indexed terms (stems); a term no paper holds is
+    left out."""
+    found: dict[str, int] = {}
+    unique = list(dict.fromkeys(terms))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT term, papers FROM search_vocabulary WHERE term IN ({marks})"
+        found.update((str(t), int(n)) for t, n in db.execute(sql, chunk))
+    return found
+
+
 def rebuild_abbreviations(db: Database) -> None:
     """Recompute the learned abbreviations from every stored abstract."""
     pairs = _count_definitions(r[0] or "" for r in db.execute("SELECT abstract FROM papers"))
@@ -177,12 +238,13 @@ def rebuild_fts(db: Database) -> None:
 
 def rebuild(db: Database) -> None:
     """Rebuild the full-text index and the learned abbreviations, side by side on two cores,
-    then the title keys."""
+    then the title keys and the vocabulary."""
     path = db.execute("PRAGMA database_list").fetchone()[2]
     if not path:  # in memory: nothing else can read it
         rebuild_fts(db)
         rebuild_abbreviations(db)
         rebuild_titles(db)
+        rebuild_vocabulary(db)
         return
     pairs: Pairs = {}
 
@@ -203,6 +265,7 @@ def rebuild(db: Database) -> None:
     db.execute("DELETE FROM search_abbreviations")
     _store_pairs(db, pairs)
     rebuild_titles(db)
+    rebuild_vocabulary(db)
 
 
 def _count_definitions(abstracts: Iterable[str]) -> Pairs:

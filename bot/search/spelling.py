@@ -4,8 +4,9 @@ A typed word that (almost) no paper contains is replaced by the one-edit variant
 dropped, added, changed, or two swapped) that the most papers contain, when that variant is far
 more common. A word in some paper's author list is a name, never a typo ("McLean" is not
 "clean"). Words are compared as the index stores them, porter-stemmed; SQLite's own porter
-tokenizer stems the candidates (an in-memory FTS5 table), so the comparison is exact. Papers
-are counted up to COUNT_CAP per word, so a very common candidate costs no more than a rare one.
+tokenizer stems the candidates (an in-memory FTS5 table), so the comparison is exact. The papers
+holding each stem come from the vocabulary table (one lookup for all the candidates, counted
+when papers are written), taken up to COUNT_CAP so very common candidates compare as equals.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
-from bot.search.fts import capped_count
+from bot.search.fts import capped_count, vocabulary
 
 MIN_LENGTH = 4  # shorter words have too many one-edit neighbours to guess from
 RARE = 2  # a word in at most this many papers may be a typo
 MIN_PAPERS = 5  # a correction must be in at least this many papers
 MIN_RATIO = 20  # and in this many times more papers than the typed word
 MIN_SPLIT_PAPERS = 20  # each half of a word split in two must be in this many papers
-COUNT_CAP = 2000  # papers counted per word: enough to compare, cheap however common it is
+COUNT_CAP = 2000  # papers counted per word: enough to compare
 _LETTERS = string.ascii_lowercase
 
 
@@ -89,20 +90,10 @@ class Speller:
         return counts[word] > 0 and capped_count(self.db, f'authors : "{word}"', 1) > 0
 
     def _papers(self, words: list[str]) -> dict[str, int]:
-        """How many papers contain each word (as the index stems it), counted up to COUNT_CAP:
-        one count per stem, so "model" and "models" cost one."""
+        """How many papers contain each word (as the index stems it), up to COUNT_CAP."""
         stems = self._stems(words)
-        by_stem: dict[str, int] = {}
-        counts = {}
-        for word in words:
-            stem = stems.get(word)
-            if stem is None:
-                counts[word] = 0
-                continue
-            if stem not in by_stem:
-                by_stem[stem] = capped_count(self.db, f'"{word}"', COUNT_CAP)
-            counts[word] = by_stem[stem]
-        return counts
+        by_stem = vocabulary(self.db, list(stems.values()))
+        return {w: min(COUNT_CAP, by_stem.get(stems.get(w, ""), 0)) for w in words}
 
     def _stems(self, words: list[str]) -> dict[str, str]:
         """Each word as the index stores it (porter), through SQLite's own tokenizer."""

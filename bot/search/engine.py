@@ -46,9 +46,6 @@ TYPED_BONUS = 0.05
 TYPED_BONUS_TERMS = 2
 DENSE_CANDIDATES = 30  # papers closest in meaning offered to the fusion
 TITLE_BOOST = 1.0  # lift for a paper with every term in its title
-# Snippets come from one walk over all matches up to this many, else from one lookup per hit:
-# a lookup costs about as much as walking a hundred or so matches (measured at 1M papers).
-SNIPPET_WALK_MATCHES = 300
 SNIPPET_COLUMNS = (1, 2, 3, 0)  # abstract, then authors, keywords, title
 EMPTY_NOTE = (
     "Type some words to search, e.g. /papers diffusion transformers, "
@@ -174,7 +171,7 @@ def _search(
     # Papers with every term, the newest CANDIDATES of them ranked by bm25; with few of those,
     # papers with some of the terms follow (bm25 ranks those with more and rarer terms first).
     scorer = _Scorer(db, counts, expression, dates, _left(started, deadline / 4))
-    full, in_time = scorer.newest(match, CANDIDATES + 1, _left(started, deadline / 2))
+    full, in_time = scorer.newest(match, CANDIDATES + 1, _left(started, deadline / 2), True)
     if not in_time:
         notes.append(SLOW_NOTE)
     if len(full) > CANDIDATES:
@@ -189,9 +186,7 @@ def _search(
     if not full and not partial and not exact and not in_time:
         full = _newest_typed(db, expression, dates, limit)
     ordered = _ranked(db, expression, exact, full, partial, now, _left(started, deadline))[:limit]
-    rowids = [r["rowid"] for r in ordered]
-    walk = len(full) + len(partial) <= SNIPPET_WALK_MATCHES
-    snippets = _snippets(db, relaxed or match, rowids, walk, started, deadline)
+    snippets = _snippets(db, relaxed or match, ordered, started, deadline)
     hits = tuple(
         SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()), r["rowid"])
         for r in ordered
@@ -295,12 +290,15 @@ class _Scorer:
         total = counts.papers() if self.common else 0
         self.rarity = [math.log((total + 1) / (n + 1)) + 1 for n in found]
 
-    def newest(self, match: str, limit: int, within: float) -> tuple[list[tuple[int, float]], bool]:
-        """The newest `limit` matches, scored, and False when `within` seconds ran out first."""
+    def newest(
+        self, match: str, limit: int, within: float, every_term: bool = False
+    ) -> tuple[list[tuple[int, float]], bool]:
+        """The newest `limit` matches, scored, and False when `within` seconds ran out first;
+        `every_term` when `match` requires every term."""
         if not self.common:
             return index.scored_newest(self.db, match, ranking.WEIGHTS, limit, self.dates, within)
         rowids, in_time = index.newest_rowids(self.db, match, limit, self.dates, within / 2)
-        return self._by_terms(rowids, within / 2), in_time
+        return self._by_terms(rowids, within / 2, every_term), in_time
 
     def best_or_newest(self, match: str, within: float) -> list[tuple[int, float]]:
         """The best-scored matches of all when few enough papers match to rank them all in
@@ -319,15 +317,20 @@ class _Scorer:
                 return best
         return self.newest(match, PARTIAL_CANDIDATES, within / 2)[0]
 
-    def _by_terms(self, rowids: list[int], within: float) -> list[tuple[int, float]]:
+    def _by_terms(
+        self, rowids: list[int], within: float, every_term: bool
+    ) -> list[tuple[int, float]]:
         """Each paper's sum over the terms it contains of the term's rarity, TITLE_WEIGHT-fold
-        for a term in its title (one walk of each term's matches over the rowids' range)."""
+        for a term in its title (one walk of each term's matches over the rowids' range; when
+        `every_term`, every paper contains every term and only the titles are walked)."""
         scores = dict.fromkeys(rowids, 0.0)
         weight = ranking.TITLE_WEIGHT
         try:
             with index.deadline(self.db, within):
                 for term, rarity in zip(self.terms, self.rarity, strict=True):
-                    anywhere = index.which_match(self.db, term, rowids)
+                    anywhere = (
+                        set(rowids) if every_term else index.which_match(self.db, term, rowids)
+                    )
                     titled = index.which_match(self.db, f"title : ({term})", list(anywhere))
                     for rowid in anywhere:
                         scores[rowid] += rarity * (weight if rowid in titled else 1.0)
@@ -387,7 +390,7 @@ def _expression(db: Database, query: Query) -> Expression:
 
 
 def _snippets(
-    db: Database, match: str, rowids: list[int], walk: bool, started: float, deadline: float
+    db: Database, match: str, rows: list[dict[str, Any]], started: float, deadline: float
 ) -> dict[int, Snippet]:
     """Why each hit matched: the abstract passage with matches, else authors, keywords, title."""
     out: dict[int, Snippet] = {}
@@ -396,7 +399,7 @@ def _snippets(
         with index.deadline(db, _left(started, deadline + 0.1)):
             # All four columns in one statement: most hits match in the abstract, but a second
             # statement for the rest would cost more than the short columns' snippets.
-            found = index.snippets(db, match, rowids, SNIPPET_COLUMNS, marks, 24, walk)
+            found = index.snippets(db, match, rows, SNIPPET_COLUMNS, marks, 24)
             for rowid, texts in found:
                 out[rowid] = _why(texts)
     except index.SearchTimeout:

@@ -424,39 +424,40 @@ def paper_rows(db: Database, rowids: Sequence[int]) -> dict[int, dict[str, Any]]
 def snippets(
     db: Database,
     match: str,
-    rowids: Sequence[int],
+    rows: Sequence[dict[str, Any]],
     columns: Sequence[int],
     marks: tuple[str, str],
     words: int,
-    walk: bool = False,
 ) -> Iterator[tuple[int, tuple[str, ...]]]:
-    """(rowid, FTS5 snippets of some columns: 0 title, 1 abstract, 2 authors, 3 keywords).
+    """(rowid, FTS5 snippets of some columns: 0 title, 1 abstract, 2 authors, 3 keywords) of
+    these papers rows (each with its `rowid`).
 
-    Each `MATCH ... AND rowid = ?` looks every term up again in every index segment, a fixed
-    cost per row; with `walk`, one statement instead walks the matches between the lowest and
-    highest of these rowids, which is cheaper when the words match only a few hundred papers.
+    snippet() reads only the paper and the query, so the rows are indexed on their own in a
+    temporary FTS5 table (tokenized as the archive's index is) and the snippets taken there:
+    in the archive's index each hit would cost a look-up of every term in every segment, a walk
+    of long doclists for common words.
     """
-    if not rowids:
+    if not rows:
         return
-    cols = ", ".join("snippet(papers_fts, ?, ?, ?, '…', ?)" for _ in columns)
+    conn = db.conn
+    names = ", ".join(_FTS_COLUMNS)
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_hits USING fts5({names}, tokenize=porter)"
+    )
+    cols = ", ".join("snippet(search_hits, ?, ?, ?, '…', ?)" for _ in columns)
     params = [v for c in columns for v in (c, marks[0], marks[1], words)]
-    if walk:
-        marks_in = ",".join("?" * len(rowids))
-        # The unary + keeps the IN list out of FTS5's hands: given to FTS5 as rowid = ? it
-        # would run one lookup per value again. The range is what FTS5 walks.
-        sql = (
-            f"SELECT rowid, {cols} FROM papers_fts WHERE papers_fts MATCH ?"
-            f" AND rowid BETWEEN ? AND ? AND +rowid IN ({marks_in})"
+    with conn:  # commits at once, so no transaction stays open on the shared connection
+        conn.executemany(
+            f"INSERT INTO temp.search_hits (rowid, {names}) VALUES (?, ?, ?, ?, ?)",
+            [(row["rowid"], *(row.get(c) for c in _FTS_COLUMNS)) for row in rows],
         )
-        rows = db.execute(sql, [*params, match, min(rowids), max(rowids), *rowids])
-        for row in rows:
-            yield int(row[0]), tuple(v or "" for v in row[1:])
-        return
-    sql = f"SELECT rowid, {cols} FROM papers_fts WHERE papers_fts MATCH ? AND rowid = ?"
-    for rowid in rowids:
-        row = db.execute(sql, [*params, match, rowid]).fetchone()
-        if row:
-            yield int(row[0]), tuple(v or "" for v in row[1:])
+        found = conn.execute(
+            f"SELECT rowid, {cols} FROM temp.search_hits WHERE search_hits MATCH ?",
+            [*params, match],
+        ).fetchall()
+        conn.execute("DELETE FROM temp.search_hits")
+    for row in found:
+        yield int(row[0]), tuple(v or "" for v in row[1:])
 
 
 def exact_titles(db: Database, key: str, dates: DateRange) -> list[int]:

@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.quality                  # dev-corpus set: dev and test splits
     .venv/bin/python -m benchmarks.quality -v               # ... and one line per *dev* query
     .venv/bin/python -m benchmarks.quality --set bundled    # the 40-query regression guard
+    .venv/bin/python -m benchmarks.quality --set names      # author names typed as queries
     .venv/bin/python -m benchmarks.quality --semantic       # with papers-bot[semantic] on too
     .venv/bin/python -m benchmarks.quality --backend postgres   # PostgreSQL's search engine
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import re
 import statistics
 import tarfile
@@ -180,6 +182,37 @@ def run_dev_corpus(
             print(f"{split:<6}{key[1]:<15}{len(table[key]['search']):>4}  " + "".join(cells))
 
 
+def run_names(deadline: float | None = None, sample: int = 200) -> None:
+    """Author names as queries, graded by the papers' own author lists (no judges): a seeded
+    sample of the dev corpus' authors with at least two papers, typed as written ("Heng
+    Zhang") and as the surname alone; recall@10 of the papers listing that name (for a
+    surname: any author with that surname)."""
+    with tempfile.TemporaryDirectory() as tmp, opened("sqlite", Path(tmp)) as storage:
+        dev_corpus(storage, Path(tmp))
+        systems = rankers(storage, DEV_NOW, deadline)
+        papers: dict[str, set[str]] = defaultdict(set)
+        for row in storage.search.db.execute("SELECT id, authors FROM papers"):  # type: ignore[attr-defined]
+            for name in json.loads(row[1] or "[]"):
+                papers[name].add(row[0])
+        surnames: dict[str, set[str]] = defaultdict(set)
+        for name, found in papers.items():
+            surnames[name.split()[-1]] |= found
+        names = sorted(n for n, found in papers.items() if len(found) >= 2 and " " in n)
+        chosen = random.Random(7).sample(names, min(sample, len(names)))
+        scores: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for name in chosen:
+            for form, text, wanted in (
+                ("full name", name, papers[name]),
+                ("surname", name.split()[-1], surnames[name.split()[-1]]),
+            ):
+                grades = dict.fromkeys(wanted, 1)
+                for system, rank in systems.items():
+                    scores[form, system].append(recall(rank(text), grades))
+    print(f"{len(chosen)} author names of the dev corpus (2+ papers each); recall@10")
+    for (form, system), values in sorted(scores.items()):
+        print(f"  {form:<10} {system:<11} {statistics.mean(values):.3f}")
+
+
 def run_bundled(verbose: bool, backend: str = "sqlite", deadline: float | None = None) -> None:
     """The 40 hand-labelled queries over the bundled sample."""
     papers = real_papers()
@@ -206,7 +239,7 @@ def run_bundled(verbose: bool, backend: str = "sqlite", deadline: float | None =
 def main() -> None:
     """Score the rankers over the chosen query set and print a table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=("dev-corpus", "bundled"), default="dev-corpus")
+    parser.add_argument("--set", choices=("dev-corpus", "bundled", "names"), default="dev-corpus")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per query")
     parser.add_argument(
         "--dev-only", action="store_true", help="leave the test split out (while tuning)"
@@ -233,6 +266,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.set == "bundled":
         run_bundled(args.verbose, args.backend, args.deadline)
+    elif args.set == "names":
+        run_names(args.deadline)
     else:
         splits = ("dev",) if args.dev_only else ("dev", "test")
         semantic = "auto" if args.semantic else "off"

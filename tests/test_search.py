@@ -444,6 +444,18 @@ def test_with_no_paper_matching_every_word_the_rarest_word_leads(store: Storage)
     assert all("splatting" in (h.paper.title + h.paper.abstract).lower() for h in hits[:3])
 
 
+def test_a_name_typed_as_written_ranks_that_authors_papers_first(sqlite_store: Storage) -> None:
+    # "Lei" and "Zhang" are both in many author lists; four papers list "Lei Zhang" himself.
+    for text in ("Lei Zhang", "zhang lei"):
+        top = sqlite_store.search.search(text, now=NOW).hits[:3]
+        assert [("Lei Zhang" in hit.paper.authors) for hit in top] == [True, True, True]
+    # Two authors' words side by side ("..., Lei Li", "Zhang ...") are not the name.
+    assert not engine._named(
+        engine._expression(sqlite_store.search.db, parse("lei zhang")),  # type: ignore[attr-defined]
+        [{"rowid": 1, "authors": '["Wei Lei", "Zhang San"]'}],
+    )
+
+
 def test_few_full_matches_are_followed_by_partial_ones(store: Storage) -> None:
     full = ids(store.search.search("meta-rl robots", limit=50, now=NOW))
     every = store.search.search("meta-rl robots xylophone", limit=50, now=NOW)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 import math
 import time
 from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
@@ -46,6 +48,10 @@ TYPED_BONUS = 0.05
 TYPED_BONUS_TERMS = 2
 DENSE_CANDIDATES = 30  # papers closest in meaning offered to the fusion
 TITLE_BOOST = 1.0  # lift for a paper with every term in its title
+# Lift for a paper whose author list holds two typed words side by side ("Heng Zhang"): the
+# name as written on the paper, not two authors' words; in queries of up to NAME_TOKENS words.
+NAME_BOOST = 1.0
+NAME_TOKENS = 4
 SNIPPET_COLUMNS = (1, 2, 3, 0)  # abstract, then authors, keywords, title
 EMPTY_NOTE = (
     "Type some words to search, e.g. /papers diffusion transformers, "
@@ -219,6 +225,8 @@ def _ranked(
     except index.SearchTimeout:
         lift = {}  # the lifts only reorder: without them the order is still bm25's
     rows = index.paper_rows(db, exact + ranked)
+    for rowid in _named(expression, [rows[r] for r in ranked if r in rows]):
+        lift[rowid] = lift.get(rowid, 1.0) + NAME_BOOST
     ordered: list[dict[str, Any]] = []
     placed: set[int] = set()
     for tier in tiers:
@@ -361,8 +369,9 @@ def _exact_titles(
 
 
 def _lifts(db: Database, expression: Expression, rowids: list[int]) -> dict[int, float]:
-    """Score multipliers: TITLE_BOOST for every term in the title, TYPED_BONUS for an
-    abbreviation as typed rather than only its expansion (in short queries)."""
+    """Score multipliers: TITLE_BOOST for every term in the title, NAME_BOOST for a typed name
+    in the author list (see _named), TYPED_BONUS for an abbreviation as typed rather than only its
+    expansion (in short queries)."""
     lift = dict.fromkeys(rowids, 1.0)
     for rowid in index.which_match(db, expression.match(column="title"), rowids):
         lift[rowid] += TITLE_BOOST
@@ -371,6 +380,24 @@ def _lifts(db: Database, expression: Expression, rowids: list[int]) -> dict[int,
         for rowid in index.which_match(db, expression.typed_match(), rowids):
             lift[rowid] += TYPED_BONUS
     return lift
+
+
+def _named(expression: Expression, rows: list[dict[str, Any]]) -> set[int]:
+    """The rows with an author whose name holds two of the typed words side by side, in either
+    order ("Sara Hooker", "zhang heng"), in queries of up to NAME_TOKENS words: the name as
+    written on the paper, not the first name of one author and the surname of another."""
+    typed = expression.typed
+    if not 2 <= len(typed) <= NAME_TOKENS:
+        return set()
+    wanted = {pair for a, b in pairwise(typed) for pair in ((a, b), (b, a))}
+    found = set()
+    for row in rows:
+        for name in json.loads(row.get("authors") or "[]"):
+            toks = tokens(name)
+            if wanted & set(pairwise(toks)):
+                found.add(row["rowid"])
+                break
+    return found
 
 
 def _newest_typed(

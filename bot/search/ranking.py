@@ -2,7 +2,8 @@
 some of them; within each, BM25 with lifts; small near-tie boosts; and snippets.
 
 BM25 weights the title 4x the abstract, authors 2x. A paper with every term in its title gets
-its score doubled (a boost, not a tier: a squarely on-topic abstract can still outrank it).
+its score doubled (a boost, not a tier: a squarely on-topic abstract can still outrank it); so
+does one with a typed name in its author list (engine._named).
 Two more boosts, each at most a few per cent of the score, only reorder papers whose scores are
 already within that margin:
 - upvotes: up to +4% at 200 or more Hugging Face upvotes (log scale);

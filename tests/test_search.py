@@ -456,6 +456,17 @@ def test_a_name_typed_as_written_ranks_that_authors_papers_first(sqlite_store: S
     )
 
 
+def test_an_authors_other_papers_follow_those_with_the_words(sqlite_store: Storage) -> None:
+    search = sqlite_store.search
+    theirs = set(ids(search.search('author:"Lei Zhang"', now=NOW)))
+    assert len(theirs) == 4
+    # A word none of their papers has still shows their papers, not nothing.
+    assert set(ids(search.search('author:"Lei Zhang" xylophone', now=NOW))) == theirs
+    hits = search.search('author:"Lei Zhang" restoration', now=NOW).hits
+    assert "Restoration" in hits[0].paper.title
+    assert {hit.paper.id for hit in hits} == theirs  # the author stays required
+
+
 def test_few_full_matches_are_followed_by_partial_ones(store: Storage) -> None:
     full = ids(store.search.search("meta-rl robots", limit=50, now=NOW))
     every = store.search.search("meta-rl robots xylophone", limit=50, now=NOW)

@@ -78,11 +78,14 @@ class Expression:
         parts = [t.fts() for t in self.terms]
         if any_term:
             # Relaxed: any of the plain terms (one term of several words, "meta-RL": any of its
-            # words), and still every quoted phrase.
+            # words), and still every quoted phrase and author. With an author, the words may
+            # all be missing: that author's other papers follow, the words still ranking them.
             plain = [t for t in self.terms if not t.quoted]
             some = [t.fts() for t in plain]
             if len(some) == 1:
                 some += [phrase((w,)) for w in plain[0].words()]
+            if some:
+                some += [f"authors : {phrase(a)}" for a in self.authors]
             parts = [t.fts() for t in self.terms if t.quoted]
             if not some:
                 return ""

@@ -20,29 +20,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import signal
 import socket
 import sqlite3
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import psycopg
 from slack_sdk.signature import SignatureVerifier
 
 from bot.ingest import ingest_files
 from bot.models import Channel, Subscription
 from bot.sources import sample_files
 from bot.storage import open_storage
+from tests.postgres_server import PostgresServer
 from tests.slack_fake import BOT_USER, TEAM, TOKEN, SlackFake
 
 EXE = str(Path(sys.executable).with_name("papers-bot"))
@@ -70,6 +76,15 @@ class RoundResult:
         """Paper messages beyond the first for each paper."""
         return sum(n - 1 for n in self.delivered.values() if n > 1)
 
+    def tally(self, keys: list[str], header: str = "header:") -> None:
+        """Count the round's bot messages: headers starting with `header` (another digest's
+        header is not this round's), and each paper's messages."""
+        for key in keys:
+            if key.startswith(header):
+                self.headers += 1
+            elif not key.startswith("header:"):
+                self.delivered[key] += 1
+
     def missing(self, picked: list[str]) -> list[str]:
         """Picked papers that never reached the channel."""
         return [pid for pid in picked if pid not in self.delivered]
@@ -81,11 +96,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def service_env(db: Path, fake: SlackFake, port: int | None = None) -> dict[str, str]:
-    """The environment for `papers-bot run` against the fake, in HTTP mode, offline."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
+def service_env(db: Path | str, fake: SlackFake, port: int | None = None) -> dict[str, str]:
+    """The environment for `papers-bot run` against the fake, in HTTP mode, offline; `db` is a
+    SQLite file or a PostgreSQL URL."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DISCORD_", "DATABASE_URL", "DIGEST_LEASE"))
+    }
+    env["DATABASE_URL" if isinstance(db, str) else "PAPERS_BOT_DB"] = str(db)
     env.update(
-        PAPERS_BOT_DB=str(db),
         SLACK_BOT_TOKEN=TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_HTTP_HOST="127.0.0.1",
@@ -113,6 +133,20 @@ def digest_state(db: Path, channel: Channel, kind: str = "daily") -> tuple[str |
     return row[0], [pid for pid, _ in json.loads(row[1])]
 
 
+def pg_digest_state(
+    conn: psycopg.Connection[Any], channel: Channel
+) -> tuple[str | None, list[str], str | None]:
+    """A channel's daily digest on PostgreSQL: its status, picked ids and lease holder."""
+    row = conn.execute(
+        "SELECT status, papers, owner FROM digests WHERE platform = %s AND workspace = %s"
+        " AND channel = %s AND kind = 'daily'",
+        [channel.platform, channel.workspace, channel.channel],
+    ).fetchone()
+    if row is None:
+        return None, [], None
+    return row[0], [pid for pid, _ in row[1]], row[2]
+
+
 def bot_messages(fake: SlackFake, channel: Channel) -> list[str]:
     """The key each bot message in the channel carries: a paper id or a header key."""
     return [
@@ -136,23 +170,29 @@ async def slash_digest(port: int, channel: Channel, fake: SlackFake) -> None:
             "trigger_id": "1.2.3",
         }
     )
+    await post_signed(port, body, "application/x-www-form-urlencoded")
+
+
+async def post_signed(port: int, body: str, content_type: str, patience: float = 30) -> None:
+    """POST a request to the service's /slack/events signed as Slack signs it, waiting (up to
+    `patience` seconds) for the service to listen; RuntimeError unless it answers 200."""
     stamp = str(int(time.time()))
     headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": content_type,
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
             timestamp=stamp, body=body
         ),
     }
     url = f"http://127.0.0.1:{port}/slack/events"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + patience
     async with aiohttp.ClientSession() as http:
         while True:
             try:
                 async with http.post(url, data=body.encode(), headers=headers) as response:
                     if response.status == 200:
                         return
-                    raise RuntimeError(f"the slash command was answered {response.status}")
+                    raise RuntimeError(f"/slack/events answered {response.status}")
             except aiohttp.ClientConnectionError:
                 if time.monotonic() > deadline:
                     raise
@@ -205,7 +245,7 @@ async def _run_until(
             await proc.wait()
 
 
-def subscribe(db: Path, channel: Channel, count: int, due: bool) -> None:
+def subscribe(db: Path | str, channel: Channel, count: int, due: bool) -> None:
     """Subscribe a channel whose digest is due now, or due in six hours."""
     now = datetime.now(UTC)
     at = now + (timedelta(minutes=-2) if due else timedelta(hours=6))
@@ -256,13 +296,7 @@ async def crash_round(
         channel.channel, scenario, killed, interrupted, len(picked), finished=status == "done"
     )
     header = "header:extra-" if kind != "daily" else "header:daily:"
-    for key in bot_messages(fake, channel)[before:]:
-        if key.startswith(header):
-            result.headers += 1
-        elif key.startswith("header:"):
-            continue  # another digest's header: not this round's
-        else:
-            result.delivered[key] += 1
+    result.tally(bot_messages(fake, channel)[before:], header)
     return result, picked
 
 
@@ -294,6 +328,212 @@ async def crash_rounds(
     return results
 
 
+# -- replicas on one PostgreSQL ---------------------------------------------------------------
+
+REPLICA_SCENARIOS = ("daily", "manual", "daily+busy")
+ISOLATE = ["unshare", "--pid", "--fork", "--kill-child=SIGKILL"]
+
+
+def isolation() -> list[str]:
+    """The command prefix that runs each replica in its own pid namespace, so replicas cannot
+    see each other's processes, as on separate machines (a dead holder is then found by its
+    lease expiring, not by a pid check); [] where this machine does not allow it."""
+    try:
+        done = subprocess.run([*ISOLATE, "true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return ISOLATE if done.returncode == 0 else []
+
+
+@dataclass
+class Replica:
+    """One `papers-bot run` among several on one database."""
+
+    proc: asyncio.subprocess.Process
+    port: int
+
+    def service(self) -> int | None:
+        """The service's pid when it runs isolated (as unshare's child), else None."""
+        pid = self.proc.pid
+        try:
+            (child,) = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except (OSError, ValueError):
+            return None
+        return int(child)
+
+    def owns(self, owner: str | None) -> bool:
+        """True when a lease owner (machine:pid:random) names this replica."""
+        if not owner:
+            return False
+        if (child := self.service()) is None:
+            return owner.rsplit(":", 2)[1:2] == [str(self.proc.pid)]
+        try:  # isolated: the service is pid 1 in its own namespace
+            space = os.readlink(f"/proc/{child}/ns/pid").removeprefix("pid:[").rstrip("]")
+        except OSError:
+            return False
+        return owner.rsplit(":", 2)[0].endswith(f"/{space}")
+
+    async def stop(self) -> None:
+        """Stop the service as an operator would (SIGTERM: in-flight posts finish first). An
+        isolated service is its namespace's init, which ignores SIGTERM until it has installed
+        its handler: sent again each second, then SIGKILL after a minute."""
+        for _ in range(60):
+            if self.proc.returncode is not None:
+                break
+            child = self.service()  # unshare ignores SIGTERM: the service gets it directly
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid if child is None else child, signal.SIGTERM)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.proc.wait()), 1.0)
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+        await self.proc.wait()
+
+
+async def start_replica(
+    url: str, fake: SlackFake, lease: float, prefix: list[str], log: Path
+) -> Replica:
+    """Start one replica of the service on the database at `url`."""
+    port = _free_port()
+    env = service_env(url, fake, port) | {"DIGEST_LEASE_SECONDS": str(lease)}
+    with log.open("ab") as errors:
+        proc = await asyncio.create_subprocess_exec(
+            *prefix, EXE, "run", env=env, stdout=asyncio.subprocess.DEVNULL, stderr=errors
+        )
+    return Replica(proc, port)
+
+
+@dataclass
+class ReplicaRound(RoundResult):
+    """What one round with several replicas delivered, and how fast a dead holder's digest was
+    taken over (seconds from its SIGKILL until another replica held the lease or the digest
+    was done)."""
+
+    holder_kills: int = 0
+    takeovers: list[float] = field(default_factory=list)
+
+
+async def replica_round(
+    url: str,
+    fake: SlackFake,
+    number: int,
+    replicas: int,
+    rng: random.Random,
+    scenario: str = "daily",
+    count: int = 5,
+    kills: int = 2,
+    lease: float = 3.0,
+    prefix: list[str] | None = None,
+    log: Path = Path(os.devnull),
+    wait: float = 90.0,
+    holders_only: bool = False,
+) -> tuple[ReplicaRound, list[str]]:
+    """`replicas` services on one PostgreSQL all fire a channel's digest (due now, or
+    `/papers digest` sent to one of them); `kills` times, a random replica (the lease holder,
+    with `holders_only`) is SIGKILLed at a random point mid-digest and started again at once.
+    Counts what reached Slack."""
+    channel = Channel("slack", TEAM, f"R{number:04d}")
+    subscribe(url, channel, count, due=scenario != "manual")
+    prefix = isolation() if prefix is None else prefix
+    live = [await start_replica(url, fake, lease, prefix, log) for _ in range(replicas)]
+    result = ReplicaRound(channel.channel, scenario, 0, 0, 0)
+    points = sorted(rng.randint(0, count) for _ in range(kills))  # bot messages before a kill
+    pending: tuple[float, str] | None = None  # (when, owner) of a killed holder
+    status: str | None = None
+    picked: list[str] = []
+    try:
+        if scenario == "manual":
+            await slash_digest(rng.choice(live).port, channel, fake)
+        with psycopg.connect(url, autocommit=True) as conn:
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                status, picked, owner = pg_digest_state(conn, channel)
+                if pending and (status != "claimed" or owner != pending[1]):
+                    result.takeovers.append(time.monotonic() - pending[0])
+                    pending = None
+                if status == "done" and not pending:
+                    break
+                posted = len(bot_messages(fake, channel))
+                started = status == "claimed" and (owner or not holders_only)
+                if points and started and posted >= points[0]:
+                    points.pop(0)
+                    await asyncio.sleep(rng.uniform(0, 0.02))  # anywhere in the next post
+                    status, _, owner = pg_digest_state(conn, channel)
+                    holders = [i for i, r in enumerate(live) if r.owns(owner)]
+                    index = rng.randrange(len(live))
+                    if holders_only and holders:
+                        index = holders[0]
+                    victim = live[index]
+                    holder = index in holders and owner is not None
+                    victim.proc.send_signal(signal.SIGKILL)
+                    await victim.proc.wait()
+                    result.kills += 1
+                    if holder and owner:
+                        result.holder_kills += 1
+                        pending = (time.monotonic(), owner)
+                    if scenario.endswith("+busy"):
+                        fake.chatter(channel.channel, BUSY)
+                    live[index] = await start_replica(url, fake, lease, prefix, log)
+                await asyncio.sleep(0.005)
+    finally:
+        await asyncio.gather(*(replica.stop() for replica in live))
+    result.interrupted = result.holder_kills
+    result.picked, result.finished = len(picked), status == "done"
+    result.tally(bot_messages(fake, channel))
+    return result, picked
+
+
+async def replica_rounds(
+    rounds: int,
+    replicas: int,
+    url: str,
+    count: int = 5,
+    kills: int = 2,
+    seed: int = 1,
+    lease: float = 3.0,
+    echo: bool = False,
+    scenarios: tuple[str, ...] = REPLICA_SCENARIOS,
+    log: Path = Path(os.devnull),
+) -> list[tuple[ReplicaRound, list[str]]]:
+    """`rounds` replica rounds on the PostgreSQL database at `url`, cycling `scenarios`."""
+    with open_storage(url) as store:
+        ingest_files(store, sample_files(), datetime.now(UTC))
+    rng = random.Random(seed)
+    prefix = isolation()
+    if echo:
+        how = "own pid namespaces" if prefix else "one pid namespace: dead holders found by pid"
+        print(f"{replicas} replicas, lease {lease:g} s, {how}", flush=True)
+    results = []
+    async with SlackFake(clock=time.time) as fake:
+        for number in range(1, rounds + 1):
+            scenario = scenarios[(number - 1) % len(scenarios)]
+            result, picked = await replica_round(
+                url, fake, number, replicas, rng, scenario, count, kills, lease, prefix, log
+            )
+            results.append((result, picked))
+            if echo:
+                taken = ", ".join(f"{t:.1f}" for t in result.takeovers) or "-"
+                print(
+                    f"{_line(number, result, picked)}; {result.holder_kills} holder kill(s),"
+                    f" taken over after {taken} s",
+                    flush=True,
+                )
+    return results
+
+
+def takeover_summary(results: list[tuple[ReplicaRound, list[str]]], lease: float) -> None:
+    """The takeover times of killed lease holders' digests."""
+    times = sorted(t for result, _ in results for t in result.takeovers)
+    if not times:
+        print("no lease holder was killed mid-digest")
+        return
+    print(
+        f"takeover after a holder's SIGKILL ({len(times)}): median {statistics.median(times):.1f}"
+        f" s, p90 {times[int(0.9 * (len(times) - 1))]:.1f} s, max {times[-1]:.1f} s"
+        f" (lease {lease:g} s; bound: 1.5 x lease + start-up)"
+    )
+
+
 def _line(number: int, result: RoundResult, picked: list[str]) -> str:
     unfinished = "" if result.finished else ", digest never finished"
     return (
@@ -304,7 +544,9 @@ def _line(number: int, result: RoundResult, picked: list[str]) -> str:
     )
 
 
-def summary(results: list[tuple[RoundResult, list[str]]], by: Callable[[RoundResult], str]) -> None:
+def summary(
+    results: Sequence[tuple[RoundResult, list[str]]], by: Callable[[RoundResult], str]
+) -> None:
     """One line per group of rounds: kills, papers, duplicates, lost, repeated headers."""
     groups: dict[str, list[tuple[RoundResult, list[str]]]] = {}
     for result, picked in results:
@@ -333,8 +575,18 @@ def main() -> None:
     parser.add_argument(
         "--final-wait", type=float, default=60.0, help="seconds the last start gets to finish"
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="2 or 3: that many services on one PostgreSQL (a throwaway local server), random"
+        " replicas SIGKILLed mid-digest and restarted; 1: one service on SQLite, restarted",
+    )
+    parser.add_argument("--lease", type=float, default=3.0, help="DIGEST_LEASE_SECONDS")
     args = parser.parse_args()
     started = time.monotonic()
+    if args.replicas > 1:
+        _main_replicas(args, started)
     scenarios = tuple(args.scenarios.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         results = asyncio.run(
@@ -353,6 +605,36 @@ def main() -> None:
     summary(results, lambda r: r.scenario)
     summary(results, lambda r: "all")
     print(f"{time.monotonic() - started:.0f} s")
+    bad = any(r.duplicates or r.missing(p) or r.headers > 1 for r, p in results)
+    sys.exit(1 if bad else 0)
+
+
+def _main_replicas(args: argparse.Namespace, started: float) -> None:
+    scenarios = REPLICA_SCENARIOS
+    if args.scenarios != ",".join(SCENARIOS):
+        scenarios = tuple(args.scenarios.split(","))
+    with PostgresServer() as server, tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "replicas.log"
+        results = asyncio.run(
+            replica_rounds(
+                args.rounds,
+                args.replicas,
+                server.new_database(),
+                args.count,
+                args.kills,
+                args.seed,
+                args.lease,
+                echo=True,
+                scenarios=scenarios,
+                log=log,
+            )
+        )
+        tracebacks = log.read_text(errors="replace").count("Traceback")
+    print()
+    summary(results, lambda r: r.scenario)
+    summary(results, lambda r: "all")
+    takeover_summary(results, args.lease)
+    print(f"{tracebacks} traceback(s) in the replicas' logs; {time.monotonic() - started:.0f} s")
     bad = any(r.duplicates or r.missing(p) or r.headers > 1 for r, p in results)
     sys.exit(1 if bad else 0)
 

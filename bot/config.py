@@ -104,6 +104,9 @@ class Settings(EnvSettings):
     connect_retry_minutes: float = Field(
         30.0, ge=0, description="how long start-up retries an unreachable Slack or Discord"
     )
+    digest_lease_seconds: float = Field(
+        60.0, ge=1, description="a digest whose replica stopped renewing is taken over after this"
+    )
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(8080, ge=0, le=65535, description="'off' turns it off")
     log_level: str = Field("INFO", description=", ".join(LOG_LEVELS))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from bot.bookmarks import BookmarkBook, BookmarkChange
 from bot.catalog import ArxivCatalog
@@ -195,7 +195,11 @@ class PapersBot:
         self.installations = Installs(storage.installations, home)  # many workspaces' tokens
         self._storage = storage
         self._runner = DigestRunner(
-            storage, clock, storage.search.match_ids, settings.digest_lookback_days
+            storage,
+            clock,
+            storage.search.match_ids,
+            settings.digest_lookback_days,
+            timedelta(seconds=settings.digest_lease_seconds),
         )
         self._papers = PaperFinder(storage, clock, catalog or ArxivCatalog(settings))
         self.zotero = ZoteroChannels(storage, settings, clock)
@@ -301,6 +305,12 @@ class PapersBot:
         outcome = await self._runner.settle(poster, sub, claim)
         log.info("%s", outcome.message)
         return outcome
+
+    def unattended_digests(self) -> list[DigestClaim]:
+        """Unfinished digests no live replica holds (lease expired, holder gone), oldest first:
+        what a replica takes over. For code on the core's loop."""
+        claims = self._storage.ledger.unfinished_digests()
+        return [claim for claim in claims if self._runner.up_for_takeover(claim)]
 
     def preview(self, channel: Channel, day: date | None = None) -> Digest:
         """The digest a channel would get, without claiming or posting anything."""

@@ -13,8 +13,10 @@ it never posted are released for later digests, so nothing is lost.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
@@ -40,8 +42,7 @@ from bot.taste import ChannelTaste, channel_taste
 
 log = logging.getLogger(__name__)
 
-HOST = socket.gethostname()
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=1)  # DIGEST_LEASE_SECONDS: a silent replica's digest is taken after it
 RESUME_WINDOW = timedelta(hours=24)  # an interrupted digest is finished if claimed this recently
 LOOKUP_MARGIN = timedelta(minutes=1)  # clock skew between this host and the platform
 HEADER_PENDING = "pending"  # header send started; its message ref not known yet
@@ -49,25 +50,50 @@ HEADER_PENDING = "pending"  # header send started; its message ref not known yet
 TopicMatcher = Callable[[str, Collection[str]], set[str]]
 
 
-def process_owner() -> str:
-    """This process's name in digest leases: host:pid."""
-    return f"{HOST}:{os.getpid()}"
+def _machine() -> str:
+    """This machine as lease names tell it apart: the host name, and the pid namespace when the
+    process runs in a container (two containers may share a host name, never their pids)."""
+    try:
+        space = os.readlink("/proc/self/ns/pid").removeprefix("pid:[").removesuffix("]")
+    except OSError:
+        return socket.gethostname()
+    return f"{socket.gethostname()}/{space}"
+
+
+MACHINE = _machine()
+_identity: dict[int, str] = {}
+
+
+def replica_id() -> str:
+    """This process's name in digest leases: machine:pid:random. The random part tells a
+    restarted process apart from its predecessor with the same pid (pid 1 in a container)."""
+    pid = os.getpid()
+    if pid not in _identity:  # a forked child is a replica of its own
+        _identity[pid] = f"{MACHINE}:{pid}:{secrets.token_hex(4)}"
+    return _identity[pid]
 
 
 def owner_is_dead(owner: str | None) -> bool:
-    """True when a lease holder is a process on this host that no longer exists."""
-    if not owner or ":" not in owner:
+    """True when a lease holder is a process on this machine that no longer exists (or an
+    earlier process that had this process's pid); a holder elsewhere is never judged here:
+    its lease expires instead."""
+    parts = (owner or "").rsplit(":", 2)
+    if len(parts) < 2 or parts[0] != MACHINE or not parts[1].isdigit():
         return False
-    host, _, pid = owner.rpartition(":")
-    if host != HOST or not pid.isdigit():
-        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return owner != replica_id()
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         return False
     return False
+
+
+class LeaseLost(Exception):
+    """Another replica took a digest over (this one went silent past its lease): stop posting."""
 
 
 @runtime_checkable
@@ -114,9 +140,24 @@ class DigestRunner:
     clock: Clock
     match_topic: TopicMatcher
     lookback_days: int = 3
+    lease: timedelta = LEASE
     # Digests this process is delivering right now: a lease names the process, so two runs in
     # one process (a start-up resume and a /papers digest) must be told apart here.
     _delivering: set[tuple[Channel, date, str]] = field(default_factory=set)
+
+    def delivering(self, claim: DigestClaim) -> bool:
+        """True while this process delivers that digest."""
+        return (claim.channel, claim.day, claim.kind) in self._delivering
+
+    def up_for_takeover(self, claim: DigestClaim) -> bool:
+        """True when an unfinished digest has no live holder: its lease expired, its holder on
+        this machine is gone, or it was claimed a lease ago and never leased."""
+        if claim.status != ClaimStatus.CLAIMED or self.delivering(claim):
+            return False
+        now = self.clock()
+        if claim.lease_until is None:
+            return claim.claimed_at is None or claim.claimed_at + self.lease <= now
+        return claim.lease_until < now or owner_is_dead(claim.owner)
 
     def preview(self, sub: Subscription, day: date) -> Digest:
         """The digest a channel would get now, without claiming or posting anything."""
@@ -245,6 +286,7 @@ class DigestRunner:
             return DigestOutcome("already", channel, day)
         if claim.status == ClaimStatus.ABANDONED:
             return DigestOutcome("abandoned", channel, day, note="abandoned earlier")
+        posted: list[MessageRef] = []
         async with self._delivery(claim) as ours:
             if not ours:
                 return DigestOutcome("busy", channel, day)
@@ -253,12 +295,21 @@ class DigestRunner:
             if not digest.items and (sub.skip_empty or digest.kind == DigestKind.ROUNDUP):
                 ledger.finish_digest(channel, day, key, self.clock())
                 return DigestOutcome("skipped", channel, day, digest=digest)
-            if claim.header_ref in (None, HEADER_PENDING):
-                await self._post_header(poster, digest, claim)
-            posted: list[MessageRef] = []
-            for item in digest.items:
-                if ref := await self._post(poster, digest, item, claim):
-                    posted.append(ref)
+            try:
+                if claim.header_ref in (None, HEADER_PENDING):
+                    await self._post_header(poster, digest, claim)
+                for item in digest.items:
+                    if ref := await self._post(poster, digest, item, claim):
+                        posted.append(ref)
+            except LeaseLost:
+                log.warning(
+                    "%s %s %s: another replica took it over after %d paper(s) posted here",
+                    key,
+                    channel,
+                    day,
+                    len(posted),
+                )
+                return DigestOutcome("busy", channel, day, tuple(posted), digest)
             ledger.finish_digest(channel, day, key, self.clock())
         status = "posted" if digest.items else "empty"
         log.info("%s %s %s: %d paper(s) posted", key, channel, day, len(posted))
@@ -269,22 +320,44 @@ class DigestRunner:
         """Hold a claimed digest while delivering it: True when no other run (in this process
         or, by the lease, in another) has it."""
         slot = (claim.channel, claim.day, claim.kind)
-        if slot in self._delivering or not self._lease(claim):
+        if slot in self._delivering or not self._lease(claim, take_dead=True):
             yield False
             return
         self._delivering.add(slot)
+        heartbeat = asyncio.create_task(self._renew_while_held(claim))
         try:
             yield True
         finally:
+            heartbeat.cancel()
             self._delivering.discard(slot)
 
-    def _lease(self, claim: DigestClaim) -> bool:
+    def _lease(self, claim: DigestClaim, take_dead: bool = False) -> bool:
+        """Take or renew this replica's lease on a claimed digest (one conditional UPDATE: the
+        database decides between replicas); False while another replica holds it."""
         now = self.clock()
-        holder = self.storage.ledger.digest_owner(claim.channel, claim.day, claim.kind)
-        dead = [holder] if holder and owner_is_dead(holder) else []
+        dead: list[str] = []
+        if take_dead:
+            holder = self.storage.ledger.digest_owner(claim.channel, claim.day, claim.kind)
+            dead = [holder] if holder and owner_is_dead(holder) else []
         return self.storage.ledger.lease_digest(
-            claim.channel, claim.day, claim.kind, process_owner(), now + LEASE, now, dead
+            claim.channel, claim.day, claim.kind, replica_id(), now + self.lease, now, dead
         )
+
+    def _hold(self, claim: DigestClaim) -> None:
+        """Renew the lease before a message is sent; LeaseLost when another replica has it."""
+        if not self._lease(claim):
+            raise LeaseLost(claim.kind)
+
+    async def _renew_while_held(self, claim: DigestClaim) -> None:
+        """Renew the lease three times per lease while delivering, so one slow send (rate
+        limits, retries) never lets it expire under a live replica."""
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                if not self._lease(claim):
+                    return  # taken over: the next send finds out and stops
+            except Exception:  # the next send's renewal reports the database's trouble
+                log.debug("renewing the lease of %s %s failed", claim.kind, claim.channel)
 
     def _started(self, claim: DigestClaim) -> datetime:
         """When a claimed digest's delivery began (claims from before this was kept: now)."""
@@ -312,6 +385,7 @@ class DigestRunner:
         if claim.header_ref == HEADER_PENDING:
             found = await self._look_up(poster, claim, digest.header_key)
         if found is None:
+            self._hold(claim)
             self.storage.ledger.set_digest_header(
                 digest.channel, digest.day, claim.kind, HEADER_PENDING
             )
@@ -327,6 +401,7 @@ class DigestRunner:
         status = ledger.post_status(channel, pid, post_kind, digest.day)
         if status == PostStatus.POSTED:
             return None
+        self._hold(claim)
         if status is None and not ledger.claim_post(
             channel, pid, digest.day, self.clock(), post_kind
         ):
@@ -338,6 +413,4 @@ class DigestRunner:
                 return None
         ref = await poster.post_paper(digest, item)
         ledger.record_post(ref, pid, digest.day, self.clock(), post_kind)
-        now = self.clock()
-        ledger.lease_digest(channel, digest.day, digest.key, process_owner(), now + LEASE, now)
         return ref

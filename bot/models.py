@@ -347,6 +347,8 @@ class DigestClaim:
     header_ref: str | None
     fresh: bool  # True when this call made the claim
     claimed_at: datetime | None = None  # when delivery started: resume lookups go back to it
+    owner: str | None = None  # the replica holding its lease (bot.digest.replica_id)
+    lease_until: datetime | None = None  # another replica may take it over after this
 
 
 @dataclass(frozen=True, slots=True)

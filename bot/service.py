@@ -17,7 +17,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import health
 from bot.config import ConfigError, Settings
 from bot.core import PapersBot
-from bot.digest import LEASE
 from bot.ingest import fetch_sources
 from bot.listening import listen
 from bot.models import Channel, ClaimStatus, DigestClaim, Subscription
@@ -61,8 +60,14 @@ class Service:
         self._session: aiohttp.ClientSession | None = None
         self._health: web.AppRunner | None = None
         self._failures: dict[str, int] = {}  # job id -> failed attempts in a row
+        self._finishing: set[Channel] = set()  # channels whose unfinished digests run now
         self.zotero = ZoteroPusher(storage, settings, clock)
         bot.on_schedule_change(self.reschedule)
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a replica's digest lease lasts unrenewed (DIGEST_LEASE_SECONDS)."""
+        return timedelta(seconds=self.settings.digest_lease_seconds)
 
     @property
     def grace(self) -> timedelta:
@@ -84,6 +89,16 @@ class Service:
         for sub in self.bot.subscriptions.all():
             self.reschedule(sub.channel)
         self._recover()
+        self.scheduler.add_job(  # after the start-up sweep: what other replicas leave behind
+            self._track,
+            IntervalTrigger(seconds=max(self.lease.total_seconds() / 2, 1.0)),
+            args=[self._take_over],
+            id="takeover",
+            name="takeover",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
 
     async def _connect(self, adapter: ChatAdapter) -> None:
         """Start an adapter, retrying with backoff while its platform is unreachable (a router
@@ -232,10 +247,42 @@ class Service:
     async def _recover_channel(
         self, adapter: ChatAdapter, channel: Channel, claims: list[DigestClaim], missed: date | None
     ) -> None:
-        for claim in claims:
-            await self._finish(adapter, claim)
+        self._finishing.add(channel)
+        try:
+            for claim in claims:
+                await self._finish(adapter, claim)
+        finally:
+            self._finishing.discard(channel)
         if missed is not None:
             await self._digest(channel, missed)
+
+    async def _take_over(self) -> None:
+        """Every lease/2: finish the digests no live replica holds any more (one killed or cut
+        off mid-digest stopped renewing its lease), in order per channel. The lease itself,
+        one conditional UPDATE, decides which replica gets each."""
+        try:
+            unattended = self.bot.unattended_digests()
+        except Exception as exc:
+            if (trouble := storage_trouble(exc)) is None:
+                log.exception("looking for digests to take over failed")
+            else:
+                log.warning("looking for digests to take over failed (%s)", trouble)
+            return
+        claims: dict[Channel, list[DigestClaim]] = {}
+        for claim in unattended:
+            claims.setdefault(claim.channel, []).append(claim)
+        for channel, mine in claims.items():
+            adapter = self.adapters.get(channel.platform)
+            sub = self.bot.subscriptions.get(channel)
+            if adapter is None or channel in self._finishing or (sub and sub.paused):
+                continue
+            log.warning(
+                "taking over %d unfinished digest(s) of %s: %s stopped renewing the lease",
+                len(mine),
+                channel,
+                mine[0].owner or "its replica",
+            )
+            self._spawn(self._recover_channel(adapter, channel, mine, None))
 
     async def _finish(self, adapter: ChatAdapter, claim: DigestClaim) -> None:
         """Finish or abandon one interrupted digest; tried again later when it fails or another
@@ -256,7 +303,7 @@ class Service:
         else:
             self._failures.pop(jid, None)
             if outcome.status == "busy":  # another process has it: look again once its lease ends
-                self._finish_later(jid, claim, LEASE)
+                self._finish_later(jid, claim, self.lease)
             return
         attempt, delay = self._backoff(jid)
         log.warning(

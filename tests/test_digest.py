@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from bot.commands import CommandContext
 from bot.config import Settings
 from bot.core import PapersBot
-from bot.digest import HEADER_PENDING, owner_is_dead, process_owner
+from bot.digest import HEADER_PENDING, MACHINE, owner_is_dead, replica_id
 from bot.models import Channel, Digest, DigestItem, DigestKind, MessageRef, Subscription
 from bot.replies import TextReply
 from bot.storage import Storage, open_storage
@@ -186,9 +187,14 @@ async def test_topics_restrict_the_digest(
 
 
 def test_lease_owner_liveness() -> None:
-    assert not owner_is_dead(process_owner())
-    assert owner_is_dead(process_owner().rsplit(":", 1)[0] + ":999999999")
-    assert not owner_is_dead("another-host:1")
+    me = replica_id()
+    machine, pid, _ = me.rsplit(":", 2)
+    assert machine == MACHINE and pid == str(os.getpid()) and me == replica_id()
+    assert not owner_is_dead(me)
+    assert owner_is_dead(f"{MACHINE}:999999999:00ff00ff")  # no such process here
+    assert owner_is_dead(f"{MACHINE}:{pid}:00000000")  # an earlier process with this pid
+    assert not owner_is_dead(f"{MACHINE}:1:00ff00ff")  # alive (init)
+    assert not owner_is_dead("another-host:1:00ff00ff")  # elsewhere: its lease expires instead
     assert not owner_is_dead(None)
 
 

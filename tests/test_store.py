@@ -260,6 +260,11 @@ def test_digest_lease_excludes_a_second_owner_until_it_expires(storage: Storage)
     later = NOW + timedelta(minutes=6)
     assert ledger.lease_digest(CH, DAY, "daily", "host:3", later + timedelta(minutes=5), later)
     assert ledger.digest_owner(CH, DAY, "daily") == "host:3"
+    claim = ledger.get_digest(CH, DAY, "daily")
+    assert claim is not None and claim.owner == "host:3"
+    assert claim.lease_until == later + timedelta(minutes=5)
+    (unfinished,) = ledger.unfinished_digests(CH)
+    assert (unfinished.owner, unfinished.lease_until) == ("host:3", later + timedelta(minutes=5))
 
 
 def test_a_finished_or_unclaimed_digest_cannot_be_leased(storage: Storage) -> None:

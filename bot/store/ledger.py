@@ -263,5 +263,12 @@ def _claim(row: dict[str, Any]) -> DigestClaim:
         picks=tuple((pid, why) for pid, why in json.loads(row["papers"] or "[]")),
         header_ref=row["header_ref"],
         fresh=False,
-        claimed_at=datetime.fromisoformat(row["claimed_at"]) if row["claimed_at"] else None,
+        claimed_at=_moment(row["claimed_at"]),
+        owner=row["owner"],
+        lease_until=_moment(row["lease_until"]),
     )
+
+
+def _moment(stored: str | None) -> datetime | None:
+    """A stored ISO time, or None."""
+    return datetime.fromisoformat(stored) if stored else None

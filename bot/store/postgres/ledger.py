@@ -226,4 +226,6 @@ def _claim(row: dict[str, Any]) -> DigestClaim:
         header_ref=row["header_ref"],
         fresh=False,
         claimed_at=row["claimed_at"],
+        owner=row["owner"],
+        lease_until=row["lease_until"],
     )

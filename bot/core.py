@@ -348,6 +348,11 @@ class PapersBot:
         self._storage.installations.delete_installation(platform, enterprise, team)
         return self.subscriptions.pause_workspace(platform, team, why)
 
+    async def workspace_installed(self, platform: str, team: str, paused_for: str) -> list[Channel]:
+        """A workspace installed the app (again): resume its channels paused for `paused_for`
+        (the removal); the channels this resumed."""
+        return await self.home.call(self.subscriptions.resume_workspace, platform, team, paused_for)
+
     def on_schedule_change(self, listener: ScheduleListener) -> None:
         """Call `listener(channel)` whenever a channel's schedule may have changed."""
         self.subscriptions.on_change(listener)

@@ -88,6 +88,19 @@ class SubscriptionBook:
             if sub.channel.workspace == workspace and self.pause(sub.channel, failure)
         ]
 
+    def resume_workspace(self, platform: str, workspace: str, reason: str) -> list[Channel]:
+        """Resume every channel of a workspace paused for `reason` (the app was removed, and
+        is installed again); channels paused for another reason wait for their fix. The
+        channels this resumed."""
+        return [
+            sub.channel
+            for sub in self._activity.subscriptions(platform)
+            if sub.channel.workspace == workspace
+            and sub.paused is not None
+            and sub.paused.reason == reason
+            and self.resume(sub.channel)
+        ]
+
     def local_day(self, channel: Channel, at: datetime | None = None) -> date:
         """The date in the channel's time zone."""
         zone = ZoneInfo(self.effective(channel).timezone)

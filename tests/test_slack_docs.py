@@ -42,7 +42,7 @@ def test_every_scope_has_a_readme_line_saying_why(name: str) -> None:
 @pytest.mark.parametrize("name", MANIFESTS)
 def test_manifest_has_the_command_reaction_events_and_interactivity(name: str) -> None:
     app = manifest(name)
-    assert app["settings"]["event_subscriptions"]["bot_events"] == [
+    assert app["settings"]["event_subscriptions"]["bot_events"][:2] == [
         "reaction_added",
         "reaction_removed",
     ]
@@ -68,7 +68,24 @@ def test_the_http_manifest_sends_everything_to_the_events_path() -> None:
     same = {k: v for k, v in app.items() if k != "settings"}
     socket = manifest("manifest.yml")
     del same["features"]["slash_commands"][0]["url"]
+    del same["oauth_config"]["redirect_urls"]
     assert same == {k: v for k, v in socket.items() if k != "settings"}
+
+
+def test_the_http_manifest_serves_many_workspaces_too() -> None:
+    # The redirect URL of the OAuth flow, and the events that delete a removed workspace's
+    # tokens and pause its channels (the only ones the adapter handles beside reactions).
+    app = manifest("manifest.http.yml")
+    redirect = PLACEHOLDER.removesuffix(EVENTS_PATH) + "/slack/oauth_redirect"
+    assert app["oauth_config"]["redirect_urls"] == [redirect]
+    assert app["settings"]["event_subscriptions"]["bot_events"][2:] == [
+        "app_uninstalled",
+        "tokens_revoked",
+    ]
+    assert manifest("manifest.yml")["settings"]["event_subscriptions"]["bot_events"] == [
+        "reaction_added",
+        "reaction_removed",
+    ]
 
 
 def test_readme_says_which_manifest_to_choose() -> None:

@@ -14,6 +14,7 @@ from adapters.slack.oauth import NotInstalled
 from adapters.slack.settings import BOT_SCOPES
 from bot.corethread import CoreThread
 from bot.models import Channel, Member
+from bot.ports import PostFailed
 from bot.schedule import job_id
 from bot.service import Service
 from tests.conftest import make_paper
@@ -105,10 +106,25 @@ async def test_two_workspaces_install_command_digest_and_uninstall_apart(
     assert await token_of(slack, BETA) is not None
     assert "help" in (await beta.command("help")).lower()
 
-    # Installed again, /papers subscribe in the channel resumes it with its settings.
+    # Installed again, its channel resumes by itself, with its settings.
     await acme.install()
-    assert "daily digest is back on" in await acme.command("subscribe")
     assert await paused(slack) == {}
+    assert "already gets the daily digest" in await acme.command("subscribe")
+
+
+async def test_a_reinstall_resumes_only_the_channels_the_removal_paused(
+    slack: SlackHarness,
+) -> None:
+    acme = await installed(slack, ACME, "C0ACME")
+    await acme.command("subscribe")
+    other = slack.workspace(ACME, "C0KICKED")
+    await other.command("subscribe")
+    kicked = PostFailed("not_in_channel", "I am not in this channel", permanent=True)
+    await slack.bot.home.call(slack.bot.subscriptions.pause, other.channel, kicked)
+    assert await acme.event(acme.event_body({"type": "app_uninstalled"})) == 200
+    assert await paused(slack) == {acme.channel: "app_uninstalled", other.channel: "not_in_channel"}
+    await acme.install()
+    assert await paused(slack) == {other.channel: "not_in_channel"}  # still not invited back
 
 
 async def test_a_revoked_bot_token_forgets_the_workspace_a_users_token_does_not(

@@ -92,7 +92,9 @@ class SlackAdapter:
             # No token of its own: each call names its workspace's. The OAuth flow, token
             # refreshes and digests all use this client on SLACK_API_URL.
             client = configure_web_client(AsyncWebClient(), self.settings)
-            flow, self.workspaces = oauth_flow(self.settings, bot.installations, client)
+            flow, self.workspaces = oauth_flow(
+                self.settings, bot.installations, client, on_installed=self._installed
+            )
         self.app = AsyncApp(
             name="papers-bot",
             # bolt builds the client from the token (given a client too, it warns that the
@@ -351,6 +353,20 @@ class SlackAdapter:
             team,
             len(paused),
         )
+
+    async def _installed(self, team: str) -> None:
+        """A workspace installed the app: its channels paused by an earlier removal resume."""
+        try:
+            resumed = await self.bot.workspace_installed(PLATFORM, team, NotInstalled.REASON)
+        except Exception:  # the install itself is saved; /papers subscribe resumes a channel
+            log.exception("resuming the channels of Slack workspace %s failed", team)
+            return
+        if resumed:
+            log.info(
+                "Slack: workspace %s installed the app again; %d channel(s) resumed",
+                team,
+                len(resumed),
+            )
 
     # -- replies --------------------------------------------------------------------------
 

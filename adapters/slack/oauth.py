@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,11 +42,13 @@ class NotInstalled(PostFailed):
     """The app has no installation (no token) in this workspace: it was removed, or never
     installed. Nothing can be posted there until someone installs it again."""
 
+    REASON = "app_uninstalled"  # the pause of a workspace's channels, lifted by a reinstall
+
     def __init__(self, team: str) -> None:
         super().__init__(
-            "app_uninstalled",
+            self.REASON,
             f"papers-bot is not installed in Slack workspace {team}: an admin can install it "
-            "again from /slack/install, then /papers subscribe in this channel",
+            "again from /slack/install, and its channels resume",
             permanent=True,
         )
         self.team = team
@@ -82,7 +84,17 @@ class _OverStore:
 
 
 class StoreInstallations(_OverStore, AsyncInstallationStore):
-    """bolt's installation store over the Installations port."""
+    """bolt's installation store over the Installations port; `on_installed(team)` is awaited
+    after each install (a workspace's channels paused by its removal resume then)."""
+
+    def __init__(
+        self,
+        store: Installs,
+        clock: Clock = utcnow,
+        on_installed: Callable[[str], Awaitable[object]] | None = None,
+    ) -> None:
+        super().__init__(store, clock)
+        self.on_installed = on_installed
 
     async def async_save(self, installation: Installation) -> None:
         """Keep a workspace's installation (a new install, a reinstall or rotated tokens)."""
@@ -91,6 +103,8 @@ class StoreInstallations(_OverStore, AsyncInstallationStore):
         )
         data = _to_data(installation)
         await self.store.save(AppInstallation(PLATFORM, enterprise, team, data, self.clock()))
+        if self.on_installed is not None and installation.team_id:
+            await self.on_installed(installation.team_id)
 
     async def async_save_bot(self, bot: Bot) -> None:
         """Rotated bot tokens: merged into the workspace's installation."""
@@ -206,11 +220,15 @@ class Workspaces:
 
 
 def oauth_flow(
-    settings: SlackSettings, store: Installs, client: AsyncWebClient, clock: Clock = utcnow
+    settings: SlackSettings,
+    store: Installs,
+    client: AsyncWebClient,
+    clock: Clock = utcnow,
+    on_installed: Callable[[str], Awaitable[object]] | None = None,
 ) -> tuple[AsyncOAuthFlow, Workspaces]:
     """bolt's OAuth flow over our store, and the per-workspace tokens for posting. Token
     exchange, refreshes and auth.test all go through `client` (its base URL is SLACK_API_URL)."""
-    installations = StoreInstallations(store, clock)
+    installations = StoreInstallations(store, clock, on_installed)
     oauth = AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret,

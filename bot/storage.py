@@ -37,8 +37,7 @@ from bot.search import FtsSearch
 from bot.store import SqliteStore
 from bot.store.scope import is_postgres_url
 
-# What a failed database call means, for the operator's log line and the user's reply. A second
-# backend adds its own errors to storage_trouble.
+# What a failed database call means, for the operator's log line and the user's reply.
 SQLITE_TROUBLE = {
     "SQLITE_BUSY": "the database is locked by another process",
     "SQLITE_LOCKED": "the database is locked by another process",
@@ -47,12 +46,27 @@ SQLITE_TROUBLE = {
     "SQLITE_IOERR": "the disk failed a read or write",
     "SQLITE_CANTOPEN": "the database file cannot be opened",
 }
+CONNECTION_LOST = "the connection to the database was lost"
+# PostgreSQL's SQLSTATE codes (by prefix: "08" is every connection exception). A statement
+# timeout (57014) is left out: search uses it as its deadline and answers on its own.
+POSTGRES_TROUBLE = {
+    "08": CONNECTION_LOST,
+    "57P01": CONNECTION_LOST,  # the server was shut down or the session terminated
+    "57P02": CONNECTION_LOST,  # the server crashed
+    "57P03": "the database server is starting up or shutting down",
+    "25006": "the database is read-only (a standby, or set read-only)",
+    "53100": "the database server's disk is full",
+    "53300": "the database server has no free connection",
+    "55P03": "the database is locked by another process",
+    "40001": "the database met a conflicting write at the same moment",
+    "40P01": "the database met a conflicting write at the same moment",
+}
 
 
 def storage_trouble(exc: BaseException) -> str | None:
     """What went wrong with the database when `exc` (or what caused it) is a database that
-    cannot be written now: locked past the busy timeout, read-only, disk full. None for any
-    other error."""
+    cannot be written now: locked past the busy timeout, read-only, disk full, and on
+    PostgreSQL also a lost connection or a conflicting write. None for any other error."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, sqlite3.Error):
@@ -60,7 +74,24 @@ def storage_trouble(exc: BaseException) -> str | None:
             for prefix, trouble in SQLITE_TROUBLE.items():
                 if name == prefix or name.startswith(prefix + "_"):
                     return trouble
+        elif (said := _postgres_trouble(seen)) is not None:
+            return said
         seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _postgres_trouble(exc: BaseException) -> str | None:
+    """A psycopg error's trouble: by its SQLSTATE, or a connection that is gone (psycopg's
+    OperationalError without a code: the server closed it, or it was closed after that);
+    None for anything else. The driver is optional, so it is told by its module, not imported."""
+    if not type(exc).__module__.startswith("psycopg"):
+        return None
+    code = getattr(exc, "sqlstate", None) or ""
+    for prefix, trouble in POSTGRES_TROUBLE.items():
+        if code.startswith(prefix):
+            return trouble
+    if not code and type(exc).__name__ == "OperationalError":
+        return CONNECTION_LOST
     return None
 
 

@@ -287,7 +287,7 @@ async def slack_harness(
             (values if name.startswith("slack_") else core)[name] = value
         slack = SlackSettings(_env_file=None, **values)  # type: ignore[call-arg]
         settings = Settings(_env_file=None, papers_bot_db=tmp_path / "t.db", **core)  # type: ignore[call-arg]
-        store = await home.call(open_storage, settings.papers_bot_db)
+        store = await home.call(open_storage, settings.storage_target)  # database_url: PG
         harness = SlackHarness(fake, datetime(2025, 8, 5, 9, 0, tzinfo=UTC))
         fake.clock = lambda: harness.now.timestamp()  # message ts follow the bot's clock
         harness.storage = store

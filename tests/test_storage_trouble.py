@@ -12,11 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from bot import storage as storage_module
 from tests.conftest import make_paper
 from tests.discord_harness import discord_harness
+from tests.postgres_server import PostgresServer
 from tests.slack_fake import visible_text
 from tests.slack_harness import slack_harness
 
@@ -127,3 +129,79 @@ async def test_discord_on_a_locked_database(
         assert all(r.exc_info is None for r in caplog.records)
         saved = await discord.command("saved", "U1")
         assert PAPERS[0].title in saved
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+PG_SAID = {
+    "read-only": "Not saved: the database is read-only (a standby, or set read-only). Nothing "
+    "saved before is lost; please try again in a minute.",
+    "connection lost": "Not saved: the connection to the database was lost. Nothing saved "
+    "before is lost; please try again in a minute.",
+}
+
+
+async def test_slack_on_a_postgresql_that_turned_read_only_or_dropped_the_connection(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, postgres_server: PostgresServer
+) -> None:
+    async with slack_harness(tmp_path, database_url=postgres_server.new_database()) as slack:
+        slack.seed(PAPERS)
+        refs = [ref.ref for ref in (await slack.post_digest()).posted]
+        await slack.react(refs[0], "U1")  # saved before the trouble
+        db = slack.storage.backend.db  # the store's own connection
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            # The server is set read-only (a failover to a standby does the same to writes).
+            db.run("SET default_transaction_read_only = on")
+            for n in range(5):
+                await slack.react(refs[1], f"U{n + 2}")
+            said = await slack.command(f"save {PAPERS[2].id}", "U1")
+            db.run("SET default_transaction_read_only = off")
+            people = {f"U{n + 2}" for n in range(5)}
+            told = [e for e in slack.fake.ephemerals if e.ephemeral_to in people]
+            assert [visible_text(e) for e in told] == [PG_SAID["read-only"]] * 5
+            assert said.strip().endswith(PG_SAID["read-only"]) and "\n" not in said.strip()
+            # The server ends the session (a restart, a failover): that one call fails, the
+            # next opens a new connection and works.
+            postgres_server.admin(f"SELECT pg_terminate_backend({db.conn.info.backend_pid})")
+            said = await slack.command(f"save {PAPERS[2].id}", "U1")
+            assert said.strip().endswith(PG_SAID["connection lost"]), said
+            assert "Saved" in await slack.command(f"save {PAPERS[2].id}", "U1")
+        lines = trouble_lines(caplog)
+        assert [r.getMessage().split(": ", 1)[1].split(" (")[0] for r in lines] == [
+            "the database is read-only",
+            "the connection to the database was lost",
+        ]
+        assert all(r.exc_info is None for r in caplog.records)
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        saved = await slack.command("saved", "U1")
+        assert PAPERS[0].title in saved and PAPERS[2].title in saved
+        assert PAPERS[1].title not in saved
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (psycopg.errors.DiskFull, "the database server's disk is full"),
+        (psycopg.errors.SerializationFailure, "the database met a conflicting write"),
+        (psycopg.errors.DeadlockDetected, "the database met a conflicting write"),
+        (psycopg.errors.LockNotAvailable, "the database is locked by another process"),
+        (psycopg.errors.TooManyConnections, "the database server has no free connection"),
+        (psycopg.errors.AdminShutdown, "the connection to the database was lost"),
+        (psycopg.errors.ReadOnlySqlTransaction, "the database is read-only"),
+        (psycopg.errors.UniqueViolation, None),  # a bug, not trouble: its traceback is needed
+        (psycopg.errors.QueryCanceled, None),  # search's deadline, answered by search itself
+    ],
+)
+def test_postgresql_errors_that_mean_the_database_cannot_write_now(
+    error: type[psycopg.Error], said: str | None
+) -> None:
+    assert storage_module.storage_trouble(RuntimeError("not the database")) is None
+    try:
+        try:
+            raise error("from the server")
+        except psycopg.Error as exc:
+            raise RuntimeError("a port call failed") from exc
+    except RuntimeError as wrapped:
+        trouble = storage_module.storage_trouble(wrapped)
+    assert (trouble or "").startswith(said or "") and (trouble is None) == (said is None)

@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import socket
 import sqlite3
@@ -629,12 +630,16 @@ def _main_replicas(args: argparse.Namespace, started: float) -> None:
                 log=log,
             )
         )
-        tracebacks = log.read_text(errors="replace").count("Traceback")
+        logged = log.read_text(errors="replace")
+    tracebacks = logged.count("Traceback")
+    raised = Counter(re.findall(r"^(\w[\w.]*(?:Error|Exception)\b.*)$", logged, re.M))
     print()
     summary(results, lambda r: r.scenario)
     summary(results, lambda r: "all")
     takeover_summary(results, args.lease)
     print(f"{tracebacks} traceback(s) in the replicas' logs; {time.monotonic() - started:.0f} s")
+    for line, times in raised.most_common(5):
+        print(f"  {times} x {line[:160]}")
     bad = any(r.duplicates or r.missing(p) or r.headers > 1 for r, p in results)
     sys.exit(1 if bad else 0)
 

@@ -568,6 +568,24 @@ def test_common_terms_are_scored_without_bm25(
     assert ids(sqlite_store.search.search(title, now=NOW))[0] == store_id(sqlite_store, title)
 
 
+@pytest.mark.parametrize("text", ["reasoning agents", "meta-rl robots xylophone", "diffusion"])
+def test_title_lifts_from_the_term_scoring_are_those_a_walk_finds(
+    sqlite_store: Storage, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    # Scored by their terms, papers' titles are known already; the lift needs no other walk.
+    monkeypatch.setattr(engine, "COMMON_PAPERS", 10)
+
+    def scored() -> list[tuple[str, float]]:
+        hits = sqlite_store.search.search(text, limit=30, now=NOW, deadline=30).hits
+        return [(h.paper.id, h.score) for h in hits]
+
+    known = scored()
+    walk = engine._lifts
+    monkeypatch.setattr(engine, "_lifts", lambda db, e, rowids, _: walk(db, e, rowids, {}))
+    assert known == scored()
+    assert len(known) >= 10
+
+
 def store_id(store: Storage, title: str) -> str:
     """The id of the paper with this title."""
     row = store.search.db.execute("SELECT id FROM papers WHERE title = ?", [title]).fetchone()

@@ -191,7 +191,9 @@ def _search(
         partial = [(rowid, score) for rowid, score in some if rowid not in seen]
     if not full and not partial and not exact and not in_time:
         full = _newest_typed(db, expression, dates, limit)
-    ordered = _ranked(db, expression, exact, full, partial, now, _left(started, deadline))[:limit]
+    titled = scorer.titled
+    ordered = _ranked(db, expression, exact, full, partial, titled, now, _left(started, deadline))
+    ordered = ordered[:limit]
     snippets = _snippets(db, relaxed or match, ordered, started, deadline)
     hits = tuple(
         SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()), r["rowid"])
@@ -207,6 +209,7 @@ def _ranked(
     exact: list[int],
     full: list[tuple[int, float]],
     partial: list[tuple[int, float]],
+    titled: dict[int, bool],
     now: datetime,
     within: float,
 ) -> list[dict[str, Any]]:
@@ -221,7 +224,7 @@ def _ranked(
     ranked = [r for tier in tiers[1:] for r, _ in tier]
     try:
         with index.deadline(db, within):
-            lift = _lifts(db, expression, ranked)
+            lift = _lifts(db, expression, ranked, titled)
     except index.SearchTimeout:
         lift = {}  # the lifts only reorder: without them the order is still bm25's
     rows = index.paper_rows(db, exact + ranked)
@@ -288,6 +291,7 @@ class _Scorer:
         self.db = db
         self.dates = dates
         self.terms = [t.fts() for t in expression.terms]
+        self.titled: dict[int, bool] = {}  # scored papers: every term in the title?
         found = [counts(term, within) for term in self.terms]
         # bm25 counts each phrase on its own, the words of a NEAR group too ("of" in
         # NEAR(chain of thought)): one common phrase makes it slow however rare the term.
@@ -332,6 +336,7 @@ class _Scorer:
         for a term in its title (one walk of each term's matches over the rowids' range; when
         `every_term`, every paper contains every term and only the titles are walked)."""
         scores = dict.fromkeys(rowids, 0.0)
+        in_title = dict.fromkeys(rowids, 0)  # how many terms each paper has in its title
         weight = ranking.TITLE_WEIGHT
         try:
             with index.deadline(self.db, within):
@@ -342,8 +347,11 @@ class _Scorer:
                     titled = index.which_match(self.db, f"title : ({term})", list(anywhere))
                     for rowid in anywhere:
                         scores[rowid] += rarity * (weight if rowid in titled else 1.0)
+                    for rowid in titled:
+                        in_title[rowid] += 1
         except index.SearchTimeout:
-            pass  # the terms scored so far order them; the rest tie, newest first
+            return list(scores.items())  # the terms scored so far order them; the rest tie
+        self.titled.update((rowid, n == len(self.terms)) for rowid, n in in_title.items())
         return list(scores.items())
 
 
@@ -368,13 +376,20 @@ def _exact_titles(
     return found
 
 
-def _lifts(db: Database, expression: Expression, rowids: list[int]) -> dict[int, float]:
+def _lifts(
+    db: Database, expression: Expression, rowids: list[int], titled: dict[int, bool]
+) -> dict[int, float]:
     """Score multipliers: TITLE_BOOST for every term in the title, NAME_BOOST for a typed name
     in the author list (see _named), TYPED_BONUS for an abbreviation as typed rather than only its
-    expansion (in short queries)."""
+    expansion (in short queries). `titled` says for the papers already scored by their terms
+    whether every term is in the title; the others are found by a walk."""
     lift = dict.fromkeys(rowids, 1.0)
-    for rowid in index.which_match(db, expression.match(column="title"), rowids):
-        lift[rowid] += TITLE_BOOST
+    unknown = [rowid for rowid in rowids if rowid not in titled]
+    in_title = {rowid for rowid in rowids if titled.get(rowid)}
+    in_title |= index.which_match(db, expression.match(column="title"), unknown)
+    for rowid in rowids:
+        if rowid in in_title:
+            lift[rowid] += TITLE_BOOST
     expanded = any(term.expanded for term in expression.terms)
     if expanded and len(expression.terms) <= TYPED_BONUS_TERMS:
         for rowid in index.which_match(db, expression.typed_match(), rowids):

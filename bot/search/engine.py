@@ -53,6 +53,9 @@ TITLE_BOOST = 1.0  # lift for a paper with every term in its title
 NAME_BOOST = 1.0
 NAME_TOKENS = 4
 SNIPPET_COLUMNS = (1, 2, 3, 0)  # abstract, then authors, keywords, title
+# Snippets come from one walk of the archive's matches up to this many, else from the hits
+# indexed on their own (see fts.snippets).
+SNIPPET_WALK_MATCHES = 300
 EMPTY_NOTE = (
     "Type some words to search, e.g. /papers diffusion transformers, "
     '/papers "chain of thought" -survey, or /papers help for the full syntax.'
@@ -194,7 +197,8 @@ def _search(
     titled = scorer.titled
     ordered = _ranked(db, expression, exact, full, partial, titled, now, _left(started, deadline))
     ordered = ordered[:limit]
-    snippets = _snippets(db, relaxed or match, ordered, started, deadline)
+    walk = len(full) + len(partial) <= SNIPPET_WALK_MATCHES
+    snippets = _snippets(db, relaxed or match, ordered, walk, started, deadline)
     hits = tuple(
         SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()), r["rowid"])
         for r in ordered
@@ -432,7 +436,12 @@ def _expression(db: Database, query: Query) -> Expression:
 
 
 def _snippets(
-    db: Database, match: str, rows: list[dict[str, Any]], started: float, deadline: float
+    db: Database,
+    match: str,
+    rows: list[dict[str, Any]],
+    walk: bool,
+    started: float,
+    deadline: float,
 ) -> dict[int, Snippet]:
     """Why each hit matched: the abstract passage with matches, else authors, keywords, title."""
     out: dict[int, Snippet] = {}
@@ -441,7 +450,7 @@ def _snippets(
         with index.deadline(db, _left(started, deadline + 0.1)):
             # All four columns in one statement: most hits match in the abstract, but a second
             # statement for the rest would cost more than the short columns' snippets.
-            found = index.snippets(db, match, rows, SNIPPET_COLUMNS, marks, 24)
+            found = index.snippets(db, match, rows, SNIPPET_COLUMNS, marks, 24, walk)
             for rowid, texts in found:
                 out[rowid] = _why(texts)
     except index.SearchTimeout:

@@ -428,6 +428,7 @@ def snippets(
     columns: Sequence[int],
     marks: tuple[str, str],
     words: int,
+    walk: bool = False,
 ) -> Iterator[tuple[int, tuple[str, ...]]]:
     """(rowid, FTS5 snippets of some columns: 0 title, 1 abstract, 2 authors, 3 keywords) of
     these papers rows (each with its `rowid`).
@@ -435,17 +436,32 @@ def snippets(
     snippet() reads only the paper and the query, so the rows are indexed on their own in a
     temporary FTS5 table (tokenized as the archive's index is) and the snippets taken there:
     in the archive's index each hit would cost a look-up of every term in every segment, a walk
-    of long doclists for common words.
+    of long doclists for common words. With `walk` (words that match only a few hundred
+    papers), one statement walks the archive's matches between the lowest and highest rowid
+    instead, cheaper than indexing the rows.
     """
     if not rows:
+        return
+    cols = ", ".join("snippet(papers_fts, ?, ?, ?, '…', ?)" for _ in columns)
+    params = [v for c in columns for v in (c, marks[0], marks[1], words)]
+    if walk:
+        rowids = [row["rowid"] for row in rows]
+        marks_in = ",".join("?" * len(rowids))
+        # The unary + keeps the IN list out of FTS5's hands: given to FTS5 as rowid = ? it
+        # would run one lookup per value. The range is what FTS5 walks.
+        sql = (
+            f"SELECT rowid, {cols} FROM papers_fts WHERE papers_fts MATCH ?"
+            f" AND rowid BETWEEN ? AND ? AND +rowid IN ({marks_in})"
+        )
+        for row in db.execute(sql, [*params, match, min(rowids), max(rowids), *rowids]):
+            yield int(row[0]), tuple(v or "" for v in row[1:])
         return
     conn = db.conn
     names = ", ".join(_FTS_COLUMNS)
     conn.execute(
         f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_hits USING fts5({names}, tokenize=porter)"
     )
-    cols = ", ".join("snippet(search_hits, ?, ?, ?, '…', ?)" for _ in columns)
-    params = [v for c in columns for v in (c, marks[0], marks[1], words)]
+    cols = cols.replace("papers_fts", "search_hits")
     with conn:  # commits at once, so no transaction stays open on the shared connection
         conn.executemany(
             f"INSERT INTO temp.search_hits (rowid, {names}) VALUES (?, ?, ?, ?, ?)",

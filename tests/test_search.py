@@ -259,13 +259,14 @@ def test_every_hit_says_why_it_matched(store: Storage) -> None:
             assert any(is_match for _, is_match in hit.snippet), (text, hit.paper.id)
 
 
-@pytest.mark.parametrize("walk", [0, 10**6])
+@pytest.mark.parametrize(("walk", "common"), [(0, 10), (0, 10**6), (10**6, 10**6)])
 @pytest.mark.parametrize("text", ["diffusion", "meta-rl", "author:chen", "GUI agents", "mesh"])
 def test_snippets_are_the_archive_index_s_own(
-    sqlite_store: Storage, monkeypatch: pytest.MonkeyPatch, text: str, walk: int
+    sqlite_store: Storage, monkeypatch: pytest.MonkeyPatch, text: str, walk: int, common: int
 ) -> None:
-    # The hits snippeted in a table of their own or in one walk: each as the index gives it.
+    # Hits snippeted in a table of their own, one by one or in one walk: as the index gives it.
     monkeypatch.setattr(engine, "SNIPPET_WALK_MATCHES", walk)
+    monkeypatch.setattr(engine, "COMMON_PAPERS", common)
     db = sqlite_store.search.db
     expression = engine._expression(db, parse(text))
     match = expression.match(any_term=True) or expression.match()

@@ -53,8 +53,8 @@ TITLE_BOOST = 1.0  # lift for a paper with every term in its title
 NAME_BOOST = 1.0
 NAME_TOKENS = 4
 SNIPPET_COLUMNS = (1, 2, 3, 0)  # abstract, then authors, keywords, title
-# Snippets come from one walk of the archive's matches up to this many, else from the hits
-# indexed on their own (see fts.snippets).
+# Snippets come from one walk of the archive's matches up to this many, else from a look-up of
+# each hit, or with common terms (long doclists) from the hits indexed on their own.
 SNIPPET_WALK_MATCHES = 300
 EMPTY_NOTE = (
     "Type some words to search, e.g. /papers diffusion transformers, "
@@ -198,7 +198,8 @@ def _search(
     ordered = _ranked(db, expression, exact, full, partial, titled, now, _left(started, deadline))
     ordered = ordered[:limit]
     walk = len(full) + len(partial) <= SNIPPET_WALK_MATCHES
-    snippets = _snippets(db, relaxed or match, ordered, walk, started, deadline)
+    source: index.SnippetSource = "walk" if walk else "own table" if scorer.common else "look up"
+    snippets = _snippets(db, relaxed or match, ordered, source, started, deadline)
     hits = tuple(
         SearchHit(row_to_paper(r), round(r["score"], 4), snippets.get(r["rowid"], ()), r["rowid"])
         for r in ordered
@@ -439,7 +440,7 @@ def _snippets(
     db: Database,
     match: str,
     rows: list[dict[str, Any]],
-    walk: bool,
+    source: index.SnippetSource,
     started: float,
     deadline: float,
 ) -> dict[int, Snippet]:
@@ -450,7 +451,7 @@ def _snippets(
         with index.deadline(db, _left(started, deadline + 0.1)):
             # All four columns in one statement: most hits match in the abstract, but a second
             # statement for the rest would cost more than the short columns' snippets.
-            found = index.snippets(db, match, rows, SNIPPET_COLUMNS, marks, 24, walk)
+            found = index.snippets(db, match, rows, SNIPPET_COLUMNS, marks, 24, source)
             for rowid, texts in found:
                 out[rowid] = _why(texts)
     except index.SearchTimeout:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from sqlite_utils import Database
 
@@ -40,6 +40,7 @@ PAPER_COLUMNS = (
     " p.keywords, p.categories, p.organization, p.sources, p.first_seen, p.last_seen"
 )
 _FTS_COLUMNS = ("title", "abstract", "authors", "keywords")  # papers_fts, in order
+SnippetSource = Literal["walk", "look up", "own table"]  # see snippets()
 # Ticks of the progress handler: SQLite VM instructions between deadline checks.
 _TICK = 2000
 _STOPS: dict[int, list[float]] = {}  # connection id -> the stop times of its open deadlines
@@ -428,7 +429,7 @@ def snippets(
     columns: Sequence[int],
     marks: tuple[str, str],
     words: int,
-    walk: bool = False,
+    source: SnippetSource = "own table",
 ) -> Iterator[tuple[int, tuple[str, ...]]]:
     """(rowid, FTS5 snippets of some columns: 0 title, 1 abstract, 2 authors, 3 keywords) of
     these papers rows (each with its `rowid`).
@@ -436,15 +437,22 @@ def snippets(
     snippet() reads only the paper and the query, so the rows are indexed on their own in a
     temporary FTS5 table (tokenized as the archive's index is) and the snippets taken there:
     in the archive's index each hit would cost a look-up of every term in every segment, a walk
-    of long doclists for common words. With `walk` (words that match only a few hundred
-    papers), one statement walks the archive's matches between the lowest and highest rowid
-    instead, cheaper than indexing the rows.
+    of long doclists for common words. For rarer words the archive's index is cheaper:
+    `source` "walk" (words in at most a few hundred papers) walks the matches between the
+    lowest and highest rowid in one statement, "look up" looks each hit up.
     """
     if not rows:
         return
     cols = ", ".join("snippet(papers_fts, ?, ?, ?, '…', ?)" for _ in columns)
     params = [v for c in columns for v in (c, marks[0], marks[1], words)]
-    if walk:
+    if source == "look up":
+        sql = f"SELECT rowid, {cols} FROM papers_fts WHERE papers_fts MATCH ? AND rowid = ?"
+        for rowid in (row["rowid"] for row in rows):
+            found = db.execute(sql, [*params, match, rowid]).fetchone()
+            if found:
+                yield int(found[0]), tuple(v or "" for v in found[1:])
+        return
+    if source == "walk":
         rowids = [row["rowid"] for row in rows]
         marks_in = ",".join("?" * len(rowids))
         # The unary + keeps the IN list out of FTS5's hands: given to FTS5 as rowid = ? it

@@ -38,7 +38,7 @@ from bot.models import (
 from bot.ports import ChatPoster, Clock
 from bot.selection import EVIDENCE, pick_digest
 from bot.storage import Storage
-from bot.taste import ChannelTaste, channel_taste
+from bot.taste import ChannelTaste, SharedVectors, channel_taste
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,8 @@ class DigestRunner:
     # Digests this process is delivering right now: a lease names the process, so two runs in
     # one process (a start-up resume and a /papers digest) must be told apart here.
     _delivering: set[tuple[Channel, date, str]] = field(default_factory=set)
+    # Every channel's taste over the same candidates shares one tf-idf fit.
+    _vectors: SharedVectors = field(default_factory=SharedVectors)
 
     def delivering(self, claim: DigestClaim) -> bool:
         """True while this process delivers that digest."""
@@ -167,7 +169,11 @@ class DigestRunner:
         ids = [paper.id for paper in candidates]
         matches = {topic: self.match_topic(topic, ids) for topic in sub.topics}
         posted = self.storage.ledger.posted_paper_ids(sub.channel)
-        taste = channel_taste(self.storage, sub.channel, candidates, now) if sub.taste else None
+        taste = (
+            channel_taste(self.storage, sub.channel, candidates, now, self._vectors)
+            if sub.taste
+            else None
+        )
         taste = taste or ChannelTaste({})
         return pick_digest(sub, candidates, posted | taste.saved, day, matches, taste.liking)
 
@@ -196,7 +202,7 @@ class DigestRunner:
         """The week's papers the channel's taste likes that it was never shown nor saved."""
         posted = self.storage.ledger.posted_paper_ids(sub.channel)
         week = [p for p in self.storage.papers.recent(since, since.date()) if p.id not in posted]
-        liking = channel_taste(self.storage, sub.channel, week, self.clock()).liking
+        liking = channel_taste(self.storage, sub.channel, week, self.clock(), self._vectors).liking
         liked = sorted(
             (p for p in week if p.id in liking and liking[p.id].score >= EVIDENCE),
             key=lambda p: (-liking[p.id].score, p.id),

@@ -10,9 +10,12 @@ two saves describe a topic rather than two papers. `benchmarks/taste.py` measure
 
 from __future__ import annotations
 
+import copy
+import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -39,6 +42,7 @@ SIMILAR_POOL = 50  # papers each search adds to the candidates of /papers like
 MAX_BACKGROUND = 2000  # papers of the last BACKGROUND the model learns against
 BACKGROUND = timedelta(days=30)
 C = 0.1  # the SVM's regularisation (arxiv-sanity uses 0.01 with its larger corpus)
+SHOWN_WEIGHT = 2.0  # a paper posted and not saved, against 1 for a background paper
 
 
 def paper_text(paper: Paper) -> str:
@@ -47,14 +51,15 @@ def paper_text(paper: Paper) -> str:
 
 
 class PaperVectors:
-    """Tf-idf rows for a set of papers, fitted on those papers."""
+    """Tf-idf rows for a set of papers, fitted on those papers (`extend` adds rows for more
+    papers in the same vocabulary)."""
 
     def __init__(self, papers: Sequence[Paper]) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.ids = [paper.id for paper in papers]
         self.row = {pid: i for i, pid in enumerate(self.ids)}
-        vectorizer = TfidfVectorizer(
+        self._vectorizer = TfidfVectorizer(
             strip_accents="unicode",
             stop_words="english",
             token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9_-]+\b",
@@ -64,14 +69,56 @@ class PaperVectors:
             max_df=0.5 if len(papers) >= 200 else 1.0,
             dtype=np.float32,
         )
-        self.matrix: sparse.csr_matrix = vectorizer.fit_transform(
+        self.matrix: sparse.csr_matrix = self._vectorizer.fit_transform(
             [paper_text(p) for p in papers]
         ).tocsr()
-        self.terms: Sequence[str] = vectorizer.get_feature_names_out()
+        self.terms: Sequence[str] = self._vectorizer.get_feature_names_out()
 
     def rows(self, ids: Iterable[str]) -> list[int]:
         """The row of each id that has one."""
         return [self.row[pid] for pid in ids if pid in self.row]
+
+    def extend(self, papers: Iterable[Paper]) -> PaperVectors:
+        """These vectors plus rows for the papers they lack, in the same vocabulary (a new
+        object: the shared vectors stay as they were)."""
+        new = list({p.id: p for p in papers if p.id not in self.row}.values())
+        if not new:
+            return self
+        from scipy.sparse import vstack
+
+        grown = copy.copy(self)
+        grown.ids = [*self.ids, *(p.id for p in new)]
+        grown.row = {pid: i for i, pid in enumerate(grown.ids)}
+        added = self._vectorizer.transform([paper_text(p) for p in new])
+        grown.matrix = vstack([self.matrix, added], format="csr")
+        return grown
+
+
+@dataclass
+class SharedVectors:
+    """Tf-idf fitted once per set of papers and reused: every channel of a digest run ranks
+    the same candidates against the same background, so the vocabulary is fitted once per
+    run, not once per channel (each channel only adds rows for its saved and shown papers)."""
+
+    size: int = 4  # paper sets kept (the daily digest, /papers today, the roundup's week)
+    fits: int = 0  # how many times a vocabulary was fitted
+    _fitted: OrderedDict[int, PaperVectors] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def over(self, papers: Sequence[Paper]) -> PaperVectors:
+        """The vectors of exactly these papers, fitted now or earlier for the same set."""
+        key = hash(tuple((p.id, p.title, p.abstract) for p in papers))
+        with self._lock:
+            if key in self._fitted:
+                self._fitted.move_to_end(key)
+                return self._fitted[key]
+        vectors = PaperVectors(papers)
+        with self._lock:
+            self.fits += 1
+            self._fitted[key] = vectors
+            while len(self._fitted) > self.size:
+                self._fitted.popitem(last=False)
+        return vectors
 
 
 def save_weight(save: ChannelSave, now: datetime) -> float:
@@ -145,8 +192,9 @@ def _fit(
         labels[vectors.row[pid]] = 1
         sample[vectors.row[pid]] = weight
     for pid in explicit:
-        sample[vectors.row[pid]] = 2.0
-    svm = LinearSVC(C=C, class_weight="balanced", tol=1e-4, max_iter=2000)
+        sample[vectors.row[pid]] = SHOWN_WEIGHT
+    # A fixed seed: liblinear shuffles the rows, and a preview must match the posted digest.
+    svm = LinearSVC(C=C, class_weight="balanced", tol=1e-4, max_iter=2000, random_state=0)
     svm.fit(vectors.matrix, labels, sample_weight=sample)
     return svm.coef_.ravel().astype(np.float32), float(svm.intercept_[0])
 
@@ -161,22 +209,45 @@ class ChannelTaste:
 
 
 def channel_taste(
-    storage: Storage, channel: Channel, candidates: Sequence[Paper], now: datetime
+    storage: Storage,
+    channel: Channel,
+    candidates: Sequence[Paper],
+    now: datetime,
+    shared: SharedVectors | None = None,
 ) -> ChannelTaste:
     """The channel's taste over the candidates: none until it saved MIN_SAVES papers."""
     saves = storage.activity.channel_saves(channel)[:MAX_SAVES]
     if len(saves) < MIN_SAVES or not candidates:
         return ChannelTaste({})
     saved = storage.papers.get_many([save.paper_id for save in saves])
-    shown = sorted(storage.ledger.posted_paper_ids(channel) - saved.keys())[-MAX_SHOWN:]
+    shown_ids = sorted(storage.ledger.posted_paper_ids(channel) - saved.keys())[-MAX_SHOWN:]
+    shown = list(storage.papers.get_many(shown_ids).values())
     background = storage.papers.recent(now - BACKGROUND, (now - BACKGROUND).date())
-    background.sort(key=lambda p: zlib.crc32(p.id.encode()))  # a fixed sample, not the newest
-    pool = {p.id: p for p in [*background[:MAX_BACKGROUND], *candidates]}
-    pool.update(storage.papers.get_many(shown))
-    pool.update(saved)
-    vectors = PaperVectors(list(pool.values()))
+    return taste_over(candidates, saves, saved, shown, background, now, shared)
+
+
+def taste_over(
+    candidates: Sequence[Paper],
+    saves: Sequence[ChannelSave],
+    saved: Mapping[str, Paper],
+    shown: Sequence[Paper],
+    background: Sequence[Paper],
+    now: datetime,
+    shared: SharedVectors | None = None,
+) -> ChannelTaste:
+    """The taste of a channel that saved `saves` (their papers in `saved`) and was shown
+    `shown`, over the candidates, learnt against a sample of `background`."""
+    if len({s.paper_id for s in saves}) < MIN_SAVES or not candidates:
+        return ChannelTaste({})
+    sample = sorted(background, key=lambda p: zlib.crc32(p.id.encode()))  # fixed, not the newest
+    common = list({p.id: p for p in [*sample[:MAX_BACKGROUND], *candidates]}.values())
+    vectors = (
+        (shared if shared is not None else SharedVectors())
+        .over(common)
+        .extend([*shown, *saved.values()])
+    )
     weights = {s.paper_id: save_weight(s, now) for s in saves if s.paper_id in saved}
-    model = train(vectors, weights, shown)
+    model = train(vectors, weights, [p.id for p in shown])
     if model is None:
         return ChannelTaste({}, frozenset(saved))
     savers = {s.paper_id: s.savers for s in saves}

@@ -14,7 +14,7 @@ from bot.models import Channel, ChannelSave, DigestKind
 from bot.replies import SearchReply, SettingsReply, TextReply
 from bot.sources import sample_files
 from bot.storage import Storage
-from bot.taste import MIN_SAVES, save_weight
+from bot.taste import MIN_SAVES, SharedVectors, channel_taste, save_weight
 from tests.conftest import FixedClock, RecordingPoster, make_paper
 
 LATE = datetime(2025, 8, 29, 9, 0, tzinfo=UTC)  # the last day of the bundled sample
@@ -69,6 +69,25 @@ def test_saves_in_another_channel_do_not_change_this_one(
     _save(sampled, other, ("U1", NVSPEECH), ("U2", SEPARATION))
     assert bot.preview(channel) == trending
     assert {item.paper.id for item in bot.preview(other).items} >= SPEECH
+
+
+def test_channels_share_one_tf_idf_fit_and_get_the_picks_they_would_alone(
+    sampled: Storage, channel: Channel
+) -> None:
+    other = Channel(channel.platform, channel.workspace, "C-other")
+    _save(sampled, channel, ("U1", NVSPEECH), ("U2", SEPARATION))
+    _save(sampled, other, ("U1", "2508.16790"), ("U1", "2508.11598"), ("U2", "2508.11598"))
+    candidates = sampled.papers.recent(LATE - timedelta(days=3), (LATE - timedelta(days=3)).date())
+    shared = SharedVectors()
+    together = [channel_taste(sampled, ch, candidates, LATE, shared) for ch in (channel, other)]
+    assert shared.fits == 1
+    alone = [channel_taste(sampled, ch, candidates, LATE) for ch in (channel, other)]
+    assert together == alone
+    assert together[0].liking.keys() != together[1].liking.keys()  # each its own saves
+    assert together[0].liking and together[1].liking
+    candidates = [*candidates, make_paper("2508.99999", "A paper the store has not seen")]
+    assert "2508.99999" in channel_taste(sampled, other, candidates, LATE, shared).liking
+    assert shared.fits == 2  # another set of papers: fitted anew
 
 
 async def test_taste_off_restores_trending_and_on_brings_it_back(

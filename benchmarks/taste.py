@@ -1,34 +1,54 @@
 """Does the digest learn a channel's taste from a few saves? Simulated channels over real papers.
 
-    python -m benchmarks.taste            # dev and test topics, 1/2/3 saves, 10 draws each
-    python -m benchmarks.taste --speed    # also: training time over 50,000 candidate papers
+    python -m benchmarks.taste                 # every mode, dev and test topics, 1/2/3 saves
+    python -m benchmarks.taste --mode week --split dev --topics keywords --saves 2 --draws 20
+    python -m benchmarks.taste --speed         # only: one channel's taste over 50,000 papers
 
-Corpus: the 6,039 real papers of hf_daily_2024-05_2026-07_dev.tar.xz. Topics: the blind
-relevance judgments of benchmarks/relevance (a query's papers graded 2, "on topic", by judges who
-read the query's intent), so a topic is defined by people, not by the model's tf-idf. Queries of
-the author and typo classes are left out (an author is not a topic; a typo repeats a query), as
-are topics with fewer than 8 papers and topics overlapping an earlier one by half. The split is
-the relevance set's: every choice in bot/taste.py was made on `dev`; `test` is reported only.
+Corpus: the 6,039 real papers of hf_daily_2024-05_2026-07_dev.tar.xz (380 days of Hugging Face
+Daily Papers, 16 a day on average). Topics come from labels the model never reads:
 
-A simulated channel is interested in one topic. Its members saved k of the topic's papers (k = 1,
-2, 3, drawn at random, 10 draws per topic); 30 papers it was shown (drawn from the 300 most
-trending, none of the topic) were not saved. The digest ranks every other paper of the corpus;
-recall@10 is the share of the topic's remaining papers among the first 10 (out of at most 10).
-Trending is the documented score on each paper's own day. Systems:
+- keywords: Hugging Face's keywords (KEYWORD_TOPICS); only the papers that carry keywords (from
+  2025 on) are candidates and topic papers.
+- judged: the blind relevance judgments of benchmarks/relevance (a query's papers graded 2, "on
+  topic", by judges who read the query's intent). Queries of the author and typo classes are
+  left out (an author is not a topic; a typo repeats a query), as are topics with fewer than 8
+  papers and topics overlapping an earlier one by half. Only judged papers can count as hits.
 
-- trending: the digest without taste (taste off).
-- arxiv-sanity: tf-idf (its settings) + LinearSVC(C=0.01, balanced) on the saves against every
-  other paper, ranked by the SVM alone.
-- taste: bot.taste (weighted saves, shown-not-saved negatives, one feedback round) blended with
-  trending exactly as bot.selection does.
+Both splits have dev and test topics; every setting in bot/taste.py and bot/selection.py was
+chosen on `dev`; `test` is reported, never tuned on. Both labellings are incomplete (an
+on-topic paper without the keyword, or outside the judged pool, counts as a miss), so recall
+here is a lower bound.
 
-"trending share" is the share of a system's 10 picks that trending alone would also pick.
+A simulated channel is interested in one topic and saved k of its papers (k = 1, 2, 3). Modes:
+
+- day, week (what a digest does): a day d is drawn among the days with at least k topic papers
+  before it and one in the window [d, d + 1 or 7 days); the k saves are drawn among the topic's
+  papers before d (each saved on its own day, so older saves weigh less); the channel was posted
+  and did not save the 30 most trending papers of the 30 days before d that are off the topic;
+  the digest ranks the window's papers, each with the trending score of its own day, and the
+  taste is bot.taste.taste_over itself (background: the 30 days before d). recall@10 is the
+  share of the window's topic papers among the 10 picks, out of min(10, topic papers in the
+  window). A day has 16 papers on average, so the day mode is nearly saturated (10 picks of 16):
+  the week is the digest-sized test.
+- corpus (the first measure, kept for comparison): the k saves and 30 shown papers (from the
+  300 most trending, off the topic) are drawn from the whole corpus, the digest ranks every
+  other paper of the corpus at once (two years) and recall@10 is the share of the topic's
+  other papers among the first 10; the taste is bot.taste.train over tf-idf of the corpus.
+
+Systems: trending (taste off); arxiv-sanity (its tf-idf settings fitted on the whole corpus, its
+LinearSVC C=0.01 trained on the saves against every paper known at the window's end, ranked
+alone); taste alone (bot.taste's score); taste (taste blended with trending exactly as
+bot.selection does: what ships). With 1 save, the shipped taste is off (MIN_SAVES = 2), so
+"taste" is trending. "trending share" is the share of a system's picks that trending alone
+also picks. Each figure is the mean over topics of a topic's mean over its draws, ± the
+standard error over topics; the last column is taste minus arxiv-sanity, paired by topic.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -36,8 +56,9 @@ import tarfile
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from datetime import date
+from collections.abc import Collection, Sequence
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +66,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from benchmarks.realdata import real_papers
+from benchmarks.synthetic import Archive
 from bot import taste
-from bot.models import Paper
+from bot.models import ChannelSave, Paper
 from bot.selection import blend, trending_score
 
 HERE = Path(__file__).parent
@@ -57,9 +79,7 @@ MIN_TOPIC = 8
 DRAWS = 10
 SHOWN = 30
 K = 10
-
-# (saves with their weights, papers shown and not saved) -> {system: a score per corpus paper}
-Scorer = Callable[[dict[str, float], list[str]], dict[str, np.ndarray]]
+WINDOWS = {"day": 1, "week": 7}  # days of Daily Papers a digest ranks in the window modes
 
 # Research topics as Hugging Face's keywords name them (a paper is on a topic when one of its
 # keywords, lower-cased and without a parenthesis, is one of the names), picked by hand from the
@@ -155,132 +175,259 @@ def own_day_trending(paper: Paper) -> float:
     return trending_score(paper, day)
 
 
-def arxiv_sanity(corpus: Sequence[Paper]) -> Scorer:
-    """The arxiv-sanity-lite recommender: its tf-idf settings and SVM, on the saves alone."""
-    vectorizer = TfidfVectorizer(
-        strip_accents="unicode",
-        stop_words="english",
-        token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
-        ngram_range=(1, 2),
-        max_features=20000,
-        sublinear_tf=True,
-        max_df=0.1,
-        min_df=5,
-    )
-    matrix = vectorizer.fit_transform([f"{p.title}. {p.abstract}" for p in corpus])
-    ids = [p.id for p in corpus]
+class ArxivSanity:
+    """The arxiv-sanity-lite recommender: its tf-idf settings, fitted once over the whole
+    corpus (its database), and its SVM trained on the saves alone against every other paper."""
 
-    def score(saves: dict[str, float], shown: list[str]) -> dict[str, np.ndarray]:
-        labels = np.array([pid in saves for pid in ids], dtype=np.int8)
-        svm = LinearSVC(class_weight="balanced", C=0.01, tol=1e-6, max_iter=10000)
-        svm.fit(matrix, labels)
-        return {"arxiv-sanity": svm.decision_function(matrix)}
+    name = "arxiv-sanity"
 
-    return score
+    def __init__(self, corpus: Sequence[Paper]) -> None:
+        vectorizer = TfidfVectorizer(
+            strip_accents="unicode",
+            stop_words="english",
+            token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+            ngram_range=(1, 2),
+            max_features=20000,
+            sublinear_tf=True,
+            max_df=0.1,
+            min_df=5,
+        )
+        self.matrix = vectorizer.fit_transform([f"{p.title}. {p.abstract}" for p in corpus])
+        self.ids = [p.id for p in corpus]
+        self.row = {pid: i for i, pid in enumerate(self.ids)}
+        self._scored: dict[tuple[frozenset[str], int], np.ndarray] = {}
 
-
-def channel_taste(corpus: Sequence[Paper], trending: np.ndarray) -> Scorer:
-    """bot.taste trained as the digest trains it, ranked alone ("taste alone") and blended with
-    trending exactly as the digest blends it ("taste"); one model for both."""
-    vectors = taste.PaperVectors(corpus)
-    ids = [p.id for p in corpus]
-    trend = trending.tolist()
-
-    def score(saves: dict[str, float], shown: list[str]) -> dict[str, np.ndarray]:
-        model = taste.train(vectors, saves, shown)
-        assert model is not None
-        liked = model.scores(ids)
-        return {"taste": np.array(blend(trend, liked.tolist())), "taste alone": liked}
-
-    return score
+    def scores(self, saves: Collection[str], known: np.ndarray | None = None) -> np.ndarray:
+        """The SVM's decision value for every corpus paper, trained on the papers `known`
+        (a boolean mask over the corpus: the database at the time; default every paper)."""
+        rows = np.flatnonzero(known) if known is not None else np.arange(len(self.ids))
+        key = (frozenset(saves), len(rows))
+        if key not in self._scored:
+            labels = np.array([self.ids[i] in saves for i in rows], dtype=np.int8)
+            svm = LinearSVC(
+                class_weight="balanced", C=0.01, tol=1e-6, max_iter=10000, random_state=0
+            )
+            svm.fit(self.matrix[rows], labels)
+            self._scored[key] = np.asarray(svm.decision_function(self.matrix)).ravel()
+        return self._scored[key]
 
 
-def simulate(
+# (split, saves, system) -> per topic: [(recall@10, trending share)] over its draws
+Results = dict[tuple[str, int, str], dict[str, list[tuple[float, float]]]]
+
+
+def picks_of(ids: Sequence[str], scores: Sequence[float] | np.ndarray, k: int = K) -> set[str]:
+    """The k best-scored ids (ties by position, as a stable sort leaves them)."""
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    return {ids[i] for i in order[:k]}
+
+
+def record(
+    results: Results,
+    key: tuple[str, int],
+    topic: str,
+    relevant: set[str],
+    ranked: dict[str, set[str]],
+) -> None:
+    """One draw's recall@10 and trending share for every system."""
+    for name, picks in ranked.items():
+        recall = len(relevant & picks) / min(K, len(relevant))
+        share = len(ranked["trending"] & picks) / max(1, len(picks))
+        results[(*key, name)].setdefault(topic, []).append((recall, share))
+
+
+def simulate_corpus(
     corpus: Sequence[Paper],
     topics: dict[str, list[tuple[str, list[str]]]],
     pool: set[str],
     saves_per: Sequence[int],
     draws: int = DRAWS,
     seed: int = 7,
-) -> None:
-    """Run every system on every simulated channel; print recall@10 and the trending share.
-    The digest ranks the papers of `pool` the channel was not shown."""
+) -> Results:
+    """The whole-corpus measure: the digest ranks every paper of `pool` the channel was not
+    shown (two years of papers at once); taste is bot.taste.train over tf-idf of the corpus."""
     ids = [p.id for p in corpus]
     trending = np.array([own_day_trending(p) for p in corpus])
     by_trend = [ids[i] for i in np.argsort(-trending)]
-    scorers = [
-        lambda saves, shown: {"trending": trending},
-        arxiv_sanity(corpus),
-        channel_taste(corpus, trending),
-    ]
-    names = ["trending", "arxiv-sanity", "taste alone", "taste"]
+    sanity = ArxivSanity(corpus)
+    vectors = taste.PaperVectors(corpus)
     outside = np.array([pid not in pool for pid in ids])
     rng = random.Random(seed)
-    # (split, k, system) -> [(recall@10, trending share)]
-    results: dict[tuple[str, int, str], list[tuple[float, float]]] = defaultdict(list)
+    results: Results = defaultdict(dict)
     for split, split_topics in topics.items():
-        for _name, papers in split_topics:
+        for name, papers in split_topics:
             topic = set(papers)
             for k in saves_per:
                 for _ in range(draws):
                     saved = rng.sample(papers, k)
                     shown = rng.sample([p for p in by_trend[:300] if p not in topic], SHOWN)
                     hidden = outside.copy()
-                    hidden[[corpus_row(ids, pid) for pid in (*saved, *shown)]] = True
+                    hidden[[sanity.row[pid] for pid in (*saved, *shown)]] = True
+                    model = taste.train(vectors, dict.fromkeys(saved, 1.0), shown)
+                    assert model is not None
+                    liked = model.scores(ids)
+                    systems = {
+                        "trending": trending,
+                        "arxiv-sanity": sanity.scores(set(saved)),
+                        "taste alone": liked,
+                        "taste": np.array(blend(trending.tolist(), liked.tolist())),
+                    }
+                    ranked = {
+                        system: picks_of(ids, np.where(hidden, -np.inf, scores))
+                        for system, scores in systems.items()
+                    }
                     rest = topic - set(saved) - set(shown)
-                    picks = {}
-                    for scorer in scorers:
-                        for name, scores in scorer(dict.fromkeys(saved, 1.0), shown).items():
-                            ranked = np.argsort(-np.where(hidden, -np.inf, scores), kind="stable")
-                            picks[name] = {ids[i] for i in ranked[:K]}
-                    for name in names:
-                        recall = len(rest & picks[name]) / min(K, len(rest))
-                        share = len(picks["trending"] & picks[name]) / K
-                        results[(split, k, name)].append((recall, share))
-    counts = ", ".join(f"{split} {len(t)}" for split, t in topics.items())
-    print(f"{len(pool):,} candidate papers; topics: {counts}")
-    print(f"recall@10 (trending share of the 10 picks), mean over topics x {draws} draws")
-    print(f"{'split':<6}{'saves':>6}  " + "".join(f"{name:<18}" for name in names))
-    for split in topics:
-        for k in saves_per:
-            cells = []
-            for name in names:
-                rows = results[(split, k, name)]
-                recall = statistics.mean(r for r, _ in rows)
-                share = statistics.mean(s for _, s in rows)
-                cells.append(f"{recall:.3f} ({share:.0%})".ljust(18))
-            print(f"{split:<6}{k:>6}  " + "".join(cells))
+                    record(results, (split, k), name, rest, ranked)
+    return results
 
 
-_ROWS: dict[int, dict[str, int]] = {}
+def simulate_windows(
+    corpus: Sequence[Paper],
+    topics: dict[str, list[tuple[str, list[str]]]],
+    pool: set[str],
+    window: int,
+    saves_per: Sequence[int],
+    draws: int = DRAWS,
+    seed: int = 7,
+    sanity: ArxivSanity | None = None,
+    shared: taste.SharedVectors | None = None,
+) -> Results:
+    """The digest's measure: the channel saved k of the topic's papers before a day d; the
+    digest ranks the papers of the `window` days from d (each paper with the trending score
+    of its own day) with the taste trained exactly as bot.taste.channel_taste trains it (the
+    saves, the 30 papers it was posted and did not save: the most trending of the 30 days
+    before d off the topic, the background: the 30 days before d). Only papers of `pool` are
+    candidates and topic papers (the papers the topic labelling covers)."""
+    ids = [p.id for p in corpus]
+    paper = dict(zip(ids, corpus, strict=True))
+    day_of = {p.id: p.added or p.day or date(2025, 1, 1) for p in corpus}
+    days = sorted(set(day_of.values()))
+    on_day: dict[date, list[Paper]] = defaultdict(list)
+    for p in corpus:
+        on_day[day_of[p.id]].append(p)
+    trend = {p.id: own_day_trending(p) for p in corpus}
+    sanity = sanity or ArxivSanity(corpus)
+    day_index = np.array([days.index(day_of[pid]) for pid in ids])
+    shared = shared or taste.SharedVectors(size=2 * len(days))
+    rng = random.Random(seed)
+    results: Results = defaultdict(dict)
+
+    def span(first: date, last: date) -> list[Paper]:
+        return [p for d in days if first <= d < last for p in on_day[d]]
+
+    for split, split_topics in topics.items():
+        for name, papers in split_topics:
+            topic = set(papers) & pool
+            papers = sorted(topic)
+            for k in saves_per:
+                starts = [
+                    d
+                    for d in days
+                    if sum(day_of[p] < d for p in papers) >= k
+                    and any(d <= day_of[p] < d + timedelta(days=window) for p in papers)
+                ]
+                for _ in range(draws if starts else 0):
+                    start = rng.choice(starts)
+                    end = start + timedelta(days=window)
+                    saved = rng.sample(sorted(p for p in papers if day_of[p] < start), k)
+                    before = span(start - taste.BACKGROUND, start)
+                    shown = sorted(
+                        (p for p in before if p.id not in topic), key=lambda p: -trend[p.id]
+                    )[:SHOWN]
+                    candidates = [p for p in span(start, end) if p.id in pool]
+                    now = datetime.combine(start, dtime(9), UTC)
+                    saves = [
+                        ChannelSave(pid, 1, datetime.combine(day_of[pid], dtime(9), UTC))
+                        for pid in saved
+                    ]
+                    liking = taste.taste_over(
+                        candidates, saves, {p: paper[p] for p in saved}, shown, before, now, shared
+                    ).liking
+                    cids = [p.id for p in candidates]
+                    trending = [trend[pid] for pid in cids]
+                    liked = [liking[pid].score if pid in liking else 0.0 for pid in cids]
+                    everything = sanity.scores(set(saved), day_index < days.index(start) + window)
+                    systems = {
+                        "trending": trending,
+                        "arxiv-sanity": [everything[sanity.row[pid]] for pid in cids],
+                        "taste alone": liked,
+                        "taste": blend(trending, liked),
+                    }
+                    ranked = {system: picks_of(cids, scores) for system, scores in systems.items()}
+                    record(results, (split, k), name, topic & set(cids), ranked)
+    return results
 
 
-def corpus_row(ids: list[str], pid: str) -> int:
-    """The index of a paper id in `ids` (memoised per list)."""
-    rows = _ROWS.setdefault(id(ids), {p: i for i, p in enumerate(ids)})
-    return rows[pid]
+def report(results: Results, title: str) -> None:
+    """A markdown table: recall@10 (mean over topics of each topic's mean over its draws) ±
+    its standard error over topics, trending's share of the picks, and taste's paired margin
+    over arxiv-sanity with its standard error."""
+    names = ["trending", "arxiv-sanity", "taste alone", "taste"]
+    keys = sorted({(split, k) for split, k, _ in results}, key=lambda sk: (sk[0] != "dev", sk))
+    print(f"\n{title}\n")
+    print("| topics | saves | " + " | ".join(names) + " | taste − arxiv-sanity |")
+    print("|---|---|" + "---|" * (len(names) + 1))
+    for split, k in keys:
+        per_topic = {
+            name: {
+                t: (statistics.fmean(r for r, _ in d), statistics.fmean(s for _, s in d))
+                for t, d in results[(split, k, name)].items()
+            }
+            for name in names
+        }
+        cells = []
+        for name in names:
+            recalls = [r for r, _ in per_topic[name].values()]
+            share = statistics.fmean(s for _, s in per_topic[name].values())
+            cells.append(f"{statistics.fmean(recalls):.3f} ± {_se(recalls):.3f} ({share:.0%})")
+        margin = [
+            per_topic["taste"][t][0] - per_topic["arxiv-sanity"][t][0] for t in per_topic["taste"]
+        ]
+        cells.append(f"{statistics.fmean(margin):+.3f} ± {_se(margin):.3f}")
+        draws = sum(len(d) for d in results[(split, k, "taste")].values())
+        label = f"{split} ({len(per_topic['taste'])} topics, {draws} draws)"
+        print(f"| {label} | {k} | " + " | ".join(cells) + " |")
+
+
+def _se(values: Sequence[float]) -> float:
+    return statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
 
 
 def speed(corpus: Sequence[Paper], size: int = 50_000) -> None:
-    """Time the steps of one channel's taste over `size` candidate papers."""
-    copies = [
-        Paper(id=f"{i}-{p.id}", title=p.title, abstract=p.abstract)
-        for i in range(size // len(corpus) + 1)
-        for p in corpus
-    ][:size]
+    """Time one channel's taste over `size` candidate papers of the synthetic archive (real
+    abstract sentences and a Zipf vocabulary, benchmarks/synthetic.py) and two real saves: the
+    tf-idf fit shared by every channel of a digest run, then three times one channel's training
+    alone and its whole taste (training, scoring every candidate, the why line's evidence)."""
+    archive = Archive()
+    candidates = [
+        Paper(id=row.id, title=row.title, abstract=row.abstract) for row in archive.papers(size)
+    ]
+    now = datetime(2026, 8, 1, 9, tzinfo=UTC)
+    saved = {p.id: p for p in corpus[:2]}
+    saves = [ChannelSave(pid, 1, now) for pid in saved]
+    shown = candidates[:30]
+    shared = taste.SharedVectors()
     started = time.perf_counter()
-    vectors = taste.PaperVectors(copies)
-    vectorized = time.perf_counter() - started
-    saves = dict.fromkeys([copies[0].id, copies[1].id], 1.0)
-    started = time.perf_counter()
-    model = taste.train(vectors, saves, [c.id for c in copies[2:32]])
-    assert model is not None
-    model.scores(vectors.ids)
-    trained = time.perf_counter() - started
+    vectors = shared.over(candidates)
+    fitted = time.perf_counter() - started
+    trained, tasted = [], []
+    for _ in range(3):
+        started = time.perf_counter()
+        weights = {s.paper_id: taste.save_weight(s, now) for s in saves}
+        shown_ids = [p.id for p in shown]
+        taste.train(vectors, weights, shown_ids, outside=[*shown, *saved.values()])
+        trained.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        liking = taste.taste_over(candidates, saves, saved, shown, [], now, shared).liking
+        tasted.append(time.perf_counter() - started)
+    assert len(liking) == size
     print(
-        f"{size:,} candidate papers, {vectors.matrix.shape[1]:,} terms: tf-idf {vectorized:.2f} s"
-        f" (once per digest run, shared by every channel); one channel's training with its"
-        f" feedback round and scoring every candidate {trained:.2f} s"
+        f"{size:,} candidate papers, {vectors.matrix.shape[1]:,} terms: tf-idf fit"
+        f" {fitted:.1f} s (once per digest run, shared by every channel); one channel's model"
+        f" trained in {' / '.join(f'{t:.2f}' for t in trained)} s; its whole taste (training,"
+        f" scoring every candidate, the saved paper each is most like)"
+        f" {' / '.join(f'{t:.2f}' for t in tasted)} s; load average"
+        f" {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
     )
 
 
@@ -288,25 +435,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["dev", "test", "both"], default="both")
     parser.add_argument("--topics", choices=["keywords", "judged", "both"], default="both")
-    parser.add_argument("--speed", action="store_true", help="also time 50,000 candidates")
+    parser.add_argument(
+        "--mode", choices=["day", "week", "corpus", "all"], default="all", help="what is ranked"
+    )
+    parser.add_argument("--speed", action="store_true", help="only time 50,000 candidates")
     parser.add_argument("--draws", type=int, default=DRAWS, help="draws of saves per topic")
     parser.add_argument("--saves", default="1,2,3", help="saves per channel, e.g. 2")
     args = parser.parse_args()
     corpus = load_corpus()
-    splits = ("dev", "test") if args.split == "both" else (args.split,)
-    saves = [int(k) for k in args.saves.split(",")]
-    if args.topics in ("keywords", "both"):
-        print("Topics from Hugging Face keywords; candidates: the papers with keywords")
-        topics = keyword_topics(corpus)
-        pool = {p.id for p in corpus if p.keywords}
-        simulate(corpus, {s: topics[s] for s in splits}, pool, saves, args.draws)
-    if args.topics in ("judged", "both"):
-        print("Topics from the blind relevance judgments; candidates: every paper")
-        topics = load_topics({p.id for p in corpus})
-        pool = {p.id for p in corpus}
-        simulate(corpus, {s: topics[s] for s in splits}, pool, saves, args.draws)
     if args.speed:
         speed(corpus)
+        return
+    splits = ("dev", "test") if args.split == "both" else (args.split,)
+    saves = [int(k) for k in args.saves.split(",")]
+    labellings = []
+    if args.topics in ("keywords", "both"):
+        kw = keyword_topics(corpus)
+        labellings.append(("Hugging Face keyword topics", kw, {p.id for p in corpus if p.keywords}))
+    if args.topics in ("judged", "both"):
+        judged = load_topics({p.id for p in corpus})
+        labellings.append(("judged topics", judged, {p.id for p in corpus}))
+    modes = ("day", "week", "corpus") if args.mode == "all" else (args.mode,)
+    for label, topics, pool in labellings:
+        chosen = {s: topics[s] for s in splits}
+        for mode in modes:
+            started = time.perf_counter()
+            if mode == "corpus":
+                results = simulate_corpus(corpus, chosen, pool, saves, args.draws)
+                what = f"the whole corpus ({len(pool):,} papers) at once"
+            else:
+                window = WINDOWS[mode]
+                results = simulate_windows(corpus, chosen, pool, window, saves, args.draws)
+                what = f"the papers of {window} day{'s' * (window > 1)} after the saves"
+            took = time.perf_counter() - started
+            report(results, f"{label}; the digest ranks {what} ({took:.0f} s)")
 
 
 if __name__ == "__main__":

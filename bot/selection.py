@@ -12,7 +12,7 @@ recency; the half-life of three days keeps the digest about this week's papers.
 
 When a channel's taste is on (bot.taste), each candidate also has a taste score; the rank is then
 
-    z(taste) + 0.3 x z(log(1 + trending))
+    z(taste) + 0.1 x z(log(1 + trending))
 
 with z standardising over the day's eligible candidates: what the channel saves leads, and
 trending orders the rest and fills every slot the taste does not claim.
@@ -29,7 +29,7 @@ from datetime import date
 from bot.models import Digest, DigestItem, Paper, Subscription
 
 HALF_LIFE_DAYS = 3.0
-TRENDING_WEIGHT = 0.3  # trending against taste, both standardised (tuned in benchmarks/taste.py)
+TRENDING_WEIGHT = 0.1  # trending against taste, both standardised (tuned in benchmarks/taste.py)
 
 
 EVIDENCE = 1.5  # a taste score from which the why line names the saved paper it is like

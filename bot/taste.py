@@ -3,18 +3,18 @@ members saved against the papers it was shown and did not save, and a background
 
 The approach of arxiv-sanity (tf-idf + a linear SVM per user), with what a channel adds: a paper
 saved by three members weighs three times one saved by one, an old save fades (half-life
-`SAVE_HALF_LIFE_DAYS`), papers posted and never saved are negatives, and one round of pseudo-
-relevance feedback (the model's few best candidates join the positives at a low weight) lets
-two saves describe a topic rather than two papers. `benchmarks/taste.py` measures each of these.
+`SAVE_HALF_LIFE_DAYS`), and papers posted and never saved are negatives. The vocabulary is
+fitted once per set of candidates and background (`SharedVectors`), so every channel of a
+digest run shares it. `benchmarks/taste.py` measures each choice (a pseudo-relevance feedback
+round was measured and dropped: it did not help on the dev topics).
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -34,12 +34,11 @@ if TYPE_CHECKING:
 
 MIN_SAVES = 2  # distinct papers a channel must have saved before its taste shapes the digest
 SAVE_HALF_LIFE_DAYS = 90.0
-FEEDBACK_TOP = 5  # candidates that join the positives in the feedback round
-FEEDBACK_WEIGHT = 0.3  # their weight, against 1 for a paper one member saved
 MAX_SAVES = 500  # the channel's most saved, most recent papers the model learns from
 MAX_SHOWN = 500  # papers posted and not saved, newest ids first
 SIMILAR_POOL = 50  # papers each search adds to the candidates of /papers like
 MAX_BACKGROUND = 2000  # papers of the last BACKGROUND the model learns against
+MAX_TRAIN = 5000  # background and candidate papers one channel's model is trained against
 BACKGROUND = timedelta(days=30)
 C = 0.1  # the SVM's regularisation (arxiv-sanity uses 0.01 with its larger corpus)
 SHOWN_WEIGHT = 2.0  # a paper posted and not saved, against 1 for a background paper
@@ -51,8 +50,7 @@ def paper_text(paper: Paper) -> str:
 
 
 class PaperVectors:
-    """Tf-idf rows for a set of papers, fitted on those papers (`extend` adds rows for more
-    papers in the same vocabulary)."""
+    """Tf-idf rows for a set of papers, fitted on those papers."""
 
     def __init__(self, papers: Sequence[Paper]) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -73,32 +71,28 @@ class PaperVectors:
             [paper_text(p) for p in papers]
         ).tocsr()
         self.terms: Sequence[str] = self._vectorizer.get_feature_names_out()
+        self._sampled: list[str] | None = None
 
     def rows(self, ids: Iterable[str]) -> list[int]:
         """The row of each id that has one."""
         return [self.row[pid] for pid in ids if pid in self.row]
 
-    def extend(self, papers: Iterable[Paper]) -> PaperVectors:
-        """These vectors plus rows for the papers they lack, in the same vocabulary (a new
-        object: the shared vectors stay as they were)."""
-        new = list({p.id: p for p in papers if p.id not in self.row}.values())
-        if not new:
-            return self
-        from scipy.sparse import vstack
+    def transform(self, papers: Sequence[Paper]) -> sparse.csr_matrix:
+        """Rows for other papers, in this vocabulary."""
+        return self._vectorizer.transform([paper_text(p) for p in papers]).tocsr()
 
-        grown = copy.copy(self)
-        grown.ids = [*self.ids, *(p.id for p in new)]
-        grown.row = {pid: i for i, pid in enumerate(grown.ids)}
-        added = self._vectorizer.transform([paper_text(p) for p in new])
-        grown.matrix = vstack([self.matrix, added], format="csr")
-        return grown
+    def sample(self, count: int) -> list[str]:
+        """A fixed sample of `count` ids (by a hash of the id, not the newest)."""
+        if self._sampled is None:
+            self._sampled = sorted(self.ids, key=lambda pid: zlib.crc32(pid.encode()))
+        return self._sampled[:count]
 
 
 @dataclass
 class SharedVectors:
     """Tf-idf fitted once per set of papers and reused: every channel of a digest run ranks
     the same candidates against the same background, so the vocabulary is fitted once per
-    run, not once per channel (each channel only adds rows for its saved and shown papers)."""
+    run, not once per channel (a channel only adds rows for its saved and shown papers)."""
 
     size: int = 4  # paper sets kept (the daily digest, /papers today, the roundup's week)
     fits: int = 0  # how many times a vocabulary was fitted
@@ -135,67 +129,98 @@ class TasteModel:
     weights: np.ndarray  # the linear model's coefficients over the tf-idf vocabulary
     bias: float
     saved: tuple[str, ...]  # ids of the saved papers the model learned from
+    saved_rows: sparse.csr_matrix  # their tf-idf rows, in that order
 
     def scores(self, ids: Sequence[str]) -> np.ndarray:
         """The model's decision value for each id (0 for an id it has no vector for)."""
-        out = np.zeros(len(ids), dtype=np.float32)
-        known = [(i, self.vectors.row[pid]) for i, pid in enumerate(ids) if pid in self.vectors.row]
-        if known:
-            at, rows = zip(*known, strict=True)
-            out[list(at)] = self.vectors.matrix[list(rows)] @ self.weights + self.bias
-        return out
+        every = self.vectors.matrix @ self.weights + self.bias
+        return np.array([every[self.vectors.row[i]] if i in self.vectors.row else 0 for i in ids])
 
     def most_like(self, ids: Sequence[str]) -> list[str]:
         """For each id, the saved paper closest to it (cosine of their tf-idf rows)."""
-        saved = [pid for pid in self.saved if pid in self.vectors.row]
         rows = [self.vectors.row.get(pid, 0) for pid in ids]
-        if not saved or not rows:
+        if not self.saved or not rows:
             return [""] * len(ids)
-        sims = self.vectors.matrix[rows] @ self.vectors.matrix[self.vectors.rows(saved)].T
-        best = np.asarray(sims.argmax(axis=1)).ravel()
-        return [saved[int(i)] for i in best]
+        saved = self.saved_rows.T.tocsc()
+        best = np.concatenate(
+            [
+                (self.vectors.matrix[rows[at : at + 4096]] @ saved).toarray().argmax(axis=1)
+                for at in range(0, len(rows), 4096)
+            ]
+        )
+        return [self.saved[int(i)] for i in best]
 
 
 def train(
     vectors: PaperVectors,
     positives: Mapping[str, float],
     negatives: Iterable[str] = (),
-    feedback: bool = True,
+    outside: Iterable[Paper] = (),
 ) -> TasteModel | None:
-    """Fit the taste on weighted positives against explicit negatives and every other paper
-    in `vectors` (the background); None when no positive has a vector."""
-    pos = {pid: w for pid, w in positives.items() if pid in vectors.row}
-    if not pos or len(pos) == len(vectors.ids):
+    """Fit the taste on weighted positives against explicit negatives and a fixed sample of
+    MAX_TRAIN other papers of `vectors` (the background); `outside` are positives and
+    negatives `vectors` lacks. None when no positive has a vector."""
+    extra = {p.id: p for p in outside if p.id not in vectors.row}
+    rows = _Rows(vectors, list(extra.values()))
+    pos = {pid: w for pid, w in positives.items() if pid in rows}
+    explicit = {pid for pid in negatives if pid in rows and pid not in pos}
+    own = {*pos, *explicit}
+    background = [pid for pid in vectors.sample(MAX_TRAIN) if pid not in own]
+    if not pos or not background:
         return None
-    explicit = {pid for pid in negatives if pid in vectors.row and pid not in pos}
-    weights, bias = _fit(vectors, pos, explicit)
-    if feedback:
-        scores = vectors.matrix @ weights + bias
-        order = np.argsort(-scores)
-        extra = [vectors.ids[i] for i in order[: FEEDBACK_TOP + len(pos) + len(explicit)]]
-        extra = [pid for pid in extra if pid not in pos and pid not in explicit][:FEEDBACK_TOP]
-        weights, bias = _fit(vectors, {**pos, **dict.fromkeys(extra, FEEDBACK_WEIGHT)}, explicit)
-    return TasteModel(vectors, weights, bias, tuple(pos))
+    ids = [*pos, *explicit, *background]
+    weights, bias = _fit(rows.of(ids), ids, pos, explicit)
+    return TasteModel(vectors, weights, bias, tuple(pos), rows.of(list(pos)))
+
+
+class _Rows:
+    """The tf-idf rows of the shared vectors' papers and of a few others (a channel's saved
+    and shown papers), without copying the shared matrix."""
+
+    def __init__(self, vectors: PaperVectors, extra: Sequence[Paper]) -> None:
+        self.vectors = vectors
+        self.extra = {p.id: i for i, p in enumerate(extra)}
+        self.extra_rows = vectors.transform(extra) if extra else None
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self.vectors.row or pid in self.extra
+
+    def of(self, ids: Sequence[str]) -> sparse.csr_matrix:
+        """The rows of these ids, in order."""
+        from scipy.sparse import vstack
+
+        inside = [self.vectors.row[pid] for pid in ids if pid in self.vectors.row]
+        blocks = [self.vectors.matrix[inside]]
+        if self.extra_rows is not None:
+            outside = [self.extra[pid] for pid in ids if pid not in self.vectors.row]
+            blocks.append(self.extra_rows[outside])
+        stacked = vstack(blocks, format="csr")
+        order = [pid for pid in ids if pid in self.vectors.row]
+        order += [pid for pid in ids if pid not in self.vectors.row]
+        if order == list(ids):
+            return stacked
+        where = {pid: i for i, pid in enumerate(order)}
+        return stacked[[where[pid] for pid in ids]]
 
 
 def _fit(
-    vectors: PaperVectors, positives: Mapping[str, float], explicit: set[str]
+    matrix: sparse.csr_matrix,
+    ids: Sequence[str],
+    positives: Mapping[str, float],
+    explicit: Collection[str],
 ) -> tuple[np.ndarray, float]:
-    """A class-balanced linear SVM: positives (weighted) against the rest; explicit negatives
-    (shown to the channel, not saved) count double."""
+    """A class-balanced linear SVM over the rows of `ids`: positives (weighted) against the
+    rest; explicit negatives (shown to the channel, not saved) weigh SHOWN_WEIGHT."""
     from sklearn.svm import LinearSVC
 
-    n = len(vectors.ids)
-    labels = np.zeros(n, dtype=np.int8)
-    sample = np.ones(n, dtype=np.float32)
-    for pid, weight in positives.items():
-        labels[vectors.row[pid]] = 1
-        sample[vectors.row[pid]] = weight
-    for pid in explicit:
-        sample[vectors.row[pid]] = SHOWN_WEIGHT
+    labels = np.array([pid in positives for pid in ids], dtype=np.int8)
+    sample = np.array(
+        [positives.get(pid, SHOWN_WEIGHT if pid in explicit else 1.0) for pid in ids],
+        dtype=np.float64,
+    )
     # A fixed seed: liblinear shuffles the rows, and a preview must match the posted digest.
     svm = LinearSVC(C=C, class_weight="balanced", tol=1e-4, max_iter=2000, random_state=0)
-    svm.fit(vectors.matrix, labels, sample_weight=sample)
+    svm.fit(matrix, labels, sample_weight=sample)
     return svm.coef_.ravel().astype(np.float32), float(svm.intercept_[0])
 
 
@@ -241,13 +266,9 @@ def taste_over(
         return ChannelTaste({})
     sample = sorted(background, key=lambda p: zlib.crc32(p.id.encode()))  # fixed, not the newest
     common = list({p.id: p for p in [*sample[:MAX_BACKGROUND], *candidates]}.values())
-    vectors = (
-        (shared if shared is not None else SharedVectors())
-        .over(common)
-        .extend([*shown, *saved.values()])
-    )
+    vectors = (shared if shared is not None else SharedVectors()).over(common)
     weights = {s.paper_id: save_weight(s, now) for s in saves if s.paper_id in saved}
-    model = train(vectors, weights, [p.id for p in shown])
+    model = train(vectors, weights, [p.id for p in shown], outside=[*shown, *saved.values()])
     if model is None:
         return ChannelTaste({}, frozenset(saved))
     savers = {s.paper_id: s.savers for s in saves}

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot import taste
 from bot.commands import CommandContext
 from bot.core import PapersBot
 from bot.ingest import ingest_files
@@ -88,6 +89,24 @@ def test_channels_share_one_tf_idf_fit_and_get_the_picks_they_would_alone(
     candidates = [*candidates, make_paper("2508.99999", "A paper the store has not seen")]
     assert "2508.99999" in channel_taste(sampled, other, candidates, LATE, shared).liking
     assert shared.fits == 2  # another set of papers: fitted anew
+
+
+def test_a_model_trained_on_a_sample_still_scores_every_candidate(
+    sampled: Storage, channel: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _save(sampled, channel, ("U1", NVSPEECH), ("U2", SEPARATION))
+    candidates = sampled.papers.recent(LATE - timedelta(days=3), (LATE - timedelta(days=3)).date())
+    whole = channel_taste(sampled, channel, candidates, LATE)
+    monkeypatch.setattr(taste, "MAX_TRAIN", 30)  # fewer papers than the candidates
+    sampled_taste = channel_taste(sampled, channel, candidates, LATE)
+    assert (
+        sampled_taste.liking.keys()
+        == whole.liking.keys()
+        == {p.id for p in candidates} - {NVSPEECH, SEPARATION}
+    )
+    assert sampled_taste == channel_taste(sampled, channel, candidates, LATE)  # a fixed sample
+    best = sorted(sampled_taste.liking, key=lambda pid: -sampled_taste.liking[pid].score)
+    assert set(best[:5]) >= SPEECH
 
 
 async def test_taste_off_restores_trending_and_on_brings_it_back(

@@ -410,25 +410,31 @@ def speed(corpus: Sequence[Paper], size: int = 50_000) -> None:
     started = time.perf_counter()
     vectors = shared.over(candidates)
     fitted = time.perf_counter() - started
-    trained, tasted = [], []
+    trained: list[tuple[float, float]] = []  # (wall, CPU) seconds
+    tasted: list[tuple[float, float]] = []
     for _ in range(3):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         weights = {s.paper_id: taste.save_weight(s, now) for s in saves}
         shown_ids = [p.id for p in shown]
         taste.train(vectors, weights, shown_ids, outside=[*shown, *saved.values()])
-        trained.append(time.perf_counter() - started)
-        started = time.perf_counter()
+        trained.append((time.perf_counter() - started, time.process_time() - cpu))
+        started, cpu = time.perf_counter(), time.process_time()
         liking = taste.taste_over(candidates, saves, saved, shown, [], now, shared).liking
-        tasted.append(time.perf_counter() - started)
+        tasted.append((time.perf_counter() - started, time.process_time() - cpu))
     assert len(liking) == size
     print(
         f"{size:,} candidate papers, {vectors.matrix.shape[1]:,} terms: tf-idf fit"
         f" {fitted:.1f} s (once per digest run, shared by every channel); one channel's model"
-        f" trained in {' / '.join(f'{t:.2f}' for t in trained)} s; its whole taste (training,"
-        f" scoring every candidate, the saved paper each is most like)"
-        f" {' / '.join(f'{t:.2f}' for t in tasted)} s; load average"
+        f" trained in {_seconds(trained)}; its whole taste (training, scoring every candidate,"
+        f" the saved paper each is most like) {_seconds(tasted)}; load average"
         f" {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores"
     )
+
+
+def _seconds(timings: Sequence[tuple[float, float]]) -> str:
+    wall = " / ".join(f"{w:.2f}" for w, _ in timings)
+    cpu = " / ".join(f"{c:.2f}" for _, c in timings)
+    return f"{wall} s ({cpu} s of CPU)"
 
 
 def main() -> None:

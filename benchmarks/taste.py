@@ -33,7 +33,8 @@ A simulated channel is interested in one topic and saved k of its papers (k = 1,
 - corpus (the first measure, kept for comparison): the k saves and 30 shown papers (from the
   300 most trending, off the topic) are drawn from the whole corpus, the digest ranks every
   other paper of the corpus at once (two years) and recall@10 is the share of the topic's
-  other papers among the first 10; the taste is bot.taste.train over tf-idf of the corpus.
+  other papers among the first 10; the taste is bot.taste.train over tf-idf of the corpus,
+  trained whatever the number of saves (so with 1 save too).
 
 Systems: trending (taste off); arxiv-sanity (its tf-idf settings fitted on the whole corpus, its
 LinearSVC C=0.01 trained on the saves against every paper known at the window's end, ranked

@@ -401,7 +401,7 @@ class SearchIndex(Protocol):
         *,
         limit: int = 10,
         now: datetime | None = None,
-        deadline: float = ...,
+        deadline: float | None = ...,
     ) -> SearchReply:
         """Answer /papers <text>: ranked hits with snippets; never raises for any input text."""
         ...

@@ -19,6 +19,7 @@ from bot.config import Settings, load_settings
 from bot.core import PapersBot
 from bot.corethread import CoreThread
 from bot.models import Channel, Digest, DigestItem, MessageRef, Paper
+from bot.search import engine
 from bot.storage import Storage, open_storage
 from tests.postgres_server import PostgresServer
 from tests.upstream_server import UpstreamServer
@@ -103,6 +104,13 @@ def _words_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests search by words even where the semantic extra is installed: embedding every
     ingested paper would make them slow (tests/test_semantic.py turns it on where it tests it)."""
     monkeypatch.setenv("SEMANTIC_SEARCH", "off")
+
+
+@pytest.fixture(autouse=True)
+def _patient_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Searches get seconds, not the service's 250 ms: the suite runs four processes at a time
+    and answers must not depend on the machine's load. Tests of the time limit pass their own."""
+    monkeypatch.setattr(engine, "DEFAULT_DEADLINE", 5.0)
 
 
 @pytest.fixture

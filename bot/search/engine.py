@@ -105,12 +105,13 @@ class FtsSearch:
         *,
         limit: int = 10,
         now: datetime | None = None,
-        deadline: float = DEFAULT_DEADLINE,
+        deadline: float | None = None,
         meaning: bool = True,
     ) -> SearchReply:
         """Answer /papers <text>: ranked hits with snippets; never raises for any input text.
         With the semantic extra, papers close in meaning join unless `meaning` is False."""
         started = time.perf_counter()
+        deadline = DEFAULT_DEADLINE if deadline is None else deadline
         at = now or datetime.now(UTC)
 
         def run(query: Query, limit: int) -> SearchReply:

@@ -31,7 +31,6 @@ from bot.search import engine, ranking
 from bot.search.abbreviations import definitions
 from bot.search.engine import (
     BOUNDED_NOTE,
-    DEFAULT_DEADLINE,
     EMPTY_NOTE,
     FALLBACK_BUDGET,
     SLOW_NOTE,
@@ -92,11 +91,12 @@ class PgSearch:
         *,
         limit: int = 10,
         now: datetime | None = None,
-        deadline: float = DEFAULT_DEADLINE,
+        deadline: float | None = None,
         meaning: bool = True,
     ) -> SearchReply:
         """Answer /papers <text>: ranked hits with snippets; never raises for any input text."""
         started = time.perf_counter()
+        deadline = engine.DEFAULT_DEADLINE if deadline is None else deadline
         at = now or datetime.now(UTC)
         return answered(text, limit, lambda query, n: self._search(query, n, at, started, deadline))
 

@@ -5,7 +5,8 @@
     .venv/bin/python -m benchmarks.quality --set bundled    # the 40-query regression guard
     .venv/bin/python -m benchmarks.quality --set names      # author names typed as queries
     .venv/bin/python -m benchmarks.quality --semantic       # with papers-bot[semantic] on too
-    .venv/bin/python -m benchmarks.quality --backend postgres   # PostgreSQL's search engine
+    .venv/bin/python -m benchmarks.quality --backend postgres   # PostgreSQL's search, beside
+                                                                # SQLite's, in the same run
 
 The dev-corpus set (benchmarks/relevance/, see its README) is 213 researcher queries over the
 6,039 real papers of hf_daily_2024-05_2026-07_dev.tar.xz, graded blind (0/1/2) on the pooled top
@@ -31,7 +32,7 @@ import tarfile
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -144,12 +145,15 @@ def run_dev_corpus(
 ) -> None:
     """Both splits, per query class, for every ranker."""
     queries, judged = load_judgments()
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        opened(backend, Path(tmp), semantic) as storage,
-    ):
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        storage = stack.enter_context(opened(backend, Path(tmp), semantic))
         count = dev_corpus(storage, Path(tmp))
         systems = rankers(storage, DEV_NOW, deadline)
+        if backend == "postgres":  # SQLite's search and plain FTS5 beside it, in the same run
+            systems = {f"postgres {name}": rank for name, rank in systems.items()}
+            sqlite = stack.enter_context(opened("sqlite", Path(tmp), semantic))
+            dev_corpus(sqlite, Path(tmp))
+            systems |= rankers(sqlite, DEV_NOW, deadline)
         # (split, class) -> system -> [(nDCG@5, recall@10, unjudged share of the top 10)]
         table: dict[tuple[str, str], dict[str, list[tuple[float, float, float]]]] = defaultdict(
             lambda: defaultdict(list)
@@ -179,7 +183,8 @@ def run_dev_corpus(
                 rows = table[key][name]
                 means = [statistics.mean(r[i] for r in rows) for i in range(3)]
                 cells.append(f"{means[0]:.3f} / {means[1]:.3f} ({means[2]:.0%})".ljust(26))
-            print(f"{split:<6}{key[1]:<15}{len(table[key]['search']):>4}  " + "".join(cells))
+            n = len(table[key][next(iter(systems))])
+            print(f"{split:<6}{key[1]:<15}{n:>4}  " + "".join(cells))
 
 
 def run_names(deadline: float | None = None, sample: int = 200) -> None:

@@ -277,12 +277,13 @@ class PgSearch:
         self, expression: Expression, query: Query, limit: int
     ) -> list[tuple[int, float]]:
         """The newest papers with the words as typed, unranked: what a query that ran out of
-        time shows rather than nothing."""
+        time shows rather than nothing (found newest first: it ran out of time because many
+        papers match)."""
         typed = _where(expression, query, typed=True)
         if typed is None:
             return []
         try:
-            with self._deadline(FALLBACK_BUDGET) as conn:
+            with self._deadline(FALLBACK_BUDGET, newest_first=True) as conn:
                 rows = conn.execute(
                     f"SELECT p.seq FROM papers p WHERE {typed.sql} ORDER BY p.seq DESC LIMIT %s",
                     [*typed.params, limit],

@@ -36,7 +36,8 @@ class PostgresServer:
     """`with PostgresServer() as server:` a running server; `server.new_database()` gives the
     URL of an empty database with the papers-bot schema in place."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: dict[str, str] | None = None) -> None:
+        self.settings = settings or {}  # server settings, e.g. {"shared_buffers": "2GB"}
         self.dir = Path(tempfile.mkdtemp(prefix="papers-pg-"))
         self.port = _free_port()
         self.data = self.dir / "data"
@@ -70,7 +71,7 @@ class PostgresServer:
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        ) + "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run(
             "pg_ctl",
             "-D",

@@ -257,10 +257,11 @@ class PgSearch:
             return []
         return [(int(seq), float(score)) for seq, score in rows]
 
-    def _term_papers(self, terms: Sequence[Term]) -> tuple[int, list[int]]:
-        """How many papers there are, and about how many have each term: for each form the
-        count of its rarest word's stem, summed over the forms."""
-        words = sorted({w for t in terms for f in (*t.forms, *t.near) for w in f})
+    def _term_papers(self, terms: Sequence[Term], typed: bool = False) -> tuple[int, list[int]]:
+        """How many papers there are, and about how many have each term (with `typed`, its
+        forms as typed): for each form the count of its rarest word's stem, summed."""
+        forms = {t: _forms(t, typed) for t in terms}
+        words = sorted({w for t in terms for f in forms[t] for w in f})
         papers = self._papers(words)
         row = self.db.one(
             "SELECT CASE WHEN reltuples >= 100000 THEN reltuples::bigint"
@@ -268,8 +269,7 @@ class PgSearch:
         )
         total = int(row[0]) if row else 0
         found = [
-            min(total, sum(min(papers.get(w, 0) for w in f) for f in (*t.forms, *t.near) if f))
-            for t in terms
+            min(total, sum(min(papers.get(w, 0) for w in f) for f in forms[t] if f)) for t in terms
         ]
         return total, found
 
@@ -277,13 +277,15 @@ class PgSearch:
         self, expression: Expression, query: Query, limit: int
     ) -> list[tuple[int, float]]:
         """The newest papers with the words as typed, unranked: what a query that ran out of
-        time shows rather than nothing (found newest first: it ran out of time because many
-        papers match)."""
+        time shows rather than nothing (found newest first when the typed words are common:
+        "KD" may be rare where "knowledge distillation" is not)."""
         typed = _where(expression, query, typed=True)
         if typed is None:
             return []
+        total, found = self._term_papers(expression.terms, typed=True)
+        newest_first = bool(found) and min(found) >= NEWEST_FIRST_SHARE * total
         try:
-            with self._deadline(FALLBACK_BUDGET, newest_first=True) as conn:
+            with self._deadline(FALLBACK_BUDGET, newest_first) as conn:
                 rows = conn.execute(
                     f"SELECT p.seq FROM papers p WHERE {typed.sql} ORDER BY p.seq DESC LIMIT %s",
                     [*typed.params, limit],
@@ -518,6 +520,12 @@ def _term(term: Term, typed: bool = False) -> Fragment:
         forms = [_form(f) for f in term.forms]
         forms += [("plainto_tsquery('papers', %s)", [" ".join(f)]) for f in term.near]
     return _combine(forms, "||")
+
+
+def _forms(term: Term, typed: bool) -> tuple[tuple[str, ...], ...]:
+    if typed:
+        return term.typed_forms or term.forms
+    return (*term.forms, *term.near)
 
 
 def _rarity_score(

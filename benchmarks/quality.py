@@ -7,6 +7,7 @@
     .venv/bin/python -m benchmarks.quality --semantic       # with papers-bot[semantic] on too
     .venv/bin/python -m benchmarks.quality --backend postgres   # PostgreSQL's search, beside
                                                                 # SQLite's, in the same run
+    .venv/bin/python -m benchmarks.quality --pool-out DIR   # + blind shards of unjudged pairs
 
 The dev-corpus set (benchmarks/relevance/, see its README) is 213 researcher queries over the
 6,039 real papers of hf_daily_2024-05_2026-07_dev.tar.xz, graded blind (0/1/2) on the pooled top
@@ -38,6 +39,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from benchmarks import pool
 from benchmarks.bundled_labels import LABELS
 from benchmarks.realdata import real_papers
 from bot.ingest import ingest_files
@@ -142,8 +144,10 @@ def run_dev_corpus(
     semantic: str = "off",
     backend: str = "sqlite",
     deadline: float | None = None,
+    pool_out: Path | None = None,
 ) -> None:
-    """Both splits, per query class, for every ranker."""
+    """Both splits, per query class, for every ranker; with `pool_out`, the blind judging
+    shards of the top-10 pairs no judge has graded are written there (see benchmarks.pool)."""
     queries, judged = load_judgments()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         storage = stack.enter_context(opened(backend, Path(tmp), semantic))
@@ -158,6 +162,7 @@ def run_dev_corpus(
         table: dict[tuple[str, str], dict[str, list[tuple[float, float, float]]]] = defaultdict(
             lambda: defaultdict(list)
         )
+        runs: dict[str, dict[str, list[str]]] = defaultdict(dict)
         for q in queries:
             grades = judged.get(q["id"], {})
             if q["split"] not in splits or not any(g > 0 for g in grades.values()):
@@ -165,6 +170,7 @@ def run_dev_corpus(
             line = []
             for name, rank in systems.items():
                 ranked = rank(q["query"])
+                runs[name][q["id"]] = ranked[:10]
                 unjudged = sum(pid not in grades for pid in ranked[:10]) / 10
                 row = (ndcg(ranked, grades), recall(ranked, grades), unjudged)
                 for key in ((q["split"], q["class"]), (q["split"], "all")):
@@ -172,6 +178,11 @@ def run_dev_corpus(
                 line.append(f"{name} {row[0]:.2f} {row[1]:.2f}")
             if verbose and q["split"] == "dev":
                 print(f"{q['id']} {q['class'][:8]:<8} {q['query'][:40]:<42}", " | ".join(line))
+        if pool_out is not None:
+            asked = [q for q in queries if q["split"] in splits]
+            fetch = storage.papers.get_many
+            n, k = pool.write(pool_out, asked, runs, judged, fetch, RELEVANCE / "guidelines.md")
+            print(f"{n:,} unjudged pairs in {k} shards written to {pool_out}")
     print(f"{len(queries)} queries over {count:,} real papers; {sum(map(len, judged.values())):,}")
     print("judged pairs. nDCG@5 / recall@10 (unjudged share of the top 10)")
     print(f"{'split':<6}{'class':<15}{'n':>4}  " + "".join(f"{n:<26}" for n in systems))
@@ -268,6 +279,13 @@ def main() -> None:
         help="the search's time limit instead of its own 0.25 s (e.g. 5 on a busy machine,"
         " where the shipped deadline cuts typo queries short)",
     )
+    parser.add_argument(
+        "--pool-out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the top-10 pairs no judge has graded as blind judging shards to DIR",
+    )
     args = parser.parse_args()
     if args.set == "bundled":
         run_bundled(args.verbose, args.backend, args.deadline)
@@ -276,7 +294,7 @@ def main() -> None:
     else:
         splits = ("dev",) if args.dev_only else ("dev", "test")
         semantic = "auto" if args.semantic else "off"
-        run_dev_corpus(args.verbose, splits, semantic, args.backend, args.deadline)
+        run_dev_corpus(args.verbose, splits, semantic, args.backend, args.deadline, args.pool_out)
 
 
 if __name__ == "__main__":

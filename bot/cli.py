@@ -32,7 +32,7 @@ from bot.ingest import fetch_sources, ingest_files
 from bot.ports import Clock, utcnow
 from bot.search import semantic
 from bot.sources import SourceError, sample_files
-from bot.storage import Storage, copy_to_postgres
+from bot.storage import NO_PGVECTOR, Storage, copy_to_postgres
 from bot.store import SchemaTooNew
 from bot.store.scope import is_postgres_url
 
@@ -361,6 +361,8 @@ def embed(ctx: typer.Context) -> None:
         _fail(f"papers-bot embed needs the semantic extra: {semantic.INSTALL_HINT}")
     with _open(settings) as opened:
         index = opened.storage.semantic
+        if index is None and NO_PGVECTOR:
+            _fail(NO_PGVECTOR[-1])
         if index is None:
             _fail("SEMANTIC_SEARCH is off: set it to auto to search and embed by meaning")
         with _progress() as progress:
@@ -385,13 +387,15 @@ def migrate(
     if not is_postgres_url(target):
         _fail(f"--to must be a postgresql:// URL, not {target!r}")
     try:
-        copied = copy_to_postgres(source, target)
+        copied, note = copy_to_postgres(source, target)
     except SchemaTooNew as exc:
         _fail(str(exc))
     except Exception as exc:  # no server there, no driver, no permission
         _fail(f"cannot copy {source} to PostgreSQL: {exc}")
     counts = ", ".join(f"{n} {table}" for table, n in copied.items())
     out.print(f"Copied {counts}. Start papers-bot with DATABASE_URL set to that database.")
+    if note:
+        out.print(note)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.logs import Throttled
 from bot.models import (
@@ -36,6 +36,9 @@ from bot.replies import SearchReply
 from bot.search import FtsSearch
 from bot.store import SqliteStore
 from bot.store.scope import is_postgres_url
+
+if TYPE_CHECKING:
+    from bot.store.postgres import PgStore
 
 # What a failed database call means, for the operator's log line and the user's reply.
 SQLITE_TROUBLE = {
@@ -505,9 +508,9 @@ class OpenStorage:
 def open_storage(target: str | Path, semantic: str = "off") -> Storage:
     """Open (creating and migrating as needed) the storage at `target`: a postgresql:// URL,
     a SQLite file path, or ":memory:". `semantic` "auto" adds search by meaning when the extra
-    is installed (SQLite only for now)."""
+    is installed (on PostgreSQL, when the server also has pgvector)."""
     if is_postgres_url(target):
-        return _open_postgres(str(target))
+        return _open_postgres(str(target), semantic)
     store = SqliteStore(target)
     dense = _semantic_index(store) if semantic == "auto" else None
     search = FtsSearch(store, dense)
@@ -523,7 +526,7 @@ def open_storage(target: str | Path, semantic: str = "off") -> Storage:
     )
 
 
-def _open_postgres(url: str) -> Storage:
+def _open_postgres(url: str, semantic: str = "off") -> Storage:
     # Imported only here: an installation on SQLite needs no PostgreSQL driver.
     try:
         from bot.search.postgres import PgSearch
@@ -531,30 +534,48 @@ def _open_postgres(url: str) -> Storage:
     except ImportError as exc:
         raise MissingDriver() from exc
     store = PgStore(url)
+    try:
+        dense = _pg_semantic_index(store) if semantic == "auto" else None
+    except BaseException:
+        store.close()
+        raise
     return OpenStorage(
         store.papers,
         store.ledger,
         store.activity,
         store.installations,
-        PgSearch(store),
+        PgSearch(store, dense),
         store.zotero,
         store,
+        dense,
     )
 
 
-def copy_to_postgres(source: Path, url: str) -> dict[str, int]:
+def copy_to_postgres(source: Path, url: str) -> tuple[dict[str, int], str]:
     """Copy the SQLite installation at `source` into the PostgreSQL database at `url` (both
-    migrated first), then rebuild the search index there; rows copied per table."""
+    migrated first), then rebuild the search index there, and copy the vectors of search by
+    meaning when both sides have them; rows copied per table, and a note when the vectors could
+    not be copied."""
     try:
+        from bot.search.pg_vectors import copy_vectors
         from bot.search.postgres import PgSearch
         from bot.store.postgres import PgStore
         from bot.store.postgres.copy import copy_sqlite
     except ImportError as exc:
         raise MissingDriver() from exc
+    note = ""
     with SqliteStore(source) as sqlite, PgStore(url) as postgres:
         copied = copy_sqlite(sqlite, postgres)
         PgSearch(postgres).rebuild()
-    return copied
+        vectors = copy_vectors(sqlite, postgres)
+        if isinstance(vectors, str):
+            note = (
+                f"The vectors of search by meaning were not copied: {vectors}. Once the server"
+                " has pgvector, run papers-bot embed against it."
+            )
+        elif vectors:
+            copied["paper_vectors"] = vectors
+    return copied, note
 
 
 class MissingDriver(Exception):
@@ -572,3 +593,25 @@ def _semantic_index(store: SqliteStore) -> DenseIndex | None:
     from bot.search import semantic
 
     return semantic.SemanticIndex(store) if semantic.available() else None
+
+
+# Why search by meaning is off on a PostgreSQL server without pgvector, once it has been said.
+NO_PGVECTOR: list[str] = []
+
+
+def _pg_semantic_index(store: PgStore) -> DenseIndex | None:
+    """The pgvector index when the extra is installed and the server has pgvector; without
+    pgvector, the log says so once (per process) and searches go by words."""
+    from bot.search import semantic
+
+    if not semantic.available():
+        return None
+    from bot.search.pg_vectors import NoPgvector, PgVectorIndex
+
+    try:
+        return PgVectorIndex(store)
+    except NoPgvector as exc:
+        if str(exc) not in NO_PGVECTOR:
+            NO_PGVECTOR.append(str(exc))
+            logging.getLogger(__name__).warning("%s", exc)
+        return None

@@ -84,8 +84,9 @@ class PostgresServer:
             "start",
         )
         self.admin(f"CREATE DATABASE {DATABASE}")
-        # In the shared schema, where every test's schema finds its operators.
+        # In the shared schema, where every test's schema finds its operators and types.
         self.admin("CREATE EXTENSION pg_trgm", DATABASE)
+        self.admin("CREATE EXTENSION vector", DATABASE)
         return self
 
     def admin(self, statement: str, database: str = "postgres") -> None:

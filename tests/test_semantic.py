@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.search import semantic
 from bot.search.semantic import KEEP_LEXICAL, MIN_COSINE, fuse
-from bot.storage import open_storage
-from tests.conftest import make_paper
+from bot.storage import Storage, copy_to_postgres, open_storage
+from tests.conftest import STORAGE_BACKENDS, make_paper, storage_target
 
 NOW = datetime(2025, 8, 5, 9, tzinfo=UTC)
 needs_extra = pytest.mark.skipif(not semantic.available(), reason="semantic extra not installed")
@@ -157,43 +160,142 @@ def test_a_model_file_that_differs_is_refused(tmp_path: Path) -> None:
     assert caught.value.path == fake and "force-reinstall" in str(caught.value)
 
 
-def test_new_papers_are_embedded_in_the_write_and_found_by_meaning(tmp_path, embedder) -> None:
-    with open_storage(tmp_path / "p.db", semantic="auto") as storage:
-        index = storage.semantic
-        assert isinstance(index, semantic.SemanticIndex)
-        index._embedder = embedder
-        storage.papers.upsert(_papers(), NOW)
-        assert index.missing() == 0
-        seqs = dict(index.db.execute("SELECT id, seq FROM papers").fetchall())
-        hits = index.nearest("making pictures from noise", k=2)
-        assert hits[0][0] == seqs["2501.00001"] and hits[0][1] > hits[1][1]
-        hits = index.nearest("transcribing audio", k=1)
-        assert hits[0][0] == seqs["2501.00002"]
-        among = {seqs["2501.00003"], seqs["2501.00004"]}
-        assert {rowid for rowid, _ in index.nearest("images", k=5, among=among)} == among
-        # a paper stored later is found by the same (already loaded) index
-        storage.papers.upsert(
-            [make_paper("2501.00005", "Graph neural networks for molecules")], NOW
-        )
-        assert (
-            index.nearest("molecule graphs", k=1)[0][0]
-            == index.db.execute("SELECT seq FROM papers WHERE id = '2501.00005'").fetchone()[0]
-        )
+@pytest.fixture(params=STORAGE_BACKENDS)
+def by_meaning(
+    request: pytest.FixtureRequest, tmp_path: Path, embedder: semantic.Embedder
+) -> Iterator[Storage]:
+    """A fresh storage of each backend with search by meaning on (the module's model)."""
+    target = storage_target(request.param, request, tmp_path)
+    with open_storage(target, semantic="auto") as storage:
+        assert isinstance(storage.semantic, semantic.DenseBase)
+        storage.semantic._embedder = embedder
+        yield storage
 
 
-def test_backfill_embeds_what_is_missing_and_resumes(tmp_path, embedder) -> None:
-    path = tmp_path / "p.db"
-    with open_storage(path) as storage:  # words only: no vectors written
+def _seqs(storage: Storage) -> dict[str, int]:
+    """The search side's row key of each stored paper, by id."""
+    db = storage.semantic.db  # type: ignore[union-attr]
+    if isinstance(storage.semantic, semantic.SemanticIndex):
+        return dict(db.execute("SELECT id, seq FROM papers").fetchall())
+    return {row["id"]: row["seq"] for row in db.rows("SELECT id, seq FROM papers")}
+
+
+def _seq(storage: Storage, pid: str) -> int:
+    return _seqs(storage)[pid]
+
+
+def test_new_papers_are_embedded_in_the_write_and_found_by_meaning(by_meaning) -> None:
+    index = by_meaning.semantic
+    by_meaning.papers.upsert(_papers(), NOW)
+    assert index.missing() == 0
+    hits = index.nearest("making pictures from noise", k=2)
+    assert hits[0][0] == _seq(by_meaning, "2501.00001") and hits[0][1] > hits[1][1]
+    hits = index.nearest("transcribing audio", k=1)
+    assert hits[0][0] == _seq(by_meaning, "2501.00002")
+    among = {_seq(by_meaning, "2501.00003"), _seq(by_meaning, "2501.00004")}
+    assert {rowid for rowid, _ in index.nearest("images", k=5, among=among)} == among
+    assert index.nearest("images", k=5, among=set()) == []
+    # a paper stored later is found by the same (already loaded) index
+    by_meaning.papers.upsert([make_paper("2501.00005", "Graph neural networks for molecules")], NOW)
+    assert index.nearest("molecule graphs", k=1)[0][0] == _seq(by_meaning, "2501.00005")
+
+
+@pytest.mark.parametrize("backend", STORAGE_BACKENDS)
+def test_backfill_embeds_what_is_missing_and_resumes(
+    backend, request, tmp_path, embedder, monkeypatch
+) -> None:
+    target = storage_target(backend, request, tmp_path)
+    with open_storage(target) as storage:  # words only: no vectors written
         storage.papers.upsert(_papers(), NOW)
-    with open_storage(path, semantic="auto") as storage:
+    monkeypatch.setattr(semantic, "BACKFILL_CHUNK", 2)
+    with open_storage(target, semantic="auto") as storage:
         index = storage.semantic
-        assert isinstance(index, semantic.SemanticIndex)
+        assert isinstance(index, semantic.DenseBase)
         index._embedder = embedder
         assert index.missing() == 4
+
+        def stop_after_the_first_chunk(done: int, total: int) -> None:
+            if done:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            index.backfill(stop_after_the_first_chunk)
+    with open_storage(target, semantic="auto") as storage:  # a second run, as after Ctrl-C
+        index = storage.semantic
+        assert isinstance(index, semantic.DenseBase)
+        index._embedder = embedder
+        assert index.missing() == 2  # the first chunk was committed
         ticks: list[tuple[int, int]] = []
-        assert index.backfill(lambda done, total: ticks.append((done, total))) == 4
-        assert ticks[0] == (0, 4) and ticks[-1] == (4, 4)
+        assert index.backfill(lambda done, total: ticks.append((done, total))) == 2
+        assert ticks[0] == (0, 2) and ticks[-1] == (2, 2)
         assert index.missing() == 0 and index.backfill() == 0
+        assert index.nearest("transcribing audio", k=1)[0][0] == _seq(storage, "2501.00002")
+
+
+DIFFUSION = {
+    "2501.00011": ("Latent Diffusion for Video Generation", "Diffusion models for video."),
+    "2501.00012": ("Diffusion Policies for Robot Control", "Robot policies as diffusion models."),
+    "2501.00013": ("Fast Sampling of Diffusion Models", "Fewer steps to sample diffusion models."),
+    "2501.00014": ("Discrete Diffusion Language Models", "Text generated by diffusion."),
+}
+DESCRIPTION = "teaching chatbots manners"  # no word of it in any paper; 2501.00003's meaning
+
+
+def _corpus() -> list:
+    return _papers() + [
+        make_paper(pid, title, abstract=abstract) for pid, (title, abstract) in DIFFUSION.items()
+    ]
+
+
+def test_a_description_is_answered_by_meaning(by_meaning) -> None:
+    by_meaning.papers.upsert(_corpus(), NOW)
+    assert by_meaning.search.search(DESCRIPTION, now=NOW, meaning=False).hits == ()
+    hits = by_meaning.search.search(DESCRIPTION, now=NOW).hits
+    assert [hit.paper.id for hit in hits] == ["2501.00003"]
+    assert hits[0].rowid == _seq(by_meaning, "2501.00003") and hits[0].score >= MIN_COSINE
+
+
+def test_meaning_leaves_the_top_of_a_keyword_ranking_in_place(by_meaning) -> None:
+    by_meaning.papers.upsert(_corpus(), NOW)
+    for query in ("diffusion models", "diffusion"):
+        words = [h.paper.id for h in by_meaning.search.search(query, now=NOW, meaning=False).hits]
+        fused = [h.paper.id for h in by_meaning.search.search(query, now=NOW).hits]
+        assert len(words) >= KEEP_LEXICAL and fused[:KEEP_LEXICAL] == words[:KEEP_LEXICAL]
+        assert set(words) <= set(fused)
+
+
+@pytest.mark.parametrize("extra", ["author:Hinton", "since:2025-01", "-robot"])
+def test_filters_meaning_cannot_honour_leave_the_words_alone(by_meaning, extra) -> None:
+    by_meaning.papers.upsert(_corpus(), NOW)
+    with_it = by_meaning.search.search(f"{DESCRIPTION} {extra}", now=NOW)
+    without = by_meaning.search.search(f"{DESCRIPTION} {extra}", now=NOW, meaning=False)
+    assert with_it == without
+    assert "2501.00003" not in [hit.paper.id for hit in with_it.hits]  # meaning's only find
+
+
+class Recording:
+    """The real dense index, with the texts it was asked about written down."""
+
+    def __init__(self, index: semantic.DenseBase) -> None:
+        self.index = index
+        self.texts: list[str] = []
+
+    def nearest(self, text: str, k: int = 10, among=None) -> list[tuple[int, float]]:
+        self.texts.append(text)
+        return self.index.nearest(text, k, among)
+
+
+def test_meaning_is_taken_from_the_corrected_query(by_meaning) -> None:
+    # a correction must be in 20 times more papers than the typo (spelling.MIN_RATIO)
+    speech = [make_paper(f"2502.{n:05}", f"Speech corpus number {n}") for n in range(1, 21)]
+    speech.append(make_paper("2502.00000", "Speech synthesis"))
+    by_meaning.papers.upsert(_corpus() + speech, NOW)
+    recording = Recording(by_meaning.semantic)
+    by_meaning.search.dense = recording  # type: ignore[attr-defined]
+    reply = by_meaning.search.search("speach synthesis", now=NOW)
+    assert "speech synthesis" in reply.note
+    assert recording.texts == ["speech synthesis"]
+    assert reply.hits[0].paper.id == "2502.00000"
 
 
 def test_nearest_finds_a_stored_vector_among_thousands(tmp_path, embedder) -> None:
@@ -217,22 +319,140 @@ def test_nearest_finds_a_stored_vector_among_thousands(tmp_path, embedder) -> No
         assert index.nearest_vector(vectors[2499], 1, among=big_among)[0][0] == 2500
 
 
-def test_embed_command_backfills_with_a_one_line_summary(tmp_path, embedder) -> None:
-    path = tmp_path / "p.db"
-    with open_storage(path) as storage:
+@pytest.mark.parametrize("backend", STORAGE_BACKENDS)
+def test_embed_command_backfills_with_a_one_line_summary(
+    backend, request, tmp_path, embedder
+) -> None:
+    target = storage_target(backend, request, tmp_path)
+    with open_storage(target) as storage:
         storage.papers.upsert(_papers(), NOW)
     exe = str(Path(sys.executable).with_name("papers-bot"))
     env = {"SEMANTIC_SEARCH": "auto", "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
     run = subprocess.run(
-        [exe, "--db", str(path), "embed"], capture_output=True, text=True, env=env, timeout=120
+        [exe, "--db", str(target), "embed"], capture_output=True, text=True, env=env, timeout=120
     )
     assert run.returncode == 0, run.stderr
     assert "Embedded 4 papers" in run.stdout
+    with open_storage(target, semantic="auto") as storage:
+        assert storage.semantic is not None and storage.semantic.missing() == 0
     off = subprocess.run(
-        [exe, "--db", str(path), "embed"],
+        [exe, "--db", str(target), "embed"],
         capture_output=True,
         text=True,
         env={**env, "SEMANTIC_SEARCH": "off"},
     )
     assert off.returncode == 1 and "SEMANTIC_SEARCH" in off.stderr
     json.dumps(run.stdout)  # printable
+
+
+# --- on PostgreSQL: pgvector --------------------------------------------------------------------
+
+
+@needs_extra
+def test_pgvector_finds_a_stored_vector_among_thousands(postgres_server, monkeypatch) -> None:
+    import numpy as np
+
+    from bot.search import pg_vectors
+
+    url = postgres_server.new_database()
+    with open_storage(url) as storage:
+        storage.papers.upsert([make_paper(f"2503.{n:05}") for n in range(1, 3001)], NOW)
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((3000, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    with open_storage(url, semantic="auto") as storage:
+        index = storage.semantic
+        assert isinstance(index, pg_vectors.PgVectorIndex)
+        seqs = [row["seq"] for row in index.db.rows("SELECT seq FROM papers ORDER BY seq")]
+        with index.db.transaction() as conn, conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO paper_vectors (seq, embedding) VALUES (%s, %s::halfvec)",
+                [(seq, vector.tolist()) for seq, vector in zip(seqs, vectors, strict=True)],
+            )
+        assert index.missing() == 0
+        for target in (0, 1500, 2999):
+            noisy = vectors[target] + 0.02 * rng.standard_normal(384).astype(np.float32)
+            hits = index.nearest_vector(noisy / np.linalg.norm(noisy), 3)
+            assert hits[0][0] == seqs[target] and hits[0][1] > 0.9
+            assert hits[0][1] >= hits[1][1] >= hits[2][1]
+        among = set(seqs[::2]) | {seqs[1501]}
+        assert index.nearest_vector(vectors[1501], 1, among=among)[0][0] == seqs[1501]  # exact
+        monkeypatch.setattr(pg_vectors, "EXACT_AMONG", 100)  # through the index, filtered
+        hits = index.nearest_vector(vectors[1501], 5, among=among)
+        assert hits[0][0] == seqs[1501] and len(hits) == 5 and {s for s, _ in hits} <= among
+
+
+@pytest.fixture
+def without_pgvector(postgres_server) -> str:
+    """A database on the test server where pgvector is not installed, reached as its owner, a
+    role that may not create the extension (only a superuser may): CREATE EXTENSION fails there
+    as on a server without pgvector."""
+    name = f"plain_{uuid.uuid4().hex[:8]}"
+    postgres_server.admin(f"CREATE ROLE {name} LOGIN")
+    postgres_server.admin(f"CREATE DATABASE {name} OWNER {name}")
+    return f"postgresql://{name}@127.0.0.1:{postgres_server.port}/{name}"
+
+
+def _has_vectors_table(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        return bool(conn.execute("SELECT to_regclass('paper_vectors') IS NOT NULL").fetchone()[0])
+
+
+@needs_extra
+def test_a_server_without_pgvector_searches_by_words_and_says_so_once(
+    without_pgvector, postgres_server, caplog
+) -> None:
+    from bot import storage as storage_module
+    from bot.store.postgres.schema import MIGRATIONS
+
+    storage_module.NO_PGVECTOR.clear()
+    for _ in range(2):
+        with open_storage(without_pgvector, semantic="auto") as storage:
+            assert storage.semantic is None
+            storage.papers.upsert(_papers(), NOW)
+            hits = storage.search.search("speech recognition", now=NOW).hits
+            assert [hit.paper.id for hit in hits] == ["2501.00002"]
+    with psycopg.connect(without_pgvector) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+    said = [r.getMessage() for r in caplog.records if "pgvector" in r.getMessage()]
+    assert len(said) == 1 and "permission denied to create extension" in said[0]
+    assert not _has_vectors_table(without_pgvector)
+    exe = str(Path(sys.executable).with_name("papers-bot"))
+    env = {"SEMANTIC_SEARCH": "auto", "PATH": "/usr/bin:/bin", "NO_COLOR": "1"}
+    run = subprocess.run(
+        [exe, "--db", without_pgvector, "embed"], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 1 and "pgvector" in run.stderr
+    # the server gains pgvector: the next start adds the vectors table and embeds new papers
+    postgres_server.admin("CREATE EXTENSION vector", without_pgvector.rsplit("/", 1)[1])
+    with open_storage(without_pgvector, semantic="auto") as storage:
+        assert storage.semantic is not None and storage.semantic.missing() == 4
+    assert _has_vectors_table(without_pgvector)
+
+
+def test_migrate_carries_the_vectors(tmp_path, postgres_server, without_pgvector, embedder) -> None:
+    path = tmp_path / "p.db"
+    with open_storage(path, semantic="auto") as sqlite:
+        assert sqlite.semantic is not None
+        sqlite.semantic._embedder = embedder  # type: ignore[attr-defined]
+        sqlite.papers.upsert(_papers(), NOW)
+        expected = sqlite.semantic.nearest("making pictures from noise", k=4)
+        ids = {seq: pid for pid, seq in _seqs(sqlite).items()}
+        expected_ids = [ids[seq] for seq, _ in expected]
+    url = postgres_server.new_database()
+    for _ in range(2):  # a second run changes nothing
+        copied, note = copy_to_postgres(path, url)
+        assert copied["paper_vectors"] == 4 and note == ""
+    with open_storage(url, semantic="auto") as pg:
+        assert pg.semantic is not None
+        pg.semantic._embedder = embedder  # type: ignore[attr-defined]
+        assert pg.semantic.missing() == 0
+        assert pg.semantic.db.one("SELECT count(*) FROM paper_vectors")[0] == 4  # type: ignore[attr-defined]
+        found = pg.semantic.nearest("making pictures from noise", k=4)
+        ids = {seq: pid for pid, seq in _seqs(pg).items()}
+        assert [ids[seq] for seq, _ in found] == expected_ids
+        for (_, there), (_, here) in zip(expected, found, strict=True):
+            assert abs(there - here) < 0.01
+    copied, note = copy_to_postgres(path, without_pgvector)
+    assert "paper_vectors" not in copied and copied["papers"] == 4
+    assert "not copied" in note and "papers-bot embed" in note

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from bot.models import Paper
 from bot.replies import SearchHit, SearchReply, Snippet
 from bot.search import fts as index
 from bot.search import ranking
@@ -70,6 +71,35 @@ SLOW_NOTE = (
 )
 
 
+def with_meaning(
+    reply: SearchReply,
+    query: Query,
+    limit: int,
+    dense: DenseIndex,
+    papers: Callable[[list[int]], dict[int, Paper]],
+) -> SearchReply:
+    """The word matches fused with the papers closest in meaning to the query as the search
+    understood it (typos corrected; see semantic.fuse); `papers` gives those the words did not
+    find, by rowid. Left as they are for queries with author, date or exclusion filters, which
+    meaning cannot honour."""
+    if query.authors or query.excluded or query.since or query.until:
+        return reply
+    from bot.search.semantic import fuse
+
+    meaning = " ".join([*query.words, *(" ".join(p) for p in query.phrases)])
+    nearest = dense.nearest(meaning, k=DENSE_CANDIDATES)
+    by_rowid = {hit.rowid: hit for hit in reply.hits}
+    order = fuse(list(by_rowid), nearest, limit)
+    closeness = dict(nearest)
+    found = papers([r for r in order if r not in by_rowid])
+    hits = tuple(
+        by_rowid.get(r) or SearchHit(found[r], round(closeness[r], 4), (), r)
+        for r in order
+        if r in by_rowid or r in found
+    )
+    return replace(reply, hits=hits)
+
+
 def answered(text: str, limit: int, run: Callable[[Query, int], SearchReply]) -> SearchReply:
     """The boundary of every engine's search(): the text parsed, an empty query told how to
     search, `run(query, limit)` for the rest (limit kept within 1..100), and any failure below
@@ -115,31 +145,17 @@ class FtsSearch:
         at = now or datetime.now(UTC)
 
         def run(query: Query, limit: int) -> SearchReply:
-            reply = _search(self.db, self.speller, self.counts, query, limit, at, started, deadline)
-            return self._with_meaning(reply, query, limit) if meaning and self.dense else reply
+            reply, understood = _search(
+                self.db, self.speller, self.counts, query, limit, at, started, deadline
+            )
+            if meaning and self.dense is not None:
+                return with_meaning(reply, understood, limit, self.dense, self._papers)
+            return reply
 
         return answered(text, limit, run)
 
-    def _with_meaning(self, reply: SearchReply, query: Query, limit: int) -> SearchReply:
-        """The word matches fused with the papers closest in meaning (see semantic.fuse); left
-        as they are for queries with author, date or exclusion filters, which meaning cannot
-        honour."""
-        if self.dense is None or query.authors or query.excluded or query.since or query.until:
-            return reply
-        from bot.search.semantic import fuse
-
-        meaning = " ".join([*query.words, *(" ".join(p) for p in query.phrases)])
-        nearest = self.dense.nearest(meaning, k=DENSE_CANDIDATES)
-        by_rowid = {hit.rowid: hit for hit in reply.hits}
-        order = fuse(list(by_rowid), nearest, limit)
-        closeness = dict(nearest)
-        rows = index.paper_rows(self.db, [r for r in order if r not in by_rowid])
-        hits = tuple(
-            by_rowid.get(r) or SearchHit(row_to_paper(rows[r]), round(closeness[r], 4), (), r)
-            for r in order
-            if r in by_rowid or r in rows
-        )
-        return replace(reply, hits=hits)
+    def _papers(self, rowids: list[int]) -> dict[int, Paper]:
+        return {r: row_to_paper(row) for r, row in index.paper_rows(self.db, rowids).items()}
 
     def match_ids(self, text: str, among: Collection[str]) -> set[str]:
         """The ids among `among` that match a search query (topic filters of the daily digest)."""
@@ -166,7 +182,8 @@ def _search(
     now: datetime,
     started: float,
     deadline: float,
-) -> SearchReply:
+) -> tuple[SearchReply, Query]:
+    """The reply, and the query as understood (typos corrected)."""
     notes = list(query.problems)
     fixes = speller.corrections([t for w in query.words for t in tokens(w)])
     if fixes:
@@ -175,7 +192,7 @@ def _search(
     expression = _expression(db, query)
     match = expression.match()
     if not match:
-        return SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE))
+        return SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE)), query
     dates = _dates(query)
     exact = _exact_titles(db, expression, match, dates)
     # Papers with every term, the newest CANDIDATES of them ranked by bm25; with few of those,
@@ -206,7 +223,7 @@ def _search(
         for r in ordered
     )
     notes.append(expansion_note(expression))
-    return SearchReply(query=query.text, hits=hits, note=join(*notes))
+    return SearchReply(query=query.text, hits=hits, note=join(*notes)), query
 
 
 def _ranked(

@@ -7,7 +7,8 @@ parameter), matched against the papers' weighted tsvector (title A, authors B, a
 keywords C) through its GIN index and ranked by `ts_rank_cd`, each term weighted by its rarity
 as bm25 does on SQLite. Typos are corrected from the index's stems and their paper counts, as
 on SQLite. Spelled-out abbreviation forms (FTS5 NEAR on SQLite) match when all their words are
-in the paper, in any place.
+in the paper, in any place. With the semantic extra, papers close in meaning (pgvector, see
+bot/search/pg_vectors.py) are fused in as on SQLite.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import errors
@@ -38,11 +39,15 @@ from bot.search.engine import (
     corrected,
     expansion_note,
     join,
+    with_meaning,
 )
 from bot.search.expansion import Expression, Term, expand
 from bot.search.grammar import Query, parse, tokens
 from bot.search.spelling import MIN_LENGTH, MIN_PAPERS, MIN_RATIO, RARE, edits, split
 from bot.store.postgres import PgStore, row_to_paper
+
+if TYPE_CHECKING:
+    from bot.storage import DenseIndex
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +92,9 @@ class PgSearch:
     """Search over a PgStore's tsvector index; learns abbreviations, exact titles and the words
     typo correction compares against as papers are written."""
 
-    def __init__(self, store: PgStore) -> None:
+    def __init__(self, store: PgStore, dense: DenseIndex | None = None) -> None:
         self.db = store.db
+        self.dense = dense  # search by meaning (the semantic extra), fused with the words
         store.papers.on_new_papers(learn)
 
     def search(
@@ -100,11 +106,23 @@ class PgSearch:
         deadline: float | None = None,
         meaning: bool = True,
     ) -> SearchReply:
-        """Answer /papers <text>: ranked hits with snippets; never raises for any input text."""
+        """Answer /papers <text>: ranked hits with snippets; never raises for any input text.
+        With the semantic extra, papers close in meaning join unless `meaning` is False."""
         started = time.perf_counter()
         deadline = engine.DEFAULT_DEADLINE if deadline is None else deadline
         at = now or datetime.now(UTC)
-        return answered(text, limit, lambda query, n: self._search(query, n, at, started, deadline))
+
+        def run(query: Query, limit: int) -> SearchReply:
+            reply, understood = self._search(query, limit, at, started, deadline)
+            if meaning and self.dense is not None:
+                return with_meaning(reply, understood, limit, self.dense, self._papers_by_seq)
+            return reply
+
+        return answered(text, limit, run)
+
+    def _papers_by_seq(self, seqs: list[int]) -> dict[int, Paper]:
+        rows = self.db.rows("SELECT * FROM papers WHERE seq = ANY(%s)", [seqs]) if seqs else []
+        return {int(row["seq"]): row_to_paper(row) for row in rows}
 
     def match_ids(self, text: str, among: Collection[str]) -> set[str]:
         """The ids among `among` that match a search query (topic filters of the daily digest)."""
@@ -140,7 +158,8 @@ class PgSearch:
 
     def _search(
         self, query: Query, limit: int, now: datetime, started: float, deadline: float
-    ) -> SearchReply:
+    ) -> tuple[SearchReply, Query]:
+        """The reply, and the query as understood (typos corrected)."""
         notes = list(query.problems)
         fixes = self._corrections([t for w in query.words for t in tokens(w)])
         if fixes:
@@ -149,7 +168,7 @@ class PgSearch:
         expression = self._expression(query)
         where = _where(expression, query)
         if where is None:
-            return SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE))
+            return SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE)), query
         exact = self._exact_titles(expression, where)
         full, in_time = self._newest_scored(
             where, engine.CANDIDATES + 1, _left(started, deadline / 2), expression
@@ -176,7 +195,7 @@ class PgSearch:
             for row in ordered
         )
         notes.append(expansion_note(expression))
-        return SearchReply(query=query.text, hits=hits, note=join(*notes))
+        return SearchReply(query=query.text, hits=hits, note=join(*notes)), query
 
     def _expression(self, query: Query) -> Expression:
         return expand(query, self._abbreviation_pairs)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import itertools
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -199,17 +200,20 @@ def quantise(vectors: NDArray[np.float32]) -> list[tuple[bytes, bytes, float]]:
     ]
 
 
-class SemanticIndex:
-    """One vector per paper of a SqliteStore, kept in step with new papers; nearest by cosine."""
+def dequantise(values: bytes, scale: float) -> NDArray[np.float32]:
+    """The vector an int8 code (see quantise) stands for."""
+    import numpy as np
 
-    def __init__(self, store: SqliteStore, embedder: Embedder | None = None) -> None:
-        self.db = store.db
+    return np.frombuffer(values, dtype=np.int8).astype(np.float32) * np.float32(scale)
+
+
+class DenseBase(ABC):
+    """What every store's dense index shares: the model (loaded on first use), `nearest` for a
+    text, and `backfill` in chunks that commit as they go. A store's index says how many papers
+    lack a vector, finds the nearest to a vector, lists papers without one and stores some."""
+
+    def __init__(self, embedder: Embedder | None = None) -> None:
         self._embedder = embedder
-        table.ensure(self.db)
-        store.papers.on_new_papers(self._embed_new)
-        self._seqs: Any = None  # numpy int64 array, parallel to _bits (lazily loaded)
-        self._bits: Any = None  # numpy uint64 array, n × 6: the sign bits
-        self._last_id = 0
 
     @property
     def embedder(self) -> Embedder:
@@ -218,23 +222,27 @@ class SemanticIndex:
             self._embedder = Embedder()
         return self._embedder
 
-    def _embed_new(self, db: Database, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        seqs = table.seqs_for_ids(db, [row["id"] for row in rows])
-        papers = [(seqs[r["id"]], r.get("title") or "", r.get("abstract") or "") for r in rows]
-        self._store(db, papers)
+    def paper_vectors(self, papers: Sequence[tuple[int, str, str]]) -> NDArray[np.float32]:
+        """The unit vectors of (key, title, abstract) papers, in their order."""
+        return self.embedder.embed([paper_text(title, abstract) for _, title, abstract in papers])
 
-    def _store(self, db: Database, papers: Sequence[tuple[int, str, str]]) -> None:
-        vectors = self.embedder.embed(
-            [paper_text(title, abstract) for _, title, abstract in papers]
-        )
-        codes = quantise(vectors)
-        table.insert(db, [(seq, *code) for (seq, _, _), code in zip(papers, codes, strict=True)])
-
+    @abstractmethod
     def missing(self) -> int:
         """How many stored papers have no vector yet."""
-        return table.count_missing(self.db)
+
+    @abstractmethod
+    def nearest_vector(
+        self, query: NDArray[np.float32], k: int, among: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """`nearest` for a unit vector already computed."""
+
+    @abstractmethod
+    def _unembedded(self, after: int, limit: int) -> list[tuple[int, str, str]]:
+        """(key, title, abstract) of up to `limit` papers past key `after` without a vector."""
+
+    @abstractmethod
+    def _save(self, papers: Sequence[tuple[int, str, str]]) -> None:
+        """Embed these papers and store their vectors, committed."""
 
     def backfill(self, progress: Progress | None = None) -> int:
         """Embed every paper that has no vector yet, committing as it goes (so it resumes where
@@ -243,9 +251,8 @@ class SemanticIndex:
         done = after = 0
         if progress is not None:
             progress(0, total)
-        while papers := table.missing(self.db, after, BACKFILL_CHUNK):
-            with self.db.atomic():
-                self._store(self.db, papers)
+        while papers := self._unembedded(after, BACKFILL_CHUNK):
+            self._save(papers)
             after = papers[-1][0]
             done += len(papers)
             if progress is not None:
@@ -260,6 +267,41 @@ class SemanticIndex:
         if not text.strip() or k <= 0:
             return []
         return self.nearest_vector(self.embedder.embed([text])[0], k, among)
+
+
+class SemanticIndex(DenseBase):
+    """One vector per paper of a SqliteStore, kept in step with new papers; nearest by cosine."""
+
+    def __init__(self, store: SqliteStore, embedder: Embedder | None = None) -> None:
+        super().__init__(embedder)
+        self.db = store.db
+        table.ensure(self.db)
+        store.papers.on_new_papers(self._embed_new)
+        self._seqs: Any = None  # numpy int64 array, parallel to _bits (lazily loaded)
+        self._bits: Any = None  # numpy uint64 array, n × 6: the sign bits
+        self._last_id = 0
+
+    def _embed_new(self, db: Database, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        seqs = table.seqs_for_ids(db, [row["id"] for row in rows])
+        papers = [(seqs[r["id"]], r.get("title") or "", r.get("abstract") or "") for r in rows]
+        self._store(db, papers)
+
+    def _store(self, db: Database, papers: Sequence[tuple[int, str, str]]) -> None:
+        codes = quantise(self.paper_vectors(papers))
+        table.insert(db, [(seq, *code) for (seq, _, _), code in zip(papers, codes, strict=True)])
+
+    def missing(self) -> int:
+        """How many stored papers have no vector yet."""
+        return table.count_missing(self.db)
+
+    def _unembedded(self, after: int, limit: int) -> list[tuple[int, str, str]]:
+        return table.missing(self.db, after, limit)
+
+    def _save(self, papers: Sequence[tuple[int, str, str]]) -> None:
+        with self.db.atomic():
+            self._store(self.db, papers)
 
     def nearest_vector(
         self, query: NDArray[np.float32], k: int, among: Collection[int] | None = None

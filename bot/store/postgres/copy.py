@@ -97,7 +97,7 @@ def _copy_papers(source: SqliteStore, target: PgStore) -> int:
     columns = ("seq", *COLUMNS)
     statement = _upsert("papers", columns, ("id",))
     rows = source.db.query("SELECT * FROM papers ORDER BY seq")
-    return _write(
+    return write_rows(
         target, statement, ({"seq": r["seq"], **paper_to_row(sqlite_row_to_paper(r))} for r in rows)
     )
 
@@ -123,7 +123,7 @@ def _copy_table(
         {c: convert[c](row[c]) if c in convert else row[c] for c in columns}
         for row in source.db.query(f"SELECT * FROM [{table}]")
     )
-    return _write(target, statement, rows)
+    return write_rows(target, statement, rows)
 
 
 def _upsert(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> str:
@@ -135,7 +135,8 @@ def _upsert(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({values}) ON CONFLICT ({conflict}) {action}"
 
 
-def _write(target: PgStore, statement: str, rows: Iterable[dict[str, Any]]) -> int:
+def write_rows(target: PgStore, statement: str, rows: Iterable[dict[str, Any]]) -> int:
+    """Run `statement` for each row, BATCH rows to a transaction; returns how many."""
     count = 0
     batch: list[dict[str, Any]] = []
     for row in rows:

@@ -6,11 +6,15 @@ starting together migrate once. Never edit a released migration: append a new on
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import psycopg
+from psycopg import errors
 
 from bot.store.schema import SchemaTooNew
+
+log = logging.getLogger(__name__)
 
 # Any constant unique to papers-bot: the advisory lock taken while migrating.
 MIGRATION_LOCK = 0x70617065727362  # "papersb"
@@ -272,6 +276,63 @@ def _v9_search_in_row(conn: psycopg.Connection) -> None:
     conn.execute(V9_SEARCH_IN_ROW)
 
 
+V10_VECTORS = """
+-- Search by meaning (the semantic extra, bot/search/pg_vectors.py): one sentence embedding per
+-- paper, as half-precision floats (768 bytes for 384 dimensions; cosine is unchanged to 1e-3),
+-- and an HNSW index for the nearest by cosine distance.
+CREATE TABLE IF NOT EXISTS paper_vectors (
+    seq bigint PRIMARY KEY REFERENCES papers (seq) ON DELETE CASCADE,
+    embedding halfvec(384) NOT NULL
+);
+CREATE INDEX IF NOT EXISTS paper_vectors_nearest ON paper_vectors
+    USING hnsw (embedding halfvec_cosine_ops);
+"""
+# What a server without pgvector (or a role that may not add it) answers CREATE EXTENSION with.
+NO_PGVECTOR = (
+    errors.FeatureNotSupported,  # the extension is not installed on the server
+    errors.UndefinedFile,
+    errors.InsufficientPrivilege,  # only a superuser may create it (pgvector is not trusted)
+    errors.UndefinedObject,  # a pgvector older than 0.7 has no halfvec
+)
+
+
+def add_vectors(conn: psycopg.Connection) -> str | None:
+    """Add pgvector and the vectors table when they are missing; None when they are in place,
+    else why they cannot be (the server's words). In a savepoint: a failure here leaves the
+    transaction around it going."""
+    try:
+        with conn.transaction():
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            conn.execute(V10_VECTORS)
+    except NO_PGVECTOR as exc:
+        return " ".join(str(exc).split())
+    return None
+
+
+def has_vectors(conn: psycopg.Connection) -> bool:
+    """Whether the vectors table is in place."""
+    row = conn.execute("SELECT to_regclass('paper_vectors') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+def ensure_vectors(conn: psycopg.Connection) -> str | None:
+    """The vectors table, added now if the server has gained pgvector since the migration that
+    would have added it; None when it is in place, else why not. Call it in a transaction: it
+    takes the migration lock, so replicas starting together add it once."""
+    if has_vectors(conn):
+        return None
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
+    return add_vectors(conn)
+
+
+def _v10_paper_vectors(conn: psycopg.Connection) -> None:
+    """Vectors for search by meaning, where the server has pgvector; without it the store
+    works as before, by words (the semantic index says so when it is wanted)."""
+    reason = add_vectors(conn)
+    if reason is not None:
+        log.info("no vectors table for search by meaning: %s", reason)
+
+
 MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v1_initial,
     _v2_event_pruning,
@@ -282,6 +343,7 @@ MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v7_zotero,
     _v8_stemmed_words,
     _v9_search_in_row,
+    _v10_paper_vectors,
 ]
 
 

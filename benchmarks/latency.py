@@ -34,7 +34,7 @@ from benchmarks.archive import GENERATORS, build, sidecar
 from benchmarks.chain import ChainArchive
 from benchmarks.synthetic import Archive
 from bot.models import Paper
-from bot.search import FtsSearch
+from bot.search import FtsSearch, fts
 from bot.search.expansion import phrase
 from bot.search.grammar import tokens
 from bot.search.ranking import WEIGHTS
@@ -190,7 +190,11 @@ def measure(
         classes = {k: v for k, v in QUERIES.items() if k in wanted}
         if any(c in DATA_CLASSES for c in wanted):
             classes |= {k: v for k, v in data_classes(store, per_class).items() if k in wanted}
-        result: dict[str, Any] = {"papers": store.papers.count(), "classes": {}}
+        result: dict[str, Any] = {
+            "papers": store.papers.count(),
+            "segments": fts.segments(store.db),
+            "classes": {},
+        }
         for name, queries in classes.items():
             if not queries:
                 continue
@@ -283,7 +287,10 @@ def print_build(path: Path) -> None:
 
 def print_measurement(result: dict[str, Any]) -> None:
     """One table per archive, then the targets' figures."""
-    print(f"\n{result['papers']:,} papers, ms (n = timed replies; repeat passes x queries)")
+    print(
+        f"\n{result['papers']:,} papers, {result.get('segments', '?')} FTS5 segments, ms"
+        " (n = timed replies; repeat passes x queries)"
+    )
     print(
         f"  {'class':<17}      search: median    p99    max | raw FTS5: median    p99    max"
         "  p99 ratio  empty* >1s"

@@ -524,6 +524,27 @@ def test_the_vocabulary_counts_each_term_as_the_index_does(
     assert len(rebuilt) > 1000
 
 
+def test_the_index_is_one_segment_after_a_rebuild_and_stays_in_few_as_papers_arrive(
+    tmp_path: Path,
+) -> None:
+    # Every term look-up reads every FTS5 segment, and every write adds one.
+    papers = real_papers()
+    with SqliteStore(tmp_path / "plain.db") as plain, open_storage(tmp_path / "s.db") as store:
+        db = store.search.db  # type: ignore[attr-defined]
+        for start in range(0, len(papers), 5):
+            plain.papers.upsert(papers[start : start + 5], NOW)  # FTS5's own merging only
+            store.papers.upsert(papers[start : start + 5], NOW)
+        assert fts.segments(plain.db) >= 12
+        assert 1 <= fts.segments(db) <= 4
+        usermerge = "SELECT v FROM papers_fts_config WHERE k = 'usermerge'"
+        assert db.execute(usermerge).fetchone() == (fts.MERGE_LEVEL,)
+        queries = ["LLM agents", "diffusion", '"reinforcement learning"', "world modles"]
+        before = [store.search.search(q, now=NOW) for q in queries]
+        store.search.rebuild()
+        assert fts.segments(db) == 1
+        assert [store.search.search(q, now=NOW) for q in queries] == before
+
+
 def test_a_database_from_before_the_abbreviation_table_gets_it_filled(tmp_path: Path) -> None:
     # Schema v1 had no learned abbreviations; the search side creates and fills the table.
     with SqliteStore(tmp_path / "v1.db") as old:

@@ -128,6 +128,7 @@ class FtsSearch:
         store.papers.on_new_papers(index.learn_abbreviations)
         store.papers.on_new_papers(index.learn_titles)
         store.papers.on_new_papers(index.learn_vocabulary)
+        store.papers.on_new_papers(index.merge_after_write)
 
     def search(
         self,

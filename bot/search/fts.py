@@ -43,6 +43,9 @@ _FTS_COLUMNS = ("title", "abstract", "authors", "keywords")  # papers_fts, in or
 SnippetSource = Literal["walk", "look up", "own table"]  # see snippets()
 # Ticks of the progress handler: SQLite VM instructions between deadline checks.
 _TICK = 2000
+MERGE_LEVEL = 2  # FTS5 `usermerge`: a level with this many segments is merged (the fewest)
+MERGE_PAGES = 100  # index pages one `merge` step writes
+MERGE_SECONDS = 0.1  # segment merging at the end of a write of papers, at most
 _STOPS: dict[int, list[float]] = {}  # connection id -> the stop times of its open deadlines
 
 
@@ -233,13 +236,52 @@ def rebuild_abbreviations(db: Database) -> None:
 
 
 def rebuild_fts(db: Database) -> None:
-    """Rebuild the full-text index from the papers table (after a bulk load without triggers)."""
+    """Rebuild the full-text index from the papers table (after a bulk load without triggers),
+    then merge its segments into one (FTS5 `optimize`): every term look-up reads each segment,
+    and a bulk rebuild leaves a dozen at a million papers. The rebuild starts the index
+    structure afresh, so the one `optimize` adds only a level or two to it (see merge_segments
+    for why a live index is never optimized)."""
     db.execute("INSERT INTO papers_fts(papers_fts) VALUES ('rebuild')")
+    db.execute("INSERT INTO papers_fts(papers_fts) VALUES ('optimize')")
+
+
+def merge_segments(db: Database, within: float) -> None:
+    """Merge the full-text index's segments a few pages at a time (FTS5's `merge` command,
+    MERGE_PAGES pages a step) until no level holds more than one segment or `within` seconds
+    have passed; a merge left unfinished goes on at the next call. Each write of new papers adds
+    a segment, and every term look-up reads every segment.
+
+    A positive `merge` with `usermerge` 2 merges any level holding two segments or more and
+    never moves the one large segment of a rebuild. `optimize`, or a negative `merge`, would
+    merge everything into one segment, but rewrites the whole index each time and adds levels
+    to its structure (with SQLite 3.40, about two per call once the index has had a few hundred
+    writes), and FTS5 takes a structure of more than 2,000 levels for a corrupt one."""
+    usermerge = db.execute("SELECT v FROM papers_fts_config WHERE k = 'usermerge'").fetchone()
+    if usermerge != (MERGE_LEVEL,):  # kept in the index's own config table, set once
+        db.execute(
+            "INSERT INTO papers_fts(papers_fts, rank) VALUES ('usermerge', ?)", [MERGE_LEVEL]
+        )
+    stop = time.perf_counter() + within
+    while time.perf_counter() < stop:
+        before = db.conn.total_changes
+        db.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES ('merge', ?)", [MERGE_PAGES])
+        if db.conn.total_changes - before < 2:  # FTS5's sign that there was nothing to merge
+            return
+
+
+def merge_after_write(db: Database, rows: Iterable[dict[str, Any]]) -> None:
+    """End a write of papers with up to MERGE_SECONDS of segment merging (merge_segments)."""
+    merge_segments(db, MERGE_SECONDS)
+
+
+def segments(db: Database) -> int:
+    """How many segments the full-text index has (each has its entries in `papers_fts_idx`)."""
+    return int(db.execute("SELECT count(DISTINCT segid) FROM papers_fts_idx").fetchone()[0])
 
 
 def rebuild(db: Database) -> None:
-    """Rebuild the full-text index and the learned abbreviations, side by side on two cores,
-    then the title keys and the vocabulary."""
+    """Rebuild the full-text index (merged into one segment) and the learned abbreviations,
+    side by side on two cores, then the title keys and the vocabulary."""
     path = db.execute("PRAGMA database_list").fetchone()[2]
     if not path:  # in memory: nothing else can read it
         rebuild_fts(db)

@@ -3,9 +3,10 @@ members saved against the papers it was shown and did not save, and a background
 
 The approach of arxiv-sanity (tf-idf + a linear SVM per user), with what a channel adds: a paper
 saved by three members weighs three times one saved by one, an old save fades (half-life
-`SAVE_HALF_LIFE_DAYS`), and papers posted and never saved are negatives. The vocabulary is
-fitted once per set of candidates and background (`SharedVectors`), so every channel of a
-digest run shares it. `benchmarks/taste.py` measures each choice (a pseudo-relevance feedback
+`SAVE_HALF_LIFE_DAYS`), and papers posted and never saved are negatives. Each paper's term
+counts are read once per process and kept (`TermCounts`); the document frequencies are counted
+once per set of candidates and background (`SharedVectors`), so every channel of a digest run
+shares them. `benchmarks/taste.py` measures each choice (a pseudo-relevance feedback
 round was measured and dropped: it did not help on the dev topics).
 """
 
@@ -28,6 +29,7 @@ from bot.storage import Storage
 
 if TYPE_CHECKING:
     from scipy import sparse
+    from sklearn.feature_extraction.text import HashingVectorizer
 
 # scikit-learn takes seconds to import: it is imported when a channel's taste is first trained,
 # so commands and channels without saves never pay for it.
@@ -42,6 +44,9 @@ MAX_TRAIN = 5000  # background and candidate papers one channel's model is train
 BACKGROUND = timedelta(days=30)
 C = 0.1  # the SVM's regularisation (arxiv-sanity uses 0.01 with its larger corpus)
 SHOWN_WEIGHT = 2.0  # a paper posted and not saved, against 1 for a background paper
+HASHES = 2**31 - 1  # a term's hash is one of these (the most scikit-learn allows)
+KEEP = 100_000  # papers whose term counts a process keeps between digest runs
+TERMS_KEPT = 4_000_000  # terms numbered before those of no kept paper are forgotten
 
 
 def paper_text(paper: Paper) -> str:
@@ -49,28 +54,149 @@ def paper_text(paper: Paper) -> str:
     return f"{paper.title}. {paper.title}. {paper.abstract}"
 
 
+class TermCounts:
+    """Each paper's term counts (its words and pairs of words), kept across digest runs by paper
+    id: reading papers is most of the cost of tf-idf, and a run reads only the papers no run read
+    before (or whose text changed); the KEEP papers used last are kept. A term is known by a
+    31-bit hash of it (two of the few million terms of 100,000 papers seldom share one) and
+    numbered in the order it was first read, so counts have a column per term read, not 2^31."""
+
+    def __init__(self, keep: int = KEEP, terms: int = TERMS_KEPT) -> None:
+        self.keep = keep
+        self.terms = terms  # numbered terms beyond which the unused ones are forgotten
+        self._limit = terms  # (or twice the terms the kept papers had when last forgotten)
+        self.read = 0  # papers read (tokenised) so far
+        self._kept: OrderedDict[str, tuple[int, np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hasher: HashingVectorizer | None = None
+        self._hash_of = np.zeros(0, np.int32)  # each numbered term's hash
+        self._sorted = np.zeros(0, np.int32)  # the hashes of the numbered terms, sorted
+        self._number = np.zeros(0, np.int32)  # the number of each sorted hash
+
+    def hasher(self, analyzer: object = "word") -> HashingVectorizer:
+        """The stateless vectoriser: the same term always gets the same hash."""
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        if analyzer != "word":  # terms already cut out of a text
+            return HashingVectorizer(
+                analyzer=analyzer, n_features=HASHES, alternate_sign=False, norm=None
+            )
+        if self._hasher is None:
+            self._hasher = HashingVectorizer(
+                strip_accents="unicode",
+                stop_words="english",
+                token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9_-]+\b",
+                ngram_range=(1, 2),
+                n_features=HASHES,
+                alternate_sign=False,
+                norm=None,
+                dtype=np.float32,
+            )
+        return self._hasher
+
+    def of(self, papers: Sequence[Paper]) -> tuple[sparse.csr_matrix, np.ndarray]:
+        """The papers' term counts, one row each in order and a column per numbered term, and
+        the hash of each numbered term."""
+        from scipy.sparse import csr_matrix
+
+        keys = [hash((p.title, p.abstract)) for p in papers]
+        with self._lock:
+            unread = [
+                i
+                for i, (p, key) in enumerate(zip(papers, keys, strict=True))
+                if self._kept.get(p.id, (None,))[0] != key
+            ]
+        if unread:
+            counts = self.hasher().transform([paper_text(papers[i]) for i in unread]).tocsr()
+        with self._lock:
+            if unread:
+                self.read += len(unread)
+                numbers = self._numbers(counts.indices)
+                for at, i in enumerate(unread):
+                    span = slice(counts.indptr[at], counts.indptr[at + 1])
+                    self._kept[papers[i].id] = (keys[i], numbers[span], counts.data[span])
+            rows = []
+            for p in papers:
+                self._kept.move_to_end(p.id)
+                rows.append(self._kept[p.id])
+            while len(self._kept) > max(self.keep, len(papers)):
+                self._kept.popitem(last=False)
+            if len(self._hash_of) > self._limit:
+                self._forget(rows)
+            hash_of = self._hash_of
+        sizes = np.fromiter((len(numbers) for _, numbers, _ in rows), np.int64, len(rows))
+        indptr = np.concatenate([[0], np.cumsum(sizes)])
+        empty = np.zeros(0, np.int32)
+        indices = np.concatenate([empty, *(numbers for _, numbers, _ in rows)])
+        data = np.concatenate([empty.astype(np.float32), *(data for _, _, data in rows)])
+        return csr_matrix((data, indices, indptr), shape=(len(papers), len(hash_of))), hash_of
+
+    def _numbers(self, hashes: np.ndarray) -> np.ndarray:
+        """The number of each term hash, numbering the new ones."""
+        seen = np.unique(hashes)
+        at = np.searchsorted(self._sorted, seen)
+        known = at < len(self._sorted)
+        known[known] = self._sorted[at[known]] == seen[known]
+        if not known.all():
+            new = seen[~known]
+            first = len(self._hash_of)
+            self._hash_of = np.concatenate([self._hash_of, new])
+            numbers = np.arange(first, first + len(new), dtype=np.int32)
+            self._sorted = np.insert(self._sorted, at[~known], new)
+            self._number = np.insert(self._number, at[~known], numbers)
+        return self._number[np.searchsorted(self._sorted, hashes)]
+
+    def _forget(self, rows: list[tuple[int, np.ndarray, np.ndarray]]) -> None:
+        """Number again only the terms of the kept papers (`rows` are renumbered in place)."""
+        live = np.unique(np.concatenate([numbers for _, numbers, _ in self._kept.values()]))
+        renumber = np.full(len(self._hash_of), -1, np.int32)
+        renumber[live] = np.arange(len(live), dtype=np.int32)
+        for pid, (key, numbers, data) in self._kept.items():
+            self._kept[pid] = (key, renumber[numbers], data)
+        rows[:] = [(key, renumber[numbers], data) for key, numbers, data in rows]
+        self._hash_of = self._hash_of[live]
+        order = np.argsort(self._hash_of, kind="stable")
+        self._sorted = self._hash_of[order]
+        self._number = order.astype(np.int32)
+        self._limit = max(self.terms, 2 * len(live))
+
+    def hashes(self, paper: Paper) -> tuple[list[str], np.ndarray]:
+        """The words and pairs of words the model reads in a paper, and the hash of each."""
+        analyse = self.hasher().build_analyzer()
+        terms = list(dict.fromkeys(analyse(paper_text(paper))))
+        single = self.hasher(analyzer=_as_is).transform([[term] for term in terms]).tocsr()
+        return terms, np.asarray(single.indices)
+
+
+def _as_is(terms: list[str]) -> list[str]:
+    return terms
+
+
+TERMS = TermCounts()  # the process's papers read, shared by every digest run and /papers like
+
+
 class PaperVectors:
-    """Tf-idf rows for a set of papers, fitted on those papers."""
+    """Tf-idf rows for a set of papers, its document frequencies counted over those papers: a
+    term in fewer than 2 of them or more than half is left out (from 200 papers on)."""
 
-    def __init__(self, papers: Sequence[Paper]) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
+    def __init__(self, papers: Sequence[Paper], counts: TermCounts | None = None) -> None:
+        from sklearn.feature_extraction.text import TfidfTransformer
 
+        self.counts = counts if counts is not None else TERMS
         self.ids = [paper.id for paper in papers]
         self.row = {pid: i for i, pid in enumerate(self.ids)}
-        self._vectorizer = TfidfVectorizer(
-            strip_accents="unicode",
-            stop_words="english",
-            token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9_-]+\b",
-            ngram_range=(1, 2),
-            sublinear_tf=True,
-            min_df=2 if len(papers) >= 200 else 1,
-            max_df=0.5 if len(papers) >= 200 else 1.0,
-            dtype=np.float32,
-        )
-        self.matrix: sparse.csr_matrix = self._vectorizer.fit_transform(
-            [paper_text(p) for p in papers]
+        raw, hash_of = self.counts.of(papers)
+        frequency = np.bincount(raw.indices, minlength=raw.shape[1])
+        low, high = (2, len(papers) // 2) if len(papers) >= 200 else (1, len(papers))
+        kept = np.flatnonzero((frequency >= low) & (frequency <= high))
+        kept = kept[np.argsort(hash_of[kept], kind="stable")]
+        self.hashes = hash_of[kept]  # the hash of each column's term, sorted
+        column = np.full(raw.shape[1], -1, np.int32)
+        column[kept] = np.arange(len(kept), dtype=np.int32)
+        self._tfidf = TfidfTransformer(sublinear_tf=True)
+        self.matrix: sparse.csr_matrix = self._tfidf.fit_transform(
+            _columns_kept(raw, column[raw.indices], len(kept))
         ).tocsr()
-        self.terms: Sequence[str] = self._vectorizer.get_feature_names_out()
         self._sampled: list[str] | None = None
 
     def rows(self, ids: Iterable[str]) -> list[int]:
@@ -78,8 +204,26 @@ class PaperVectors:
         return [self.row[pid] for pid in ids if pid in self.row]
 
     def transform(self, papers: Sequence[Paper]) -> sparse.csr_matrix:
-        """Rows for other papers, in this vocabulary."""
-        return self._vectorizer.transform([paper_text(p) for p in papers]).tocsr()
+        """Rows for other papers, with these papers' terms and document frequencies."""
+
+        raw, hash_of = self.counts.of(papers)
+        counts = _columns_kept(raw, self._columns(hash_of[raw.indices]), len(self.hashes))
+        return self._tfidf.transform(counts).tocsr()
+
+    def _columns(self, hashes: np.ndarray) -> np.ndarray:
+        """The column of each term hash, -1 for a term left out."""
+        at = np.minimum(np.searchsorted(self.hashes, hashes), max(0, len(self.hashes) - 1))
+        known = self.hashes[at] == hashes if len(self.hashes) else np.zeros(len(hashes), bool)
+        return np.where(known, at, -1)
+
+    def names(self, paper: Paper) -> dict[int, str]:
+        """The term behind each column of `paper`'s row (one of them when terms share one)."""
+        terms, hashes = self.counts.hashes(paper)
+        return {
+            int(column): term
+            for column, term in zip(self._columns(hashes), terms, strict=True)
+            if column >= 0
+        }
 
     def sample(self, count: int) -> list[str]:
         """A fixed sample of `count` ids (by a hash of the id, not the newest)."""
@@ -88,25 +232,37 @@ class PaperVectors:
         return self._sampled[:count]
 
 
+def _columns_kept(raw: sparse.csr_matrix, column: np.ndarray, width: int) -> sparse.csr_matrix:
+    """`raw` with each entry moved to its column in `column` (one per entry), or left out
+    where that is -1."""
+    from scipy.sparse import csr_matrix
+
+    kept = column >= 0
+    indptr = np.concatenate([[0], np.cumsum(kept, dtype=np.int64)])[raw.indptr]  # kept before a row
+    return csr_matrix((raw.data[kept], column[kept], indptr), shape=(raw.shape[0], width))
+
+
 @dataclass
 class SharedVectors:
-    """Tf-idf fitted once per set of papers and reused: every channel of a digest run ranks
-    the same candidates against the same background, so the vocabulary is fitted once per
-    run, not once per channel (a channel only adds rows for its saved and shown papers)."""
+    """Tf-idf computed once per set of papers and reused: every channel of a digest run ranks
+    the same candidates against the same background, so the document frequencies are counted
+    once per run, not once per channel (a channel only adds rows for its saved and shown
+    papers), from the term counts every run shares (`TermCounts`)."""
 
     size: int = 4  # paper sets kept (the daily digest, /papers today, the roundup's week)
-    fits: int = 0  # how many times a vocabulary was fitted
+    counts: TermCounts = field(default_factory=lambda: TERMS)
+    fits: int = 0  # how many times document frequencies were counted
     _fitted: OrderedDict[int, PaperVectors] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def over(self, papers: Sequence[Paper]) -> PaperVectors:
-        """The vectors of exactly these papers, fitted now or earlier for the same set."""
+        """The vectors of exactly these papers, computed now or earlier for the same set."""
         key = hash(tuple((p.id, p.title, p.abstract) for p in papers))
         with self._lock:
             if key in self._fitted:
                 self._fitted.move_to_end(key)
                 return self._fitted[key]
-        vectors = PaperVectors(papers)
+        vectors = PaperVectors(papers, self.counts)
         with self._lock:
             self.fits += 1
             self._fitted[key] = vectors
@@ -299,7 +455,7 @@ def similar_papers(
     pool.update((hit.paper.id, hit.paper) for hit in _search(storage, paper.title, now))
     pool[paper.id] = paper
     vectors = PaperVectors(list(pool.values()))
-    terms = _top_terms(vectors, paper.id, 6)
+    terms = _top_terms(vectors, paper, 6)
     found = _search(storage, " ".join(terms), now)
     if any(hit.paper.id not in pool for hit in found):
         pool.update((hit.paper.id, hit.paper) for hit in found)
@@ -308,7 +464,7 @@ def similar_papers(
     sims = np.asarray((vectors.matrix @ row.T).todense()).ravel()
     ranked = [i for i in np.argsort(-sims, kind="stable") if vectors.ids[i] != paper.id]
     return [
-        (pool[vectors.ids[i]], float(sims[i]), ", ".join(_shared_terms(vectors, paper.id, i)))
+        (pool[vectors.ids[i]], float(sims[i]), ", ".join(_shared_terms(vectors, paper, i)))
         for i in ranked[:limit]
         if sims[i] > 0
     ]
@@ -318,16 +474,17 @@ def _search(storage: Storage, text: str, now: datetime) -> list[SearchHit]:
     return list(storage.search.search(text, limit=SIMILAR_POOL, now=now).hits) if text else []
 
 
-def _top_terms(vectors: PaperVectors, paper_id: str, count: int) -> list[str]:
+def _top_terms(vectors: PaperVectors, paper: Paper, count: int) -> list[str]:
     """A paper's highest-weighted single words."""
-    row = vectors.matrix[vectors.row[paper_id]]
-    order = np.argsort(-row.data)
-    words = [str(vectors.terms[row.indices[i]]) for i in order]
-    return [w for w in words if " " not in w][:count]
+    row = vectors.matrix[vectors.row[paper.id]]
+    names = vectors.names(paper)
+    words = [names.get(int(row.indices[i]), "") for i in np.argsort(-row.data, kind="stable")]
+    return [w for w in words if w and " " not in w][:count]
 
 
-def _shared_terms(vectors: PaperVectors, paper_id: str, other: int, count: int = 3) -> list[str]:
+def _shared_terms(vectors: PaperVectors, paper: Paper, other: int, count: int = 3) -> list[str]:
     """The terms that make two papers close: the largest products of their weights."""
-    both = vectors.matrix[vectors.row[paper_id]].multiply(vectors.matrix[other]).tocsr()
-    order = np.argsort(-both.data)
-    return [str(vectors.terms[both.indices[i]]) for i in order[:count]]
+    both = vectors.matrix[vectors.row[paper.id]].multiply(vectors.matrix[other]).tocsr()
+    names = vectors.names(paper)
+    order = np.argsort(-both.data, kind="stable")
+    return [names[int(both.indices[i])] for i in order[:count] if int(both.indices[i]) in names]

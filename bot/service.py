@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime, timedelta
@@ -128,6 +129,10 @@ class Service:
         if self._tasks:
             log.info("waiting for %d in-flight job(s)", len(self._tasks))
             await self._tasks.idle(timeout=STOP_TIMEOUT)
+        if self._tasks:
+            late = len(self._tasks)
+            log.warning("%d job(s) still running after %g s: stopped", late, STOP_TIMEOUT)
+            await self._tasks.cancel()
         for adapter in self.adapters.values():
             await adapter.stop()
         if self._health:
@@ -340,8 +345,11 @@ class Service:
         await self._tasks.idle(timeout)
 
     async def _track(self, job: Callable[..., Coroutine[Any, Any, object]], *args: object) -> None:
-        """Run a job as a tracked task, so shutdown can wait for it."""
-        await self._spawn(job(*args))
+        """Run a job as a tracked task, so shutdown can wait for it. The scheduler cancels this
+        wrapper when it shuts down: the job runs on (stop() waits for it), and the cancelled
+        wrapper ends quietly rather than as an error in the scheduler's log."""
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(self._spawn(job(*args)))
 
     def _spawn(self, work: Coroutine[Any, Any, object]) -> asyncio.Task[Any]:
         return self._tasks.spawn(work)

@@ -44,3 +44,10 @@ class TaskSet:
             return
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def cancel(self) -> None:
+        """Cancel every task owned so far and wait until they have ended."""
+        tasks = set(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

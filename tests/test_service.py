@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot import service as service_module
 from bot.commands import CommandContext
 from bot.config import Settings, load_settings
 from bot.core import PapersBot
@@ -251,3 +252,56 @@ async def test_two_services_on_one_database_post_the_digest_once(
     await asyncio.gather(one.stop(), two.stop())
     assert len(first.papers) + len(second.papers) == 5
     assert len(first.headers) + len(second.headers) == 1
+
+
+async def test_stop_during_a_fetch_lets_it_finish_without_an_error_in_the_log(
+    service_settings: Settings, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock.now = datetime(2025, 8, 5, 9, 30, tzinfo=UTC)
+    async with UpstreamServer(today=date(2025, 8, 5)) as upstream:
+        upstream.hang_seconds = 0.3
+        upstream.inject("hang", path="/api/daily_papers")
+        settings = service_settings.model_copy(
+            update={
+                "papers_bot_sources": ("hf",),
+                "hf_api_url": upstream.hf_api_url,
+                "http_retries": 1,
+            }
+        )
+        service = make_service(settings, clock, [], FakeAdapter())
+        await service.start()
+        for _ in range(100):  # the first fetch runs at start-up: stop while it waits
+            if upstream.paths("/api/daily_papers"):
+                break
+            await asyncio.sleep(0.02)
+        with caplog.at_level(logging.INFO):
+            await service.stop()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("in-flight" in r.getMessage() for r in caplog.records)
+    assert len(upstream.paths("/api/daily_papers")) == 2  # the fetch went on: its retry too
+
+
+async def test_a_job_still_running_after_the_stop_timeout_is_stopped_quietly(
+    service_settings: Settings,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(service_module, "STOP_TIMEOUT", 0.2)
+    async with UpstreamServer(today=date(2025, 8, 5)) as upstream:
+        upstream.hang_seconds = 30  # far past the stop timeout
+        upstream.inject("hang", path="/api/daily_papers")
+        settings = service_settings.model_copy(
+            update={"papers_bot_sources": ("hf",), "hf_api_url": upstream.hf_api_url}
+        )
+        service = make_service(settings, clock, [], FakeAdapter())
+        await service.start()
+        for _ in range(100):
+            if upstream.paths("/api/daily_papers"):
+                break
+            await asyncio.sleep(0.02)
+        with caplog.at_level(logging.INFO):
+            await asyncio.wait_for(service.stop(), 5)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("still running after 0.2 s" in r.getMessage() for r in caplog.records)
+    assert not service._tasks

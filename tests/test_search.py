@@ -461,6 +461,17 @@ def test_a_name_typed_as_written_ranks_that_authors_papers_first(sqlite_store: S
     )
 
 
+def test_a_word_the_papers_found_hold_in_author_names_more_than_in_their_text_is_a_name() -> None:
+    hooker = Paper("1", "Multilingual instruction tuning", "Many languages.", ("Sara Hooker",))
+    gui = Paper("2", "GUI agents", "Agents that click through a GUI.", ("Wei Gui", "Ana Li"))
+    other = Paper("3", "Desktop agents", "A GUI benchmark.", ("Bo Chen",))
+    assert engine.names_an_author(["sara", "hooker", "multilingual"], [hooker, other])
+    assert engine.names_an_author(["hooker"], [hooker])
+    assert not engine.names_an_author(["gui", "agents"], [gui, other])  # a word some are named
+    assert not engine.names_an_author(["multilingual"], [hooker])
+    assert not engine.names_an_author(["hooker"], [])
+
+
 def test_an_authors_other_papers_follow_those_with_the_words(sqlite_store: Storage) -> None:
     search = sqlite_store.search
     theirs = set(ids(search.search('author:"Lei Zhang"', now=NOW)))

@@ -298,6 +298,55 @@ def test_meaning_is_taken_from_the_corrected_query(by_meaning) -> None:
     assert reply.hits[0].paper.id == "2502.00000"
 
 
+SAE = [
+    make_paper(
+        f"2503.{n:05}",
+        f"Sparse Autoencoders for Feature Discovery {n}",
+        abstract="We train sparse autoencoders on language model activations.",
+    )
+    for n in range(12)
+]
+HOOKER = [
+    make_paper("2504.00001", "Multilingual Instruction Tuning", authors=("Sara Hooker",)),
+    make_paper("2504.00002", "Multilingual Preference Optimization", authors=("Sara Hooker",)),
+    make_paper("2504.00003", "Pruning Large Models", authors=("Sara Hooker", "Ahmet Ustun")),
+]
+# Close in meaning to the queries below, but holding none of their words.
+DICTIONARY = make_paper(
+    "2505.00001",
+    "Dictionary Learning Finds Interpretable Directions",
+    abstract="Decomposing neural activations into monosemantic features.",
+)
+CROSS_LINGUAL = make_paper(
+    "2505.00002",
+    "Cross-Lingual Transfer for Low-Resource Languages",
+    abstract="A model trained in English answers in Swahili and Yoruba.",
+)
+
+
+def _ids(storage: Storage, text: str, meaning: bool = True) -> list[str]:
+    return [h.paper.id for h in storage.search.search(text, now=NOW, meaning=meaning).hits]
+
+
+def test_a_short_query_whose_words_found_plenty_keeps_its_keyword_ranking(by_meaning) -> None:
+    by_meaning.papers.upsert([*SAE, DICTIONARY], NOW)
+    # Twelve papers hold both words: their ranking is the answer, meaning stays out of it.
+    assert _ids(by_meaning, "sparse autoencoders") == _ids(by_meaning, "sparse autoencoders", False)
+    # A query as long as a description is answered by meaning too, below the words' top three.
+    text = "sparse autoencoders on language model activations"
+    words, fused = _ids(by_meaning, text, False), _ids(by_meaning, text)
+    assert fused[:KEEP_LEXICAL] == words[:KEEP_LEXICAL] and fused != words
+
+
+def test_a_query_naming_an_author_keeps_the_word_ranking(by_meaning) -> None:
+    by_meaning.papers.upsert([*HOOKER, CROSS_LINGUAL], NOW)
+    close = dict(by_meaning.semantic.nearest("Sara Hooker multilingual", k=5))
+    assert close[_seq(by_meaning, "2505.00002")] >= MIN_COSINE  # fusion would bring it in
+    words = _ids(by_meaning, "Sara Hooker multilingual", False)
+    assert _ids(by_meaning, "Sara Hooker multilingual") == words
+    assert set(words) == {"2504.00001", "2504.00002", "2504.00003"}
+
+
 def test_nearest_finds_a_stored_vector_among_thousands(tmp_path, embedder) -> None:
     import numpy as np
 

@@ -7,7 +7,8 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Collection
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -20,7 +21,7 @@ from bot.replies import SearchHit, SearchReply, Snippet
 from bot.search import fts as index
 from bot.search import ranking
 from bot.search.expansion import Expression, expand
-from bot.search.grammar import Query, parse, tokens
+from bot.search.grammar import DESCRIPTION_TERMS, STOPWORDS, Query, parse, tokens
 from bot.search.spelling import Speller
 from bot.store import SqliteStore, row_to_paper
 
@@ -77,12 +78,18 @@ def with_meaning(
     limit: int,
     dense: DenseIndex,
     papers: Callable[[list[int]], dict[int, Paper]],
+    every_term: int = 0,
 ) -> SearchReply:
     """The word matches fused with the papers closest in meaning to the query as the search
     understood it (typos corrected; see semantic.fuse); `papers` gives those the words did not
     find, by rowid. Left as they are for queries with author, date or exclusion filters, which
-    meaning cannot honour."""
+    meaning cannot honour, for a query naming an author, whose papers share no meaning, and for
+    a short query whose words found plenty (`every_term`: how many papers hold every term; see
+    keeps_words)."""
     if query.authors or query.excluded or query.since or query.until:
+        return reply
+    typed = [t for w in query.words for t in tokens(w)]
+    if keeps_words(query, every_term) or names_an_author(typed, [h.paper for h in reply.hits]):
         return reply
     from bot.search.semantic import fuse
 
@@ -98,6 +105,31 @@ def with_meaning(
         if r in by_rowid or r in found
     )
     return replace(reply, hits=hits)
+
+
+def keeps_words(query: Query, every_term: int) -> bool:
+    """Whether the word ranking is answer enough, meaning left out: when it needed no partial
+    matches (RELAX_BELOW papers or more hold every term) for a short query, one of fewer than
+    DESCRIPTION_TERMS words. Such a keyword ranking is precise, and the embedding of a bare
+    abbreviation or a two-word topic is not; a longer query describes what it means, which
+    papers put in other words."""
+    words = [t for w in query.words for t in tokens(w) if t not in STOPWORDS]
+    return every_term >= RELAX_BELOW and len(words) < DESCRIPTION_TERMS
+
+
+def names_an_author(typed: Sequence[str], papers: Iterable[Paper]) -> bool:
+    """Whether a typed word is a person's name: more of the papers found hold it in an author's
+    name than in their title or abstract ("Levine", "neubig agents"; not "GUI agents", which
+    some authors are named)."""
+    as_name: Counter[str] = Counter()
+    as_word: Counter[str] = Counter()
+    wanted = set(typed) - STOPWORDS
+    for paper in papers:
+        names = {t for name in paper.authors for t in tokens(name)}
+        text = set(tokens(paper.title)) | set(tokens(paper.abstract))
+        as_name.update(wanted & names)
+        as_word.update(wanted & text)
+    return any(as_name[t] > as_word[t] for t in wanted)
 
 
 def answered(text: str, limit: int, run: Callable[[Query, int], SearchReply]) -> SearchReply:
@@ -146,11 +178,12 @@ class FtsSearch:
         at = now or datetime.now(UTC)
 
         def run(query: Query, limit: int) -> SearchReply:
-            reply, understood = _search(
+            reply, understood, every_term = _search(
                 self.db, self.speller, self.counts, query, limit, at, started, deadline
             )
             if meaning and self.dense is not None:
-                return with_meaning(reply, understood, limit, self.dense, self._papers)
+                dense, papers = self.dense, self._papers
+                return with_meaning(reply, understood, limit, dense, papers, every_term)
             return reply
 
         return answered(text, limit, run)
@@ -183,8 +216,9 @@ def _search(
     now: datetime,
     started: float,
     deadline: float,
-) -> tuple[SearchReply, Query]:
-    """The reply, and the query as understood (typos corrected)."""
+) -> tuple[SearchReply, Query, int]:
+    """The reply, the query as understood (typos corrected) and how many papers hold every
+    term (up to CANDIDATES)."""
     notes = list(query.problems)
     fixes = speller.corrections([t for w in query.words for t in tokens(w)])
     if fixes:
@@ -193,7 +227,7 @@ def _search(
     expression = _expression(db, query)
     match = expression.match()
     if not match:
-        return SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE)), query
+        return SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE)), query, 0
     dates = _dates(query)
     exact = _exact_titles(db, expression, match, dates)
     # Papers with every term, the newest CANDIDATES of them ranked by bm25; with few of those,
@@ -224,7 +258,7 @@ def _search(
         for r in ordered
     )
     notes.append(expansion_note(expression))
-    return SearchReply(query=query.text, hits=hits, note=join(*notes)), query
+    return SearchReply(query=query.text, hits=hits, note=join(*notes)), query, len(full)
 
 
 def _ranked(

@@ -113,9 +113,10 @@ class PgSearch:
         at = now or datetime.now(UTC)
 
         def run(query: Query, limit: int) -> SearchReply:
-            reply, understood = self._search(query, limit, at, started, deadline)
+            reply, understood, every_term = self._search(query, limit, at, started, deadline)
             if meaning and self.dense is not None:
-                return with_meaning(reply, understood, limit, self.dense, self._papers_by_seq)
+                dense, papers = self.dense, self._papers_by_seq
+                return with_meaning(reply, understood, limit, dense, papers, every_term)
             return reply
 
         return answered(text, limit, run)
@@ -158,8 +159,9 @@ class PgSearch:
 
     def _search(
         self, query: Query, limit: int, now: datetime, started: float, deadline: float
-    ) -> tuple[SearchReply, Query]:
-        """The reply, and the query as understood (typos corrected)."""
+    ) -> tuple[SearchReply, Query, int]:
+        """The reply, the query as understood (typos corrected) and how many papers hold every
+        term (up to engine.CANDIDATES)."""
         notes = list(query.problems)
         fixes = self._corrections([t for w in query.words for t in tokens(w)])
         if fixes:
@@ -168,7 +170,8 @@ class PgSearch:
         expression = self._expression(query)
         where = _where(expression, query)
         if where is None:
-            return SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE)), query
+            reply = SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE))
+            return reply, query, 0
         exact = self._exact_titles(expression, where)
         full, in_time = self._newest_scored(
             where, engine.CANDIDATES + 1, _left(started, deadline / 2), expression
@@ -195,7 +198,7 @@ class PgSearch:
             for row in ordered
         )
         notes.append(expansion_note(expression))
-        return SearchReply(query=query.text, hits=hits, note=join(*notes)), query
+        return SearchReply(query=query.text, hits=hits, note=join(*notes)), query, len(full)
 
     def _expression(self, query: Query) -> Expression:
         return expand(query, self._abbreviation_pairs)

@@ -16,8 +16,10 @@ only asks whether they are installed.
 How the engine should combine the two rankings (`fuse`): reciprocal-rank fusion (k = RRF_K) of
 the lexical ranking and the dense one, except that when the lexical search found at least
 KEEP_LEXICAL papers its first KEEP_LEXICAL stay where they are: a good keyword ranking keeps its
-top, and the dense side fills the places below it. Dense hits under MIN_COSINE are dropped, so a
-query that matches no words is answered by meaning, and nonsense gets no answer at all.
+top, and the dense side fills the places below it (engine.with_meaning leaves a short query's
+keyword ranking alone when plenty of papers hold every word, and a query naming an author).
+Dense hits under MIN_COSINE are dropped, so a query that matches no words is answered by
+meaning, and nonsense gets no answer at all.
 """
 
 from __future__ import annotations

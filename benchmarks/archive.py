@@ -76,12 +76,13 @@ def build(path: Path, count: int, generator: str = "chain") -> BuildReport:
     with SqliteStore(path) as store:
         index = FtsSearch(store)
         db = store.db
-        triggers = [
-            r[0] for r in db.execute("SELECT sql FROM sqlite_master WHERE name LIKE 'papers_a_'")
-        ]
+        triggers = db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+            " AND (name LIKE 'papers_a_' OR name LIKE 'search_title_fts_a_')"
+        ).fetchall()
         # A full rebuild loads rows first and indexes once: FTS5 builds one large segment far
         # faster than it merges a million small ones.
-        for name in ("papers_ai", "papers_ad", "papers_au"):
+        for name, _ in triggers:
             db.execute(f"DROP TRIGGER {name}")
         db.execute("PRAGMA synchronous = OFF")
         for chunk in generate(count, generator):
@@ -96,7 +97,7 @@ def build(path: Path, count: int, generator: str = "chain") -> BuildReport:
         started = time.perf_counter()
         with db.conn:
             index.rebuild()
-            for sql in triggers:
+            for _, sql in triggers:
                 db.execute(sql)
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import nullcontext
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from benchmarks.realdata import real_papers
 from bot.ingest import ingest_files
 from bot.models import Paper
 from bot.replies import SearchReply
-from bot.search import HELP_LINES, engine, fts, parse, ranking
+from bot.search import HELP_LINES, FtsSearch, engine, fts, parse, ranking
 from bot.sources import sample_files
 from bot.storage import Storage, open_storage
 from bot.store import SqliteStore, paper_to_row
@@ -554,6 +556,32 @@ def test_the_index_is_one_segment_after_a_rebuild_and_stays_in_few_as_papers_arr
         store.search.rebuild()
         assert fts.segments(db) == 1
         assert [store.search.search(q, now=NOW) for q in queries] == before
+
+
+def test_the_index_of_titles_finds_what_the_title_column_of_the_full_index_finds(
+    tmp_path: Path,
+) -> None:
+    # Filled when an older database is first searched, then kept by triggers as titles change.
+    papers = real_papers()
+    terms = ['"diffusion"', '"model"', '("llm" OR NEAR("large" "language" "model", 2))']
+
+    def agree(db: Database) -> None:
+        every = [r[0] for r in db.execute("SELECT rowid FROM papers")]
+        for term in terms:
+            titled = fts.which_titles_match(db, term, every)
+            assert titled == fts.which_match(db, f"title : ({term})", every)
+            assert len(titled) > 3
+
+    with SqliteStore(tmp_path / "older.db") as store:
+        store.papers.upsert(papers[:300], NOW)  # no search wired: no index of titles yet
+        FtsSearch(store)
+        agree(store.db)
+        store.papers.upsert(papers[300:], NOW)
+        renamed = replace(papers[0], title="Diffusion Models Renamed")
+        store.papers.upsert([renamed], NOW)
+        agree(store.db)
+        seq = store.db.execute("SELECT seq FROM papers WHERE id = ?", [renamed.id]).fetchone()[0]
+        assert seq in fts.which_titles_match(store.db, '"renamed"', [seq])
 
 
 def test_a_database_from_before_the_abbreviation_table_gets_it_filled(tmp_path: Path) -> None:

@@ -391,22 +391,24 @@ class _Scorer:
         self, rowids: list[int], within: float, every_term: bool
     ) -> list[tuple[int, float]]:
         """Each paper's sum over the terms it contains of the term's rarity, TITLE_WEIGHT-fold
-        for a term in its title (one walk of each term's matches over the rowids' range; when
-        `every_term`, every paper contains every term and only the titles are walked)."""
+        for a term in its title (one walk of each term's matches over the rowids' range, and
+        one of its titles in the index of titles; when `every_term`, every paper contains every
+        term and only the titles are walked)."""
         scores = dict.fromkeys(rowids, 0.0)
         in_title = dict.fromkeys(rowids, 0)  # how many terms each paper has in its title
-        weight = ranking.TITLE_WEIGHT
+        every = set(rowids)
         try:
             with index.deadline(self.db, within):
                 for term, rarity in zip(self.terms, self.rarity, strict=True):
-                    anywhere = (
-                        set(rowids) if every_term else index.which_match(self.db, term, rowids)
-                    )
-                    titled = index.which_match(self.db, f"title : ({term})", list(anywhere))
-                    for rowid in anywhere:
-                        scores[rowid] += rarity * (weight if rowid in titled else 1.0)
+                    anywhere = every if every_term else index.which_match(self.db, term, rowids)
+                    among = rowids if every_term else list(anywhere)
+                    titled = index.which_titles_match(self.db, term, among)
+                    lifted = rarity * ranking.TITLE_WEIGHT
                     for rowid in titled:
+                        scores[rowid] += lifted
                         in_title[rowid] += 1
+                    for rowid in anywhere.difference(titled):
+                        scores[rowid] += rarity
         except index.SearchTimeout:
             return list(scores.items())  # the terms scored so far order them; the rest tie
         self.titled.update((rowid, n == len(self.terms)) for rowid, n in in_title.items())

@@ -82,12 +82,29 @@ class DateRange:
 ABBREVIATIONS_TABLE = "search_abbreviations"
 TITLES_TABLE = "search_titles"  # (title key, paper seq): exact titles by index
 VOCABULARY_TABLE = "search_vocabulary"  # (term, papers): how many papers hold each indexed term
+# The titles alone in an FTS5 index of their own, tokenized as papers_fts: which papers have a
+# word in the title, without walking the word's whole doclist (abstracts included) in papers_fts.
+TITLE_INDEX = "search_title_fts"
+_TITLE_INDEX_DDL = [
+    "CREATE VIRTUAL TABLE search_title_fts USING fts5(title, tokenize='porter', content='papers')",
+    "CREATE TRIGGER search_title_fts_ai AFTER INSERT ON papers BEGIN"
+    " INSERT INTO search_title_fts (rowid, title) VALUES (new.rowid, new.title); END",
+    "CREATE TRIGGER search_title_fts_ad AFTER DELETE ON papers BEGIN"
+    " INSERT INTO search_title_fts (search_title_fts, rowid, title)"
+    " VALUES ('delete', old.rowid, old.title); END",
+    "CREATE TRIGGER search_title_fts_au AFTER UPDATE OF title ON papers"
+    " WHEN old.title IS NOT new.title BEGIN"
+    " INSERT INTO search_title_fts (search_title_fts, rowid, title)"
+    " VALUES ('delete', old.rowid, old.title);"
+    " INSERT INTO search_title_fts (rowid, title) VALUES (new.rowid, new.title); END",
+]
 
 
 def ensure_tables(db: Database) -> None:
     """Create the search side's own tables when missing, filled from the papers already stored
     (a database from before they existed gets them this way): the learned abbreviations, the
-    title keys that find an exact title by index, and the indexed terms' paper counts."""
+    title keys that find an exact title by index, the indexed terms' paper counts and the
+    index of titles alone."""
     _ensure_table(
         db,
         ABBREVIATIONS_TABLE,
@@ -117,6 +134,7 @@ def ensure_tables(db: Database) -> None:
         ],
         rebuild_vocabulary,
     )
+    _ensure_table(db, TITLE_INDEX, _TITLE_INDEX_DDL, rebuild_title_index)
 
 
 def _ensure_table(
@@ -245,28 +263,35 @@ def rebuild_fts(db: Database) -> None:
     db.execute("INSERT INTO papers_fts(papers_fts) VALUES ('optimize')")
 
 
+def rebuild_title_index(db: Database) -> None:
+    """Rebuild the index of titles alone from the papers table, in one segment."""
+    db.execute("INSERT INTO search_title_fts (search_title_fts) VALUES ('rebuild')")
+    db.execute("INSERT INTO search_title_fts (search_title_fts) VALUES ('optimize')")
+
+
 def merge_segments(db: Database, within: float) -> None:
-    """Merge the full-text index's segments a few pages at a time (FTS5's `merge` command,
-    MERGE_PAGES pages a step) until no level holds more than one segment or `within` seconds
-    have passed; a merge left unfinished goes on at the next call. Each write of new papers adds
-    a segment, and every term look-up reads every segment.
+    """Merge the full-text index's segments, then the title index's, a few pages at a time
+    (FTS5's `merge` command, MERGE_PAGES pages a step) until no level holds more than one
+    segment or `within` seconds have passed; a merge left unfinished goes on at the next call.
+    Each write of new papers adds a segment, and every term look-up reads every segment.
 
     A positive `merge` with `usermerge` 2 merges any level holding two segments or more and
     never moves the one large segment of a rebuild. `optimize`, or a negative `merge`, would
     merge everything into one segment, but rewrites the whole index each time and adds levels
     to its structure (with SQLite 3.40, about two per call once the index has had a few hundred
     writes), and FTS5 takes a structure of more than 2,000 levels for a corrupt one."""
-    usermerge = db.execute("SELECT v FROM papers_fts_config WHERE k = 'usermerge'").fetchone()
-    if usermerge != (MERGE_LEVEL,):  # kept in the index's own config table, set once
-        db.execute(
-            "INSERT INTO papers_fts(papers_fts, rank) VALUES ('usermerge', ?)", [MERGE_LEVEL]
-        )
     stop = time.perf_counter() + within
-    while time.perf_counter() < stop:
-        before = db.conn.total_changes
-        db.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES ('merge', ?)", [MERGE_PAGES])
-        if db.conn.total_changes - before < 2:  # FTS5's sign that there was nothing to merge
-            return
+    for table in ("papers_fts", TITLE_INDEX):
+        usermerge = db.execute(f"SELECT v FROM {table}_config WHERE k = 'usermerge'").fetchone()
+        if usermerge != (MERGE_LEVEL,):  # kept in the index's own config table, set once
+            db.execute(
+                f"INSERT INTO {table} ({table}, rank) VALUES ('usermerge', ?)", [MERGE_LEVEL]
+            )
+        while time.perf_counter() < stop:
+            before = db.conn.total_changes
+            db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('merge', ?)", [MERGE_PAGES])
+            if db.conn.total_changes - before < 2:  # FTS5's sign that nothing was left to merge
+                break
 
 
 def merge_after_write(db: Database, rows: Iterable[dict[str, Any]]) -> None:
@@ -285,6 +310,7 @@ def rebuild(db: Database) -> None:
     path = db.execute("PRAGMA database_list").fetchone()[2]
     if not path:  # in memory: nothing else can read it
         rebuild_fts(db)
+        rebuild_title_index(db)
         rebuild_abbreviations(db)
         rebuild_titles(db)
         rebuild_vocabulary(db)
@@ -304,6 +330,7 @@ def rebuild(db: Database) -> None:
     worker = threading.Thread(target=learn, name="abbreviations")
     worker.start()
     rebuild_fts(db)
+    rebuild_title_index(db)
     worker.join()
     db.execute("DELETE FROM search_abbreviations")
     _store_pairs(db, pairs)
@@ -541,14 +568,23 @@ def exact_titles(db: Database, key: str, dates: DateRange) -> list[int]:
     return [int(r[0]) for r in db.execute(sql, [key, *params])]
 
 
-def which_match(db: Database, match: str, rowids: Sequence[int]) -> set[int]:
+def which_titles_match(db: Database, match: str, rowids: Sequence[int]) -> set[int]:
+    """Which of these rowids have a title matching an FTS5 expression (no column filters): as
+    which_match(f"title : ({match})"), from the index of titles alone, whose doclists hold a
+    word's titles only, not every abstract with it."""
+    return which_match(db, match, rowids, TITLE_INDEX)
+
+
+def which_match(
+    db: Database, match: str, rowids: Sequence[int], table: str = "papers_fts"
+) -> set[int]:
     """Which of these rowids match an FTS5 expression: one walk of the matches between the
     lowest and highest rowid (the unary + keeps the IN list from becoming one lookup each)."""
     if not rowids or not match:
         return set()
     marks = ",".join("?" * len(rowids))
     sql = (
-        "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?"
+        f"SELECT rowid FROM {table} WHERE {table} MATCH ?"
         f" AND rowid BETWEEN ? AND ? AND +rowid IN ({marks})"
     )
     return {int(r[0]) for r in db.execute(sql, [match, min(rowids), max(rowids), *rowids])}

@@ -33,16 +33,17 @@ A simulated channel is interested in one topic and saved k of its papers (k = 1,
 - corpus (the first measure, kept for comparison): the k saves and 30 shown papers (from the
   300 most trending, off the topic) are drawn from the whole corpus, the digest ranks every
   other paper of the corpus at once (two years) and recall@10 is the share of the topic's
-  other papers among the first 10; the taste is bot.taste.train over tf-idf of the corpus,
-  trained whatever the number of saves (so with 1 save too).
+  other papers among the first 10; the taste is bot.taste.train over tf-idf of the corpus.
 
-Systems: trending (taste off); arxiv-sanity (its tf-idf settings fitted on the whole corpus, its
-LinearSVC C=0.01 trained on the saves against every paper known at the window's end, ranked
-alone); taste alone (bot.taste's score); taste (taste blended with trending exactly as
-bot.selection does: what ships). With 1 save, the shipped taste is off (MIN_SAVES = 2), so
-"taste" is trending. "trending share" is the share of a system's picks that trending alone
-also picks. Each figure is the mean over topics of a topic's mean over its draws, ± the
-standard error over topics; the last column is taste minus arxiv-sanity, paired by topic.
+Systems: random (the candidates in a random order, from a generator of its own: what chance
+gets, for scale, since trending's figure depends as much on how many papers are ranked as on
+trending); trending (taste off); arxiv-sanity (its tf-idf settings fitted on the whole corpus,
+its LinearSVC C=0.01 trained on the saves against every paper known at the window's end,
+ranked alone); taste alone (bot.taste's score); taste (taste blended with trending exactly as
+bot.selection does: what ships; on from MIN_SAVES = 1 save). "trending share" is the share of
+a system's picks that trending alone also picks. Each figure is the mean over topics of a
+topic's mean over its draws, ± the standard error over topics; the last column is taste minus
+arxiv-sanity, paired by topic.
 """
 
 from __future__ import annotations
@@ -254,6 +255,7 @@ def simulate_corpus(
     vectors = taste.PaperVectors(corpus)
     outside = np.array([pid not in pool for pid in ids])
     rng = random.Random(seed)
+    chance = np.random.default_rng(seed)  # its own generator: the draws stay as they were
     results: Results = defaultdict(dict)
     for split, split_topics in topics.items():
         for name, papers in split_topics:
@@ -268,6 +270,7 @@ def simulate_corpus(
                     assert model is not None
                     liked = model.scores(ids)
                     systems = {
+                        "random": chance.random(len(ids)),
                         "trending": trending,
                         "arxiv-sanity": sanity.scores(set(saved)),
                         "taste alone": liked,
@@ -311,6 +314,7 @@ def simulate_windows(
     day_index = np.array([days.index(day_of[pid]) for pid in ids])
     shared = shared or taste.SharedVectors(size=2 * len(days))
     rng = random.Random(seed)
+    chance = np.random.default_rng(seed)  # its own generator: the draws stay as they were
     results: Results = defaultdict(dict)
 
     def span(first: date, last: date) -> list[Paper]:
@@ -348,7 +352,8 @@ def simulate_windows(
                     trending = [trend[pid] for pid in cids]
                     liked = [liking[pid].score if pid in liking else 0.0 for pid in cids]
                     everything = sanity.scores(set(saved), day_index < days.index(start) + window)
-                    systems = {
+                    systems: dict[str, Sequence[float] | np.ndarray] = {
+                        "random": chance.random(len(cids)),
                         "trending": trending,
                         "arxiv-sanity": [everything[sanity.row[pid]] for pid in cids],
                         "taste alone": liked,
@@ -363,7 +368,7 @@ def report(results: Results, title: str) -> None:
     """A markdown table: recall@10 (mean over topics of each topic's mean over its draws) ±
     its standard error over topics, trending's share of the picks, and taste's paired margin
     over arxiv-sanity with its standard error."""
-    names = ["trending", "arxiv-sanity", "taste alone", "taste"]
+    names = ["random", "trending", "arxiv-sanity", "taste alone", "taste"]
     keys = sorted({(split, k) for split, k, _ in results}, key=lambda sk: (sk[0] != "dev", sk))
     print(f"\n{title}\n")
     print("| topics | saves | " + " | ".join(names) + " | taste − arxiv-sanity |")

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # scikit-learn takes seconds to import: it is imported when a channel's taste is first trained,
 # so commands and channels without saves never pay for it.
 
-MIN_SAVES = 2  # distinct papers a channel must have saved before its taste shapes the digest
+MIN_SAVES = 1  # distinct papers a channel must have saved before its taste shapes the digest
 SAVE_HALF_LIFE_DAYS = 90.0
 MAX_SAVES = 500  # the channel's most saved, most recent papers the model learns from
 MAX_SHOWN = 500  # papers posted and not saved, newest ids first

@@ -31,9 +31,13 @@ def sampled(storage: Storage, clock: FixedClock) -> Storage:
     return storage
 
 
-def _save(storage: Storage, channel: Channel, *saves: tuple[str, str]) -> None:
+def _save(storage: Storage, channel: Channel, *saves: tuple[str, str], on: bool = True) -> None:
     for user, paper_id in saves:
-        storage.activity.set_bookmark(channel.member(user), paper_id, True, LATE, channel.channel)
+        storage.activity.set_bookmark(channel.member(user), paper_id, on, LATE, channel.channel)
+
+
+def _unsave(storage: Storage, channel: Channel, *saves: tuple[str, str]) -> None:
+    _save(storage, channel, *saves, on=False)
 
 
 def test_two_saves_bring_their_topic_into_the_picks_with_the_evidence(
@@ -53,12 +57,19 @@ def test_two_saves_bring_their_topic_into_the_picks_with_the_evidence(
     assert any(item.paper.id not in SPEECH for item in tasted.items)  # trending still fills
 
 
-def test_the_taste_waits_for_enough_saves(
+def test_one_save_already_brings_its_topic_and_no_save_leaves_trending(
     bot: PapersBot, sampled: Storage, channel: Channel
 ) -> None:
-    assert MIN_SAVES == 2
+    assert MIN_SAVES == 1
     trending = bot.preview(channel)
-    _save(sampled, channel, ("U1", NVSPEECH), ("U2", NVSPEECH))  # one paper, twice
+    _save(sampled, channel, ("U1", NVSPEECH), ("U2", NVSPEECH))  # one paper, by two members
+    tasted = bot.preview(channel)
+    picked = {item.paper.id: item.why for item in tasted.items}
+    assert SPEECH & picked.keys() and len(tasted.items) == len(trending.items)
+    assert any(
+        why.startswith("like “NVSpeech") and "saved by 2 of you" in why for why in picked.values()
+    )
+    _unsave(sampled, channel, ("U1", NVSPEECH), ("U2", NVSPEECH))
     assert bot.preview(channel) == trending
 
 

@@ -535,20 +535,26 @@ def snippets(
         return
     conn = db.conn
     names = ", ".join(_FTS_COLUMNS)
+    # The rows in a table of their own, indexed as external content: emptied at the end by
+    # FTS5's 'delete-all', where deleting rows from an FTS5 table tokenizes each one again.
     conn.execute(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_hits USING fts5({names}, tokenize=porter)"
+        f"CREATE TEMP TABLE IF NOT EXISTS search_hit_rows (id INTEGER PRIMARY KEY, {names})"
+    )
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_hits USING fts5({names},"
+        " tokenize=porter, content='search_hit_rows', content_rowid='id')"
     )
     cols = cols.replace("papers_fts", "search_hits")
+    values = [(row["rowid"], *(row.get(c) for c in _FTS_COLUMNS)) for row in rows]
     with conn:  # commits at once, so no transaction stays open on the shared connection
-        conn.executemany(
-            f"INSERT INTO temp.search_hits (rowid, {names}) VALUES (?, ?, ?, ?, ?)",
-            [(row["rowid"], *(row.get(c) for c in _FTS_COLUMNS)) for row in rows],
-        )
+        for table in ("search_hit_rows (id", "search_hits (rowid"):
+            conn.executemany(f"INSERT INTO temp.{table}, {names}) VALUES (?, ?, ?, ?, ?)", values)
         found = conn.execute(
             f"SELECT rowid, {cols} FROM temp.search_hits WHERE search_hits MATCH ?",
             [*params, match],
         ).fetchall()
-        conn.execute("DELETE FROM temp.search_hits")
+        conn.execute("INSERT INTO temp.search_hits (search_hits) VALUES ('delete-all')")
+        conn.execute("DELETE FROM temp.search_hit_rows")
     for row in found:
         yield int(row[0]), tuple(v or "" for v in row[1:])
 

@@ -45,8 +45,8 @@ BACKGROUND = timedelta(days=30)
 C = 0.1  # the SVM's regularisation (arxiv-sanity uses 0.01 with its larger corpus)
 SHOWN_WEIGHT = 2.0  # a paper posted and not saved, against 1 for a background paper
 HASHES = 2**31 - 1  # a term's hash is one of these (the most scikit-learn allows)
-KEEP = 100_000  # papers whose term counts a process keeps between digest runs
-TERMS_KEPT = 4_000_000  # terms numbered before those of no kept paper are forgotten
+KEEP = 20_000  # papers whose term counts a process keeps between runs (or the last run's, if more)
+TERMS_KEPT = 2_000_000  # terms numbered before those of no kept paper are forgotten
 
 
 def paper_text(paper: Paper) -> str:
@@ -57,9 +57,10 @@ def paper_text(paper: Paper) -> str:
 class TermCounts:
     """Each paper's term counts (its words and pairs of words), kept across digest runs by paper
     id: reading papers is most of the cost of tf-idf, and a run reads only the papers no run read
-    before (or whose text changed); the KEEP papers used last are kept. A term is known by a
-    31-bit hash of it (two of the few million terms of 100,000 papers seldom share one) and
-    numbered in the order it was first read, so counts have a column per term read, not 2^31."""
+    before (or whose text changed); the KEEP papers used last are kept, or all of the last run's
+    papers if it had more. A term is known by a 31-bit hash of it (two of the few million terms
+    of 100,000 papers seldom share one) and numbered in the order it was first read, so counts
+    have a column per term read, not 2^31."""
 
     def __init__(self, keep: int = KEEP, terms: int = TERMS_KEPT) -> None:
         self.keep = keep

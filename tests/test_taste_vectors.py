@@ -86,3 +86,16 @@ def test_shared_vectors_are_computed_once_per_set_of_papers(papers: list[Paper])
     assert shared.over(papers) is shared.over(list(papers))
     shared.over(papers[1:])
     assert shared.fits == 2 and shared.counts.read == len(papers)
+
+
+def test_a_run_larger_than_what_is_kept_is_kept_whole_for_the_next(papers: list[Paper]) -> None:
+    counts = TermCounts(keep=10)
+    PaperVectors(papers, counts)
+    PaperVectors(papers[1:], counts)
+    assert counts.read == len(papers)  # the next run, over the same papers but one, read none
+    PaperVectors(papers[:1], counts)
+    assert counts.read == len(papers) + 1  # the one the last run lacked was let go
+    PaperVectors(papers[-5:], counts)
+    assert counts.read == len(papers) + 1  # among the 10 used last
+    PaperVectors(papers[1:2], counts)
+    assert counts.read == len(papers) + 2  # not among them

@@ -34,6 +34,7 @@ import re
 import statistics
 import tarfile
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -158,14 +159,17 @@ class SharedModel:
 def cpu_clock(storage: Storage) -> Callable[[], float]:
     """CPU seconds used so far by this process (the model's threads included) and, on
     PostgreSQL, by the server process serving the store's connection."""
-    import time
-
     conn = getattr(getattr(storage.search, "db", None), "conn", None)
     if conn is None or not hasattr(conn, "info"):  # SQLite: all in this process
         return time.process_time
+    return with_server(conn.info.backend_pid)
+
+
+def with_server(pid: int) -> Callable[[], float]:
+    """CPU seconds used so far by this process and by the server process `pid`."""
     import psutil
 
-    backend = psutil.Process(conn.info.backend_pid)
+    backend = psutil.Process(pid)
 
     def both() -> float:
         server = backend.cpu_times()
@@ -270,7 +274,6 @@ def time_systems(
     """Each system's wall and CPU time per query over every query (one warm-up pass first):
     median and p99 (nearest rank), with the machine's load average."""
     import os
-    import time
 
     texts = [q["query"] for q in queries]
     for rank in systems.values():

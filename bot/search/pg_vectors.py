@@ -1,10 +1,11 @@
 """PgVectorIndex: search by meaning on the PostgreSQL store (the semantic extra, a DenseIndex).
 
 The same model and paper text as on SQLite (bot/search/semantic.py), the vectors kept by the
-server's pgvector extension in `paper_vectors` (half precision, keyed on the papers' `seq`, the
-full-text side's row key) and found through its HNSW index by cosine distance. New papers are
-embedded inside the write that stores them; `backfill` embeds the rest. A server without pgvector
-(or a role that may not add it) keeps working by words: `NoPgvector` says why.
+server's pgvector extension (0.8 or later) in `paper_vectors` (half precision, keyed on the
+papers' `seq`, the full-text side's row key) and found through its HNSW index by cosine
+distance. New papers are embedded inside the write that stores them; `backfill` embeds the rest.
+A server without pgvector (or a role that may not add it) keeps working by words: `NoPgvector`
+says why.
 """
 
 from __future__ import annotations

@@ -474,8 +474,8 @@ def test_a_word_the_papers_found_hold_in_author_names_more_than_in_their_text_is
     assert not engine.names_an_author(["hooker"], [])
 
 
-def test_an_authors_other_papers_follow_those_with_the_words(sqlite_store: Storage) -> None:
-    search = sqlite_store.search
+def test_an_authors_other_papers_follow_those_with_the_words(store: Storage) -> None:
+    search = store.search
     theirs = set(ids(search.search('author:"Lei Zhang"', now=NOW)))
     assert len(theirs) == 4
     # A word none of their papers has still shows their papers, not nothing.

@@ -591,9 +591,12 @@ def _where(
         positive = [_term(t) for t in expression.terms if t.quoted] + [_combine(some, "||")]
     else:
         positive = [_term(t, typed) for t in expression.terms]
+    # Relaxed with an author, the words may all be missing: that author's other papers follow,
+    # the words still ranking them (as on SQLite); quoted phrases stay required.
+    required = positive[:-1] if any_term and expression.authors else positive
     parts: list[Fragment] = []
-    if positive:
-        parts.append(_prefixed("p.search @@ ", _combine(positive, "&&")))
+    if required:
+        parts.append(_prefixed("p.search @@ ", _combine(required, "&&")))
     for author in expression.authors:
         parts.append(("p.author_words @@ phraseto_tsquery('simple', %s)", [" ".join(author)]))
     if not parts:

@@ -29,7 +29,7 @@ def test_two_replicas_on_one_postgresql_with_only_real_settings() -> None:
     for env in replicas.values():
         assert set(env) <= known, set(env) - known
         assert env["DATABASE_URL"].startswith("postgresql://papers:papers@db:5432/")
-    assert "image: postgres:" in COMPOSE
+    assert "image: pgvector/pgvector:pg" in COMPOSE  # PostgreSQL with pgvector
 
 
 def test_the_replicas_run_every_discord_shard_once() -> None:

@@ -209,11 +209,12 @@ async def test_arxiv_retries_respect_the_spacing_and_one_connection(
     upstream: UpstreamServer, http_session: aiohttp.ClientSession
 ) -> None:
     upstream.inject("500", times=1)
-    source = arxiv(upstream, http_session, min_interval=0.2)
+    source = arxiv(upstream, http_session, min_interval=0.3)
     results = await asyncio.gather(source.fetch(THURSDAY), source.fetch(THURSDAY))
     assert all(len(papers) > 100 for papers, _ in results)
     assert len(upstream.requests) == 3
-    assert all(gap >= 0.19 for gap in gaps(upstream))
+    # Spaced at the client; arrival at the server may jitter by a busy machine's scheduling.
+    assert all(gap >= 0.2 for gap in gaps(upstream))
     assert upstream.max_in_flight == 1
 
 

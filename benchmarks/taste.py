@@ -2,6 +2,7 @@
 
     python -m benchmarks.taste                 # every mode, dev and test topics, 1/2/3 saves
     python -m benchmarks.taste --mode week --split dev --topics keywords --saves 2 --draws 20
+    python -m benchmarks.taste --mode week --scenario drift --saves 2   # a channel that moved on
     python -m benchmarks.taste --speed         # only: one channel's taste over 50,000 papers
 
 Corpus: the 6,039 real papers of hf_daily_2024-05_2026-07_dev.tar.xz (380 days of Hugging Face
@@ -35,6 +36,29 @@ A simulated channel is interested in one topic and saved k of its papers (k = 1,
   other paper of the corpus at once (two years) and recall@10 is the share of the topic's
   other papers among the first 10; the taste is bot.taste.train over tf-idf of the corpus.
 
+Scenarios (`--scenario`, day and week modes): who saved what, and when.
+
+- single (the default, everything above): one member saved the k topic papers; "who saved"
+  carries nothing and the saves' ages are whatever the draw gives, so the weighting by savers
+  and recency cannot help there.
+- drift, a channel whose interest moved: before its k saves of the topic it saved 3 papers of
+  another topic A of the same split (drawn among the topics with 3 papers, not of the topic, at
+  least 120 days before d), and the k topic saves are of papers of the 14 days before d. Every
+  save is by one member on the paper's own day. The target is still the topic's papers of the
+  window: the old interest should fade (a save's weight halves every 90 days; at 120 days it
+  is under 0.4; with the corpus's gap between 2025-07 and 2026-04 most are far older),
+  arxiv-sanity weighs all 3 + k saves alike.
+- team, several members: the k topic papers (drawn as in single) were each saved by 2 or 3
+  members, and 2 off-topic papers of the 30 days before d (any paper of the labelling's pool
+  not on the topic) by one member alone each, one person's own interest. Every save is on the
+  paper's own day. The shared interest should weigh more than the individual ones (a paper
+  saved by 3 members weighs 3 times one saved by one); arxiv-sanity weighs all k + 2 alike.
+
+In every scenario the channel was shown and did not save the 30 most trending papers of the 30
+days before d that are neither on the topic nor saved, and arxiv-sanity is trained on every
+saved paper. These were defined before any of their figures was seen, and nothing was tuned
+on them.
+
 Systems: random (the candidates in a random order, from a generator of its own: what chance
 gets, for scale, since trending's figure depends as much on how many papers are ranked as on
 trending); trending (taste off); arxiv-sanity (its tf-idf settings fitted on the whole corpus,
@@ -58,7 +82,8 @@ import tarfile
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -82,6 +107,11 @@ DRAWS = 10
 SHOWN = 30
 K = 10
 WINDOWS = {"day": 1, "week": 7}  # days of Daily Papers a digest ranks in the window modes
+DRIFT_OLD = 3  # saves of the topic a drifting channel left
+DRIFT_AGE = timedelta(days=120)  # ... saved at least this long before d
+DRIFT_RECENT = timedelta(days=14)  # its k saves of the new topic were of papers this recent
+TEAM_SAVERS = (2, 3)  # members who saved each of a team's topic papers
+TEAM_NOISE = 2  # off-topic papers one member alone saved, from the 30 days before d
 
 # Research topics as Hugging Face's keywords name them (a paper is on a topic when one of its
 # keywords, lower-cased and without a parenthesis, is one of the names), picked by hand from the
@@ -224,6 +254,75 @@ def picks_of(ids: Sequence[str], scores: Sequence[float] | np.ndarray, k: int = 
     return {ids[i] for i in order[:k]}
 
 
+@dataclass(frozen=True)
+class Channel:
+    """What a scenario draws a simulated channel's saves from: its topic's papers, the other
+    topics of the same split (minus the topic's papers), every candidate paper by day."""
+
+    papers: Sequence[str]
+    others: Sequence[Sequence[str]]
+    day_of: Mapping[str, date]
+    on_day: Mapping[date, Sequence[str]]
+
+    def saved(self, pid: str, savers: int = 1) -> ChannelSave:
+        """A save of `pid` by `savers` members, made on the paper's own day."""
+        return ChannelSave(pid, savers, datetime.combine(self.day_of[pid], dtime(9), UTC))
+
+
+# A scenario: the saves a channel made before day d, k of them of its topic, or None when the
+# papers before d do not allow it (then d is not drawn).
+Scenario = Callable[[random.Random, Channel, date, int], list[ChannelSave] | None]
+
+
+def single_saves(
+    rng: random.Random, channel: Channel, start: date, k: int
+) -> list[ChannelSave] | None:
+    """One member saved k papers of the topic, each on its own day, any time before d."""
+    before = sorted(p for p in channel.papers if channel.day_of[p] < start)
+    if len(before) < k:
+        return None
+    return [channel.saved(pid) for pid in rng.sample(before, k)]
+
+
+def drift_saves(
+    rng: random.Random, channel: Channel, start: date, k: int
+) -> list[ChannelSave] | None:
+    """A channel whose interest moved: DRIFT_OLD saves of one other topic of the split, of
+    papers at least DRIFT_AGE before d, then k saves of its topic now, of papers of the last
+    DRIFT_RECENT; every save by one member on the paper's own day."""
+    recent = sorted(p for p in channel.papers if start - DRIFT_RECENT <= channel.day_of[p] < start)
+    if len(recent) < k:
+        return None
+    olds = [
+        old
+        for other in channel.others
+        if len(old := sorted(p for p in other if channel.day_of[p] <= start - DRIFT_AGE))
+        >= DRIFT_OLD
+    ]
+    if not olds:
+        return None
+    old = rng.sample(rng.choice(olds), DRIFT_OLD)
+    return [channel.saved(pid) for pid in [*old, *rng.sample(recent, k)]]
+
+
+def team_saves(
+    rng: random.Random, channel: Channel, start: date, k: int
+) -> list[ChannelSave] | None:
+    """Several members: k papers of the topic, from any time before d, each saved by 2 or 3 of
+    them (TEAM_SAVERS), and TEAM_NOISE off-topic papers of the 30 days before d each saved by
+    one member alone (one person's own interest); every save on the paper's own day."""
+    topic = single_saves(rng, channel, start, k)
+    days = [start - timedelta(days=i) for i in range(1, taste.BACKGROUND.days + 1)]
+    off = sorted(p for d in days for p in channel.on_day.get(d, ()) if p not in channel.papers)
+    if topic is None or len(off) < TEAM_NOISE:
+        return None
+    shared = [channel.saved(s.paper_id, rng.choice(TEAM_SAVERS)) for s in topic]
+    return [*shared, *(channel.saved(pid) for pid in rng.sample(off, TEAM_NOISE))]
+
+
+SCENARIOS: dict[str, Scenario] = {"single": single_saves, "drift": drift_saves, "team": team_saves}
+
+
 def record(
     results: Results,
     key: tuple[str, int],
@@ -295,13 +394,15 @@ def simulate_windows(
     seed: int = 7,
     sanity: ArxivSanity | None = None,
     shared: taste.SharedVectors | None = None,
+    scenario: str = "single",
 ) -> Results:
     """The digest's measure: the channel saved k of the topic's papers before a day d; the
     digest ranks the papers of the `window` days from d (each paper with the trending score
     of its own day) with the taste trained exactly as bot.taste.channel_taste trains it (the
     saves, the 30 papers it was posted and did not save: the most trending of the 30 days
     before d off the topic, the background: the 30 days before d). Only papers of `pool` are
-    candidates and topic papers (the papers the topic labelling covers)."""
+    candidates and topic papers (the papers the topic labelling covers). `scenario` (SCENARIOS)
+    says who saved what and when."""
     ids = [p.id for p in corpus]
     paper = dict(zip(ids, corpus, strict=True))
     day_of = {p.id: p.added or p.day or date(2025, 1, 1) for p in corpus}
@@ -316,6 +417,11 @@ def simulate_windows(
     rng = random.Random(seed)
     chance = np.random.default_rng(seed)  # its own generator: the draws stay as they were
     results: Results = defaultdict(dict)
+    build = SCENARIOS[scenario]
+    in_pool: dict[date, list[str]] = defaultdict(list)
+    for pid in ids:
+        if pid in pool:
+            in_pool[day_of[pid]].append(pid)
 
     def span(first: date, last: date) -> list[Paper]:
         return [p for d in days if first <= d < last for p in on_day[d]]
@@ -324,27 +430,28 @@ def simulate_windows(
         for name, papers in split_topics:
             topic = set(papers) & pool
             papers = sorted(topic)
+            others = [sorted((set(o) & pool) - topic) for n, o in split_topics if n != name]
+            channel = Channel(papers, others, day_of, in_pool)
             for k in saves_per:
                 starts = [
                     d
                     for d in days
-                    if sum(day_of[p] < d for p in papers) >= k
-                    and any(d <= day_of[p] < d + timedelta(days=window) for p in papers)
+                    if any(d <= day_of[p] < d + timedelta(days=window) for p in papers)
+                    and build(random.Random(0), channel, d, k) is not None
                 ]
                 for _ in range(draws if starts else 0):
                     start = rng.choice(starts)
                     end = start + timedelta(days=window)
-                    saved = rng.sample(sorted(p for p in papers if day_of[p] < start), k)
+                    saves = build(rng, channel, start, k)
+                    assert saves is not None
+                    saved = [s.paper_id for s in saves]
                     before = span(start - taste.BACKGROUND, start)
                     shown = sorted(
-                        (p for p in before if p.id not in topic), key=lambda p: -trend[p.id]
+                        (p for p in before if p.id not in topic and p.id not in saved),
+                        key=lambda p: -trend[p.id],
                     )[:SHOWN]
                     candidates = [p for p in span(start, end) if p.id in pool]
                     now = datetime.combine(start, dtime(9), UTC)
-                    saves = [
-                        ChannelSave(pid, 1, datetime.combine(day_of[pid], dtime(9), UTC))
-                        for pid in saved
-                    ]
                     liking = taste.taste_over(
                         candidates, saves, {p: paper[p] for p in saved}, shown, before, now, shared
                     ).liking
@@ -459,6 +566,12 @@ def main() -> None:
     parser.add_argument(
         "--mode", choices=["day", "week", "corpus", "all"], default="all", help="what is ranked"
     )
+    parser.add_argument(
+        "--scenario",
+        choices=list(SCENARIOS),
+        default="single",
+        help="who saved what and when (day and week modes)",
+    )
     parser.add_argument("--speed", action="store_true", help="only time 50,000 candidates")
     parser.add_argument("--draws", type=int, default=DRAWS, help="draws of saves per topic")
     parser.add_argument("--saves", default="1,2,3", help="saves per channel, e.g. 2")
@@ -477,6 +590,10 @@ def main() -> None:
         judged = load_topics({p.id for p in corpus})
         labellings.append(("judged topics", judged, {p.id for p in corpus}))
     modes = ("day", "week", "corpus") if args.mode == "all" else (args.mode,)
+    if args.scenario != "single":
+        if args.mode == "corpus":
+            parser.error("--scenario needs the day or week mode")
+        modes = tuple(m for m in modes if m != "corpus")
     for label, topics, pool in labellings:
         chosen = {s: topics[s] for s in splits}
         for mode in modes:
@@ -486,8 +603,12 @@ def main() -> None:
                 what = f"the whole corpus ({len(pool):,} papers) at once"
             else:
                 window = WINDOWS[mode]
-                results = simulate_windows(corpus, chosen, pool, window, saves, args.draws)
+                results = simulate_windows(
+                    corpus, chosen, pool, window, saves, args.draws, scenario=args.scenario
+                )
                 what = f"the papers of {window} day{'s' * (window > 1)} after the saves"
+                if args.scenario != "single":
+                    what += f", scenario {args.scenario}"
             took = time.perf_counter() - started
             report(results, f"{label}; the digest ranks {what} ({took:.0f} s)")
 

@@ -195,9 +195,12 @@ class PaperVectors:
         column = np.full(raw.shape[1], -1, np.int32)
         column[kept] = np.arange(len(kept), dtype=np.int32)
         self._tfidf = TfidfTransformer(sublinear_tf=True)
-        self.matrix: sparse.csr_matrix = self._tfidf.fit_transform(
-            _columns_kept(raw, column[raw.indices], len(kept))
-        ).tocsr()
+        counted = _columns_kept(raw, column[raw.indices], len(kept))
+        # Papers without a word between them (empty titles and abstracts) have no columns: no
+        # taste can be learnt from them, and every cosine is 0.
+        self.matrix: sparse.csr_matrix = (
+            self._tfidf.fit_transform(counted).tocsr() if len(kept) else counted.tocsr()
+        )
         self._sampled: list[str] | None = None
 
     def rows(self, ids: Iterable[str]) -> list[int]:
@@ -209,7 +212,7 @@ class PaperVectors:
 
         raw, hash_of = self.counts.of(papers)
         counts = _columns_kept(raw, self._columns(hash_of[raw.indices]), len(self.hashes))
-        return self._tfidf.transform(counts).tocsr()
+        return self._tfidf.transform(counts).tocsr() if len(self.hashes) else counts.tocsr()
 
     def _columns(self, hashes: np.ndarray) -> np.ndarray:
         """The column of each term hash, -1 for a term left out."""
@@ -323,7 +326,7 @@ def train(
     explicit = {pid for pid in negatives if pid in rows and pid not in pos}
     own = {*pos, *explicit}
     background = [pid for pid in vectors.sample(MAX_TRAIN) if pid not in own]
-    if not pos or not background:
+    if not pos or not background or not len(vectors.hashes):
         return None
     ids = [*pos, *explicit, *background]
     weights, bias = _fit(rows.of(ids), ids, pos, explicit)

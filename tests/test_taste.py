@@ -165,6 +165,17 @@ def test_a_save_counts_per_member_and_fades_with_age() -> None:
     assert save_weight(one, LATE + timedelta(days=90)) == pytest.approx(0.5)
 
 
+def test_papers_without_words_give_no_taste_and_no_error() -> None:
+    """Empty titles and abstracts (or only one-letter words) leave no term to learn from: the
+    digest falls back to trending rather than failing."""
+    wordless = [make_paper(f"2508.{i:05d}", title="x", abstract="") for i in range(5)]
+    saves = [ChannelSave(wordless[0].id, 2, LATE)]
+    found = taste.taste_over(wordless[1:], saves, {wordless[0].id: wordless[0]}, [], [], LATE)
+    assert found.liking == {} and found.saved == {wordless[0].id}
+    vectors = taste.PaperVectors(wordless)
+    assert vectors.matrix.shape == (5, 0) and vectors.transform(wordless[:2]).shape == (2, 0)
+
+
 async def test_like_answers_the_papers_closest_to_one_with_what_they_share(
     bot: PapersBot, sampled: Storage, channel: Channel
 ) -> None:

@@ -213,7 +213,7 @@ def measure(
                 "queries": len(queries),
                 "empty_while_raw_has": len(empty),
                 "empty_queries": empty,
-                "bounded": sum("very common" in r.note for r in replies),
+                "bounded": sum("papers match: ranked the newest" in r.note for r in replies),
                 "deadline": sum("took too long" in r.note for r in replies),
                 "by_query_ms": {
                     q: round(max(shipped[i :: len(queries)]), 1) for i, q in enumerate(queries)

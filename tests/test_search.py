@@ -199,6 +199,17 @@ def test_curated_pairs_expand_lower_case_input(store: Storage, text: str) -> Non
     assert found(store, text) == found(store, text.upper() if text != "llms" else "LLMs")
 
 
+def test_a_description_keeps_its_spelled_out_words_but_expands_a_typed_abbreviation(
+    store: Storage,
+) -> None:
+    short = store.search.search("reinforcement learning from human feedback", now=NOW)
+    assert "rlhf" in short.note.lower()  # a short query still adds the short form
+    described = "reinforcement learning from human feedback for aligning chat assistants"
+    assert "Also matching" not in store.search.search(described, now=NOW).note
+    typed = store.search.search("RLHF for aligning chat assistants with user preferences", now=NOW)
+    assert "RLHF = reinforcement learning from human feedback" in typed.note
+
+
 def test_text_to_speech_does_not_pull_in_test_time_scaling(store: Storage) -> None:
     tts = found(store, "TTS")
     spoken = found(store, "text-to-speech")

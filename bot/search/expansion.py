@@ -116,19 +116,34 @@ def phrase(toks: Sequence[str]) -> str:
 
 
 def expand(query: Query, lookup: Lookup) -> Expression:
-    """Group the plain words into terms, adding spaced/joined compounds and abbreviation forms."""
+    """Group the plain words into terms, adding spaced/joined compounds and abbreviation forms.
+
+    A description keeps its spelled-out words as typed: a query with DESCRIPTION_TERMS or more
+    words that are neither stop words nor FILLER (a hyphenated compound is one word; unlike
+    engine.keeps_words, which counts tokens and filler too) adds no short form or alternate
+    spelling for a run of words that is a known long form, so "reinforcement learning from
+    human feedback for chat assistants" adds no "RLHF"; every such form widens a long
+    plain-English query past what it describes. Only a short form typed in it ("RLHF") still
+    expands to its long forms. Counting filler too would make "how to stop language models
+    making things up" a description and lose its "LLM", which the relevance set's dev split
+    needs.
+    """
     words = [(w, tokens(w)) for w in query.words]
     words = [(w, t) for w, t in words if t]
     content = [t for _, t in words if not (len(t) == 1 and t[0] in STOPWORDS)]
     if len(content) >= DESCRIPTION_TERMS:
         words = [(w, t) for w, t in words if not (len(t) == 1 and t[0] in FILLER)]
+    topical = [t for t in content if not (len(t) == 1 and t[0] in FILLER)]
+    description = len(topical) >= DESCRIPTION_TERMS
     spans = _spans(words)
     learned = lookup([s for s, _, _ in spans], [lk for _, lk, _ in spans])
     pairs = [(s, lk, sp, CURATED_PAPERS) for s, lk, sp in _CURATED] + learned
     terms: list[Term] = []
     i = 0
     while i < len(words):
-        term, used = _abbreviation_term(words, i, pairs, _other_tokens(words, i))
+        term, used = _abbreviation_term(
+            words, i, pairs, _other_tokens(words, i), spelled_out=not description
+        )
         if term is None:
             word, toks = words[i]
             used = 1
@@ -164,13 +179,15 @@ def _abbreviation_term(
     start: int,
     pairs: list[tuple[str, str, str, int]],
     others: set[str],
+    spelled_out: bool = True,
 ) -> tuple[Term | None, int]:
     """The longest run of words from `start` that is a known short or long form, as a Term.
 
     Expansions keep to the query: a long form that repeats another typed word would let the
     expansion satisfy that word too ("LoRA rank": low-*rank* adaptation), so it is left out,
     unless the short form has several meanings, where it is the meaning the query means
-    ("TTS speech": text-to-speech, not test-time scaling)."""
+    ("TTS speech": text-to-speech, not test-time scaling). Without `spelled_out`, only a typed
+    short form expands; a run of words that is a long form stays as typed."""
     for end in range(min(len(words), start + MAX_SPAN_WORDS), start, -1):
         typed = " ".join(w for w, _ in words[start:end])
         toks = tuple(t for _, ws in words[start:end] for t in ws)
@@ -179,7 +196,7 @@ def _abbreviation_term(
         as_short = [p for p in trusted if p[0] == skey and len(skey) >= 2]
         if skey.endswith("s") and not as_short:  # "llms", typed in lower case
             as_short = [p for p in trusted if p[0] == skey[:-1] and len(skey) >= 3]
-        as_long = [p for p in trusted if p[1] == lkey and len(toks) >= 2]
+        as_long = [p for p in trusted if spelled_out and p[1] == lkey and len(toks) >= 2]
         if not as_short and not as_long:
             continue
         shorts = {p[0]: p[2] for p in as_short + as_long}

@@ -132,15 +132,27 @@ def names_an_author(typed: Sequence[str], papers: Iterable[Paper]) -> bool:
     return any(as_name[t] > as_word[t] for t in wanted)
 
 
-def answered(text: str, limit: int, run: Callable[[Query, int], SearchReply]) -> SearchReply:
+def answered(
+    text: str,
+    limit: int,
+    words: Callable[[Query, int], tuple[SearchReply, Query, int]],
+    dense: DenseIndex | None = None,
+    papers: Callable[[list[int]], dict[int, Paper]] | None = None,
+) -> SearchReply:
     """The boundary of every engine's search(): the text parsed, an empty query told how to
-    search, `run(query, limit)` for the rest (limit kept within 1..100), and any failure below
-    answered with a note, never raised."""
+    search, `words(query, limit)` for the rest (limit kept within 1..100: the reply by words,
+    the query as understood and how many papers hold every term), fused with the papers closest
+    in meaning when `dense` is given (see with_meaning; `papers` reads them by rowid), and any
+    failure below answered with a note, never raised."""
     query = parse(text)
     if not query.has_positive:
         return SearchReply(query=query.text, hits=(), note=join(*query.problems, EMPTY_NOTE))
     try:
-        return run(query, max(1, min(limit, 100)))
+        limit = max(1, min(limit, 100))
+        reply, understood, every_term = words(query, limit)
+        if dense is None or papers is None:
+            return reply
+        return with_meaning(reply, understood, limit, dense, papers, every_term)
     except Exception:  # the one boundary: a search must answer, whatever went wrong below
         log.exception("search failed for %r", query.text)
         return SearchReply(
@@ -177,16 +189,10 @@ class FtsSearch:
         deadline = DEFAULT_DEADLINE if deadline is None else deadline
         at = now or datetime.now(UTC)
 
-        def run(query: Query, limit: int) -> SearchReply:
-            reply, understood, every_term = _search(
-                self.db, self.speller, self.counts, query, limit, at, started, deadline
-            )
-            if meaning and self.dense is not None:
-                dense, papers = self.dense, self._papers
-                return with_meaning(reply, understood, limit, dense, papers, every_term)
-            return reply
+        def words(query: Query, limit: int) -> tuple[SearchReply, Query, int]:
+            return _search(self.db, self.speller, self.counts, query, limit, at, started, deadline)
 
-        return answered(text, limit, run)
+        return answered(text, limit, words, self.dense if meaning else None, self._papers)
 
     def _papers(self, rowids: list[int]) -> dict[int, Paper]:
         return {r: row_to_paper(row) for r, row in index.paper_rows(self.db, rowids).items()}

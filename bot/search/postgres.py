@@ -39,7 +39,6 @@ from bot.search.engine import (
     corrected,
     expansion_note,
     join,
-    with_meaning,
 )
 from bot.search.expansion import Expression, Term, expand
 from bot.search.grammar import Query, parse, tokens
@@ -112,14 +111,11 @@ class PgSearch:
         deadline = engine.DEFAULT_DEADLINE if deadline is None else deadline
         at = now or datetime.now(UTC)
 
-        def run(query: Query, limit: int) -> SearchReply:
-            reply, understood, every_term = self._search(query, limit, at, started, deadline)
-            if meaning and self.dense is not None:
-                dense, papers = self.dense, self._papers_by_seq
-                return with_meaning(reply, understood, limit, dense, papers, every_term)
-            return reply
+        def words(query: Query, limit: int) -> tuple[SearchReply, Query, int]:
+            return self._search(query, limit, at, started, deadline)
 
-        return answered(text, limit, run)
+        dense = self.dense if meaning else None
+        return answered(text, limit, words, dense, self._papers_by_seq)
 
     def _papers_by_seq(self, seqs: list[int]) -> dict[int, Paper]:
         rows = self.db.rows("SELECT * FROM papers WHERE seq = ANY(%s)", [seqs]) if seqs else []

@@ -547,8 +547,10 @@ def snippets(
     cols = cols.replace("papers_fts", "search_hits")
     values = [(row["rowid"], *(row.get(c) for c in _FTS_COLUMNS)) for row in rows]
     with conn:  # commits at once, so no transaction stays open on the shared connection
-        for table in ("search_hit_rows (id", "search_hits (rowid"):
-            conn.executemany(f"INSERT INTO temp.{table}, {names}) VALUES (?, ?, ?, ?, ?)", values)
+        places = ", ".join("?" * (1 + len(_FTS_COLUMNS)))
+        for table, key in (("search_hit_rows", "id"), ("search_hits", "rowid")):
+            insert = f"INSERT INTO temp.{table} ({key}, {names}) VALUES ({places})"
+            conn.executemany(insert, values)
         found = conn.execute(
             f"SELECT rowid, {cols} FROM temp.search_hits WHERE search_hits MATCH ?",
             [*params, match],

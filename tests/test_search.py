@@ -644,6 +644,28 @@ def test_common_terms_are_scored_without_bm25(
     assert ids(sqlite_store.search.search(title, now=NOW))[0] == store_id(sqlite_store, title)
 
 
+@pytest.mark.parametrize("text", ["reasoning agents", "language model reasoning benchmark"])
+def test_papers_with_every_term_are_scored_as_the_walk_of_each_term_scores_them(
+    sqlite_store: Storage, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    # For papers holding every term only the titles are walked; the sums must be the very
+    # floats the walk of each term's matches gives, or tied papers would part by rounding.
+    monkeypatch.setattr(engine, "COMMON_PAPERS", 10)
+    search = sqlite_store.search
+    assert isinstance(search, FtsSearch)
+    expression = engine._expression(search.db, parse(text))
+    scorer = engine._Scorer(search.db, search.counts, expression, fts.DateRange(), 5.0)
+    match = expression.match()
+    rowids, _ = fts.newest_rowids(search.db, match, 500, fts.DateRange(), 5.0)
+    assert scorer.common and len(rowids) > 20
+    shortcut = dict(scorer._by_terms(rowids, 5.0, every_term=True))
+    titled = dict(scorer.titled)
+    walked = dict(scorer._by_terms(rowids, 5.0, every_term=False))
+    assert shortcut == walked
+    assert titled == scorer.titled and any(titled.values()) and not all(titled.values())
+    assert len(set(shortcut.values())) > 1
+
+
 @pytest.mark.parametrize("text", ["reasoning agents", "meta-rl robots xylophone", "diffusion"])
 def test_title_lifts_from_the_term_scoring_are_those_a_walk_finds(
     sqlite_store: Storage, monkeypatch: pytest.MonkeyPatch, text: str

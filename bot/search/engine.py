@@ -399,26 +399,49 @@ class _Scorer:
         """Each paper's sum over the terms it contains of the term's rarity, TITLE_WEIGHT-fold
         for a term in its title (one walk of each term's matches over the rowids' range, and
         one of its titles in the index of titles; when `every_term`, every paper contains every
-        term and only the titles are walked)."""
+        term and only the titles are walked: see _by_titles)."""
+        if every_term:
+            return self._by_titles(rowids, within)
         scores = dict.fromkeys(rowids, 0.0)
-        in_title = dict.fromkeys(rowids, 0)  # how many terms each paper has in its title
-        every = set(rowids)
+        in_title: Counter[int] = Counter()  # how many terms each paper has in its title
         try:
             with index.deadline(self.db, within):
                 for term, rarity in zip(self.terms, self.rarity, strict=True):
-                    anywhere = every if every_term else index.which_match(self.db, term, rowids)
-                    among = rowids if every_term else list(anywhere)
-                    titled = index.which_titles_match(self.db, term, among)
+                    anywhere = index.which_match(self.db, term, rowids)
+                    titled = index.which_titles_match(self.db, term, list(anywhere))
                     lifted = rarity * ranking.TITLE_WEIGHT
-                    for rowid in titled:
-                        scores[rowid] += lifted
-                        in_title[rowid] += 1
-                    for rowid in anywhere.difference(titled):
-                        scores[rowid] += rarity
+                    for rowid in anywhere:
+                        scores[rowid] += lifted if rowid in titled else rarity
+                    in_title.update(titled)
         except index.SearchTimeout:
             return list(scores.items())  # the terms scored so far order them; the rest tie
-        self.titled.update((rowid, n == len(self.terms)) for rowid, n in in_title.items())
+        self.titled.update((rowid, in_title[rowid] == len(self.terms)) for rowid in rowids)
         return list(scores.items())
+
+    def _by_titles(self, rowids: list[int], within: float) -> list[tuple[int, float]]:
+        """_by_terms for papers holding every term: only the titles are walked, and the papers
+        with the same terms in their titles share one sum, added up term by term in the order
+        _by_terms adds, so that equal scores stay exactly equal."""
+        in_titles = dict.fromkeys(rowids, 0)  # which terms each paper has in its title, as bits
+        walked = 0
+        try:
+            with index.deadline(self.db, within):
+                for bit, term in enumerate(self.terms):
+                    for rowid in index.which_titles_match(self.db, term, rowids):
+                        in_titles[rowid] |= 1 << bit
+                    walked += 1
+        except index.SearchTimeout:
+            pass  # the terms walked so far order them; the rest tie
+        sums: dict[int, float] = {}
+        for mask in set(in_titles.values()):
+            total = 0.0
+            for bit, rarity in enumerate(self.rarity[:walked]):
+                total += rarity * ranking.TITLE_WEIGHT if mask >> bit & 1 else rarity
+            sums[mask] = total
+        if walked == len(self.terms):
+            every = (1 << walked) - 1
+            self.titled.update((rowid, mask == every) for rowid, mask in in_titles.items())
+        return [(rowid, sums[mask]) for rowid, mask in in_titles.items()]
 
 
 def corrected(query: Query, fixes: dict[str, str]) -> Query:
@@ -473,11 +496,12 @@ def _named(expression: Expression, rows: list[dict[str, Any]]) -> set[int]:
     wanted = {pair for a, b in pairwise(typed) for pair in ((a, b), (b, a))}
     found = set()
     for row in rows:
-        for name in json.loads(row.get("authors") or "[]"):
-            toks = tokens(name)
-            if wanted & set(pairwise(toks)):
-                found.add(row["rowid"])
-                break
+        names = json.loads(row.get("authors") or "[]")
+        text = " ".join(names).lower()  # holds every token of the names: a cheap first test
+        if not any(a in text and b in text for a, b in wanted):
+            continue
+        if any(wanted & set(pairwise(tokens(name))) for name in names):
+            found.add(row["rowid"])
     return found
 
 

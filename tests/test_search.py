@@ -439,6 +439,19 @@ def test_a_rare_author_name_is_not_corrected_into_a_word(store: Storage) -> None
     assert "Showing results for “long video”" in store.search.search("lonq video").note
 
 
+def test_everyday_words_and_variants_stemming_to_stop_words_are_no_corrections(
+    store: Storage,
+) -> None:
+    # In 421 papers "things" and "kings" are rare, and one added letter makes "theings" and
+    # "aings", which stem to "the" and "a": in every paper, but no word anyone meant.
+    reply = store.search.search("how to stop language models making things up", now=NOW)
+    assert "Showing results" not in reply.note and reply.hits
+    for typed in ("kings", "tings"):
+        assert "Showing results" not in store.search.search(typed, now=NOW).note
+    reply = store.search.search("visoin transfomer", now=NOW)
+    assert "Showing results for “vision transformer”" in reply.note
+
+
 def test_swapped_letters_are_corrected_as_the_index_stems_words(store: Storage) -> None:
     # "modles" is one swap from "models"; both stores compare stems ("model"), so the far
     # commoner word wins over the nearer-looking "modules".

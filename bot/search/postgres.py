@@ -41,8 +41,8 @@ from bot.search.engine import (
     join,
 )
 from bot.search.expansion import Expression, Term, expand
-from bot.search.grammar import Query, parse, tokens
-from bot.search.spelling import MIN_LENGTH, MIN_PAPERS, MIN_RATIO, RARE, edits, split
+from bot.search.grammar import STOPWORDS, Query, parse, tokens
+from bot.search.spelling import corrections
 from bot.store.postgres import PgStore, row_to_paper
 
 if TYPE_CHECKING:
@@ -94,6 +94,7 @@ class PgSearch:
     def __init__(self, store: PgStore, dense: DenseIndex | None = None) -> None:
         self.db = store.db
         self.dense = dense  # search by meaning (the semantic extra), fused with the words
+        self._stop_stems: frozenset[str] | None = None  # see _corrections
         store.papers.on_new_papers(learn)
 
     def search(
@@ -400,27 +401,13 @@ class PgSearch:
         return out
 
     def _corrections(self, words: list[str]) -> dict[str, str]:
-        """{typed word: correction} for words (almost) no paper has: the one-edit variant whose
-        stem the most papers have, far more than the word typed; else two common words run
-        together; a name in some paper's author list is never a typo. Words are compared as the
-        index stores them, stemmed, as on SQLite (so "jailbrake" finds "jailbreak" through
-        "jailbreake")."""
-        suspects = [w for w in dict.fromkeys(words) if len(w) >= MIN_LENGTH and w.isalpha()]
-        if not suspects:
-            return {}
-        counts = self._papers(suspects)
-        found: dict[str, str] = {}
-        rare = [w for w in suspects if counts.get(w, 0) <= RARE]
-        for word in (w for w in rare if not (counts.get(w, 0) and self._a_name(w))):
-            candidates = sorted(edits(word))
-            papers = self._papers(candidates)
-            best = max(candidates, key=lambda c: (papers.get(c, 0), -len(c)))
-            floor = max(MIN_PAPERS, MIN_RATIO * max(1, counts.get(word, 0)))
-            if papers.get(best, 0) >= floor:
-                found[word] = best
-            elif halves := split(word, self._papers):
-                found[word] = halves
-        return found
+        """{typed word: correction} for the words that look misspelt, compared as the index
+        stores them, stemmed, as on SQLite (so "jailbrake" finds "jailbreak" through
+        "jailbreake"; see spelling.corrections)."""
+        if self._stop_stems is None:
+            stems = self._counted(sorted(STOPWORDS))
+            self._stop_stems = frozenset(stem for stem, _ in stems.values())
+        return corrections(words, self._counted, self._a_name, self._stop_stems)
 
     def _a_name(self, word: str) -> bool:
         """True when some paper's author list holds the word (weight B: authors), as on SQLite
@@ -433,12 +420,18 @@ class PgSearch:
 
     def _papers(self, words: list[str]) -> dict[str, int]:
         """How many papers have each word's stem (words no paper has are left out)."""
+        return {word: n for word, (_, n) in self._counted(words).items() if n}
+
+    def _counted(self, words: list[str]) -> dict[str, tuple[str, int]]:
+        """Each word's stem, by the index's own dictionary, and how many papers have it."""
         rows = self.db.rows(
-            "SELECT w.word, s.papers FROM unnest(%s::text[]) AS w(word)"
-            " JOIN search_words s ON s.word = (ts_lexize('papers_stem', w.word))[1]",
+            "SELECT w.word, l.stem, coalesce(s.papers, 0) AS papers"
+            " FROM unnest(%s::text[]) AS w(word)"
+            " CROSS JOIN LATERAL (SELECT (ts_lexize('papers_stem', w.word))[1] AS stem) AS l"
+            " LEFT JOIN search_words s ON s.word = l.stem WHERE l.stem IS NOT NULL",
             [words],
         )
-        return {row["word"]: row["papers"] for row in rows}
+        return {row["word"]: (row["stem"], row["papers"]) for row in rows}
 
     @contextmanager
     def _deadline(self, seconds: float, newest_first: bool = False) -> Iterator[psycopg.Connection]:

@@ -3,28 +3,71 @@
 A typed word that (almost) no paper contains is replaced by the one-edit variant (a letter
 dropped, added, changed, or two swapped) that the most papers contain, when that variant is far
 more common. A word in some paper's author list is a name, never a typo ("McLean" is not
-"clean"). Words are compared as the index stores them, porter-stemmed; SQLite's own porter
-tokenizer stems the candidates (an in-memory FTS5 table), so the comparison is exact. The papers
-holding each stem come from the vocabulary table (one lookup for all the candidates, counted
-when papers are written), taken up to COUNT_CAP so very common candidates compare as equals.
+"clean"), and neither is an everyday English word ("things", rare in a small archive). Words
+are compared as the index stores them, stemmed, so a variant whose stem is a stop word's or
+shorter than MIN_STEM is no correction: "theings" stems to "the" and "usings" to "us", which
+nearly every paper has. SQLite's own porter tokenizer
+stems the candidates (an in-memory FTS5 table), so the comparison is exact. The papers holding
+each stem come from the vocabulary table (one lookup for all the candidates, counted when
+papers are written), taken up to COUNT_CAP so very common candidates compare as equals.
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from sqlite_utils import Database
 
 from bot.search.fts import capped_count, vocabulary
+from bot.search.grammar import FILLER, STOPWORDS
 
 MIN_LENGTH = 4  # shorter words have too many one-edit neighbours to guess from
+MIN_STEM = 3  # a correction's stem has at least this many letters
 RARE = 2  # a word in at most this many papers may be a typo
 MIN_PAPERS = 5  # a correction must be in at least this many papers
 MIN_RATIO = 20  # and in this many times more papers than the typed word
 MIN_SPLIT_PAPERS = 20  # each half of a word split in two must be in this many papers
 COUNT_CAP = 2000  # papers counted per word: enough to compare
 _LETTERS = string.ascii_lowercase
+EVERYDAY = STOPWORDS | FILLER  # English words, never typos however few papers use them
+# (stem, papers holding it) of each word, by the index's stemmer; leaves out words it has none for
+Counted = Callable[[list[str]], dict[str, tuple[str, int]]]
+
+
+def corrections(
+    words: list[str], counted: Counted, a_name: Callable[[str], bool], stop_stems: Collection[str]
+) -> dict[str, str]:
+    """{typed word: correction} for the words that look misspelt: in at most RARE papers, not a
+    name (`a_name`: some paper's author list holds it) nor an everyday word. The correction is
+    the one-edit variant the most papers hold, at least MIN_PAPERS and MIN_RATIO times the
+    typed word's, leaving out variants whose stem is in `stop_stems` (the stop words' stems)
+    or shorter than MIN_STEM; else two common words run together (see split)."""
+    suspects = [
+        w
+        for w in dict.fromkeys(words)
+        if len(w) >= MIN_LENGTH and w.isalpha() and w not in EVERYDAY
+    ]
+    if not suspects:
+        return {}
+    counts = {word: n for word, (_, n) in counted(suspects).items()}
+    found: dict[str, str] = {}
+    for word in suspects:
+        typed = counts.get(word, 0)
+        if typed > RARE or (typed and a_name(word)):
+            continue
+        variants = counted(sorted(edits(word)))
+        papers = {
+            c: n
+            for c, (stem, n) in variants.items()
+            if len(stem) >= MIN_STEM and stem not in stop_stems
+        }
+        best = max(papers, key=lambda c: (papers[c], -len(c)), default="")
+        if best and papers[best] >= max(MIN_PAPERS, MIN_RATIO * max(1, typed)):
+            found[word] = best
+        elif halves := split(word, lambda parts: {w: n for w, (_, n) in counted(parts).items()}):
+            found[word] = halves
+    return found
 
 
 def edits(word: str) -> set[str]:
@@ -54,6 +97,7 @@ class Speller:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._ready = False
+        self._stop_stems: frozenset[str] | None = None
 
     def _prepare(self) -> None:
         # Temporary tables live with this connection only: nothing is written to the file.
@@ -69,33 +113,23 @@ class Speller:
         self._ready = True
 
     def corrections(self, words: list[str]) -> dict[str, str]:
-        """{typed word: correction} for the words that look misspelt; the rest are left out."""
-        suspects = [w for w in dict.fromkeys(words) if len(w) >= MIN_LENGTH and w.isalpha()]
-        if not suspects:
-            return {}
+        """{typed word: correction} for the words that look misspelt (see corrections)."""
         if not self._ready:
             self._prepare()
-        counts = self._papers(suspects)
-        found: dict[str, str] = {}
-        for word in (w for w in suspects if counts[w] <= RARE and not self._a_name(w, counts)):
-            candidates = sorted(edits(word))
-            papers = self._papers(candidates)
-            best = max(candidates, key=lambda c: (papers[c], -len(c)))
-            if papers[best] >= MIN_PAPERS and papers[best] >= MIN_RATIO * max(1, counts[word]):
-                found[word] = best
-            elif halves := split(word, self._papers):
-                found[word] = halves
-        return found
+        if self._stop_stems is None:
+            self._stop_stems = frozenset(self._stems(sorted(STOPWORDS)).values())
+        return corrections(words, self._counted, self._a_name, self._stop_stems)
 
-    def _a_name(self, word: str, counts: dict[str, int]) -> bool:
+    def _a_name(self, word: str) -> bool:
         """True when an author list holds the word (an index lookup of the rare word)."""
-        return counts[word] > 0 and capped_count(self.db, f'authors : "{word}"', 1) > 0
+        return capped_count(self.db, f'authors : "{word}"', 1) > 0
 
-    def _papers(self, words: list[str]) -> dict[str, int]:
-        """How many papers contain each word (as the index stems it), up to COUNT_CAP."""
+    def _counted(self, words: list[str]) -> dict[str, tuple[str, int]]:
+        """Each word's stem, as the index stems it, and how many papers hold it, up to
+        COUNT_CAP."""
         stems = self._stems(words)
         by_stem = vocabulary(self.db, list(stems.values()))
-        return {w: min(COUNT_CAP, by_stem.get(stems.get(w, ""), 0)) for w in words}
+        return {w: (stem, min(COUNT_CAP, by_stem.get(stem, 0))) for w, stem in stems.items()}
 
     def _stems(self, words: list[str]) -> dict[str, str]:
         """Each word as the index stores it (porter), through SQLite's own tokenizer."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +18,15 @@ import aiohttp
 from bot.config import Settings
 from bot.models import Paper
 from bot.sources.arxiv import ArxivSource
+
+# The terminal answers each command on a new event loop, one after another, and the shared
+# limiter carries arXiv's 3 seconds from one to the next (aiolimiter moves to the running loop
+# and measures time by the monotonic clock every loop shares); it warns on each move all the same.
+warnings.filterwarnings(
+    "ignore",
+    message="This AsyncLimiter instance is being re-used across loops",
+    category=RuntimeWarning,
+)
 
 SEARCH_LIMIT = 5  # results of one /papers arxiv
 REMEMBERED = 200  # papers from recent searches kept, so Save needs no second request

@@ -100,6 +100,15 @@ async def test_chat_reads_commands_from_stdin(tmp_path: Path) -> None:
     assert "@misc{" in out and "eprint = {2508.01287}" in out
 
 
+async def test_chat_commands_on_arxiv_one_after_another_print_no_warning(tmp_path: Path) -> None:
+    # Each command runs on a new event loop; arXiv's one limiter spans them, without a warning.
+    script = "/papers arxiv diffusion\n/papers save 2501.99999\n"
+    code, out, err = await run(tmp_path, "chat", stdin=script)
+    assert code == 0, err
+    assert out.count("arXiv could not be reached") == 2
+    assert "Warning" not in out + err and "Traceback" not in out + err
+
+
 async def test_ingest_files_and_bad_input_exit_non_zero_with_one_line(tmp_path: Path) -> None:
     atom = Path(__file__).parent / "fixtures" / "arxiv" / "api_id_1605.08386.atom.xml"
     code, out, err = await run(tmp_path, "ingest", str(atom))

@@ -46,6 +46,13 @@ class SearchReply:
     notice: str = ""  # a line to show first (a paused channel says why)
     heading: str = ""  # instead of "3 papers matching “query”" (`/papers like`)
     source: str = "store"  # "arxiv": live arXiv results, offered with Save instead of Share
+    searched: bool = True  # False when the text held nothing to search for (the note says so)
+
+    @property
+    def offers_more(self) -> bool:
+        """True when an empty reply should say where else to look (presentation.no_matches):
+        a search that ran and found nothing, not text with nothing to search for."""
+        return not self.hits and self.searched
 
 
 @dataclass(frozen=True, slots=True)

@@ -332,3 +332,5 @@ async def test_a_search_with_no_stored_match_offers_arxiv(platform: str, tmp_pat
     async with harness_for(platform, tmp_path) as h:
         text = await h.command("zyxwvutsrq")
         assert "/papers arxiv zyxwvutsrq" in text
+        nothing = await h.command("-")  # nothing to search for: no arXiv search of it either
+        assert "Type some words" in nothing and "/papers arxiv" not in nothing

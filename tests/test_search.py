@@ -106,11 +106,30 @@ def test_hostile_input_gets_a_reply(store: Storage, text: str) -> None:
     assert isinstance(store.search.match_ids(text, ["2508.01780", "nope"]), set)
 
 
-@pytest.mark.parametrize("text", ["", "the of and", "!!! ???", "🙂", '"', "NOT", "-diffusion"])
+@pytest.mark.parametrize(
+    "text", ["", "the of and", "!!! ???", "🙂", '"', "NOT", "-diffusion", "-", "author:"]
+)
 def test_nothing_to_search_says_what_to_type(store: Storage, text: str) -> None:
     reply = store.search.search(text, now=NOW)
     assert reply.hits == ()
     assert "Type some words" in reply.note
+    assert not reply.searched and not reply.offers_more  # no "search arXiv for it" either
+
+
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        ("author:", 'author: needs a name (try author:Levine or author:"Sergey Levine").'),
+        ('diffusion by:""', "by: needs a name"),
+        ("diffusion since:", "since: needs a date (try since:2025-01)."),
+        ("year: ", "year: needs a year (try year:2025)."),
+    ],
+)
+def test_a_field_with_nothing_after_it_says_what_it_needs(text: str, told: str) -> None:
+    query = parse(text)
+    assert told in " ".join(query.problems)
+    assert query.authors == () and query.since is None and query.until is None
+    assert all("author" not in w and "since" not in w for w in query.words)
 
 
 def test_bad_date_is_reported_and_words_still_searched(store: Storage) -> None:

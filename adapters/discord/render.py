@@ -180,7 +180,7 @@ def render_search(reply: SearchReply) -> Rendered:
     """Search results as one embed, one Share button per hit (Save for live arXiv results)."""
     note = clip(reply.note, 1000)
     if not reply.hits:
-        text = escape(no_matches(clip(reply.query, 200), reply.source))
+        text = escape(no_matches(clip(reply.query, 200), reply.source)) if reply.offers_more else ""
         return Rendered(content=f"{text}\n{escape(note)}".strip(), ephemeral=reply.ephemeral)
     budget = (DESCRIPTION_MAX - 200) // len(reply.hits)
     entries = []

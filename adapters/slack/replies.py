@@ -96,7 +96,7 @@ def render_search(reply: SearchReply) -> Message:
     if reply.note:
         blocks.append(context(escape(reply.note)))
     hits = reply.hits[:SEARCH_HITS]
-    if not hits:
+    if reply.offers_more:
         blocks.append(section(escape(no_matches(query, reply.source))))
     for index, hit in enumerate(hits):
         lines = [paper_title_line(hit.paper, 250), paper_stats(hit.paper)]

@@ -130,7 +130,7 @@ def _render_search(reply: SearchReply) -> RenderableType:
     parts.append(Text(f"🔎 {heading}", style="bold"))
     if reply.note:
         parts.append(Text(reply.note, style="italic"))
-    if not reply.hits:
+    if reply.offers_more:
         parts.append(Text(no_matches(reply.query, reply.source)))
     parts += [paper_panel(hit.paper, snippet=hit.snippet) for hit in reply.hits]
     if reply.hits and reply.source == "arxiv":  # no buttons here: say how to save one

@@ -146,7 +146,8 @@ def answered(
     failure below answered with a note, never raised."""
     query = parse(text)
     if not query.has_positive:
-        return SearchReply(query=query.text, hits=(), note=join(*query.problems, EMPTY_NOTE))
+        note = join(*query.problems, EMPTY_NOTE)
+        return SearchReply(query=query.text, hits=(), note=note, searched=False)
     try:
         limit = max(1, min(limit, 100))
         reply, understood, every_term = words(query, limit)
@@ -233,7 +234,10 @@ def _search(
     expression = _expression(db, query)
     match = expression.match()
     if not match:
-        return SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE)), query, 0
+        reply = SearchReply(
+            query=query.text, hits=(), note=join(*notes, EMPTY_NOTE), searched=False
+        )
+        return reply, query, 0
     dates = _dates(query)
     exact = _exact_titles(db, expression, match, dates)
     # Papers with every term, the newest CANDIDATES of them ranked by bm25; with few of those,

@@ -39,9 +39,11 @@ FILLER = frozenset(_FILLER_TEXT.split())
 DESCRIPTION_TERMS = 5
 
 _TOKEN = re.compile(r"[^\W_]+")
+_FIELDS = "author|authors|by|since|year"
 _CLAUSE = re.compile(
-    r"""(?P<neg>-)?
-        (?:(?P<field>author|authors|by|since|year)\s*:\s*)?
+    rf"""(?P<bare>{_FIELDS})\s*:\s*$
+        |(?P<neg>-)?
+        (?:(?P<field>{_FIELDS})\s*:\s*)?
         (?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))""",
     re.VERBOSE | re.IGNORECASE,
 )
@@ -91,6 +93,9 @@ def parse(text: str) -> Query:
     since: date | None = None
     until: date | None = None
     for match in _CLAUSE.finditer(cleaned):
+        if match["bare"]:
+            problems.append(_needs(match["bare"]))
+            continue
         neg = bool(match["neg"])
         name = (match["field"] or "").lower()
         raw = match["phrase"] if match["phrase"] is not None else match["word"] or ""
@@ -98,7 +103,7 @@ def parse(text: str) -> Query:
         if name in ("since", "year"):
             span = _date_span(raw, whole_year=name == "year")
             if span is None:
-                problems.append(f"{name}:{raw} is not a date (try since:2025-01 or year:2025)")
+                problems.append(f"{name}:{raw} is not a date (try since:2025-01 or year:2025).")
             elif name == "year":
                 since, until = span
             else:
@@ -106,6 +111,8 @@ def parse(text: str) -> Query:
             continue
         toks = tokens(raw)
         if not toks:
+            if name:
+                problems.append(_needs(name))
             continue
         if name:
             authors.append(toks)
@@ -125,6 +132,16 @@ def parse(text: str) -> Query:
         until=until,
         problems=tuple(problems),
     )
+
+
+def _needs(field: str) -> str:
+    """What a field typed without a value is told (`author:`, `since:`)."""
+    field = field.lower()
+    if field == "since":
+        return "since: needs a date (try since:2025-01)."
+    if field == "year":
+        return "year: needs a year (try year:2025)."
+    return f'{field}: needs a name (try {field}:Levine or {field}:"Sergey Levine").'
 
 
 def _date_span(raw: str, whole_year: bool) -> tuple[date, date] | None:

@@ -167,7 +167,9 @@ class PgSearch:
         expression = self._expression(query)
         where = _where(expression, query)
         if where is None:
-            reply = SearchReply(query=query.text, hits=(), note=join(*notes, EMPTY_NOTE))
+            reply = SearchReply(
+                query=query.text, hits=(), note=join(*notes, EMPTY_NOTE), searched=False
+            )
             return reply, query, 0
         exact = self._exact_titles(expression, where)
         full, in_time = self._newest_scored(

@@ -4,6 +4,7 @@ extra is installed, the embedder, the vector table, nearest neighbours and `pape
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -150,6 +151,21 @@ def test_embeddings_are_unit_vectors_independent_of_the_batch(embedder) -> None:
     alone = embedder.embed([texts[0]])[0]
     assert float(alone @ together[0]) > 0.999
     assert embedder.embed([]).shape == (0, 384)
+
+
+def test_batches_run_side_by_side_give_each_text_its_own_vector(embedder) -> None:
+    import numpy as np
+
+    # Texts of many lengths, so that their batches (sorted by length) differ from their order.
+    texts = [
+        f"{title}. {abstract} " * (i % 4 + 1) for i, (title, abstract) in enumerate(PAPERS.values())
+    ] * 6
+    assert embedder.threads > 1 or os.cpu_count() == 1
+    side_by_side = embedder.embed(texts, batch=2)
+    one_by_one = np.stack([embedder.embed([text])[0] for text in texts])
+    assert np.allclose(side_by_side, one_by_one, atol=2e-3)
+    closest = (side_by_side @ one_by_one.T).argmax(axis=1)
+    assert [texts[int(i)] for i in closest] == texts
 
 
 def test_a_model_file_that_differs_is_refused(tmp_path: Path) -> None:

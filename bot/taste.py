@@ -3,7 +3,9 @@ members saved against the papers it was shown and did not save, and a background
 
 The approach of arxiv-sanity (tf-idf + a linear SVM per user), with what a channel adds: a paper
 saved by three members weighs three times one saved by one, an old save fades (half-life
-`SAVE_HALF_LIFE_DAYS`), and papers posted and never saved are negatives. Each paper's term
+`SAVE_HALF_LIFE_DAYS`), papers posted and never saved are negatives, and the terms two or more
+saves share count more than each save's own words (`shared_scale`: two saves on speculative
+decoding share "speculative decoding", not their idiosyncratic words). Each paper's term
 counts are read once per process and kept (`TermCounts`); the document frequencies are counted
 once per set of candidates and background (`SharedVectors`), so every channel of a digest run
 shares them. `benchmarks/taste.py` measures each choice (a pseudo-relevance feedback
@@ -43,6 +45,7 @@ MAX_BACKGROUND = 2000  # papers of the last BACKGROUND the model learns against
 MAX_TRAIN = 5000  # background and candidate papers one channel's model is trained against
 BACKGROUND = timedelta(days=30)
 C = 0.1  # the SVM's regularisation (arxiv-sanity uses 0.01 with its larger corpus)
+SHARED_BOOST = 1.0  # the term the saves share most counts 1 + this times in the model
 SHOWN_WEIGHT = 2.0  # a paper posted and not saved, against 1 for a background paper
 HASHES = 2**31 - 1  # a term's hash is one of these (the most scikit-learn allows)
 KEEP = 20_000  # papers whose term counts a process keeps between runs (or the last run's, if more)
@@ -178,9 +181,13 @@ TERMS = TermCounts()  # the process's papers read, shared by every digest run an
 
 class PaperVectors:
     """Tf-idf rows for a set of papers, its document frequencies counted over those papers: a
-    term in fewer than 2 of them or more than half is left out (from 200 papers on)."""
+    term in fewer than `min_df` of them or more than half is left out (from 200 papers on). A
+    term of a single paper is kept by default: a channel's saves are not in the set and may
+    share it (two saves on machine unlearning and the week's one paper on it)."""
 
-    def __init__(self, papers: Sequence[Paper], counts: TermCounts | None = None) -> None:
+    def __init__(
+        self, papers: Sequence[Paper], counts: TermCounts | None = None, min_df: int = 1
+    ) -> None:
         from sklearn.feature_extraction.text import TfidfTransformer
 
         self.counts = counts if counts is not None else TERMS
@@ -188,7 +195,7 @@ class PaperVectors:
         self.row = {pid: i for i, pid in enumerate(self.ids)}
         raw, hash_of = self.counts.of(papers)
         frequency = np.bincount(raw.indices, minlength=raw.shape[1])
-        low, high = (2, len(papers) // 2) if len(papers) >= 200 else (1, len(papers))
+        low, high = (min_df, len(papers) // 2) if len(papers) >= 200 else (1, len(papers))
         kept = np.flatnonzero((frequency >= low) & (frequency <= high))
         kept = kept[np.argsort(hash_of[kept], kind="stable")]
         self.hashes = hash_of[kept]  # the hash of each column's term, sorted
@@ -329,8 +336,32 @@ def train(
     if not pos or not background or not len(vectors.hashes):
         return None
     ids = [*pos, *explicit, *background]
-    weights, bias = _fit(rows.of(ids), ids, pos, explicit)
-    return TasteModel(vectors, weights, bias, tuple(pos), rows.of(list(pos)))
+    saved_rows = rows.of(list(pos))
+    scale = shared_scale(saved_rows, np.array(list(pos.values())))
+    weights, bias = _fit(_scaled(rows.of(ids), scale), ids, pos, explicit)
+    return TasteModel(vectors, weights * scale, bias, tuple(pos), saved_rows)
+
+
+def shared_scale(saved: sparse.csr_matrix, weights: np.ndarray) -> np.ndarray:
+    """How much each term counts in the model, from the saves' tf-idf rows and weights: 1 for a
+    term of one save only, up to 1 + SHARED_BOOST for the term the saves share most. A term's
+    share is its weight in the saves beyond the save holding it most (so an old, faded save
+    shares little); what two saves have in common says what the channel is about, where each
+    save's own words would pull in papers like that save alone."""
+    held = saved.multiply(weights.astype(np.float32)[:, None]).tocsr()
+    beyond = np.asarray(held.sum(axis=0)).ravel() - held.max(axis=0).toarray().ravel()
+    most = float(beyond.max()) if len(beyond) else 0.0
+    if most <= 0:
+        return np.ones(saved.shape[1], np.float32)
+    return (1 + SHARED_BOOST * beyond / most).astype(np.float32)
+
+
+def _scaled(matrix: sparse.csr_matrix, scale: np.ndarray) -> sparse.csr_matrix:
+    """`matrix` with each column multiplied by its scale."""
+    from scipy.sparse import csr_matrix
+
+    data = matrix.data * scale[matrix.indices]
+    return csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
 
 
 class _Rows:
@@ -458,12 +489,14 @@ def similar_papers(
     pool = {p.id: p for p in background[:MAX_BACKGROUND]}
     pool.update((hit.paper.id, hit.paper) for hit in _search(storage, paper.title, now))
     pool[paper.id] = paper
-    vectors = PaperVectors(list(pool.values()))
+    # A term of one paper of the pool says nothing of how close two of them are, nor is it
+    # worth searching for.
+    vectors = PaperVectors(list(pool.values()), min_df=2)
     terms = _top_terms(vectors, paper, 6)
     found = _search(storage, " ".join(terms), now)
     if any(hit.paper.id not in pool for hit in found):
         pool.update((hit.paper.id, hit.paper) for hit in found)
-        vectors = PaperVectors(list(pool.values()))
+        vectors = PaperVectors(list(pool.values()), min_df=2)
     row = vectors.matrix[vectors.row[paper.id]]
     sims = np.asarray((vectors.matrix @ row.T).todense()).ravel()
     ranked = [i for i in np.argsort(-sims, kind="stable") if vectors.ids[i] != paper.id]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from bot import taste
@@ -163,6 +164,65 @@ def test_a_save_counts_per_member_and_fades_with_age() -> None:
     assert save_weight(one, LATE) == 1.0
     assert save_weight(ChannelSave("2508.00001", 3, LATE), LATE) == 3.0
     assert save_weight(one, LATE + timedelta(days=90)) == pytest.approx(0.5)
+
+
+def test_the_terms_two_saves_share_lead_over_each_saves_own_words() -> None:
+    """Two saves on speculative decoding: the paper on speculative decoding is liked most, not
+    the one repeating the first save's own words (draft trees, target model, GPU kernels) nor
+    the one repeating the second's (multilingual translation)."""
+    first = make_paper(
+        "2508.00001",
+        "Speculative decoding with draft trees",
+        abstract="Speculative decoding with a draft tree the target model verifies on GPU kernels.",
+    )
+    second = make_paper(
+        "2508.00002",
+        "Speculative decoding for multilingual translation",
+        abstract="Speculative decoding speeds up multilingual translation across many languages.",
+    )
+    shared, own_first, own_second = (
+        make_paper(
+            "2508.00010",
+            "Accepting more tokens per step",
+            abstract="Speculative decoding accepts more tokens per step.",
+        ),
+        make_paper(
+            "2508.00011",
+            "Draft trees verified by the target model",
+            abstract="A draft tree verified by the target model on GPU kernels.",
+        ),
+        make_paper(
+            "2508.00012",
+            "Multilingual translation across many languages",
+            abstract="Multilingual translation for many languages with little data.",
+        ),
+    )
+    topics = "protein folding, robot grasping, image segmentation, speech recognition, graph"
+    topics += " neural networks, weather forecasting, music generation, medical imaging"
+    others = [
+        make_paper(f"2508.{100 + i:05d}", f"Study of {topic}", abstract=f"We study {topic}.")
+        for i, topic in enumerate(topics.split(", "))
+    ]
+    saves = [ChannelSave(first.id, 1, LATE), ChannelSave(second.id, 1, LATE)]
+    saved = {first.id: first, second.id: second}
+    liking = taste.taste_over([shared, own_first, own_second, *others], saves, saved, [], [], LATE)
+    scores = {pid: liked.score for pid, liked in liking.liking.items()}
+    assert max(scores, key=scores.__getitem__) == shared.id
+
+
+def test_a_term_counts_more_the_more_saves_share_it_and_a_faded_save_shares_little() -> None:
+    from scipy.sparse import csr_matrix
+
+    rows = csr_matrix(np.array([[0.6, 0.8, 0.0, 0.0], [0.6, 0.0, 0.8, 0.0]], np.float32))
+    both = taste.shared_scale(rows, np.array([1.0, 1.0]))
+    assert both.tolist() == [1 + taste.SHARED_BOOST, 1.0, 1.0, 1.0]
+    assert taste.shared_scale(rows[:1], np.array([1.0])).tolist() == [1.0] * 4  # one save
+    # Terms 1 and 2 are each shared with a save a quarter as heavy (old, or saved by fewer).
+    rows = csr_matrix(np.array([[0.6, 0.8, 0.0], [0.6, 0.0, 0.8], [0.0, 0.6, 0.8]], np.float32))
+    faded = taste.shared_scale(rows, np.array([1.0, 1.0, 0.25]))
+    assert faded[0] == 1 + taste.SHARED_BOOST and all(
+        1 < x < 1 + taste.SHARED_BOOST / 2 for x in faded[1:]
+    )
 
 
 def test_papers_without_words_give_no_taste_and_no_error() -> None:

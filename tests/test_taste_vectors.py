@@ -28,15 +28,16 @@ def _closeness(vectors: PaperVectors) -> np.ndarray:
     return np.asarray((vectors.matrix @ vectors.matrix.T).todense())
 
 
-def test_vectors_are_tf_idf_of_title_and_abstract(papers: list[Paper]) -> None:
-    vectors = PaperVectors(papers, TermCounts())
+@pytest.mark.parametrize("min_df", [1, 2])  # the taste keeps terms of one paper, /papers like not
+def test_vectors_are_tf_idf_of_title_and_abstract(papers: list[Paper], min_df: int) -> None:
+    vectors = PaperVectors(papers, TermCounts(), min_df=min_df)
     plain = TfidfVectorizer(
         strip_accents="unicode",
         stop_words="english",
         token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9_-]+\b",
         ngram_range=(1, 2),
         sublinear_tf=True,
-        min_df=2 if len(papers) >= 200 else 1,
+        min_df=min_df if len(papers) >= 200 else 1,
         max_df=0.5 if len(papers) >= 200 else 1.0,
     ).fit_transform([paper_text(p) for p in papers])
     assert vectors.matrix.shape == plain.shape  # no two terms of these papers share a hash

@@ -471,6 +471,26 @@ def test_everyday_words_and_variants_stemming_to_stop_words_are_no_corrections(
     assert "Showing results for “vision transformer”" in reply.note
 
 
+def test_a_correction_is_written_as_papers_write_it_and_a_quoted_word_is_searched_as_typed(
+    store: Storage,
+) -> None:
+    # The index holds stems: "attentic" stems as "attention" does and "datae" as "data" does,
+    # each one edit from what was typed; the papers write "attention" and "dataset".
+    for typed, meant in (
+        ("sparse attentin", "sparse attention"),
+        ("synthetic dataet", "synthetic dataset"),
+    ):
+        reply = store.search.search(typed, now=NOW)
+        assert f"Showing results for “{meant}”;" in reply.note
+        assert ids(reply) == ids(store.search.search(meant, now=NOW))
+    reply = store.search.search("reinforcemnet lerning", now=NOW)
+    assert "put “reinforcemnet”, “lerning” in quotes to search them as typed" in reply.note
+    reply = store.search.search('"reinforcemnet" lerning', now=NOW)  # quoted: as typed
+    assert 'Showing results for “learning "reinforcemnet"”;' in reply.note
+    assert "put “lerning” in quotes to search it as typed" in reply.note
+    assert not reply.hits  # no paper has "reinforcemnet"
+
+
 def test_swapped_letters_are_corrected_as_the_index_stems_words(store: Storage) -> None:
     # "modles" is one swap from "models"; both stores compare stems ("model"), so the far
     # commoner word wins over the nearer-looking "modules".

@@ -230,7 +230,7 @@ def _search(
     fixes = speller.corrections([t for w in query.words for t in tokens(w)])
     if fixes:
         query = corrected(query, fixes)
-        notes.append(f"Showing results for “{' '.join(query.words)}”.")
+        notes.append(correction_note(query, fixes))
     expression = _expression(db, query)
     match = expression.match()
     if not match:
@@ -455,6 +455,18 @@ def corrected(query: Query, fixes: dict[str, str]) -> Query:
         for w in query.words
     )
     return replace(query, words=words)
+
+
+def correction_note(understood: Query, fixes: dict[str, str]) -> str:
+    """What was searched for instead of the typed words, and how to search those as typed (a
+    quoted word is never corrected)."""
+    typed = "”, “".join(fixes)
+    them = "them" if len(fixes) > 1 else "it"
+    searched = [*understood.words, *(f'"{" ".join(p)}"' for p in understood.phrases)]
+    return (
+        f"Showing results for “{' '.join(searched)}”;"
+        f" put “{typed}” in quotes to search {them} as typed."
+    )
 
 
 def _exact_titles(

@@ -37,12 +37,13 @@ from bot.search.engine import (
     SLOW_NOTE,
     answered,
     corrected,
+    correction_note,
     expansion_note,
     join,
 )
 from bot.search.expansion import Expression, Term, expand
 from bot.search.grammar import STOPWORDS, Query, parse, tokens
-from bot.search.spelling import corrections
+from bot.search.spelling import WRITTEN_PAPERS, corrections
 from bot.store.postgres import PgStore, row_to_paper
 
 if TYPE_CHECKING:
@@ -163,7 +164,7 @@ class PgSearch:
         fixes = self._corrections([t for w in query.words for t in tokens(w)])
         if fixes:
             query = corrected(query, fixes)
-            notes.append(f"Showing results for “{' '.join(query.words)}”.")
+            notes.append(correction_note(query, fixes))
         expression = self._expression(query)
         where = _where(expression, query)
         if where is None:
@@ -409,7 +410,16 @@ class PgSearch:
         if self._stop_stems is None:
             stems = self._counted(sorted(STOPWORDS))
             self._stop_stems = frozenset(stem for stem, _ in stems.values())
-        return corrections(words, self._counted, self._a_name, self._stop_stems)
+        return corrections(words, self._counted, self._a_name, self._stop_stems, self._written)
+
+    def _written(self, word: str) -> str:
+        """The titles and abstracts, lower-cased, of up to WRITTEN_PAPERS papers holding the
+        word's stem in either (weights A and C; C holds the keywords too)."""
+        rows = self.db.rows(
+            "SELECT title, abstract FROM papers WHERE search @@ to_tsquery('papers', %s) LIMIT %s",
+            [f"{word}:AC", WRITTEN_PAPERS],
+        )
+        return " ".join(f"{r['title']} {r['abstract'] or ''}" for r in rows).lower()
 
     def _a_name(self, word: str) -> bool:
         """True when some paper's author list holds the word (weight B: authors), as on SQLite

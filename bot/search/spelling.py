@@ -2,18 +2,22 @@
 
 A typed word that (almost) no paper contains is replaced by the one-edit variant (a letter
 dropped, added, changed, or two swapped) that the most papers contain, when that variant is far
-more common. A word in some paper's author list is a name, never a typo ("McLean" is not
-"clean"), and neither is an everyday English word ("things", rare in a small archive). Words
-are compared as the index stores them, stemmed, so a variant whose stem is a stop word's or
-shorter than MIN_STEM is no correction: "theings" stems to "the" and "usings" to "us", which
-nearly every paper has. SQLite's own porter tokenizer
-stems the candidates (an in-memory FTS5 table), so the comparison is exact. The papers holding
-each stem come from the vocabulary table (one lookup for all the candidates, counted when
-papers are written), taken up to COUNT_CAP so very common candidates compare as equals.
+more common; of the variants that stem alike, the one those papers write ("attentin" ->
+"attention", not "attentic", which stems as "attention" does), and a stem none of a few of
+its papers write a variant of gives way to the next ("dataet" -> "dataset", not "datae",
+which stems as "data" does). A word in some paper's author list is a name, never a typo
+("McLean" is not "clean"), and neither is an everyday English word ("things", rare in a small
+archive). Words are compared as the index stores them, stemmed, so a variant whose stem is a
+stop word's or shorter than MIN_STEM is no correction: "theings" stems to "the" and "usings"
+to "us", which nearly every paper has. SQLite's own porter tokenizer stems the candidates (an
+in-memory FTS5 table), so the comparison is exact. The papers holding each stem come from the
+vocabulary table (one lookup for all the candidates, counted when papers are written), taken
+up to COUNT_CAP so very common candidates compare as equals.
 """
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Collection
 
@@ -29,20 +33,29 @@ MIN_PAPERS = 5  # a correction must be in at least this many papers
 MIN_RATIO = 20  # and in this many times more papers than the typed word
 MIN_SPLIT_PAPERS = 20  # each half of a word split in two must be in this many papers
 COUNT_CAP = 2000  # papers counted per word: enough to compare
+WRITTEN_PAPERS = 20  # papers read for how a stem's words are written
+WRITTEN_STEMS = 3  # stems read, commonest first, for a variant their papers write
 _LETTERS = string.ascii_lowercase
 EVERYDAY = STOPWORDS | FILLER  # English words, never typos however few papers use them
 # (stem, papers holding it) of each word, by the index's stemmer; leaves out words it has none for
 Counted = Callable[[list[str]], dict[str, tuple[str, int]]]
+# the titles and abstracts, lower-cased, of up to WRITTEN_PAPERS papers holding a word's stem
+Written = Callable[[str], str]
 
 
 def corrections(
-    words: list[str], counted: Counted, a_name: Callable[[str], bool], stop_stems: Collection[str]
+    words: list[str],
+    counted: Counted,
+    a_name: Callable[[str], bool],
+    stop_stems: Collection[str],
+    written: Written,
 ) -> dict[str, str]:
     """{typed word: correction} for the words that look misspelt: in at most RARE papers, not a
     name (`a_name`: some paper's author list holds it) nor an everyday word. The correction is
-    the one-edit variant the most papers hold, at least MIN_PAPERS and MIN_RATIO times the
-    typed word's, leaving out variants whose stem is in `stop_stems` (the stop words' stems)
-    or shorter than MIN_STEM; else two common words run together (see split)."""
+    a one-edit variant in at least MIN_PAPERS and MIN_RATIO times the typed word's papers,
+    leaving out variants whose stem is in `stop_stems` (the stop words' stems) or shorter than
+    MIN_STEM, the most papers first, written as its papers write it (see _best); else two
+    common words run together (see split)."""
     suspects = [
         w
         for w in dict.fromkeys(words)
@@ -56,18 +69,31 @@ def corrections(
         typed = counts.get(word, 0)
         if typed > RARE or (typed and a_name(word)):
             continue
-        variants = counted(sorted(edits(word)))
-        papers = {
-            c: n
-            for c, (stem, n) in variants.items()
-            if len(stem) >= MIN_STEM and stem not in stop_stems
-        }
-        best = max(papers, key=lambda c: (papers[c], -len(c)), default="")
-        if best and papers[best] >= max(MIN_PAPERS, MIN_RATIO * max(1, typed)):
+        enough = max(MIN_PAPERS, MIN_RATIO * max(1, typed))
+        papers: dict[str, int] = {}
+        variants: dict[str, list[str]] = {}
+        for variant, (stem, n) in counted(sorted(edits(word))).items():
+            if n >= enough and len(stem) >= MIN_STEM and stem not in stop_stems:
+                papers[stem] = n
+                variants.setdefault(stem, []).append(variant)
+        if best := _best(variants, papers, written):
             found[word] = best
         elif halves := split(word, lambda parts: {w: n for w, (_, n) in counted(parts).items()}):
             found[word] = halves
     return found
+
+
+def _best(variants: dict[str, list[str]], papers: dict[str, int], written: Written) -> str:
+    """The variant to search, "" for none: of the WRITTEN_STEMS stems the most papers hold,
+    the first whose papers write one of its variants, as they most often write it; when none
+    do, the commonest stem's shortest variant."""
+    stems = sorted(variants, key=lambda stem: (-papers[stem], min(map(len, variants[stem]))))
+    for stem in stems[:WRITTEN_STEMS]:
+        text = written(variants[stem][0])
+        seen = {v: len(re.findall(rf"\b{v}\b", text)) for v in variants[stem]}
+        if forms := [v for v in variants[stem] if seen[v]]:
+            return max(forms, key=lambda v: (seen[v], -len(v), v))
+    return min(variants[stems[0]], key=lambda v: (len(v), v)) if stems else ""
 
 
 def edits(word: str) -> set[str]:
@@ -118,7 +144,17 @@ class Speller:
             self._prepare()
         if self._stop_stems is None:
             self._stop_stems = frozenset(self._stems(sorted(STOPWORDS)).values())
-        return corrections(words, self._counted, self._a_name, self._stop_stems)
+        return corrections(words, self._counted, self._a_name, self._stop_stems, self._written)
+
+    def _written(self, word: str) -> str:
+        """The titles and abstracts, lower-cased, of the newest WRITTEN_PAPERS papers holding
+        the word's stem in either."""
+        rows = self.db.execute(
+            "SELECT title, abstract FROM papers WHERE rowid IN (SELECT rowid FROM papers_fts"
+            " WHERE papers_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
+            [f'{{title abstract}} : "{word}"', WRITTEN_PAPERS],
+        )
+        return " ".join(f"{title} {abstract or ''}" for title, abstract in rows).lower()
 
     def _a_name(self, word: str) -> bool:
         """True when an author list holds the word (an index lookup of the rare word)."""

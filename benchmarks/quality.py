@@ -374,8 +374,10 @@ def run_typos(deadline: float | None = None, sample: int = 400, verbose: bool = 
     how often the search looked for what was meant (the words searched, corrected or not,
     stem as the keyword's do: "forgeting" is searched as "forgetting" is), and of those how
     often its note ("Showing results for ...") shows the keyword as typed right; how often the
-    keyword typed right is itself "corrected"; and, for the search and plain FTS5 alike, how
-    much of the top 10 of the keyword typed right the misspelt query keeps."""
+    keyword typed right is itself "corrected"; for the search and plain FTS5 alike, how much
+    of the top 10 of the keyword typed right the misspelt query keeps; and how often a word
+    typed right that the store has never seen (from the bundled sample's titles and keywords,
+    another corpus) is changed into another word or split in two."""
     rng = random.Random(11)
     with tempfile.TemporaryDirectory() as tmp, opened("sqlite", Path(tmp)) as storage:
         dev_corpus(storage, Path(tmp))
@@ -419,9 +421,30 @@ def run_typos(deadline: float | None = None, sample: int = 400, verbose: bool = 
                 row[f"{name}: top 10 kept"].append(kept)
             if verbose and split == "dev" and not (shown and words(searched) == words(keyword)):
                 print(f"{keyword!r} typed {typo!r}: {shown.group(1) if shown else 'no correction'}")
-    print(f"{len(chosen)} Hugging Face keywords of the dev corpus, one edit each")
+        # Words typed right that the store has never seen: another corpus' title and keyword
+        # words (the bundled sample) that no dev-corpus paper holds; any "correction" is wrong.
+        known = {t for p in fts.db.execute("SELECT term FROM search_vocabulary") for t in p}  # type: ignore[attr-defined]
+        unseen = sorted(
+            {
+                w
+                for paper in real_papers()
+                for w in TOKEN.findall(f"{paper.title} {' '.join(paper.keywords)}".lower())
+                if len(w) >= 4 and w.isalpha() and stems(w)[0] not in known
+            }
+        )
+        for word in unseen:
+            split = "dev" if zlib.crc32(word.encode()) % 2 == 0 else "test"
+            shown = SHOWING.search(fts.search(word, now=DEV_NOW, meaning=False, **extra).note or "")  # type: ignore[call-arg]
+            rows[split]["unseen word, changed"].append(bool(shown) and " " not in shown.group(1))
+            rows[split]["unseen word, split in two"].append(bool(shown) and " " in shown.group(1))
+            if verbose and split == "dev" and shown:
+                print(f"unseen {word!r}: {shown.group(1)}")
+    print(
+        f"{len(chosen)} Hugging Face keywords of the dev corpus, one edit each; {len(unseen)}"
+        " words of the bundled sample's titles and keywords that no dev-corpus paper holds"
+    )
     for split, row in rows.items():
-        print(f"  {split} ({len(row['searched as meant'])})")
+        print(f"  {split} ({len(row['searched as meant'])}; {len(row['unseen word, changed'])})")
         for name, values in row.items():
             print(f"    {name:<38} {statistics.mean(values):.3f}")
 

@@ -491,6 +491,17 @@ def test_a_correction_is_written_as_papers_write_it_and_a_quoted_word_is_searche
     assert not reply.hits  # no paper has "reinforcemnet"
 
 
+def test_a_word_is_split_in_two_only_where_papers_write_the_two_side_by_side(
+    store: Storage,
+) -> None:
+    # "robot" and "benchmark" are each in 20 papers or more, but no paper writes "robot
+    # benchmark": "robotbenchmark" is a name the store has not seen, not two words run together.
+    reply = store.search.search("longcontext", now=NOW)
+    assert "Showing results for “long context”;" in reply.note and reply.hits
+    reply = store.search.search("robotbenchmark", now=NOW)
+    assert "Showing results" not in reply.note and not reply.hits
+
+
 def test_swapped_letters_are_corrected_as_the_index_stems_words(store: Storage) -> None:
     # "modles" is one swap from "models"; both stores compare stems ("model"), so the far
     # commoner word wins over the nearer-looking "modules".

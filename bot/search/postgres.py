@@ -412,12 +412,13 @@ class PgSearch:
             self._stop_stems = frozenset(stem for stem, _ in stems.values())
         return corrections(words, self._counted, self._a_name, self._stop_stems, self._written)
 
-    def _written(self, word: str) -> str:
+    def _written(self, words: str) -> str:
         """The titles and abstracts, lower-cased, of up to WRITTEN_PAPERS papers holding the
-        word's stem in either (weights A and C; C holds the keywords too)."""
+        word's stem (or the words', side by side)."""
         rows = self.db.rows(
-            "SELECT title, abstract FROM papers WHERE search @@ to_tsquery('papers', %s) LIMIT %s",
-            [f"{word}:AC", WRITTEN_PAPERS],
+            "SELECT title, abstract FROM papers"
+            " WHERE search @@ phraseto_tsquery('papers', %s) LIMIT %s",
+            [words, WRITTEN_PAPERS],
         )
         return " ".join(f"{r['title']} {r['abstract'] or ''}" for r in rows).lower()
 

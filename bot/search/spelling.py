@@ -40,6 +40,7 @@ EVERYDAY = STOPWORDS | FILLER  # English words, never typos however few papers u
 # (stem, papers holding it) of each word, by the index's stemmer; leaves out words it has none for
 Counted = Callable[[list[str]], dict[str, tuple[str, int]]]
 # the titles and abstracts, lower-cased, of up to WRITTEN_PAPERS papers holding a word's stem
+# (or words' stems, side by side)
 Written = Callable[[str], str]
 
 
@@ -78,7 +79,9 @@ def corrections(
                 variants.setdefault(stem, []).append(variant)
         if best := _best(variants, papers, written):
             found[word] = best
-        elif halves := split(word, lambda parts: {w: n for w, (_, n) in counted(parts).items()}):
+        elif halves := split(
+            word, lambda parts: {w: n for w, (_, n) in counted(parts).items()}, written
+        ):
             found[word] = halves
     return found
 
@@ -106,14 +109,17 @@ def edits(word: str) -> set[str]:
     return (deletes | swaps | changes | inserts) - {word}
 
 
-def split(word: str, papers: Callable[[list[str]], dict[str, int]]) -> str | None:
-    """Two words run together ("longcontext" -> "long context"), when both are common;
-    `papers` counts the papers with each of some words (a word it leaves out has none)."""
+def split(word: str, papers: Callable[[list[str]], dict[str, int]], written: Written) -> str | None:
+    """Two words run together ("longcontext" -> "long context"), when both are common and
+    some paper writes them side by side (`written`, given the two words: "alphaevolve" is no
+    "alpha evolve" where no paper says that); `papers` counts the papers with each of some
+    words (a word it leaves out has none)."""
     pairs = [(word[:i], word[i:]) for i in range(2, len(word) - 1)]
     counts = papers(sorted({part for pair in pairs for part in pair}))
     best = max(pairs, key=lambda pair: min(counts.get(pair[0], 0), counts.get(pair[1], 0)))
-    if min(counts.get(best[0], 0), counts.get(best[1], 0)) >= MIN_SPLIT_PAPERS:
-        return " ".join(best)
+    two = " ".join(best)
+    if min(counts.get(best[0], 0), counts.get(best[1], 0)) >= MIN_SPLIT_PAPERS and written(two):
+        return two
     return None
 
 
@@ -146,13 +152,13 @@ class Speller:
             self._stop_stems = frozenset(self._stems(sorted(STOPWORDS)).values())
         return corrections(words, self._counted, self._a_name, self._stop_stems, self._written)
 
-    def _written(self, word: str) -> str:
+    def _written(self, words: str) -> str:
         """The titles and abstracts, lower-cased, of the newest WRITTEN_PAPERS papers holding
-        the word's stem in either."""
+        the word's stem in either (or the words', side by side)."""
         rows = self.db.execute(
             "SELECT title, abstract FROM papers WHERE rowid IN (SELECT rowid FROM papers_fts"
             " WHERE papers_fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
-            [f'{{title abstract}} : "{word}"', WRITTEN_PAPERS],
+            [f'{{title abstract}} : "{words}"', WRITTEN_PAPERS],
         )
         return " ".join(f"{title} {abstract or ''}" for title, abstract in rows).lower()
 

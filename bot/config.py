@@ -121,6 +121,12 @@ class Settings(EnvSettings):
         """The storage target as shown to people: a URL without its password."""
         return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", str(self.storage_target))
 
+    @field_validator("zotero_group_id", mode="before")
+    @classmethod
+    def _group_unset(cls, value: object) -> object:
+        # .env.example leaves it empty: no default group, as when it is absent
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("database_url", mode="before")
     @classmethod
     def _postgres_only(cls, value: object) -> object:

@@ -28,6 +28,14 @@ def test_env_example_lists_every_setting_and_nothing_else() -> None:
     assert listed == {name.upper() for name in EVERY_SETTING}
 
 
+def test_env_example_copied_as_is_is_a_valid_env_file() -> None:
+    example = ROOT / ".env.example"
+    settings = Settings(_env_file=example)  # type: ignore[call-arg]
+    assert settings.zotero_group_id is None and settings.database_url is None
+    for platform in PLATFORMS:
+        assert not platform.settings(_env_file=example).enabled, platform.name  # type: ignore[call-arg]
+
+
 def test_readme_configuration_table_lists_every_setting() -> None:
     for name in EVERY_SETTING:
         assert f"| `{name.upper()}` |" in README, name

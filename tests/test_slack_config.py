@@ -52,6 +52,22 @@ def test_bad_settings_name_the_variable_and_where_to_get_it(
     assert "https://api.slack.com/apps" in message or "SLACK_API_URL" in message
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"slack_app_token": "xapp-1-A-2-x"},
+        {"slack_signing_secret": SECRET},
+        {"slack_client_secret": "abc"},
+    ],
+)
+def test_a_slack_credential_without_the_bot_token_stops_start_up(values: dict[str, Any]) -> None:
+    settings = slack_settings(**{"slack_bot_token": None, "slack_signing_secret": None} | values)
+    assert settings.enabled
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN is not set"):
+        check_settings(settings)
+    assert not slack_settings(slack_bot_token=None, slack_signing_secret=None).enabled
+
+
 def test_app_token_picks_socket_mode_and_its_absence_http() -> None:
     assert check_settings(slack_settings(slack_app_token="xapp-1-A-2-x")) == "socket"
     assert check_settings(slack_settings(slack_signing_secret=None, slack_app_token="xapp-1")) == (

@@ -14,7 +14,8 @@ BOT_SCOPES = (
 
 class SlackSettings(EnvSettings):
     """How to reach Slack. Slack starts when SLACK_BOT_TOKEN (one workspace) or
-    SLACK_CLIENT_ID (many workspaces, installed through /slack/install) is set."""
+    SLACK_CLIENT_ID (many workspaces, installed through /slack/install) is set, and refuses to
+    start when only part of them is."""
 
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
@@ -30,8 +31,9 @@ class SlackSettings(EnvSettings):
 
     @property
     def enabled(self) -> bool:
-        """Slack starts when a bot token or an OAuth client id is set."""
-        return bool(self.slack_bot_token or self.slack_client_id)
+        """Slack starts when any of its credentials is set; check_settings then names what is
+        missing (an app token alone is not quietly ignored)."""
+        return any(value for value in self.secrets) or bool(self.slack_client_id)
 
     @property
     def secrets(self) -> tuple[str | None, ...]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot import logs
 from bot.config import ConfigError, Settings
@@ -45,12 +47,35 @@ class App:
 class CannotOpenDatabase(ConfigError):
     """The database named by the settings cannot be used; carries its name (no password)."""
 
-    def __init__(self, name: str, reason: object) -> None:
+    def __init__(self, name: str, reason: object, fix: str | None = None) -> None:
         super().__init__(
-            f"cannot open the database {name}: {reason}. Point PAPERS_BOT_DB or DATABASE_URL "
-            "(or --db) at a papers-bot database, or at a new file name to start an empty one"
+            f"cannot open the database {name}: {reason}. "
+            + (
+                fix
+                or "Point PAPERS_BOT_DB or DATABASE_URL (or --db) at a papers-bot database, "
+                "or at a new file name to start an empty one"
+            )
         )
         self.name = name
+
+
+def file_trouble(path: Path) -> str | None:
+    """What keeps SQLite from using the file at `path`, and what to do, when the file system
+    tells; None when it does not."""
+    if path.is_dir():
+        return f"{path} is a folder: name a file in it, e.g. --db {path / 'papers-bot.db'}"
+    folder = path.parent
+    if not folder.is_dir():
+        return f"the folder {folder} does not exist: create it, or name a file in another folder"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return f"papers-bot writes to {path}: give this user read and write access to it"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        # SQLite keeps its -wal and -shm files beside the database, and creates a new one there
+        return (
+            f"papers-bot writes in {folder} (the database and its -wal file): give this user "
+            "write access to that folder, or name a file in another one"
+        )
+    return None
 
 
 def open_app(settings: Settings, clock: Clock = utcnow, home: Home = INLINE) -> App:
@@ -62,7 +87,8 @@ def open_app(settings: Settings, clock: Clock = utcnow, home: Home = INLINE) -> 
     except SchemaTooNew as exc:
         raise ConfigError(str(exc)) from exc
     except Exception as exc:  # the many ways a target is not a usable database
-        raise CannotOpenDatabase(settings.storage_name, exc) from exc
+        fix = None if settings.database_url else file_trouble(settings.papers_bot_db)
+        raise CannotOpenDatabase(settings.storage_name, exc, fix) from exc
     return App(settings, storage, PapersBot(storage, settings, clock, home=home))
 
 

@@ -59,6 +59,8 @@ def test_parse_routes_subcommands_and_everything_else_to_search() -> None:
     assert parse("settings weekdays mon, wed").args["value"] == "mon, wed"
     assert parse("subscribe diffusion models").args == {"topic": "diffusion models"}
     assert parse("save 2401.01234 extra words").args == {"paper": "2401.01234"}
+    assert parse("save 2401.01234 extra words").extra == "extra words"
+    assert parse("help save").extra == ""  # help takes nothing: the words change nothing
     assert parse("").name == "help"
     assert parse("   \x00\x01  ").name == "help"
     assert parse("x" * 20000).args["query"] == "x" * 5000
@@ -151,6 +153,20 @@ async def test_save_list_unsave_export(bot: PapersBot, ctx: CommandContext) -> N
     assert isinstance(again, TextReply) and again.error
     unknown = await say(bot, ctx, "unsave 9999.99999")
     assert isinstance(unknown, TextReply) and "have not seen" in unknown.text
+
+
+async def test_two_ids_to_save_are_refused_whole_not_one_dropped(
+    bot: PapersBot, ctx: CommandContext
+) -> None:
+    reply = await say(bot, ctx, "/papers save 2508.02751 2508.00002")
+    assert reply == TextReply(
+        "“2508.00002” is more than /papers save <id> takes, so nothing was done: "
+        "give one <id> per command.",
+        error=True,
+    )
+    listed = await say(bot, ctx, "saved")
+    assert isinstance(listed, PaperListReply) and not listed.papers
+    assert isinstance(await say(bot, ctx, "/papers help save"), HelpReply)
 
 
 async def test_subscribe_topics_and_unsubscribe(

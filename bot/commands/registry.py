@@ -60,6 +60,7 @@ class Invocation:
 
     name: str
     args: Mapping[str, str] = field(default_factory=dict)
+    extra: str = ""  # typed text left over after the last option: refused, never dropped
 
     def arg(self, name: str) -> str:
         """An option's value made safe to handle (see clean_input); '' when not given."""
@@ -122,6 +123,11 @@ class Command:
                 what = option.asks or option.description
                 example = f", e.g. {self.usage.split(' <')[0]} {option.example}"
                 raise UserError(f"Give {what}{example if option.example else ''}.")
+        if invocation.extra:
+            raise UserError(
+                f"“{invocation.extra}” is more than {self.usage} takes, so nothing was done: "
+                f"give one {self.options[-1].asked} per command."
+            )
         return await self.handler(ctx, invocation, **_chosen(self.ports, ports))
 
 
@@ -194,7 +200,9 @@ class Registry:
         command = self.commands.get(head.lower())
         if command is None:
             command, rest = self.default, text
-        return Invocation(command.name, split_options(command.options, rest.strip()))
+        values, extra = split_options(command.options, rest.strip())
+        # words after a command that takes none (`/papers help save`) change nothing it does
+        return Invocation(command.name, values, extra if command.options else "")
 
     async def complete(
         self, command: str, option: str, ctx: CommandContext, current: str, ports: Ports
@@ -210,8 +218,9 @@ class Registry:
         return " | ".join(command.hint for command in self)
 
 
-def split_options(options: tuple[Option, ...], text: str) -> dict[str, str]:
-    """Text after a subcommand as option values: one word each, the rest to a `rest` option."""
+def split_options(options: tuple[Option, ...], text: str) -> tuple[dict[str, str], str]:
+    """Text after a subcommand as option values: one word each, the rest to a `rest` option;
+    and the text no option took."""
     values: dict[str, str] = {}
     for option in options:
         if not text:
@@ -221,7 +230,7 @@ def split_options(options: tuple[Option, ...], text: str) -> dict[str, str]:
         else:
             word, _, text = text.partition(" ")
             values[option.name], text = word, text.strip()
-    return values
+    return values, text
 
 
 def clean_input(text: str) -> str:

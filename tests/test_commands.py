@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.commands import REGISTRY, CommandContext, Invocation, help_entries, parse_weekdays
+from bot.commands.channel_settings import EXAMPLES, SETTERS
 from bot.core import PapersBot
 from bot.models import Channel, Member, MessageRef
 from bot.replies import (
@@ -221,6 +222,32 @@ async def test_settings_show_and_change(
     assert sub.weekdays == (0, 2, 4) and sub.skip_empty and sub.roundup_weekday is None
     bad = await say(bot, ctx, "settings timezone Mars/Base")
     assert isinstance(bad, TextReply) and "IANA" in bad.text
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("settings time", "Give time a value, e.g. /papers settings time 08:30."),
+        ("settings TZ", "Give tz a value, e.g. /papers settings tz Europe/Berlin."),
+        ("settings count", "Give count a value, e.g. /papers settings count 5."),
+        (
+            "settings topics diffusion",
+            "Topics are followed with /papers subscribe <topic> and dropped with "
+            "/papers unsubscribe <topic>.",
+        ),
+    ],
+)
+async def test_a_setting_without_a_value_or_a_topic_says_how(
+    bot: PapersBot, storage: Storage, ctx: CommandContext, text: str, said: str
+) -> None:
+    await say(bot, ctx, "subscribe")
+    before = storage.activity.get_subscription(ctx.channel)
+    assert await say(bot, ctx, text) == TextReply(said, error=True)
+    assert storage.activity.get_subscription(ctx.channel) == before
+
+
+def test_every_setting_has_an_example_value() -> None:
+    assert set(EXAMPLES) == set(SETTERS)
 
 
 def test_weekday_grammar() -> None:

@@ -119,6 +119,21 @@ SETTING_NAMES = (
 )
 
 
+# A value each setting takes, for the reply to a name given without one
+EXAMPLES = {
+    "time": "08:30",
+    "timezone": "Europe/Berlin",
+    "tz": "Europe/Berlin",
+    "count": "5",
+    "min_upvotes": "10",
+    "weekdays": "mon-fri",
+    "days": "mon-fri",
+    "empty": "skip",
+    "roundup": "fri",
+    "taste": "off",
+}
+
+
 def describe_subscription(sub: Subscription) -> list[tuple[str, str]]:
     """A channel's settings as (name, value) lines, for every adapter to render."""
     days = ",".join(DAY_NAMES[d] for d in sub.weekdays) or "never"
@@ -147,7 +162,15 @@ def schedule_line(sub: Subscription) -> str:
 
 def change_setting(sub: Subscription, name: str, value: str) -> Subscription:
     """The subscription with one setting changed; UserError for an unknown name or bad value."""
-    setter = SETTERS.get(name.lower().replace("-", "_"))
+    key = name.lower().replace("-", "_")
+    if key in ("topic", "topics"):  # shown among the settings, changed by their own commands
+        raise UserError(
+            "Topics are followed with /papers subscribe <topic> and dropped with "
+            "/papers unsubscribe <topic>."
+        )
+    setter = SETTERS.get(key)
     if setter is None:
         raise UserError(f"Unknown setting “{name}”. Settings: {', '.join(SETTING_NAMES)}.")
+    if not value.strip():
+        raise UserError(f"Give {key} a value, e.g. /papers settings {key} {EXAMPLES[key]}.")
     return setter(sub, value.strip())

@@ -190,6 +190,24 @@ async def test_subscribe_topics_and_unsubscribe(
     assert changed == [ctx.channel] * 5
 
 
+@pytest.mark.parametrize(
+    ("topic", "said"),
+    [
+        ("-", ""),
+        ("-survey", ""),
+        ("author:", "author: needs a name"),
+        ("diffusion since:2025-13", "since:2025-13 is not a date"),
+    ],
+)
+async def test_a_topic_that_is_no_search_is_not_followed(
+    bot: PapersBot, storage: Storage, ctx: CommandContext, topic: str, said: str
+) -> None:
+    reply = await say(bot, ctx, f"subscribe {topic}")
+    assert isinstance(reply, TextReply) and reply.error, reply
+    assert said in reply.text and "Nothing followed" in reply.text
+    assert storage.activity.get_subscription(ctx.channel) is None
+
+
 async def test_settings_show_and_change(
     bot: PapersBot, storage: Storage, ctx: CommandContext
 ) -> None:

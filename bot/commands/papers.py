@@ -23,6 +23,7 @@ from bot.commands.registry import Invocation, Option, Registry
 from bot.models import canonical_id
 from bot.replies import FileReply, HelpReply, PaperListReply, Reply, SettingsReply, TextReply
 from bot.search import HELP_LINES
+from bot.search import parse as parse_query
 from bot.search.semantic import HELP_LINE as SEMANTIC_HELP_LINE
 
 MAX_TOPICS = 10
@@ -186,6 +187,7 @@ async def subscribe(ctx: CommandContext, call: Invocation, subscriptions: Subscr
     paused = sub.paused is not None
     topic = call.arg("topic")
     if topic and topic not in sub.topics:
+        check_topic(topic)
         if len(sub.topics) >= MAX_TOPICS:
             raise UserError(f"A channel can follow at most {MAX_TOPICS} topics.")
         sub = replace(sub, topics=(*sub.topics, topic))
@@ -201,6 +203,23 @@ async def subscribe(ctx: CommandContext, call: Invocation, subscriptions: Subscr
     subscriptions.save(sub)
     subscriptions.resume(ctx.channel)
     return SettingsReply(replace(sub, paused=None), said)
+
+
+def check_topic(topic: str) -> None:
+    """UserError for a topic that is no search (`-`, `author:`, `since:2025-13`): it would
+    match nothing, every day."""
+    query = parse_query(topic)
+    if query.has_positive and not query.problems:
+        return
+    raise UserError(
+        " ".join(
+            [
+                *query.problems,
+                "Nothing followed: a topic is words to look for, as in a search, "
+                "e.g. /papers subscribe diffusion models.",
+            ]
+        )
+    )
 
 
 @command(

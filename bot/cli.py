@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from itertools import islice
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -259,7 +260,32 @@ def fetch(
             _fail("no source could be reached; nothing was fetched (stored papers are unchanged)")
 
 
-@app.command("search")
+class WordsCommand(typer.core.TyperCommand):
+    """A command whose words may start with '-' (`-survey` excludes): any argument that is
+    none of its options is a word, wherever it stands."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # click's, vendored by typer
+        """The options first, then every word after `--`, so none is taken for an option."""
+        opts: list[Any] = [p for p in self.get_params(ctx) if p.param_type_name == "option"]
+        names = {name for p in opts for name in (*p.opts, *p.secondary_opts)}
+        valued = {name for p in opts if not p.is_flag for name in p.opts}
+        options: list[str] = []
+        words: list[str] = []
+        given = iter(args)
+        for arg in given:
+            name = arg.split("=", 1)[0]
+            if arg == "--":
+                words.extend(given)
+            elif name in names:
+                options.append(arg)
+                if name in valued and "=" not in arg:
+                    options.extend(islice(given, 1))
+            else:
+                words.append(arg)
+        return super().parse_args(ctx, [*options, "--", *words] if words else options)
+
+
+@app.command("search", cls=WordsCommand)
 def search_command(
     ctx: typer.Context,
     query: Annotated[

@@ -78,6 +78,17 @@ async def test_dry_run_for_a_past_date_records_nothing(tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["channels"] == []
 
 
+async def test_search_takes_exclusions_anywhere_beside_its_options(tmp_path: Path) -> None:
+    code, out, err = await run(tmp_path, "search", "diffusion", "-survey", "-n", "2", "--json")
+    assert code == 0, err
+    kept = json.loads(out)
+    assert len(kept) == 2 and not any("survey" in hit["title"].lower() for hit in kept)
+    code, out, err = await run(tmp_path, "search", "-n", "1", "-", "--", "--json")
+    assert code == 0 and "matching “- --json”" in out, err
+    code, out, _ = await run(tmp_path, "search", "-h")
+    assert code == 0 and "Usage: papers-bot search" in out
+
+
 async def test_search_json_and_hostile_queries(tmp_path: Path) -> None:
     code, out, err = await run(tmp_path, "search", "meta-rl", "--json")
     assert code == 0, err

@@ -27,10 +27,12 @@ from adapters.terminal import TerminalAdapter, render, render_status, terminal_c
 from bot import __version__
 from bot.app import App, open_app, serve
 from bot.commands import CommandContext
+from bot.commands.registry import PREFIX
 from bot.config import ConfigError, Settings, load_settings
 from bot.health import snapshot
 from bot.ingest import fetch_sources, ingest_files
 from bot.ports import Clock, utcnow
+from bot.replies import TextReply
 from bot.search import semantic
 from bot.sources import SourceError, sample_files
 from bot.storage import NO_PGVECTOR, Storage, copy_to_postgres
@@ -376,6 +378,11 @@ def chat(
                 break
             if not interactive:
                 out.print(f"> {text}", style="dim", highlight=False)
+            typed = text.split()[0]
+            if typed.startswith("/") and typed.lower() != PREFIX:  # `/paper help` is no search
+                said = f"There is no {typed} here: every command starts with {PREFIX}, e.g."
+                terminal.show(TextReply(f"{said} {PREFIX} help.", error=True))
+                continue
             terminal.show(asyncio.run(bot.answer_text(text, context)))
 
 

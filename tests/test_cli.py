@@ -111,6 +111,14 @@ async def test_chat_reads_commands_from_stdin(tmp_path: Path) -> None:
     assert "@misc{" in out and "eprint = {2508.01287}" in out
 
 
+async def test_chat_answers_a_mistyped_command_instead_of_searching_it(tmp_path: Path) -> None:
+    code, out, err = await run(tmp_path, "chat", stdin="/paper help\n/Papers saved\n")
+    assert code == 0, err
+    said = " ".join(out.split())
+    assert "There is no /paper here: every command starts with /papers, e.g. /papers help." in said
+    assert "matching" not in said and "Your saved papers" in said
+
+
 async def test_chat_commands_on_arxiv_one_after_another_print_no_warning(tmp_path: Path) -> None:
     # Each command runs on a new event loop; arXiv's one limiter spans them, without a warning.
     script = "/papers arxiv diffusion\n/papers save 2501.99999\n"

@@ -264,6 +264,25 @@ async def test_a_setting_without_a_value_or_a_topic_says_how(
     assert storage.activity.get_subscription(ctx.channel) == before
 
 
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("europe/berlin", "Europe/Berlin"),
+        ("Berlin", "Europe/Berlin"),
+        ("new york", "America/New_York"),
+    ],
+)
+async def test_a_time_zone_in_other_case_or_by_its_city_is_understood(
+    bot: PapersBot, storage: Storage, ctx: CommandContext, typed: str, zone: str
+) -> None:
+    await say(bot, ctx, "subscribe")
+    reply = await say(bot, ctx, f"settings timezone {typed}")
+    assert isinstance(reply, SettingsReply), reply
+    assert storage.activity.get_subscription(ctx.channel).timezone == zone  # type: ignore[union-attr]
+    bad = await say(bot, ctx, "settings timezone Mars/Base")
+    assert isinstance(bad, TextReply) and bad.error and "Mars/Base" in bad.text
+
+
 def test_every_setting_has_an_example_value() -> None:
     assert set(EXAMPLES) == set(SETTERS)
 

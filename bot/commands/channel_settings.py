@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.commands.context import UserError
 from bot.models import Subscription, clock_time
@@ -24,10 +24,25 @@ def _set_timezone(sub: Subscription, value: str) -> Subscription:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
+        zones = _zones_meant(value)
+        if len(zones) == 1:  # `europe/berlin`, or a city only one zone is named after
+            return replace(sub, timezone=zones[0])
+        meant = f" ({' or '.join(zones[:3])}?)" if zones else ""
         raise UserError(
-            f"“{value}” is not a time zone: use an IANA name like Europe/Berlin or Asia/Kolkata."
+            f"“{value}” is not a time zone{meant}: use an IANA name like Europe/Berlin or "
+            "Asia/Kolkata."
         ) from None
     return replace(sub, timezone=value)
+
+
+def _zones_meant(typed: str) -> list[str]:
+    """The zones `typed` names in other case (`utc`), else those of the city it names
+    (`berlin`, `new york`)."""
+    key = typed.strip().lower().replace(" ", "_")
+    zones = sorted(available_timezones())
+    return [z for z in zones if z.lower() == key] or [
+        z for z in zones if z.lower().rsplit("/", 1)[-1] == key
+    ]
 
 
 def _bounded_int(name: str, low: int, high: int) -> Callable[[Subscription, str], Subscription]:

@@ -190,6 +190,21 @@ async def test_subscribe_topics_and_unsubscribe(
     assert changed == [ctx.channel] * 5
 
 
+async def test_a_topic_is_the_same_topic_in_any_case(
+    bot: PapersBot, storage: Storage, ctx: CommandContext
+) -> None:
+    await say(bot, ctx, "subscribe Diffusion Models")
+    again = await say(bot, ctx, "subscribe diffusion models")
+    assert (
+        isinstance(again, SettingsReply) and again.text == "Already following “Diffusion Models”."
+    )
+    gone = await say(bot, ctx, "unsubscribe DIFFUSION models")
+    assert (
+        isinstance(gone, SettingsReply) and gone.text == "No longer following “Diffusion Models”."
+    )
+    assert storage.activity.get_subscription(ctx.channel).topics == ()  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     ("topic", "said"),
     [

@@ -186,13 +186,13 @@ async def subscribe(ctx: CommandContext, call: Invocation, subscriptions: Subscr
     sub = existing or subscriptions.effective(ctx.channel)
     paused = sub.paused is not None
     topic = call.arg("topic")
-    if topic and topic not in sub.topics:
+    if topic and followed(sub.topics, topic) is None:
         check_topic(topic)
         if len(sub.topics) >= MAX_TOPICS:
             raise UserError(f"A channel can follow at most {MAX_TOPICS} topics.")
         sub = replace(sub, topics=(*sub.topics, topic))
     elif topic and not paused:
-        return SettingsReply(sub, f"Already following “{topic}”.")
+        return SettingsReply(sub, f"Already following “{followed(sub.topics, topic)}”.")
     elif existing and not paused:
         return SettingsReply(sub, "This channel already gets the daily digest.")
     said = f"Now following “{topic}”." if topic else "This channel now gets the daily digest."
@@ -203,6 +203,11 @@ async def subscribe(ctx: CommandContext, call: Invocation, subscriptions: Subscr
     subscriptions.save(sub)
     subscriptions.resume(ctx.channel)
     return SettingsReply(replace(sub, paused=None), said)
+
+
+def followed(topics: tuple[str, ...], topic: str) -> str | None:
+    """The followed topic `topic` names, in any case (a search ignores case); None if none."""
+    return next((t for t in topics if t.casefold() == topic.casefold()), None)
 
 
 def check_topic(topic: str) -> None:
@@ -236,12 +241,13 @@ async def unsubscribe(ctx: CommandContext, call: Invocation, subscriptions: Subs
     if not topic:
         subscriptions.delete(ctx.channel)
         return TextReply("This channel will no longer get the daily digest.", ephemeral=False)
-    if topic not in sub.topics:
+    same = followed(sub.topics, topic)
+    if same is None:
         known = ", ".join(sub.topics) or "none"
         raise UserError(f"This channel does not follow “{topic}” (topics: {known}).")
-    sub = replace(sub, topics=tuple(t for t in sub.topics if t != topic))
+    sub = replace(sub, topics=tuple(t for t in sub.topics if t != same))
     subscriptions.save(sub)
-    return SettingsReply(sub, f"No longer following “{topic}”.")
+    return SettingsReply(sub, f"No longer following “{same}”.")
 
 
 @command(

@@ -186,13 +186,14 @@ async def subscribe(ctx: CommandContext, call: Invocation, subscriptions: Subscr
     sub = existing or subscriptions.effective(ctx.channel)
     paused = sub.paused is not None
     topic = call.arg("topic")
-    if topic and followed(sub.topics, topic) is None:
+    same = followed(sub.topics, topic) if topic else None
+    if topic and same is None:
         check_topic(topic)
         if len(sub.topics) >= MAX_TOPICS:
             raise UserError(f"A channel can follow at most {MAX_TOPICS} topics.")
         sub = replace(sub, topics=(*sub.topics, topic))
     elif topic and not paused:
-        return SettingsReply(sub, f"Already following “{followed(sub.topics, topic)}”.")
+        return SettingsReply(sub, f"Already following “{same}”.")
     elif existing and not paused:
         return SettingsReply(sub, "This channel already gets the daily digest.")
     said = f"Now following “{topic}”." if topic else "This channel now gets the daily digest."

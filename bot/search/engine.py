@@ -229,8 +229,8 @@ def _search(
     notes = list(query.problems)
     fixes = speller.corrections([t for w in query.words for t in tokens(w)])
     if fixes:
-        query = corrected(query, fixes)
-        notes.append(correction_note(query, fixes))
+        query, note = corrected(query, fixes)
+        notes.append(note)
     expression = _expression(db, query)
     match = expression.match()
     if not match:
@@ -448,25 +448,22 @@ class _Scorer:
         return [(rowid, sums[mask]) for rowid, mask in in_titles.items()]
 
 
-def corrected(query: Query, fixes: dict[str, str]) -> Query:
-    """The query with misspelt words replaced by their corrections."""
+def corrected(query: Query, fixes: dict[str, str]) -> tuple[Query, str]:
+    """The query with misspelt words replaced by their corrections, and the note saying what
+    was searched instead and how to search the typed words as typed (a quoted word is never
+    corrected)."""
     words = tuple(
         " ".join(fixes.get(t, t) for t in tokens(w)) if any(t in fixes for t in tokens(w)) else w
         for w in query.words
     )
-    return replace(query, words=words)
-
-
-def correction_note(understood: Query, fixes: dict[str, str]) -> str:
-    """What was searched for instead of the typed words, and how to search those as typed (a
-    quoted word is never corrected)."""
-    typed = "”, “".join(fixes)
+    understood = replace(query, words=words)
+    searched = [*words, *(f'"{" ".join(p)}"' for p in query.phrases)]
     them = "them" if len(fixes) > 1 else "it"
-    searched = [*understood.words, *(f'"{" ".join(p)}"' for p in understood.phrases)]
-    return (
+    note = (
         f"Showing results for “{' '.join(searched)}”;"
-        f" put “{typed}” in quotes to search {them} as typed."
+        f" put “{'”, “'.join(fixes)}” in quotes to search {them} as typed."
     )
+    return understood, note
 
 
 def _exact_titles(

@@ -37,7 +37,6 @@ from bot.search.engine import (
     SLOW_NOTE,
     answered,
     corrected,
-    correction_note,
     expansion_note,
     join,
 )
@@ -163,8 +162,8 @@ class PgSearch:
         notes = list(query.problems)
         fixes = self._corrections([t for w in query.words for t in tokens(w)])
         if fixes:
-            query = corrected(query, fixes)
-            notes.append(correction_note(query, fixes))
+            query, note = corrected(query, fixes)
+            notes.append(note)
         expression = self._expression(query)
         where = _where(expression, query)
         if where is None:

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from typer._click.types import StringParamType
 
 from adapters import PLATFORMS
 from adapters.terminal import TerminalAdapter, render, render_status, terminal_channel
@@ -78,6 +79,7 @@ def options(
         str | None,
         typer.Option(
             "--db",
+            metavar="FILE|URL",
             help="SQLite database file (default: papers-bot.db here), or a postgresql:// URL",
             envvar="PAPERS_BOT_DB",
         ),
@@ -222,6 +224,7 @@ def ingest(
     files: Annotated[
         list[Path],
         typer.Argument(
+            metavar="FILE...",
             help="HF daily_papers JSON, arXiv Atom or arXiv RSS files",
             exists=True,
             dir_okay=False,
@@ -245,10 +248,17 @@ def ingest(
 @app.command()
 def fetch(
     ctx: typer.Context,
-    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today)")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option("--date", metavar="YYYY-MM-DD", help="the day to fetch (default: today)"),
+    ] = None,
     source: Annotated[
         list[str] | None,
-        typer.Option("--source", help="hf or arxiv (repeatable; default: PAPERS_BOT_SOURCES)"),
+        typer.Option(
+            "--source",
+            metavar="hf|arxiv",
+            help="where to fetch from (repeatable; default: PAPERS_BOT_SOURCES)",
+        ),
     ] = None,
 ) -> None:
     """Fetch the day's papers from Hugging Face Daily Papers and/or arXiv."""
@@ -287,14 +297,29 @@ class WordsCommand(typer.core.TyperCommand):
         return super().parse_args(ctx, [*options, "--", *words] if words else options)
 
 
+class Words(StringParamType):
+    """A query's words: help shows the QUERY... metavar alone, with no TEXT or <str> beside it."""
+
+    name = ""
+
+    def get_metavar(self, param: Any, ctx: Any = None) -> str:
+        """Nothing: typer 0.27-0.28 print this as the argument's type."""
+        return ""
+
+
 @app.command("search", cls=WordsCommand)
 def search_command(
     ctx: typer.Context,
     query: Annotated[
-        list[str], typer.Argument(help='words, "a phrase", -exclude, author:name, since:2025-01')
+        list[str],
+        typer.Argument(
+            metavar="QUERY...",
+            click_type=Words(),
+            help='words, "a phrase", -exclude, author:name, since:2025-01',
+        ),
     ],
     limit: Annotated[
-        int, typer.Option("--limit", "-n", min=1, max=100, help="how many results")
+        int, typer.Option("--limit", "-n", metavar="N", min=1, max=100, help="how many results")
     ] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
@@ -317,9 +342,12 @@ def digest(
         bool, typer.Option("--dry-run", help="show the picks; post and record nothing")
     ] = False,
     day: Annotated[
-        str | None, typer.Option("--date", help="the digest's day, YYYY-MM-DD (default: today)")
+        str | None,
+        typer.Option("--date", metavar="YYYY-MM-DD", help="the digest's day (default: today)"),
     ] = None,
-    channel: Annotated[str, typer.Option("--channel", help="terminal channel name")] = "terminal",
+    channel: Annotated[
+        str, typer.Option("--channel", metavar="NAME", help="terminal channel name")
+    ] = "terminal",
     offline: Annotated[
         bool, typer.Option("--offline", help="do not fetch; use stored papers")
     ] = False,
@@ -356,7 +384,9 @@ def _noon(day: date) -> Clock:
 @app.command()
 def chat(
     ctx: typer.Context,
-    channel: Annotated[str, typer.Option("--channel", help="terminal channel name")] = "terminal",
+    channel: Annotated[
+        str, typer.Option("--channel", metavar="NAME", help="terminal channel name")
+    ] = "terminal",
 ) -> None:
     """Type /papers commands exactly as in Slack (reads lines from stdin when piped)."""
     settings = _state(ctx).settings
@@ -412,9 +442,14 @@ def embed(ctx: typer.Context) -> None:
 @app.command()
 def migrate(
     source: Annotated[
-        Path, typer.Option("--from", help="the SQLite database file to copy", exists=True)
+        Path,
+        typer.Option(
+            "--from", metavar="FILE", help="the SQLite database file to copy", exists=True
+        ),
     ],
-    target: Annotated[str, typer.Option("--to", help="the postgresql:// database to fill")],
+    target: Annotated[
+        str, typer.Option("--to", metavar="URL", help="the postgresql:// database to fill")
+    ],
 ) -> None:
     """Copy an installation from SQLite into PostgreSQL (safe to run again)."""
     if not is_postgres_url(target):
@@ -453,7 +488,9 @@ def status(
 @app.command()
 def health(
     ctx: typer.Context,
-    timeout: Annotated[float, typer.Option(help="seconds to wait for an answer")] = 4.0,
+    timeout: Annotated[
+        float, typer.Option(metavar="SECONDS", help="how long to wait for an answer")
+    ] = 4.0,
 ) -> None:
     """Ask the running service's /healthz (HEALTH_HOST, HEALTH_PORT): one line, exit 0 when ok.
 

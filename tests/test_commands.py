@@ -199,10 +199,50 @@ async def test_a_topic_is_the_same_topic_in_any_case(
         isinstance(again, SettingsReply) and again.text == "Already following “Diffusion Models”."
     )
     gone = await say(bot, ctx, "unsubscribe DIFFUSION models")
-    assert (
-        isinstance(gone, SettingsReply) and gone.text == "No longer following “Diffusion Models”."
-    )
+    assert isinstance(gone, SettingsReply)
+    assert gone.text.startswith("No longer following “Diffusion Models”.")
     assert storage.activity.get_subscription(ctx.channel).topics == ()  # type: ignore[union-attr]
+
+
+async def test_dropping_the_last_topic_keeps_the_digest_and_its_settings(
+    bot: PapersBot, storage: Storage, ctx: CommandContext
+) -> None:
+    for text in ("subscribe diffusion", "settings time 08:30", "settings taste off"):
+        await say(bot, ctx, text)
+    gone = await say(bot, ctx, "unsubscribe diffusion")
+    assert isinstance(gone, SettingsReply)
+    assert gone.text == (
+        "No longer following “diffusion”. The daily digest goes on with all trending papers: "
+        "/papers unsubscribe stops it."
+    )
+    sub = storage.activity.get_subscription(ctx.channel)
+    assert sub is not None and sub.topics == () and sub.post_time == "08:30" and not sub.taste
+
+
+async def test_unsubscribing_names_the_settings_it_removes(
+    bot: PapersBot, storage: Storage, ctx: CommandContext
+) -> None:
+    for text in (
+        "subscribe diffusion",
+        "subscribe agents",
+        "settings time 08:30",
+        "settings timezone Europe/Berlin",
+        "settings count 3",
+        "settings taste off",
+    ):
+        await say(bot, ctx, text)
+    stopped = await say(bot, ctx, "unsubscribe")
+    assert stopped == TextReply(
+        "This channel will no longer get the daily digest. Its settings were removed with it "
+        "(time 08:30 (Europe/Berlin); count 3; topics diffusion, agents; taste off): "
+        "/papers subscribe starts again from the defaults.",
+        ephemeral=False,
+    )
+    assert storage.activity.get_subscription(ctx.channel) is None
+    again = await say(bot, ctx, "subscribe")
+    assert isinstance(again, SettingsReply) and again.subscription.post_time == "09:00"
+    plain = await say(bot, ctx, "unsubscribe")  # nothing but defaults: nothing to name
+    assert plain == TextReply("This channel will no longer get the daily digest.", ephemeral=False)
 
 
 @pytest.mark.parametrize(

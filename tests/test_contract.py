@@ -218,7 +218,9 @@ async def test_subscribe_topics_and_settings(platform: str, tmp_path: Path) -> N
         assert "IANA" in await h.command("settings timezone Mars/Base")
         sub = h.storage.activity.get_subscription(h.channel)
         assert sub is not None and sub.topics == ("diffusion",) and sub.post_time == "08:30"
-        assert "no longer get" in await h.command("unsubscribe")
+        stopped = await h.command("unsubscribe")
+        assert "no longer get" in stopped and "removed" in stopped
+        assert "08:30" in stopped and "diffusion" in stopped
 
 
 @pytest.mark.parametrize("platform", CHAT)

@@ -165,6 +165,14 @@ def describe_subscription(sub: Subscription) -> list[tuple[str, str]]:
     ]
 
 
+def changed_settings(sub: Subscription, defaults: Subscription) -> list[str]:
+    """The settings where `sub` differs from `defaults`, as "name value" phrases."""
+    default = dict(describe_subscription(defaults))
+    return [
+        f"{name} {value}" for name, value in describe_subscription(sub) if value != default[name]
+    ]
+
+
 def schedule_line(sub: Subscription) -> str:
     """When and what the channel gets, as one line for its public subscribe confirmation."""
     days = ",".join(DAY_NAMES[d] for d in sub.weekdays) or "no day"

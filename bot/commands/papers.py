@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot import bibtex, ris
-from bot.commands.channel_settings import SETTING_NAMES, change_setting, schedule_line
+from bot.commands.channel_settings import (
+    SETTING_NAMES,
+    change_setting,
+    changed_settings,
+    schedule_line,
+)
 from bot.commands.context import (
     Bookmarks,
     CommandContext,
@@ -241,14 +246,25 @@ async def unsubscribe(ctx: CommandContext, call: Invocation, subscriptions: Subs
     topic = call.arg("topic")
     if not topic:
         subscriptions.delete(ctx.channel)
-        return TextReply("This channel will no longer get the daily digest.", ephemeral=False)
+        said = "This channel will no longer get the daily digest."
+        # Deleting forgets the settings too: name those a new subscribe would not bring back
+        removed = changed_settings(sub, subscriptions.effective(ctx.channel))
+        if removed:
+            said += (
+                f" Its settings were removed with it ({'; '.join(removed)}):"
+                " /papers subscribe starts again from the defaults."
+            )
+        return TextReply(said, ephemeral=False)
     same = followed(sub.topics, topic)
     if same is None:
         known = ", ".join(sub.topics) or "none"
         raise UserError(f"This channel does not follow “{topic}” (topics: {known}).")
     sub = replace(sub, topics=tuple(t for t in sub.topics if t != same))
     subscriptions.save(sub)
-    return SettingsReply(sub, f"No longer following “{same}”.")
+    said = f"No longer following “{same}”."
+    if not sub.topics:
+        said += " The daily digest goes on with all trending papers: /papers unsubscribe stops it."
+    return SettingsReply(sub, said)
 
 
 @command(

@@ -55,7 +55,7 @@ async def test_digest_offline_loads_the_sample_and_prints_a_digest(tmp_path: Pat
     assert code == 0, err
     assert "Loaded the bundled sample: 421 real papers" in err
     assert "Hugging Face unreachable" in err
-    assert "Digesting from the 421 stored papers." in err
+    assert "Digesting from the 421 stored papers." in err and err.lower().count("digesting") == 1
     assert "📰 Trending papers" in out and out.count("huggingface.co/papers") == 0
     assert "upvotes" in out
     again_code, again, _ = await run(tmp_path, "digest", "--offline")
@@ -153,6 +153,15 @@ async def test_unreachable_fetch_fails_with_one_line(tmp_path: Path) -> None:
     code, _, err = await run(tmp_path, "fetch")
     assert code == 1
     assert "Hugging Face unreachable" in err and "Traceback" not in err
+    assert "nothing was fetched" in err and "digest" not in err.lower()  # no digest runs here
+
+
+async def test_status_reports_a_failed_fetch_without_a_digest(tmp_path: Path) -> None:
+    await run(tmp_path, "fetch")
+    for args in (["status"], ["status", "--json"]):
+        code, out, err = await run(tmp_path, *args)
+        assert code == 1 and "Hugging Face unreachable" in out, err
+        assert "digesting" not in out.lower()
 
 
 @pytest.mark.parametrize(

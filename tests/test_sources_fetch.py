@@ -125,7 +125,7 @@ async def test_hf_500_for_good_is_unavailable_after_every_retry(
     assert len(upstream.requests) == FAST.retries + 1
     assert str(caught.value) == (
         f"Hugging Face unreachable: 127.0.0.1:{upstream.url.rsplit(':', 1)[1]} answered HTTP 500 "
-        "(after 4 tries) — digesting from stored papers"
+        "(after 4 tries)"
     )
 
 

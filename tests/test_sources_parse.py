@@ -363,7 +363,6 @@ def test_detect_and_parse_names_a_file_of_no_known_format(data: bytes, message: 
 def test_unavailable_message_is_one_human_line() -> None:
     error = SourceUnavailable("hf", "huggingface.co timed out after 30s (after 5 tries)")
     assert str(error) == (
-        "Hugging Face unreachable: huggingface.co timed out after 30s (after 5 tries) "
-        "— digesting from stored papers"
+        "Hugging Face unreachable: huggingface.co timed out after 30s (after 5 tries)"
     )
     assert "\n" not in str(error)

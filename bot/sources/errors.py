@@ -33,8 +33,9 @@ class SourceUnavailable(SourceError):
 
     @property
     def message(self) -> str:
-        """One line that says what failed and what the bot does instead."""
-        return f"{self.label} unreachable: {self.reason} — digesting from stored papers"
+        """One line that says what failed; the caller says what it does instead (a digest goes
+        on with the stored papers, `papers-bot fetch` fetched nothing), for only it knows."""
+        return f"{self.label} unreachable: {self.reason}"
 
 
 class UnknownSource(SourceError, ValueError):

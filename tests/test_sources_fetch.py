@@ -129,6 +129,17 @@ async def test_hf_500_for_good_is_unavailable_after_every_retry(
     )
 
 
+async def test_no_retries_says_one_try(
+    upstream: UpstreamServer, http_session: aiohttp.ClientSession
+) -> None:
+    upstream.inject("500", times=99)
+    once = RetryPolicy(timeout=2.0, retries=0, backoff=0.01, max_wait=2.0)
+    with pytest.raises(SourceUnavailable) as caught:
+        await hf(upstream, http_session, once).fetch(DAY)
+    assert len(upstream.requests) == 1
+    assert str(caught.value).endswith("answered HTTP 500 (after 1 try)")
+
+
 async def test_an_unresolvable_host_gives_up_at_once(http_session: aiohttp.ClientSession) -> None:
     # .invalid never resolves (RFC 2606): offline, or a typo in HF_API_URL. A retry would wait
     # a full backoff second first; none is made.

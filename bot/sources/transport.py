@@ -90,7 +90,8 @@ async def get_bytes(
                     check(body)
     except Transient as exc:
         tries = policy.retries + 1
-        raise SourceUnavailable(source, f"{exc.reason} (after {tries} tries)") from exc
+        attempts = "1 try" if tries == 1 else f"{tries} tries"
+        raise SourceUnavailable(source, f"{exc.reason} (after {attempts})") from exc
     except _Refused as exc:
         raise SourceUnavailable(source, str(exc)) from exc
     return body

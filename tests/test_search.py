@@ -449,6 +449,14 @@ def test_a_misspelt_word_is_corrected_from_the_index(store: Storage) -> None:
     assert store.search.search("reinforcement learning", now=NOW).note.count("Showing") == 0
 
 
+def test_a_word_no_paper_holds_is_corrected_to_a_less_common_word(store: Storage) -> None:
+    # "quantization" is in 7 of the 421 papers, "quantizaton" in none: as typed it finds
+    # nothing, so a variant in a handful of papers is what to show.
+    reply = store.search.search("quantizaton", now=NOW)
+    assert "Showing results for “quantization”" in reply.note
+    assert ids(reply) == ids(store.search.search("quantization", now=NOW)) != []
+
+
 def test_a_rare_author_name_is_not_corrected_into_a_word(store: Storage) -> None:
     # "Leng" is in two papers, "long" in hundreds: one edit apart, but "Leng" is a name.
     for text in ("Sicong Leng", "leng video"):

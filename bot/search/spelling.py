@@ -30,7 +30,8 @@ MIN_LENGTH = 4  # shorter words have too many one-edit neighbours to guess from
 MIN_STEM = 3  # a correction's stem has at least this many letters
 RARE = 2  # a word in at most this many papers may be a typo
 MIN_PAPERS = 5  # a correction must be in at least this many papers
-MIN_RATIO = 20  # and in this many times more papers than the typed word
+MIN_RATIO = 20  # and in this many times more papers than the typed word, if any paper has it
+# (a word no paper holds finds nothing as typed: a variant in MIN_PAPERS is worth showing)
 MIN_SPLIT_PAPERS = 20  # each half of a word split in two must be in this many papers
 COUNT_CAP = 2000  # papers counted per word: enough to compare
 WRITTEN_PAPERS = 20  # papers read for how a stem's words are written
@@ -70,7 +71,7 @@ def corrections(
         typed = counts.get(word, 0)
         if typed > RARE or (typed and a_name(word)):
             continue
-        enough = max(MIN_PAPERS, MIN_RATIO * max(1, typed))
+        enough = max(MIN_PAPERS, MIN_RATIO * typed)
         papers: dict[str, int] = {}
         variants: dict[str, list[str]] = {}
         for variant, (stem, n) in counted(sorted(edits(word))).items():

@@ -300,7 +300,7 @@ def test_snippets_are_the_archive_index_s_own(
     monkeypatch.setattr(engine, "SNIPPET_WALK_MATCHES", walk)
     monkeypatch.setattr(engine, "COMMON_PAPERS", common)
     db = sqlite_store.search.db
-    expression = engine._expression(db, parse(text))
+    expression = engine._expression(db, parse(text), sqlite_store.search.speller)
     match = expression.match(any_term=True) or expression.match()
     columns = ", ".join(
         f"snippet(papers_fts, {c}, '{ranking.MARK_OPEN}', '{ranking.MARK_CLOSE}', '…', 24)"
@@ -412,6 +412,28 @@ def test_compounds_match_spaced_and_joined_forms(storage: Storage) -> None:
         )
         assert found(s, "few-shot") == {"1", "2", "3"}
         assert found(s, "few-shot learner") == {"1", "2", "3"}
+
+
+def test_a_compound_typed_joined_or_apart_matches_the_way_papers_write_it(
+    storage: Storage,
+) -> None:
+    with nullcontext(storage) as s:
+        hyphenated = [_paper(f"h{i}", f"Multi-view diffusion for scene {i}") for i in range(10)]
+        joined = [_paper(f"j{i}", f"Multiview stereo in the wild, part {i}") for i in range(5)]
+        sql = [_paper(f"s{i}", f"Text-to-SQL with schema linking, part {i}") for i in range(5)]
+        others = [
+            _paper("t2s", "Text2SQL is not solved"),
+            _paper("v", "A view of multi-task learning"),  # both words, not side by side
+        ]
+        s.papers.upsert(hyphenated + joined + sql + others, NOW)
+        every_view = {p.id for p in hyphenated + joined}
+        assert found(s, "multiview") == every_view  # mostly written apart: both spellings
+        assert found(s, "multi view") == every_view  # written joined by 5 papers: both
+        assert found(s, "text2sql") == {p.id for p in sql} | {"t2s"}  # "2" read as "to"
+        reply = s.search.search("multiview stereo", now=NOW)
+        assert {h.paper.id for h in reply.hits[:5]} == {p.id for p in joined}
+        assert "Showing results" not in reply.note  # another spelling, not a correction
+        assert found(s, "sqltext") == set()  # no paper writes "sql text"
 
 
 def test_deadline_returns_in_time_with_newest_matches(storage: Storage) -> None:
@@ -540,7 +562,11 @@ def test_a_name_typed_as_written_ranks_that_authors_papers_first(sqlite_store: S
         assert [("Lei Zhang" in hit.paper.authors) for hit in top] == [True, True, True]
     # Two authors' words side by side ("..., Lei Li", "Zhang ...") are not the name.
     assert not engine._named(
-        engine._expression(sqlite_store.search.db, parse("lei zhang")),  # type: ignore[attr-defined]
+        engine._expression(
+            sqlite_store.search.db,  # type: ignore[attr-defined]
+            parse("lei zhang"),
+            sqlite_store.search.speller,  # type: ignore[attr-defined]
+        ),
         [{"rowid": 1, "authors": '["Wei Lei", "Zhang San"]'}],
     )
 
@@ -724,7 +750,7 @@ def test_papers_with_every_term_are_scored_as_the_walk_of_each_term_scores_them(
     monkeypatch.setattr(engine, "COMMON_PAPERS", 10)
     search = sqlite_store.search
     assert isinstance(search, FtsSearch)
-    expression = engine._expression(search.db, parse(text))
+    expression = engine._expression(search.db, parse(text), search.speller)
     scorer = engine._Scorer(search.db, search.counts, expression, fts.DateRange(), 5.0)
     match = expression.match()
     rowids, _ = fts.newest_rowids(search.db, match, 500, fts.DateRange(), 5.0)

@@ -203,7 +203,7 @@ class FtsSearch:
         query = parse(text)
         if not query.has_positive or not among:
             return set()
-        expression = _expression(self.db, query)
+        expression = _expression(self.db, query, self.speller)
         match = expression.match()
         if not match:
             return set()
@@ -231,7 +231,7 @@ def _search(
     if fixes:
         query, note = corrected(query, fixes)
         notes.append(note)
-    expression = _expression(db, query)
+    expression = _expression(db, query, speller)
     match = expression.match()
     if not match:
         reply = SearchReply(
@@ -530,8 +530,9 @@ def _newest_typed(
     return [(rowid, 0.0) for rowid in rowids]
 
 
-def _expression(db: Database, query: Query) -> Expression:
-    return expand(query, lambda shorts, longs: index.abbreviation_pairs(db, shorts, longs))
+def _expression(db: Database, query: Query, speller: Speller) -> Expression:
+    other = speller.compounds([tokens(w) for w in query.words])
+    return expand(query, lambda shorts, longs: index.abbreviation_pairs(db, shorts, longs), other)
 
 
 def _snippets(

@@ -6,7 +6,7 @@ user input can reach the FTS5 query parser as syntax.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.search.abbreviations import curated_pairs, long_key, short_key, stem
@@ -115,8 +115,13 @@ def phrase(toks: Sequence[str]) -> str:
     return '"' + " ".join(toks) + '"'
 
 
-def expand(query: Query, lookup: Lookup) -> Expression:
-    """Group the plain words into terms, adding spaced/joined compounds and abbreviation forms.
+def expand(
+    query: Query, lookup: Lookup, other: Mapping[str, tuple[str, ...]] | None = None
+) -> Expression:
+    """Group the plain words into terms, adding spaced/joined compounds and abbreviation forms;
+    `other` gives the other spelling of compounds papers write both ways, keyed by a word typed
+    joined ("multiview" -> multi view) or two typed apart ("self play" -> selfplay; see
+    spelling.compounds): a term that matches either spelling.
 
     A description keeps its spelled-out words as typed: a query with DESCRIPTION_TERMS or more
     words that are neither stop words nor FILLER (a hyphenated compound is one word; unlike
@@ -145,17 +150,35 @@ def expand(query: Query, lookup: Lookup) -> Expression:
             words, i, pairs, _other_tokens(words, i), spelled_out=not description
         )
         if term is None:
-            word, toks = words[i]
-            used = 1
-            if len(toks) == 1 and toks[0] in STOPWORDS:
+            term, used = _word_term(words, i, other or {})
+            if term is None:
                 i += 1
                 continue
-            term = Term(word, tuple(_compound_forms(toks)))
         terms.append(term)
         i += used
     terms += [Term(" ".join(p), (p,), quoted=True) for p in query.phrases]
     typed = tuple(t for _, toks in words for t in toks)
     return Expression(tuple(terms), query.authors, query.excluded, typed)
+
+
+def _word_term(
+    words: list[tuple[str, tuple[str, ...]]], start: int, other: Mapping[str, tuple[str, ...]]
+) -> tuple[Term | None, int]:
+    """The plain word at `start` as a Term (None for a stop word), with the words that follow
+    when the two are a compound papers also write joined (`other`), and how many words it
+    took."""
+    word, toks = words[start]
+    if len(toks) == 1 and toks[0] in STOPWORDS:
+        return None, 1
+    if start + 1 < len(words) and len(toks) == 1:
+        after, more = words[start + 1]
+        pair = f"{toks[0]} {more[0]}" if len(more) == 1 else ""
+        if pair in other:
+            return Term(f"{word} {after}", ((toks[0], more[0]), other[pair])), 2
+    forms = _compound_forms(toks)
+    if len(toks) == 1 and toks[0] in other:
+        forms.append(other[toks[0]])
+    return Term(word, tuple(forms)), 1
 
 
 def _spans(words: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, str, bool]]:

@@ -28,7 +28,7 @@ from psycopg import errors
 
 from bot.models import Paper, text_key, title_keys
 from bot.replies import SearchHit, SearchReply, Snippet
-from bot.search import engine, ranking
+from bot.search import engine, ranking, spelling
 from bot.search.abbreviations import definitions
 from bot.search.engine import (
     BOUNDED_NOTE,
@@ -200,7 +200,9 @@ class PgSearch:
         return SearchReply(query=query.text, hits=hits, note=join(*notes)), query, len(full)
 
     def _expression(self, query: Query) -> Expression:
-        return expand(query, self._abbreviation_pairs)
+        words = [tokens(w) for w in query.words]
+        other = spelling.compounds(words, self._counted, self._written)
+        return expand(query, self._abbreviation_pairs, other)
 
     def _abbreviation_pairs(
         self, shorts: Sequence[str], longs: Sequence[str]

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from itertools import pairwise
 
 from sqlite_utils import Database
 
@@ -33,6 +34,11 @@ MIN_PAPERS = 5  # a correction must be in at least this many papers
 MIN_RATIO = 20  # and in this many times more papers than the typed word, if any paper has it
 # (a word no paper holds finds nothing as typed: a variant in MIN_PAPERS is worth showing)
 MIN_SPLIT_PAPERS = 20  # each half of a word split in two must be in this many papers
+# A joined word ("multiview") is also searched spaced when each part is in this many times its
+# papers or more: the spaced spelling is then the usual one, and the joined one a variant.
+SPACED_RATIO = 2
+CONNECTIVES = ("to", "2")  # "textto3d", "text2sql": text-to-3d, text-to-sql
+MAX_JOINED = 24  # longer runs of letters are no compound anyone types
 COUNT_CAP = 2000  # papers counted per word: enough to compare
 WRITTEN_PAPERS = 20  # papers read for how a stem's words are written
 WRITTEN_STEMS = 3  # stems read, commonest first, for a variant their papers write
@@ -124,6 +130,64 @@ def split(word: str, papers: Callable[[list[str]], dict[str, int]], written: Wri
     return None
 
 
+def compounds(
+    words: Sequence[tuple[str, ...]], counted: Counted, written: Written
+) -> dict[str, tuple[str, ...]]:
+    """The other spelling of compounds typed one way that papers also write the other: for a
+    word typed joined that papers mostly write apart or hyphenated, its parts ("multiview" ->
+    multi view; see _spaced), and for two words typed apart that papers also write joined, the
+    joined word (keyed "self play" -> selfplay, in at least MIN_PAPERS papers). `words` are the
+    typed words' tokens, in order; one-token words are the candidates. Both spellings match:
+    neither is a correction."""
+    found = _spaced([toks[0] for toks in words if len(toks) == 1], counted, written)
+    pairs = {
+        f"{a[0]} {b[0]}": a[0] + b[0]
+        for a, b in pairwise(words)
+        if len(a) == len(b) == 1 and not STOPWORDS & {a[0], b[0]} and a[0].isalpha()
+    }
+    if pairs:
+        papers = {w: n for w, (_, n) in counted(sorted(set(pairs.values()))).items()}
+        found |= {p: (j,) for p, j in pairs.items() if papers.get(j, 0) >= MIN_PAPERS}
+    return found
+
+
+def _spaced(words: list[str], counted: Counted, written: Written) -> dict[str, tuple[str, ...]]:
+    """{typed word: its parts} for compounds typed joined that papers mostly write apart or
+    hyphenated: "multiview" -> (multi, view), "selfplay" -> (self, play), and across a
+    connective "to" or "2", "textto3d" -> (text, to, 3d), "text2sql" -> (text, to, sql). Each
+    part is a word (not a stop word) in at least MIN_PAPERS papers and SPACED_RATIO times
+    the joined word's papers, of the splits the one whose rarer part is the most common, and
+    some paper writes the parts side by side (`written`)."""
+    splits: dict[str, list[tuple[str, ...]]] = {}
+    for word in dict.fromkeys(words):
+        if not (6 <= len(word) <= MAX_JOINED and word.isalnum()) or word in EVERYDAY:
+            continue
+        if word.isdigit():
+            continue
+        options: list[tuple[str, ...]] = [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
+        options += [
+            (word[:i], "to", word[i + len(c) :])
+            for c in CONNECTIVES
+            for i in range(2, len(word) - len(c) - 1)
+            if word.startswith(c, i)
+        ]
+        options = [o for o in options if not STOPWORDS & {o[0], o[-1]} and o[0].isalpha()]
+        if options:
+            splits[word] = options
+    if not splits:
+        return {}
+    parts = {p for options in splits.values() for o in options for p in (o[0], o[-1])}
+    papers = {w: n for w, (_, n) in counted(sorted(parts | set(splits))).items()}
+    found: dict[str, tuple[str, ...]] = {}
+    for word, options in splits.items():
+        best = max(options, key=lambda o: min(papers.get(o[0], 0), papers.get(o[-1], 0)))
+        fewest = min(papers.get(best[0], 0), papers.get(best[-1], 0))
+        enough = max(MIN_PAPERS, SPACED_RATIO * papers.get(word, 0))
+        if fewest >= enough and written(" ".join(best)):
+            found[word] = best
+    return found
+
+
 class Speller:
     """Corrects typed words against one database's full-text vocabulary."""
 
@@ -152,6 +216,12 @@ class Speller:
         if self._stop_stems is None:
             self._stop_stems = frozenset(self._stems(sorted(STOPWORDS)).values())
         return corrections(words, self._counted, self._a_name, self._stop_stems, self._written)
+
+    def compounds(self, words: Sequence[tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        """The other spelling of compounds typed joined or apart (see compounds)."""
+        if not self._ready:
+            self._prepare()
+        return compounds(words, self._counted, self._written)
 
     def _written(self, words: str) -> str:
         """The titles and abstracts, lower-cased, of the newest WRITTEN_PAPERS papers holding

@@ -24,6 +24,7 @@ from itertools import pairwise
 
 from sqlite_utils import Database
 
+from bot.search.expansion import MAX_JOINED_CHARS
 from bot.search.fts import capped_count, vocabulary
 from bot.search.grammar import FILLER, STOPWORDS
 
@@ -38,7 +39,6 @@ MIN_SPLIT_PAPERS = 20  # each half of a word split in two must be in this many p
 # papers or more: the spaced spelling is then the usual one, and the joined one a variant.
 SPACED_RATIO = 2
 CONNECTIVES = ("to", "2")  # "textto3d", "text2sql": text-to-3d, text-to-sql
-MAX_JOINED = 24  # longer runs of letters are no compound anyone types
 COUNT_CAP = 2000  # papers counted per word: enough to compare
 WRITTEN_PAPERS = 20  # papers read for how a stem's words are written
 WRITTEN_STEMS = 3  # stems read, commonest first, for a variant their papers write
@@ -133,51 +133,27 @@ def split(word: str, papers: Callable[[list[str]], dict[str, int]], written: Wri
 def compounds(
     words: Sequence[tuple[str, ...]], counted: Counted, written: Written
 ) -> dict[str, tuple[str, ...]]:
-    """The other spelling of compounds typed one way that papers also write the other: for a
-    word typed joined that papers mostly write apart or hyphenated, its parts ("multiview" ->
-    multi view; see _spaced), and for two words typed apart that papers also write joined, the
-    joined word (keyed "self play" -> selfplay, in at least MIN_PAPERS papers). `words` are the
-    typed words' tokens, in order; one-token words are the candidates. Both spellings match:
-    neither is a correction."""
-    found = _spaced([toks[0] for toks in words if len(toks) == 1], counted, written)
+    """The other spelling of compounds typed one way that papers also write the other; `words`
+    are the typed words' tokens, in order, and the one-token words are the candidates.
+
+    - A word typed joined that papers mostly write apart or hyphenated gets its parts:
+      "multiview" -> (multi, view), and across a connective "to" or "2", "textto3d" -> (text,
+      to, 3d), "text2sql" -> (text, to, sql). Each part is a word (not a stop word) in at least
+      MIN_PAPERS papers and SPACED_RATIO times the joined word's papers; of the splits, the one
+      whose rarer part is the most common; and some paper writes the parts side by side.
+    - Two words typed apart that at least MIN_PAPERS papers write joined get the joined word,
+      keyed by the two: "multi agent" -> (multiagent,).
+
+    Both spellings match: neither is a correction. One count of every candidate word."""
+    splits = {w: o for w in dict.fromkeys(t[0] for t in words if len(t) == 1) if (o := _splits(w))}
     pairs = {
         f"{a[0]} {b[0]}": a[0] + b[0]
         for a, b in pairwise(words)
         if len(a) == len(b) == 1 and not STOPWORDS & {a[0], b[0]} and a[0].isalpha()
     }
-    if pairs:
-        papers = {w: n for w, (_, n) in counted(sorted(set(pairs.values()))).items()}
-        found |= {p: (j,) for p, j in pairs.items() if papers.get(j, 0) >= MIN_PAPERS}
-    return found
-
-
-def _spaced(words: list[str], counted: Counted, written: Written) -> dict[str, tuple[str, ...]]:
-    """{typed word: its parts} for compounds typed joined that papers mostly write apart or
-    hyphenated: "multiview" -> (multi, view), "selfplay" -> (self, play), and across a
-    connective "to" or "2", "textto3d" -> (text, to, 3d), "text2sql" -> (text, to, sql). Each
-    part is a word (not a stop word) in at least MIN_PAPERS papers and SPACED_RATIO times
-    the joined word's papers, of the splits the one whose rarer part is the most common, and
-    some paper writes the parts side by side (`written`)."""
-    splits: dict[str, list[tuple[str, ...]]] = {}
-    for word in dict.fromkeys(words):
-        if not (6 <= len(word) <= MAX_JOINED and word.isalnum()) or word in EVERYDAY:
-            continue
-        if word.isdigit():
-            continue
-        options: list[tuple[str, ...]] = [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
-        options += [
-            (word[:i], "to", word[i + len(c) :])
-            for c in CONNECTIVES
-            for i in range(2, len(word) - len(c) - 1)
-            if word.startswith(c, i)
-        ]
-        options = [o for o in options if not STOPWORDS & {o[0], o[-1]} and o[0].isalpha()]
-        if options:
-            splits[word] = options
-    if not splits:
-        return {}
     parts = {p for options in splits.values() for o in options for p in (o[0], o[-1])}
-    papers = {w: n for w, (_, n) in counted(sorted(parts | set(splits))).items()}
+    asked = parts | set(splits) | set(pairs.values())
+    papers = {w: n for w, (_, n) in counted(sorted(asked)).items()} if asked else {}
     found: dict[str, tuple[str, ...]] = {}
     for word, options in splits.items():
         best = max(options, key=lambda o: min(papers.get(o[0], 0), papers.get(o[-1], 0)))
@@ -185,7 +161,26 @@ def _spaced(words: list[str], counted: Counted, written: Written) -> dict[str, t
         enough = max(MIN_PAPERS, SPACED_RATIO * papers.get(word, 0))
         if fewest >= enough and written(" ".join(best)):
             found[word] = best
+    found |= {p: (j,) for p, j in pairs.items() if papers.get(j, 0) >= MIN_PAPERS}
     return found
+
+
+def _splits(word: str) -> list[tuple[str, ...]]:
+    """The ways a typed word could be a compound run together: two parts of three letters or
+    more, or two around a connective read as "to"; none whose first or last part is a stop
+    word (see compounds)."""
+    if not 6 <= len(word) <= MAX_JOINED_CHARS or not word.isalnum() or word.isdigit():
+        return []  # no compound, or one FTS5 keeps whole anyway
+    if word in EVERYDAY:
+        return []  # "together", "somewhere": English words, never compounds to search apart
+    options: list[tuple[str, ...]] = [(word[:i], word[i:]) for i in range(3, len(word) - 2)]
+    options += [
+        (word[:i], "to", word[i + len(c) :])
+        for c in CONNECTIVES
+        for i in range(2, len(word) - len(c) - 1)
+        if word.startswith(c, i)
+    ]
+    return [o for o in options if not STOPWORDS & {o[0], o[-1]} and o[0].isalpha()]
 
 
 class Speller:

@@ -206,16 +206,12 @@ class Speller:
 
     def corrections(self, words: list[str]) -> dict[str, str]:
         """{typed word: correction} for the words that look misspelt (see corrections)."""
-        if not self._ready:
-            self._prepare()
         if self._stop_stems is None:
             self._stop_stems = frozenset(self._stems(sorted(STOPWORDS)).values())
         return corrections(words, self._counted, self._a_name, self._stop_stems, self._written)
 
     def compounds(self, words: Sequence[tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         """The other spelling of compounds typed joined or apart (see compounds)."""
-        if not self._ready:
-            self._prepare()
         return compounds(words, self._counted, self._written)
 
     def _written(self, words: str) -> str:
@@ -241,6 +237,8 @@ class Speller:
 
     def _stems(self, words: list[str]) -> dict[str, str]:
         """Each word as the index stores it (porter), through SQLite's own tokenizer."""
+        if not self._ready:
+            self._prepare()
         conn = self.db.conn
         with conn:  # commits at once, so no transaction stays open on the shared connection
             conn.executemany(

@@ -15,7 +15,7 @@ from benchmarks.realdata import real_papers
 from bot.ingest import ingest_files
 from bot.models import Paper
 from bot.replies import SearchReply
-from bot.search import HELP_LINES, FtsSearch, engine, fts, parse, ranking
+from bot.search import HELP_LINES, FtsSearch, engine, fts, parse, ranking, stems
 from bot.sources import sample_files
 from bot.storage import Storage, open_storage
 from bot.store import SqliteStore, paper_to_row
@@ -434,6 +434,35 @@ def test_a_compound_typed_joined_or_apart_matches_the_way_papers_write_it(
         assert {h.paper.id for h in reply.hits[:5]} == {p.id for p in joined}
         assert "Showing results" not in reply.note  # another spelling, not a correction
         assert found(s, "sqltext") == set()  # no paper writes "sql text"
+
+
+def test_a_word_whose_stem_other_words_share_matches_the_papers_that_write_it(
+    storage: Storage,
+) -> None:
+    with nullcontext(storage) as s:
+        tokens = [
+            _paper(f"t{i}", f"Token pruning for long text, part {i}", "Drop tokens, merge tokens.")
+            for i in range(12)
+        ]
+        tokenizers = [
+            _paper("z1", "A byte-level tokenizer for text"),
+            _paper("z2", "Learning to tokenize text", "Tokenization is learned end to end."),
+        ]
+        s.papers.upsert(tokens + tokenizers, NOW)
+        # Both stemmers make "tokenizer" "token": only the papers that write it hold it...
+        assert found(s, "tokenizer") == {"z1", "z2"}
+        reply = s.search.search("text tokenizer", now=NOW)
+        assert set(ids(reply)[:2]) == {"z1", "z2"}
+        # ...and the papers on tokens still follow, as papers missing a word do.
+        assert len(reply.hits) == 10
+        assert found(s, "tokens") == {p.id for p in tokens + tokenizers}  # the stem as typed
+
+
+def test_a_words_family_is_the_word_less_its_ending() -> None:
+    assert stems.family("tokenizers") == "tokeniz"
+    assert stems.family("generalization") == "generaliz"
+    assert stems.family("running") == "run"
+    assert stems.family("model") == "model"
 
 
 def test_deadline_returns_in_time_with_newest_matches(storage: Storage) -> None:

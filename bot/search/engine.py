@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from bot.models import Paper
 from bot.replies import SearchHit, SearchReply, Snippet
 from bot.search import fts as index
-from bot.search import ranking
+from bot.search import ranking, stems
 from bot.search.expansion import Expression, expand
 from bot.search.grammar import DESCRIPTION_TERMS, STOPWORDS, Query, parse, tokens
 from bot.search.spelling import Speller
@@ -107,6 +107,12 @@ def with_meaning(
     return replace(reply, hits=hits)
 
 
+def typed_words(expression: Expression) -> list[str]:
+    """The words typed for the plain terms, the abbreviations left out (their forms are the
+    learned ones, not a stem's guess)."""
+    return [t for term in expression.terms if not term.expanded for t in tokens(term.typed)]
+
+
 def keeps_words(query: Query, every_term: int) -> bool:
     """Whether the word ranking is answer enough, meaning left out: when it needed no partial
     matches (RELAX_BELOW papers or more hold every term) for a short query, one of fewer than
@@ -169,6 +175,7 @@ class FtsSearch:
         self.dense = dense  # search by meaning (the semantic extra), fused with the words
         self.speller = Speller(store.db)
         self.counts = TermCounts(store.db)
+        self.stems = stems.Stems(self.speller.counted, self.speller.written)
         index.ensure_tables(self.db)
         store.papers.on_new_papers(index.learn_abbreviations)
         store.papers.on_new_papers(index.learn_titles)
@@ -191,7 +198,9 @@ class FtsSearch:
         at = now or datetime.now(UTC)
 
         def words(query: Query, limit: int) -> tuple[SearchReply, Query, int]:
-            return _search(self.db, self.speller, self.counts, query, limit, at, started, deadline)
+            return _search(
+                self.db, self.speller, self.counts, self.stems, query, limit, at, started, deadline
+            )
 
         return answered(text, limit, words, self.dense if meaning else None, self._papers)
 
@@ -207,7 +216,11 @@ class FtsSearch:
         match = expression.match()
         if not match:
             return set()
-        return index.matching_ids(self.db, match, sorted(among), _dates(query))
+        found = index.matching_ids(self.db, match, sorted(among), _dates(query))
+        if found and (starts := self.stems(typed_words(expression))):
+            writing = index.writing(self.db, sorted(found), starts.values(), DEFAULT_DEADLINE, "id")
+            found = found if writing is None else writing
+        return found
 
     def rebuild(self) -> None:
         """Rebuild the full-text index and the learned abbreviations (after a bulk load)."""
@@ -218,6 +231,7 @@ def _search(
     db: Database,
     speller: Speller,
     counts: TermCounts,
+    ambiguous: stems.Stems,
     query: Query,
     limit: int,
     now: datetime,
@@ -249,12 +263,21 @@ def _search(
     if len(full) > CANDIDATES:
         notes.append(BOUNDED_NOTE.format(n=CANDIDATES))
         full = full[:CANDIDATES]
-    partial: list[tuple[int, float]] = []
+    # A typed word whose stem other words share ("generalization": generation) is held only by
+    # the papers that write it; the others follow with the partial matches. The best scored
+    # are looked at first, until RERANK are found: those past them rank among the partial.
+    if starts := ambiguous(typed_words(expression)):
+        best = [rowid for rowid, _ in sorted(full, key=lambda pair: -pair[1])]
+        within = _left(started, deadline / 2)
+        writing = index.writing(db, best, starts.values(), within, enough=RERANK)
+        full, partial = stems.split(full, writing)
+    else:
+        partial = []
     relaxed = expression.match(any_term=True)
     if len(full) < RELAX_BELOW and relaxed and relaxed != match:
-        seen = {rowid for rowid, _ in full}
+        seen = {rowid for rowid, _ in full + partial}
         some = scorer.best_or_newest(relaxed, _left(started, deadline * 0.75))
-        partial = [(rowid, score) for rowid, score in some if rowid not in seen]
+        partial += [(rowid, score) for rowid, score in some if rowid not in seen]
     if not full and not partial and not exact and not in_time:
         full = _newest_typed(db, expression, dates, limit)
     titled = scorer.titled

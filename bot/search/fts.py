@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -489,6 +489,51 @@ def paper_rows(db: Database, rowids: Sequence[int]) -> dict[int, dict[str, Any]]
         row["rowid"] = row.pop("rowid_")
         out[row["rowid"]] = row
     return out
+
+
+WRITING_CHUNK = 250  # papers whose text one statement looks at (see writing)
+
+
+def writing(
+    db: Database,
+    keys: Sequence[Any],
+    starts: Collection[str],
+    within: float,
+    key: Literal["rowid", "id"] = "rowid",
+    enough: int | None = None,
+) -> set[Any] | None:
+    """The keys (rowids or ids) of the papers whose title or abstract has a word beginning with
+    each of `starts` (lower-case letters); None when `within` seconds ran out first. The keys
+    are looked at in order, WRITING_CHUNK at a time, until `enough` are found, if given. SQLite's
+    LIKE (blind to case) finds the texts holding them anywhere; only those are read, for where
+    the words begin."""
+    test = " AND ".join("(title LIKE ? OR abstract LIKE ?)" for _ in starts)
+    patterns = [f"%{start}%" for start in starts for _ in range(2)]
+    found: set[Any] = set()
+    try:
+        with deadline(db, within):
+            for first in range(0, len(keys), WRITING_CHUNK):
+                if enough is not None and len(found) >= enough:
+                    break
+                chunk = list(keys[first : first + WRITING_CHUNK])
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT {key}, title, abstract FROM papers WHERE {key} IN ({marks})"
+                sql += f" AND {test}"
+                for k, title, abstract in db.execute(sql, [*chunk, *patterns]):
+                    text = f"{title} {abstract or ''}".lower()
+                    if all(_starts_a_word(start, text) for start in starts):
+                        found.add(k)
+    except SearchTimeout:
+        return None
+    return found
+
+
+def _starts_a_word(start: str, text: str) -> bool:
+    """Whether a word of the text begins with `start`."""
+    at = text.find(start)
+    while at > 0 and text[at - 1].isalnum():
+        at = text.find(start, at + 1)
+    return at >= 0
 
 
 def snippets(

@@ -28,7 +28,7 @@ from psycopg import errors
 
 from bot.models import Paper, text_key, title_keys
 from bot.replies import SearchHit, SearchReply, Snippet
-from bot.search import engine, ranking, spelling
+from bot.search import engine, ranking, spelling, stems
 from bot.search.abbreviations import definitions
 from bot.search.engine import (
     BOUNDED_NOTE,
@@ -95,6 +95,7 @@ class PgSearch:
         self.db = store.db
         self.dense = dense  # search by meaning (the semantic extra), fused with the words
         self._stop_stems: frozenset[str] | None = None  # see _corrections
+        self._ambiguous = stems.Stems(self._counted, self._written)
         store.papers.on_new_papers(learn)
 
     def search(
@@ -127,12 +128,15 @@ class PgSearch:
         query = parse(text)
         if not query.has_positive or not among:
             return set()
-        where = _where(self._expression(query), query)
+        expression = self._expression(query)
+        where = _where(expression, query)
         if where is None:
             return set()
+        # A typed word whose stem other words share: the papers that write it (see stems).
+        starts = self._ambiguous(engine.typed_words(expression)).values()
         rows = self.db.rows(
-            f"SELECT p.id FROM papers p WHERE p.id = ANY(%s) AND {where.sql}",
-            [sorted(among), *where.params],
+            f"SELECT p.id FROM papers p WHERE p.id = ANY(%s) AND {where.sql}{_written(starts)}",
+            [sorted(among), *where.params, *_word_starts(starts)],
         )
         return {row["id"] for row in rows}
 
@@ -180,12 +184,19 @@ class PgSearch:
         if len(full) > engine.CANDIDATES:
             notes.append(BOUNDED_NOTE.format(n=engine.CANDIDATES))
             full = full[: engine.CANDIDATES]
-        partial: list[tuple[int, float]] = []
+        # As on SQLite: a typed word whose stem other words share is held only by the papers
+        # that write it (see stems).
+        if starts := self._ambiguous(engine.typed_words(expression)):
+            seqs = [seq for seq, _ in full]
+            writing = self._writing(seqs, starts.values(), _left(started, deadline / 2))
+            full, partial = stems.split(full, writing)
+        else:
+            partial = []
         relaxed = _where(expression, query, any_term=True)
         if len(full) < engine.RELAX_BELOW and relaxed and relaxed.sql != where.sql:
-            seen = {seq for seq, _ in full}
+            seen = {seq for seq, _ in full + partial}
             some = self._best_partial(expression, query, _left(started, deadline * 0.75))
-            partial = [(seq, score) for seq, score in some if seq not in seen]
+            partial += [(seq, score) for seq, score in some if seq not in seen]
         if not full and not partial and not exact and not in_time:
             full = self._newest_typed(expression, query, limit)
         ordered = self._ranked(expression, exact, full, partial, now)[:limit]
@@ -243,6 +254,19 @@ class PgSearch:
         except _Timeout:
             return [], False
         return [(int(seq), float(score)) for seq, score in rows], True
+
+    def _writing(self, seqs: list[int], starts: Collection[str], within: float) -> set[int] | None:
+        """The papers among `seqs` whose title or abstract has a word beginning with each of
+        `starts`; None when time ran out."""
+        try:
+            with self._deadline(within) as conn:
+                rows = conn.execute(
+                    f"SELECT seq FROM papers WHERE seq = ANY(%s){_written(starts)}",
+                    [seqs, *_word_starts(starts)],
+                ).fetchall()
+        except _Timeout:
+            return None
+        return {int(seq) for (seq,) in rows}
 
     def _best_partial(
         self, expression: Expression, query: Query, within: float
@@ -517,6 +541,16 @@ def _learn_words(conn: psycopg.Connection, seqs: list[int] | None) -> None:
         " ON CONFLICT (word) DO UPDATE SET papers = search_words.papers + excluded.papers",
         [seqs],
     )
+
+
+def _written(starts: Collection[str]) -> str:
+    """SQL that holds for a paper whose title or abstract has a word beginning with each of
+    `starts` (one parameter each: see _word_starts)."""
+    return "".join(" AND lower(title || ' ' || coalesce(abstract, '')) ~ %s" for _ in starts)
+
+
+def _word_starts(starts: Collection[str]) -> list[str]:
+    return [rf"\m{start}" for start in starts]
 
 
 def _batches(cursor: psycopg.Cursor[Any], size: int) -> Iterable[list[Any]]:

@@ -208,13 +208,13 @@ class Speller:
         """{typed word: correction} for the words that look misspelt (see corrections)."""
         if self._stop_stems is None:
             self._stop_stems = frozenset(self._stems(sorted(STOPWORDS)).values())
-        return corrections(words, self._counted, self._a_name, self._stop_stems, self._written)
+        return corrections(words, self.counted, self._a_name, self._stop_stems, self.written)
 
     def compounds(self, words: Sequence[tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         """The other spelling of compounds typed joined or apart (see compounds)."""
-        return compounds(words, self._counted, self._written)
+        return compounds(words, self.counted, self.written)
 
-    def _written(self, words: str) -> str:
+    def written(self, words: str) -> str:
         """The titles and abstracts, lower-cased, of the newest WRITTEN_PAPERS papers holding
         the word's stem in either (or the words', side by side)."""
         rows = self.db.execute(
@@ -228,7 +228,7 @@ class Speller:
         """True when an author list holds the word (an index lookup of the rare word)."""
         return capped_count(self.db, f'authors : "{word}"', 1) > 0
 
-    def _counted(self, words: list[str]) -> dict[str, tuple[str, int]]:
+    def counted(self, words: list[str]) -> dict[str, tuple[str, int]]:
         """Each word's stem, as the index stems it, and how many papers hold it, up to
         COUNT_CAP."""
         stems = self._stems(words)

@@ -135,7 +135,7 @@ class PgSearch:
         # A typed word whose stem other words share: the papers that write it (see stems).
         starts = self._ambiguous(engine.typed_words(expression)).values()
         rows = self.db.rows(
-            f"SELECT p.id FROM papers p WHERE p.id = ANY(%s) AND {where.sql}{_written(starts)}",
+            f"SELECT p.id FROM papers p WHERE p.id = ANY(%s) AND {where.sql}{_writes_sql(starts)}",
             [sorted(among), *where.params, *_word_starts(starts)],
         )
         return {row["id"] for row in rows}
@@ -261,7 +261,7 @@ class PgSearch:
         try:
             with self._deadline(within) as conn:
                 rows = conn.execute(
-                    f"SELECT seq FROM papers WHERE seq = ANY(%s){_written(starts)}",
+                    f"SELECT seq FROM papers WHERE seq = ANY(%s){_writes_sql(starts)}",
                     [seqs, *_word_starts(starts)],
                 ).fetchall()
         except _Timeout:
@@ -543,7 +543,7 @@ def _learn_words(conn: psycopg.Connection, seqs: list[int] | None) -> None:
     )
 
 
-def _written(starts: Collection[str]) -> str:
+def _writes_sql(starts: Collection[str]) -> str:
     """SQL that holds for a paper whose title or abstract has a word beginning with each of
     `starts` (one parameter each: see _word_starts)."""
     return "".join(" AND lower(title || ' ' || coalesce(abstract, '')) ~ %s" for _ in starts)

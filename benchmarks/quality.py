@@ -25,7 +25,9 @@ is the untuned baseline: the typed words quoted and ORed, `ORDER BY bm25(papers_
 nDCG@5 uses gains 2^grade - 1 against the ideal order of the judged grades; recall@10 is the
 share of the judged relevant papers (grade >= 1) in the top 10, out of at most 10. Papers no
 judge saw count as 0; `unjudged` is their share of the top 10 (a new system with many unjudged
-papers needs its pairs judged before its figures mean much).
+papers needs its pairs judged before its figures mean much). Below the table: each system's
+difference from plain FTS5, query by query, with its margin of error, and the recall@10 the
+judged pool allows (the best of the pooled top 10s, per query).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ DEV_NOW = datetime(2026, 8, 1, tzinfo=UTC)
 # Tune on dev; test is for reporting only; fresh was written after the search was frozen
 # and is reported only; stems is a targeted check of one change (see relevance/README.md).
 SPLITS = ("dev", "test", "fresh", "stems")
+BASELINE = "plain FTS5"  # the untuned baseline every system is compared with
 TOKEN = re.compile(r"[^\W_]+")
 FIELD = re.compile(r"\b(?:author|authors|by|since|year)\s*:", re.IGNORECASE)
 
@@ -114,7 +117,7 @@ def rankers(storage: Storage, now: datetime, deadline: float | None = None) -> d
     systems["search"] = lambda text: ids(fts.search(text, now=now, meaning=False, **extra))  # type: ignore[call-arg]
     if isinstance(getattr(fts, "db", None), Database):  # the SQLite implementation's
         db = fts.db  # type: ignore[attr-defined]
-        systems["plain FTS5"] = lambda text: plain_fts5(db, text)
+        systems[BASELINE] = lambda text: plain_fts5(db, text)
     return systems
 
 
@@ -275,6 +278,60 @@ def run_dev_corpus(
                 cells.append(f"{means[0]:.3f} / {means[1]:.3f} ({means[2]:.0%})".ljust(26))
             n = len(table[key][next(iter(systems))])
             print(f"{split:<6}{key[1]:<15}{n:>4}  " + "".join(cells))
+    print_differences(table, splits, list(systems))
+    print_ceiling(queries, judged, splits)
+
+
+def print_differences(
+    table: dict[tuple[str, str], dict[str, list[tuple[float, float, float]]]],
+    splits: tuple[str, ...],
+    names: list[str],
+) -> None:
+    """Each system's per-query difference from plain FTS5 (the same queries, paired): the mean
+    and 1.96 standard errors of nDCG@5 and of recall@10. A class whose interval holds 0 is
+    within what its few queries can tell apart."""
+    if BASELINE not in names:
+        return
+    others = [n for n in names if n != BASELINE]
+    print(f"\nminus {BASELINE}, per query (mean ± 1.96 SE): nDCG@5 / recall@10")
+    print(f"{'split':<6}{'class':<15}{'n':>4}  " + "".join(f"{n:<32}" for n in others))
+    for split in (s for s in splits if (s, "all") in table):
+        keys = sorted(k for k in table if k[0] == split)
+        for key in [(split, "all")] + [k for k in keys if k[1] != "all"]:
+            base = table[key][BASELINE]
+            cells = []
+            for name in others:
+                rows = table[key][name]
+                cells.append(
+                    " / ".join(
+                        paired([r[i] for r in rows], [b[i] for b in base]) for i in (0, 1)
+                    ).ljust(32)
+                )
+            print(f"{split:<6}{key[1]:<15}{len(base):>4}  " + "".join(cells))
+
+
+def print_ceiling(
+    queries: list[dict[str, str]], judged: dict[str, Grades], splits: tuple[str, ...]
+) -> None:
+    """What recall@10 the judged pool allows: per query, the best of the top 10s that made the
+    pool (pool_runs.json), averaged. No one system reaches it; a goal above it asks for more
+    than every system tried found on some query."""
+    runs = json.loads((RELEVANCE / "pool_runs.json").read_text()).values()
+    best: dict[str, list[float]] = defaultdict(list)
+    for q in queries:
+        grades = judged.get(q["id"], {})
+        if q["split"] in splits and any(g > 0 for g in grades.values()):
+            tops = [recall(run[q["id"]], grades) for run in runs if q["id"] in run]
+            best[q["split"]].append(max(tops, default=0.0))
+    cells = [f"{split} {statistics.mean(v):.3f}" for split, v in best.items()]
+    print(f"\nrecall@10 of the best pooled top 10 per query ({len(runs)} runs):", ", ".join(cells))
+
+
+def paired(values: list[float], baseline: list[float]) -> str:
+    """The mean difference and 1.96 standard errors, as "+0.041 ± 0.030"."""
+    diffs = [v - b for v, b in zip(values, baseline, strict=True)]
+    spread = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else 0.0
+    return f"{statistics.mean(diffs):+.3f} ± {1.96 * spread:.3f}"
 
 
 def time_systems(

@@ -458,6 +458,28 @@ def test_a_word_whose_stem_other_words_share_matches_the_papers_that_write_it(
         assert found(s, "tokens") == {p.id for p in tokens + tokenizers}  # the stem as typed
 
 
+def test_a_paper_missing_a_term_is_not_lifted_by_an_expansions_words(storage: Storage) -> None:
+    with nullcontext(storage) as s:
+        vlms = [
+            _paper(
+                f"v{i}",
+                f"Vision-language models for charts, volume {i}",
+                "A vision-language model that reads charts as visual tokens.",
+            )
+            for i in range(3)
+        ]
+        pruning = _paper("p1", "Cheaper inference", "We prune visual tokens of a detector.")
+        both = _paper("b1", "Token pruning for a VLM", "We prune the visual tokens of a VLM.")
+        others = [_paper(f"o{i}", f"Robot arms, part {i}", "Grasping.") for i in range(20)]
+        s.papers.upsert([*vlms, pruning, both, *others], NOW)
+        # Three of the four words are in every paper on vision-language models; the pruning
+        # paper misses only the abbreviation, and the words typed rank it next.
+        hits = ids(s.search.search("visual token pruning VLM", now=NOW))
+        assert hits[:2] == ["b1", "p1"]
+        # A query whose typed forms no paper writes still finds the papers its expansion does.
+        assert set(ids(s.search.search("VLM xylophone", now=NOW))) >= {v.id for v in vlms}
+
+
 def test_a_words_family_is_the_word_less_its_ending() -> None:
     assert stems.family("tokenizers") == "tokeniz"
     assert stems.family("generalization") == "generaliz"

@@ -273,17 +273,28 @@ def _search(
         full, partial = stems.split(full, writing)
     else:
         partial = []
+    further: list[tuple[int, float]] = []
     relaxed = expression.match(any_term=True)
     if len(full) < RELAX_BELOW and relaxed and relaxed != match:
         seen = {rowid for rowid, _ in full + partial}
-        some = scorer.best_or_newest(relaxed, _left(started, deadline * 0.75))
+        # Papers missing a term are matched and ranked by the words as typed: bm25 counts each
+        # phrase on its own, so an expansion's spelled-out words ("vision", "language", "model"
+        # for VLM) would each lift a paper that holds them and misses the rest of the query.
+        # Those holding only an expansion's forms follow them, while they are few.
+        typed = expression.as_typed().match(any_term=True)
+        some = scorer.best_or_newest(typed, _left(started, deadline * 0.75))
         partial += [(rowid, score) for rowid, score in some if rowid not in seen]
+        if typed != relaxed and len(partial) < RERANK:
+            seen.update(rowid for rowid, _ in partial)
+            more = scorer.best_or_newest(relaxed, _left(started, deadline * 0.75))
+            further = [(rowid, score) for rowid, score in more if rowid not in seen]
     if not full and not partial and not exact and not in_time:
         full = _newest_typed(db, expression, dates, limit)
     titled = scorer.titled
-    ordered = _ranked(db, expression, exact, full, partial, titled, now, _left(started, deadline))
+    tiers = (full, partial, further)
+    ordered = _ranked(db, expression, exact, tiers, titled, now, _left(started, deadline))
     ordered = ordered[:limit]
-    walk = len(full) + len(partial) <= SNIPPET_WALK_MATCHES
+    walk = len(full) + len(partial) + len(further) <= SNIPPET_WALK_MATCHES
     source: index.SnippetSource = "walk" if walk else "own table" if scorer.common else "look up"
     snippets = _snippets(db, relaxed or match, ordered, source, started, deadline)
     hits = tuple(
@@ -298,20 +309,17 @@ def _ranked(
     db: Database,
     expression: Expression,
     exact: list[int],
-    full: list[tuple[int, float]],
-    partial: list[tuple[int, float]],
+    scored: Sequence[list[tuple[int, float]]],
     titled: dict[int, bool],
     now: datetime,
     within: float,
 ) -> list[dict[str, Any]]:
-    """Paper rows in answer order: exact titles, then the best papers with every term, then the
-    best with some; within each, bm25 with the lifts and the near-tie boosts."""
-    tiers = [
-        [(r, 0.0) for r in exact],
-        heapq.nlargest(RERANK, full, key=lambda pair: pair[1]),
-        heapq.nlargest(RERANK, partial, key=lambda pair: pair[1]),
-    ]
-    scores = dict(full) | dict(partial)
+    """Paper rows in answer order: exact titles, then the best of each tier of `scored` (the
+    papers with every term, then those with some); within each, bm25 with the lifts and the
+    near-tie boosts."""
+    tiers = [[(r, 0.0) for r in exact]]
+    tiers += [heapq.nlargest(RERANK, tier, key=lambda pair: pair[1]) for tier in scored]
+    scores = {rowid: score for tier in scored for rowid, score in tier}
     ranked = [r for tier in tiers[1:] for r, _ in tier]
     try:
         with index.deadline(db, within):

@@ -7,7 +7,7 @@ user input can reach the FTS5 query parser as syntax.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.search.abbreviations import curated_pairs, long_key, short_key, stem
 from bot.search.grammar import DESCRIPTION_TERMS, FILLER, STOPWORDS, Query, tokens
@@ -99,6 +99,17 @@ class Expression:
         if self.excluded:
             text = f"({text}) NOT (" + " OR ".join(phrase(e) for e in self.excluded) + ")"
         return text
+
+    def as_typed(self) -> Expression:
+        """The expression with each abbreviation's term reduced to the forms typed ("VLM": vlm;
+        "reinforcement learning": that phrase, without RL or its words apart)."""
+        terms = tuple(
+            replace(t, forms=t.typed_forms, near=(), expanded=False)
+            if t.expanded and t.typed_forms
+            else t
+            for t in self.terms
+        )
+        return replace(self, terms=terms)
 
     def typed_match(self) -> str:
         """The MATCH expression of the words as typed (no expansions), "" if none."""

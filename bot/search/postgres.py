@@ -192,14 +192,22 @@ class PgSearch:
             full, partial = stems.split(full, writing)
         else:
             partial = []
+        further: list[tuple[int, float]] = []
         relaxed = _where(expression, query, any_term=True)
         if len(full) < engine.RELAX_BELOW and relaxed and relaxed.sql != where.sql:
+            # As on SQLite: papers missing a term are matched and ranked by the words as typed,
+            # and those holding only an expansion's forms follow them while they are few.
             seen = {seq for seq, _ in full + partial}
-            some = self._best_partial(expression, query, _left(started, deadline * 0.75))
+            typed = expression.as_typed()
+            some = self._best_partial(typed, query, _left(started, deadline * 0.75))
             partial += [(seq, score) for seq, score in some if seq not in seen]
+            if typed != expression and len(partial) < engine.RERANK:
+                seen.update(seq for seq, _ in partial)
+                more = self._best_partial(expression, query, _left(started, deadline * 0.75))
+                further = [(seq, score) for seq, score in more if seq not in seen]
         if not full and not partial and not exact and not in_time:
             full = self._newest_typed(expression, query, limit)
-        ordered = self._ranked(expression, exact, full, partial, now)[:limit]
+        ordered = self._ranked(expression, exact, (full, partial, further), now)[:limit]
         snippets = self._snippets((relaxed or where).query, [row["seq"] for row in ordered])
         hits = tuple(
             SearchHit(
@@ -363,18 +371,15 @@ class PgSearch:
         self,
         expression: Expression,
         exact: list[int],
-        full: list[tuple[int, float]],
-        partial: list[tuple[int, float]],
+        scored: Sequence[list[tuple[int, float]]],
         now: datetime,
     ) -> list[dict[str, Any]]:
-        """Paper rows in answer order: exact titles, then the best papers with every term, then
-        the best with some; within each, the rank with the title lift and near-tie boosts."""
-        tiers = [
-            [(seq, 0.0) for seq in exact],
-            heapq.nlargest(engine.RERANK, full, key=lambda pair: pair[1]),
-            heapq.nlargest(engine.RERANK, partial, key=lambda pair: pair[1]),
-        ]
-        scores = dict(full) | dict(partial)
+        """Paper rows in answer order: exact titles, then the best of each tier of `scored` (the
+        papers with every term, then those with some); within each, the rank with the title
+        lift and near-tie boosts."""
+        tiers = [[(seq, 0.0) for seq in exact]]
+        tiers += [heapq.nlargest(engine.RERANK, tier, key=lambda pair: pair[1]) for tier in scored]
+        scores = {seq: score for tier in scored for seq, score in tier}
         wanted = list(dict.fromkeys(seq for tier in tiers for seq, _ in tier))
         if not wanted:
             return []

@@ -476,7 +476,7 @@ def test_a_paper_missing_a_term_is_not_lifted_by_an_expansions_words(storage: St
         # paper misses only the abbreviation, and the words typed rank it next.
         hits = ids(s.search.search("visual token pruning VLM", now=NOW))
         assert hits[:2] == ["b1", "p1"]
-        # A query whose typed forms no paper writes still finds the papers its expansion does.
+        # Papers holding only an expansion's forms follow those holding a typed word.
         assert set(ids(s.search.search("VLM xylophone", now=NOW))) >= {v.id for v in vlms}
 
 

@@ -276,18 +276,11 @@ def _search(
     further: list[tuple[int, float]] = []
     relaxed = expression.match(any_term=True)
     if len(full) < RELAX_BELOW and relaxed and relaxed != match:
-        seen = {rowid for rowid, _ in full + partial}
-        # Papers missing a term are matched and ranked by the words as typed: bm25 counts each
-        # phrase on its own, so an expansion's spelled-out words ("vision", "language", "model"
-        # for VLM) would each lift a paper that holds them and misses the rest of the query.
-        # Those holding only an expansion's forms follow them, while they are few.
-        typed = expression.as_typed().match(any_term=True)
-        some = scorer.best_or_newest(typed, _left(started, deadline * 0.75))
-        partial += [(rowid, score) for rowid, score in some if rowid not in seen]
-        if typed != relaxed and len(partial) < RERANK:
-            seen.update(rowid for rowid, _ in partial)
-            more = scorer.best_or_newest(relaxed, _left(started, deadline * 0.75))
-            further = [(rowid, score) for rowid, score in more if rowid not in seen]
+
+        def ranked_by(some: Expression) -> list[tuple[int, float]]:
+            return scorer.best_or_newest(some.match(any_term=True), _left(started, deadline * 0.75))
+
+        partial, further = partial_tiers(expression, full, partial, ranked_by)
     if not full and not partial and not exact and not in_time:
         full = _newest_typed(db, expression, dates, limit)
     titled = scorer.titled
@@ -303,6 +296,27 @@ def _search(
     )
     notes.append(expansion_note(expression))
     return SearchReply(query=query.text, hits=hits, note=join(*notes)), query, len(full)
+
+
+def partial_tiers(
+    expression: Expression,
+    full: list[tuple[int, float]],
+    partial: list[tuple[int, float]],
+    best: Callable[[Expression], list[tuple[int, float]]],
+) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """The papers missing a term (after `partial`, those already known), then those holding
+    only an expansion's forms, while the first are fewer than RERANK; `best` gives the papers
+    with any term of an expression, best first. The first are matched and ranked by the words
+    as typed: bm25 counts each phrase on its own, so an expansion's spelled-out words ("vision",
+    "language", "model" for VLM) would each lift a paper that holds them and misses the rest of
+    the query. Both stores order partial matches so."""
+    seen = {key for key, _ in full + partial}
+    typed = expression.as_typed()
+    partial = partial + [(key, score) for key, score in best(typed) if key not in seen]
+    if typed == expression or len(partial) >= RERANK:
+        return partial, []
+    seen.update(key for key, _ in partial)
+    return partial, [(key, score) for key, score in best(expression) if key not in seen]
 
 
 def _ranked(

@@ -195,16 +195,11 @@ class PgSearch:
         further: list[tuple[int, float]] = []
         relaxed = _where(expression, query, any_term=True)
         if len(full) < engine.RELAX_BELOW and relaxed and relaxed.sql != where.sql:
-            # As on SQLite: papers missing a term are matched and ranked by the words as typed,
-            # and those holding only an expansion's forms follow them while they are few.
-            seen = {seq for seq, _ in full + partial}
-            typed = expression.as_typed()
-            some = self._best_partial(typed, query, _left(started, deadline * 0.75))
-            partial += [(seq, score) for seq, score in some if seq not in seen]
-            if typed != expression and len(partial) < engine.RERANK:
-                seen.update(seq for seq, _ in partial)
-                more = self._best_partial(expression, query, _left(started, deadline * 0.75))
-                further = [(seq, score) for seq, score in more if seq not in seen]
+
+            def ranked_by(some: Expression) -> list[tuple[int, float]]:
+                return self._best_partial(some, query, _left(started, deadline * 0.75))
+
+            partial, further = engine.partial_tiers(expression, full, partial, ranked_by)
         if not full and not partial and not exact and not in_time:
             full = self._newest_typed(expression, query, limit)
         ordered = self._ranked(expression, exact, (full, partial, further), now)[:limit]

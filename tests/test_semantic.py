@@ -28,34 +28,38 @@ needs_extra = pytest.mark.skipif(not semantic.available(), reason="semantic extr
 # --- fuse: pure, runs everywhere ----------------------------------------------------------------
 
 
-def test_fuse_keeps_the_top_of_a_good_lexical_ranking() -> None:
+def test_fuse_keeps_the_papers_holding_every_term_at_the_top() -> None:
     lexical = [10, 11, 12, 13, 14]
-    dense = [(20, 0.9), (21, 0.8), (13, 0.7), (10, 0.6)]
-    fused = fuse(lexical, dense, 6)
-    assert fused[:KEEP_LEXICAL] == [10, 11, 12]
-    assert fused[3] == 13  # in both lists: above what only one of them found
-    assert set(fused[4:]) <= {14, 20, 21} and len(fused) == 6
+    close = {20: 0.9, 21: 0.8, 13: 0.7, 10: 0.6, 11: 0.1, 12: 0.1, 14: 0.1}
+    fused = fuse(lexical, close, {}, 6, keep=KEEP_LEXICAL)
+    assert fused[:KEEP_LEXICAL] == [10, 11, 12]  # held every term: where the words put them
+    assert fused[3:] == [20, 13, 21]  # 13: 0.7 + its word rank beats 21's 0.8
+
+
+def test_fuse_ranks_a_partial_word_ranking_by_meaning_words_and_rank() -> None:
+    # No paper holds every term: nothing is kept. A close paper that holds the typed words rises
+    # above the words' first paper, far in meaning, and one close paper without them.
+    lexical = [1, 2]
+    close = {1: 0.20, 2: 0.55, 3: 0.60, 4: 0.62}
+    cover = {1: 0.5, 2: 1.0, 3: 1.0, 4: 0.0}
+    assert fuse(lexical, close, cover, 10) == [2, 3, 4, 1]
+    assert fuse(lexical, close, cover, 10, keep=1) == [1, 2, 3, 4]
 
 
 def test_fuse_answers_a_zero_hit_query_by_meaning() -> None:
-    assert fuse([], [(7, 0.6), (8, 0.5), (9, 0.4)], 2) == [7, 8]
-
-
-def test_fuse_mixes_a_short_lexical_list_with_dense_hits() -> None:
-    fused = fuse([5], [(6, 0.8), (5, 0.7)], 10)
-    assert fused == [5, 6]
+    assert fuse([], {7: 0.6, 8: 0.5, 9: 0.4}, {}, 2) == [7, 8]
 
 
 def test_fuse_drops_dense_hits_that_are_not_close() -> None:
     far = MIN_COSINE - 0.01
-    assert fuse([], [(1, far), (2, 0.1)], 10) == []
-    assert fuse([1, 2, 3], [(4, far)], 10) == [1, 2, 3]
+    assert fuse([], {1: far, 2: 0.1}, {}, 10) == []
+    assert fuse([1, 2, 3], {4: far, 1: 0.1, 2: 0.1, 3: 0.1}, {}, 10) == [1, 2, 3]
 
 
 def test_fuse_never_repeats_a_paper_and_honours_the_limit() -> None:
-    fused = fuse([1, 2, 3, 4], [(4, 0.9), (3, 0.9), (5, 0.9)], 4)
+    fused = fuse([1, 2, 3, 4], {4: 0.9, 3: 0.9, 5: 0.9}, {}, 4, keep=3)
     assert fused == [1, 2, 3, 4]
-    assert fuse([1, 2], [(3, 0.9)], 0) == []
+    assert fuse([1, 2], {3: 0.9}, {}, 0) == []
 
 
 def test_semantic_search_setting_is_auto_or_off() -> None:
@@ -278,6 +282,15 @@ def test_meaning_leaves_the_top_of_a_keyword_ranking_in_place(by_meaning) -> Non
         fused = [h.paper.id for h in by_meaning.search.search(query, now=NOW).hits]
         assert len(words) >= KEEP_LEXICAL and fused[:KEEP_LEXICAL] == words[:KEEP_LEXICAL]
         assert set(words) <= set(fused)
+
+
+def test_meaning_reorders_a_word_ranking_where_no_paper_holds_every_term(by_meaning) -> None:
+    by_meaning.papers.upsert(_corpus(), NOW)
+    text = "fast speech recognition models"
+    # The words rank first a paper with "Fast" and "Models" in its title, on diffusion sampling.
+    assert _ids(by_meaning, text, False)[:2] == ["2501.00013", "2501.00002"]
+    # By meaning, the paper on speech recognition, which holds three of the four words, leads.
+    assert _ids(by_meaning, text)[:2] == ["2501.00002", "2501.00013"]
 
 
 @pytest.mark.parametrize("extra", ["author:Hinton", "since:2025-01", "-robot"])

@@ -20,6 +20,7 @@ from bot.models import Paper
 from bot.replies import SearchHit, SearchReply, Snippet
 from bot.search import fts as index
 from bot.search import ranking, stems
+from bot.search.abbreviations import stem
 from bot.search.expansion import Expression, expand
 from bot.search.grammar import DESCRIPTION_TERMS, STOPWORDS, Query, parse, tokens
 from bot.search.spelling import Speller
@@ -91,20 +92,34 @@ def with_meaning(
     typed = [t for w in query.words for t in tokens(w)]
     if keeps_words(query, every_term) or names_an_author(typed, [h.paper for h in reply.hits]):
         return reply
-    from bot.search.semantic import fuse
+    from bot.search.semantic import KEEP_LEXICAL, MIN_COSINE, fuse
 
     meaning = " ".join([*query.words, *(" ".join(p) for p in query.phrases)])
     nearest = dense.nearest(meaning, k=DENSE_CANDIDATES)
     by_rowid = {hit.rowid: hit for hit in reply.hits}
-    order = fuse(list(by_rowid), nearest, limit)
     closeness = dict(nearest)
-    found = papers([r for r in order if r not in by_rowid])
+    if unscored := [r for r in by_rowid if r not in closeness]:
+        closeness.update(dense.nearest(meaning, k=len(unscored), among=unscored))
+    found = papers([r for r, cosine in nearest if r not in by_rowid and cosine >= MIN_COSINE])
+    held = {hit.rowid: hit.paper for hit in reply.hits} | found
+    in_phrases = [t for phrase in query.phrases for t in phrase]
+    wanted = {stem(t) for t in [*typed, *in_phrases] if t not in STOPWORDS}
+    cover = {r: _share(wanted, paper) for r, paper in held.items()}
+    order = fuse(list(by_rowid), closeness, cover, limit, keep=min(KEEP_LEXICAL, every_term))
     hits = tuple(
         by_rowid.get(r) or SearchHit(found[r], round(closeness[r], 4), (), r)
         for r in order
         if r in by_rowid or r in found
     )
     return replace(reply, hits=hits)
+
+
+def _share(wanted: set[str], paper: Paper) -> float:
+    """The share of the typed words (plurals as singulars) in a paper's title or abstract."""
+    if not wanted:
+        return 0.0
+    held = {stem(t) for t in tokens(paper.title)} | {stem(t) for t in tokens(paper.abstract)}
+    return len(wanted & held) / len(wanted)
 
 
 def typed_words(expression: Expression) -> list[str]:

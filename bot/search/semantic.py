@@ -13,13 +13,15 @@ only asks whether they are installed.
   paper, held in memory: 48 MB at 1M papers) and rescores the best RESCORE of them exactly with
   their int8 vectors read from the database, so memory stays far below a float matrix (1.5 GB).
 
-How the engine should combine the two rankings (`fuse`): reciprocal-rank fusion (k = RRF_K) of
-the lexical ranking and the dense one, except that when the lexical search found at least
-KEEP_LEXICAL papers its first KEEP_LEXICAL stay where they are: a good keyword ranking keeps its
-top, and the dense side fills the places below it (engine.with_meaning leaves a short query's
-keyword ranking alone when plenty of papers hold every word, and a query naming an author).
-Dense hits under MIN_COSINE are dropped, so a query that matches no words is answered by
-meaning, and nonsense gets no answer at all.
+How the engine should combine the two rankings (`fuse`): the first papers of the word ranking
+that hold every term, up to KEEP_LEXICAL, stay where they are: a good keyword ranking keeps its
+top. The other papers the words found and the dense hits of at least MIN_COSINE are ranked
+together by their cosine to the query, plus COVER_WEIGHT for a paper holding every typed word
+(a share of it for some), plus RANK_WEIGHT / log2(1 + rank) for the words' n-th paper. So a
+paper close in meaning that also holds the words typed rises, and one the words ranked well
+keeps some of its lead (engine.with_meaning leaves a short query's keyword ranking alone when
+plenty of papers hold every word, and a query naming an author). A query that matches no words
+is answered by meaning, and nonsense gets no answer at all.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import itertools
+import math
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
@@ -59,8 +62,9 @@ EXACT_AMONG = 20_000  # an `among` set up to this size is scored exactly, withou
 SCAN_CHUNK = 1 << 17  # rows per Hamming pass: bounds the temporary arrays
 
 KEEP_LEXICAL = 3
-RRF_K = 60
 MIN_COSINE = 0.25
+COVER_WEIGHT = 0.2
+RANK_WEIGHT = 0.3
 
 INSTALL_HINT = "pip install 'papers-bot[semantic]'"
 HELP_LINE = (
@@ -119,17 +123,26 @@ def _verified(path: Path, expected: str) -> Path:
     return path
 
 
-def fuse(lexical: list[int], dense: list[tuple[int, float]], limit: int) -> list[int]:
-    """Rowids ranked by both searches: lexical ranks 1-3 kept when it has 3 or more, the rest
-    by reciprocal-rank fusion; dense hits under MIN_COSINE are left out."""
-    kept = lexical[:KEEP_LEXICAL] if len(lexical) >= KEEP_LEXICAL else []
-    close = [rowid for rowid, cosine in dense if cosine >= MIN_COSINE]
-    scores: dict[int, float] = {}
-    for ranking in (lexical, close):
-        for rank, rowid in enumerate(ranking, start=1):
-            scores[rowid] = scores.get(rowid, 0.0) + 1.0 / (RRF_K + rank)
-    # dicts keep insertion order (lexical first) and sorted() is stable: ties go to lexical
-    rest = sorted((r for r in scores if r not in kept), key=lambda r: -scores[r])
+def fuse(
+    lexical: Sequence[int],
+    closeness: Mapping[int, float],
+    cover: Mapping[int, float],
+    limit: int,
+    keep: int = 0,
+) -> list[int]:
+    """Rowids ranked by both searches: the first `keep` of the word ranking (at most
+    KEEP_LEXICAL) where they are, then the rest of it and the dense hits of at least MIN_COSINE
+    by cosine (`closeness`), the share of typed words held (`cover`) and word rank."""
+    kept = list(lexical[: min(keep, KEEP_LEXICAL)])
+    rank = {rowid: n for n, rowid in enumerate(lexical, start=1)}
+    close = (r for r, cosine in closeness.items() if cosine >= MIN_COSINE and r not in rank)
+
+    def score(rowid: int) -> float:
+        lead = RANK_WEIGHT / math.log2(1 + rank[rowid]) if rowid in rank else 0.0
+        return closeness.get(rowid, 0.0) + COVER_WEIGHT * cover.get(rowid, 0.0) + lead
+
+    # sorted() is stable and the word ranking comes first: ties go to it
+    rest = sorted((r for r in [*lexical, *close] if r not in kept), key=lambda r: -score(r))
     return [*kept, *rest][: max(0, limit)]
 
 
@@ -233,6 +246,7 @@ class DenseBase(ABC):
 
     def __init__(self, embedder: Embedder | None = None) -> None:
         self._embedder = embedder
+        self._last: tuple[str, NDArray[np.float32]] | None = None  # one search asks twice
 
     @property
     def embedder(self) -> Embedder:
@@ -285,7 +299,9 @@ class DenseBase(ABC):
         those in `among` when given."""
         if not text.strip() or k <= 0:
             return []
-        return self.nearest_vector(self.embedder.embed([text])[0], k, among)
+        if self._last is None or self._last[0] != text:
+            self._last = (text, self.embedder.embed([text])[0])
+        return self.nearest_vector(self._last[1], k, among)
 
 
 class SemanticIndex(DenseBase):

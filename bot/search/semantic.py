@@ -299,9 +299,10 @@ class DenseBase(ABC):
         those in `among` when given."""
         if not text.strip() or k <= 0:
             return []
-        if self._last is None or self._last[0] != text:
-            self._last = (text, self.embedder.embed([text])[0])
-        return self.nearest_vector(self._last[1], k, among)
+        last = self._last  # read once: another thread may replace it meanwhile
+        if last is None or last[0] != text:
+            last = self._last = (text, self.embedder.embed([text])[0])
+        return self.nearest_vector(last[1], k, among)
 
 
 class SemanticIndex(DenseBase):

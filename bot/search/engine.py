@@ -92,7 +92,7 @@ def with_meaning(
     typed = [t for w in query.words for t in tokens(w)]
     if keeps_words(query, every_term) or names_an_author(typed, [h.paper for h in reply.hits]):
         return reply
-    from bot.search.semantic import KEEP_LEXICAL, MIN_COSINE, fuse
+    from bot.search.semantic import MIN_COSINE, fuse
 
     meaning = " ".join([*query.words, *(" ".join(p) for p in query.phrases)])
     nearest = dense.nearest(meaning, k=DENSE_CANDIDATES)
@@ -101,11 +101,11 @@ def with_meaning(
     if unscored := [r for r in by_rowid if r not in closeness]:
         closeness.update(dense.nearest(meaning, k=len(unscored), among=unscored))
     found = papers([r for r, cosine in nearest if r not in by_rowid and cosine >= MIN_COSINE])
-    held = {hit.rowid: hit.paper for hit in reply.hits} | found
+    held = {rowid: hit.paper for rowid, hit in by_rowid.items()} | found
     in_phrases = [t for phrase in query.phrases for t in phrase]
     wanted = {stem(t) for t in [*typed, *in_phrases] if t not in STOPWORDS}
     cover = {r: _share(wanted, paper) for r, paper in held.items()}
-    order = fuse(list(by_rowid), closeness, cover, limit, keep=min(KEEP_LEXICAL, every_term))
+    order = fuse(list(by_rowid), closeness, cover, limit, keep=every_term)
     hits = tuple(
         by_rowid.get(r) or SearchHit(found[r], round(closeness[r], 4), (), r)
         for r in order

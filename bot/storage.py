@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from bot.models import (
 )
 from bot.replies import SearchReply
 from bot.search import FtsSearch
+from bot.search.dense import DenseIndex
 from bot.store import SqliteStore
 from bot.store.scope import is_postgres_url
 
@@ -415,25 +416,6 @@ class SearchIndex(Protocol):
 
     def rebuild(self) -> None:
         """Rebuild the index from the stored papers (after a bulk load)."""
-        ...
-
-
-class DenseIndex(Protocol):
-    """Papers by meaning (the optional semantic extra): one vector per paper, keyed on the
-    papers' rowid like the full-text index. See bot.search.semantic for `fuse`."""
-
-    def nearest(
-        self, text: str, k: int = 10, among: Collection[int] | None = None
-    ) -> list[tuple[int, float]]:
-        """(rowid, cosine) of the `k` papers closest in meaning to `text`, best first."""
-        ...
-
-    def missing(self) -> int:
-        """How many stored papers have no vector yet."""
-        ...
-
-    def backfill(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Embed every paper without a vector (resumable); returns how many."""
         ...
 
 

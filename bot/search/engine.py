@@ -27,7 +27,7 @@ from bot.search.spelling import Speller
 from bot.store import SqliteStore, row_to_paper
 
 if TYPE_CHECKING:
-    from bot.storage import DenseIndex
+    from bot.search.dense import DenseIndex
 
 log = logging.getLogger(__name__)
 

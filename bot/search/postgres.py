@@ -46,7 +46,7 @@ from bot.search.spelling import WRITTEN_PAPERS, corrections
 from bot.store.postgres import PgStore, row_to_paper
 
 if TYPE_CHECKING:
-    from bot.storage import DenseIndex
+    from bot.search.dense import DenseIndex
 
 log = logging.getLogger(__name__)
 

@@ -395,6 +395,48 @@ def test_parse_keeps_the_grammar_apart() -> None:
     assert parse("year:2024").until == date(2024, 12, 31)
 
 
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("papers about video generation", ("video", "generation")),
+        ("anything on mamba?", ("mamba",)),
+        ("recent work on GRPO", ("GRPO",)),
+        ("what's the latest on world models?", ("world", "models")),
+        ("I'm looking for papers about meta-rl", ("meta-rl",)),
+        ("are there any studies of sycophancy in LLMs", ("sycophancy", "in", "LLMs")),
+        ("GRPO papers", ("GRPO",)),
+        ("(LLMs), RAG!", ("LLMs", "RAG")),
+        # a topic that holds such words is left whole
+        ("in context learning", ("in", "context", "learning")),
+        ("research agents", ("research", "agents")),
+        ("paper reviewing with LLMs", ("paper", "reviewing", "with", "LLMs")),
+        ("papers with code", ("papers", "with", "code")),
+        ("position papers on AI safety", ("position", "papers", "on", "AI", "safety")),
+        ("what is grpo", ("what", "is", "grpo")),
+        # nothing topical would remain: the words as typed
+        ("papers", ("papers",)),
+        ("anything new", ("anything", "new")),
+    ],
+)
+def test_the_request_around_a_topic_is_not_searched(text: str, words: tuple[str, ...]) -> None:
+    assert parse(text).words == words
+
+
+def test_a_request_beside_a_phrase_leaves_the_phrase() -> None:
+    q = parse('show me papers on "chain of thought" since:2025')
+    assert (q.words, q.phrases) == ((), (("chain", "of", "thought"),))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["papers about virtual try-on", "anything on virtual try-on?", "recent virtual try-on papers"],
+)
+def test_a_chat_question_finds_what_its_topic_finds(store: Storage, text: str) -> None:
+    topic = ids(store.search.search("virtual try-on", now=NOW))
+    assert topic
+    assert ids(store.search.search(text, now=NOW)) == topic
+
+
 def _paper(pid: str, title: str, abstract: str = "") -> Paper:
     return Paper(id=pid, title=title, abstract=abstract, published=date(2025, 1, 1))
 

@@ -37,6 +37,22 @@ something stay still stop stopping take thing things through too try trying up u
 using very want way ways well what work working works would"""
 FILLER = frozenset(_FILLER_TEXT.split())
 DESCRIPTION_TERMS = 5
+# How a chat question asks for papers, around its topic ("any recent papers on world models?",
+# "studies of sycophancy", "GRPO papers"): the words name the request, not the topic, and a
+# paper holding them ("Segment Anything", "this paper") is no closer to it. A leading run of
+# these words that asks for something (not only stop words) and ends in a _CONNECTOR is left
+# out, as is a trailing "papers" with the asking words before the topic; see topic().
+_ASKING_TEXT = """any anything are can could do find give good have i im interesting is know latest
+list look looking m me new newest please recent recently s show some something there want what"""
+_ASKING = frozenset(_ASKING_TEXT.split())
+_REQUESTED_TEXT = """anything approaches article articles literature methods paper papers preprint
+preprints research something studies study techniques work works"""
+_REQUESTED = frozenset(_REQUESTED_TEXT.split())
+_CONNECTOR_TEXT = """about around concerning covering for in into of on re regarding related that
+which"""
+_CONNECTOR = frozenset(_CONNECTOR_TEXT.split())
+_TRAILING = frozenset({("paper",), ("papers",), ("preprint",), ("preprints",)})
+_KEEP = frozenset({("position",), ("white",)})  # "position paper": a kind of paper
 
 _TOKEN = re.compile(r"[^\W_]+")
 _FIELDS = "author|authors|by|since|year"
@@ -47,6 +63,7 @@ _CLAUSE = re.compile(
         (?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))""",
     re.VERBOSE | re.IGNORECASE,
 )
+_EDGES = "?!.,;:()[]"  # punctuation around a typed word ("mamba?", "(LLMs)"): not the word
 _MONTH = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 
 
@@ -121,10 +138,10 @@ def parse(text: str) -> Query:
         elif quoted:
             phrases.append(toks)
         else:
-            words.append(raw)
+            words.append(raw.strip(_EDGES) or raw)
     return Query(
         text=cleaned,
-        words=tuple(words[:MAX_TERMS]),
+        words=tuple(topic(words, not (phrases or authors))[:MAX_TERMS]),
         phrases=tuple(phrases[:MAX_TERMS]),
         excluded=tuple(excluded[:MAX_TERMS]),
         authors=tuple(authors[:4]),
@@ -132,6 +149,35 @@ def parse(text: str) -> Query:
         until=until,
         problems=tuple(problems),
     )
+
+
+def topic(words: list[str], alone: bool = True) -> list[str]:
+    """The plain words without the request around the topic: "papers about video generation",
+    "anything on mamba?", "what's the latest on GRPO" and "recent GRPO papers" search their
+    topic alone. The words are left as typed when nothing topical would remain and they are the
+    whole query (`alone`: no phrase or author beside them)."""
+    split = [tokens(w) for w in words]
+    start = 0
+    for i, toks in enumerate(split):
+        if len(toks) == 1 and toks[0] in _CONNECTOR and _asks(split[start:i]):
+            start = i + 1  # and on: "I'm looking for papers about" asks twice
+        elif not toks or not set(toks) <= _ASKING | _REQUESTED | STOPWORDS:
+            break
+    end = len(words)
+    if end - start > 1 and split[-1] in _TRAILING and split[-2][-1:] not in _KEEP:
+        end -= 1  # and "recent", "any good" before the topic ask for the papers too
+        while end - start > 1 and set(split[start]) <= _ASKING | STOPWORDS:
+            start += 1
+    kept = words[start:end]
+    if alone and not any(t not in STOPWORDS | FILLER for w in kept for t in tokens(w)):
+        return words
+    return kept
+
+
+def _asks(lead: list[tuple[str, ...]]) -> bool:
+    """Whether the words before a connector ask for papers, not merely say nothing ("in",
+    "what is")."""
+    return any(t in _ASKING | _REQUESTED and t not in STOPWORDS for toks in lead for t in toks)
 
 
 def _needs(field: str) -> str:

@@ -531,7 +531,8 @@ def _exact_titles(
 ) -> list[int]:
     """Papers whose title is exactly the typed words (by index, at any age), that also match
     the rest of the query (authors, exclusions)."""
-    found = index.exact_titles(db, " ".join(expression.typed), dates)
+    keys = expression.title_keys()
+    found = list(dict.fromkeys(r for key in keys for r in index.exact_titles(db, key, dates)))
     if found and (expression.authors or expression.excluded):
         keep = index.which_match(db, match, found)
         found = [r for r in found if r in keep]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from bot.models import text_key
 from bot.search.abbreviations import curated_pairs, long_key, short_key, stem
 from bot.search.grammar import DESCRIPTION_TERMS, FILLER, STOPWORDS, Query, tokens
 
@@ -71,6 +72,12 @@ class Expression:
     authors: tuple[tuple[str, ...], ...]
     excluded: tuple[tuple[str, ...], ...]
     typed: tuple[str, ...] = ()  # every token of the plain words, stop words too
+    asked: tuple[str, ...] = ()  # every token of the words typed, a chat request too (Query.asked)
+
+    def title_keys(self) -> list[str]:
+        """The text keys (models.text_key) an exact-title lookup looks for: the typed words, and
+        with a chat request taken out of them, every word typed ("Are We There Yet?")."""
+        return [text_key(" ".join(words)) for words in (self.typed, self.asked) if words]
 
     def match(self, column: str | None = None, any_term: bool = False) -> str:
         """The MATCH expression, words limited to one column if given; with `any_term`, papers
@@ -169,7 +176,8 @@ def expand(
         i += used
     terms += [Term(" ".join(p), (p,), quoted=True) for p in query.phrases]
     typed = tuple(t for _, toks in words for t in toks)
-    return Expression(tuple(terms), query.authors, query.excluded, typed)
+    asked = tuple(t for w in query.asked for t in tokens(w))
+    return Expression(tuple(terms), query.authors, query.excluded, typed, asked)
 
 
 def _word_term(

@@ -37,22 +37,40 @@ something stay still stop stopping take thing things through too try trying up u
 using very want way ways well what work working works would"""
 FILLER = frozenset(_FILLER_TEXT.split())
 DESCRIPTION_TERMS = 5
-# How a chat question asks for papers, around its topic ("any recent papers on world models?",
-# "studies of sycophancy", "GRPO papers"): the words name the request, not the topic, and a
-# paper holding them ("Segment Anything", "this paper") is no closer to it. A leading run of
-# these words that asks for something (not only stop words) and ends in a _CONNECTOR is left
-# out, as is a trailing "papers" with the asking words before the topic; see topic().
-_ASKING_TEXT = """any anything are can could do find give good have i im interesting is know latest
-list look looking m me new newest please recent recently s show some something there want what"""
-_ASKING = frozenset(_ASKING_TEXT.split())
-_REQUESTED_TEXT = """anything approaches article articles literature methods paper papers preprint
-preprints research something studies study techniques work works"""
+# How a chat message asks for papers, around its topic ("hey bot, any good papers on world
+# models?", "need some SFT papers", "tool-use, got papers?"): these words name the request, not
+# the topic, and a paper holding them ("Segment Anything", "this paper") is no closer to it.
+# _ASKS make the words around them a request; _VERBS and _QUALITIES ask or describe what is
+# asked for, but can open a topic too ("people counting", "key frame", "few shot"), as can the
+# _REQUESTED words that name it ("research agents", "reading comprehension"); so these go only
+# before a _CONNECTOR ("papers on"), beside an _ASKS word, or (the _SAFE ones) before a topic
+# whose clause ends in a request: _TRAILING words ("... papers please", "... work for me").
+_ASKS_TEXT = """anybody anyone can could curious dig fetch gimme hello hey hi hows hunting i im
+interested looking m me my need needed please pls plz recommend recommendations s should someone
+suggest suggestions thank thanks thx trying u want whats wondering would you your"""
+_ASKS = frozenset(_ASKS_TEXT.split())
+_VERBS_TEXT = """been bot cite cited did do does drop find get give got has have help know people
+point pull send share show written"""
+_VERBS = frozenset(_VERBS_TEXT.split())
+_SAFE_TEXT = """any essential foundational good great important interesting latest must new newest
+notable read recent recently relevant seminal some"""
+_SAFE = frozenset(_SAFE_TEXT.split())
+_QUALITIES_TEXT = "best classic core couple few go key main major solid top"
+_QUALITIES = _SAFE | frozenset(_QUALITIES_TEXT.split())
+_REQUESTED_TEXT = """anything approaches article articles list literature material materials methods
+paper papers pointers preprint preprints reading reads references refs research resources search
+something studies study stuff techniques work works"""
 _REQUESTED = frozenset(_REQUESTED_TEXT.split())
-_CONNECTOR_TEXT = """about around concerning covering for in into of on re regarding related that
-which"""
+_CONNECTOR_TEXT = """about around concerning cover covering covers for in into of on re regarding
+related that which"""
 _CONNECTOR = frozenset(_CONNECTOR_TEXT.split())
-_TRAILING = frozenset({("paper",), ("papers",), ("preprint",), ("preprints",)})
-_KEEP = frozenset({("position",), ("white",)})  # "position paper": a kind of paper
+_TRAILING_TEXT = """anyone go list lists material materials me needed paper papers please pls plz
+point pointers preprint preprints project references refs stuff thanks thx to work works yet"""
+_TRAILING = frozenset(_TRAILING_TEXT.split())
+_KEEP = frozenset({"position", "white"})  # "position paper": a kind of paper
+_LISTED = frozenset({"list", "lists", "material", "materials"})  # "reading list": both go
+_ASKING = _ASKS | _VERBS | _QUALITIES | STOPWORDS | FILLER  # words that can open a request
+_CLAUSE_END = tuple(",;?!.")
 
 _TOKEN = re.compile(r"[^\W_]+")
 _FIELDS = "author|authors|by|since|year"
@@ -73,6 +91,9 @@ class Query:
 
     text: str
     words: tuple[str, ...] = ()  # as typed (hyphens kept); stop words too, for "mixture of experts"
+    # Every plain word as typed, when a chat request around the topic was taken out of `words`
+    # ("papers about X"; see topic): an exact title may still be all of them ("Do As I Can").
+    asked: tuple[str, ...] = ()
     phrases: tuple[tuple[str, ...], ...] = ()  # tokens of each "quoted phrase"
     excluded: tuple[tuple[str, ...], ...] = ()  # tokens of each -word / -"phrase"
     authors: tuple[tuple[str, ...], ...] = ()
@@ -138,10 +159,13 @@ def parse(text: str) -> Query:
         elif quoted:
             phrases.append(toks)
         else:
-            words.append(raw.strip(_EDGES) or raw)
+            words.append(raw)
+    typed = [w.strip(_EDGES) or w for w in words]
+    topical = topic(words, not (phrases or authors))
     return Query(
         text=cleaned,
-        words=tuple(topic(words, not (phrases or authors))[:MAX_TERMS]),
+        words=tuple(topical[:MAX_TERMS]),
+        asked=tuple(typed[:MAX_TERMS]) if topical != typed else (),
         phrases=tuple(phrases[:MAX_TERMS]),
         excluded=tuple(excluded[:MAX_TERMS]),
         authors=tuple(authors[:4]),
@@ -152,32 +176,82 @@ def parse(text: str) -> Query:
 
 
 def topic(words: list[str], alone: bool = True) -> list[str]:
-    """The plain words without the request around the topic: "papers about video generation",
-    "anything on mamba?", "what's the latest on GRPO" and "recent GRPO papers" search their
-    topic alone. The words are left as typed when nothing topical would remain and they are the
-    whole query (`alone`: no phrase or author beside them)."""
-    split = [tokens(w) for w in words]
-    start = 0
-    for i, toks in enumerate(split):
-        if len(toks) == 1 and toks[0] in _CONNECTOR and _asks(split[start:i]):
-            start = i + 1  # and on: "I'm looking for papers about" asks twice
-        elif not toks or not set(toks) <= _ASKING | _REQUESTED | STOPWORDS:
-            break
-    end = len(words)
-    if end - start > 1 and split[-1] in _TRAILING and split[-2][-1:] not in _KEEP:
-        end -= 1  # and "recent", "any good" before the topic ask for the papers too
-        while end - start > 1 and set(split[start]) <= _ASKING | STOPWORDS:
-            start += 1
-    kept = words[start:end]
-    if alone and not any(t not in STOPWORDS | FILLER for w in kept for t in tokens(w)):
-        return words
+    """The plain words without the chat request around their topic, and without punctuation
+    around them: "/papers gaussian splatting", "anything on mamba?", "hey bot, what are the key
+    papers on reward hacking?", "drop me the key DPO papers" and "tool-use, got papers?" search
+    their topic alone. Each clause (words up to a comma, a question mark, ...) loses the request
+    that opens and ends it, and a clause that is all request goes. The words are left as typed
+    when nothing topical would remain and they are the whole query (`alone`: no phrase or author
+    beside them)."""
+    if words and words[0].startswith("/"):  # the command typed again: "/papers MoE"
+        words = words[1:]
+    clauses: list[list[str]] = [[]]
+    for word in words:
+        if stripped := word.strip(_EDGES):
+            clauses[-1].append(stripped)
+        if word.endswith(_CLAUSE_END):
+            clauses.append([])
+    kept = [w for clause in clauses for w in _topic_of(clause)]
+    if alone and not _topical(kept):
+        return [w.strip(_EDGES) or w for w in words]  # the command typed again too
     return kept
+
+
+def _topic_of(clause: list[str]) -> list[str]:
+    """One clause without the request before and after its topic; nothing when it has none."""
+    split = [tokens(w) for w in clause]
+    end = len(clause)
+    if split and split[-1][-1:] and split[-1][-1] in _TRAILING:
+        while end > 1 and _trails(split, end - 1):
+            end -= 1
+        if end < len(clause) and split[end - 1][-1:] and split[end - 1][-1] in _KEEP:
+            end += 1  # "position paper"
+    start = opener = 0
+    for i, toks in enumerate(split[:end]):
+        if len(toks) == 1 and toks[0] in _CONNECTOR and _asks(split[opener:i]):
+            start = opener = i + 1  # and on: "I'm looking for papers about" asks twice
+        elif not toks or not set(toks) <= _ASKING | _REQUESTED:
+            break
+    # Where its end asked for the papers, a request with no connector before the topic: "need
+    # some SFT papers", "could you recommend a few NeRF papers", "recent GRPO papers". (Not
+    # elsewhere: "you only look once", "can language models fix real bugs".)
+    if end < len(clause):
+        run = _run(split, start, end, _ASKING)
+        asks = any(t in _ASKS for toks in split[start:run] for t in toks)
+        start = run if asks else _run(split, start, end, _SAFE | STOPWORDS)
+    kept = clause[start:end]
+    return kept if _topical(kept) else []
+
+
+def _run(split: list[tuple[str, ...]], start: int, end: int, allowed: frozenset[str]) -> int:
+    """Where the words from `start` stop being `allowed` (at most at `end`, leaving one)."""
+    while start < end - 1 and split[start] and set(split[start]) <= allowed:
+        start += 1
+    return start
+
+
+def _trails(split: list[tuple[str, ...]], i: int) -> bool:
+    """Whether the i-th word of a clause can end its request: "... papers please", "... work
+    you can point me to", "... reading list"."""
+    toks = split[i]
+    if not toks:
+        return True
+    if toks == ("reading",):
+        return i + 1 < len(split) and split[i + 1][-1:] != () and split[i + 1][-1] in _LISTED
+    return set(toks) <= _TRAILING | _ASKS | STOPWORDS
 
 
 def _asks(lead: list[tuple[str, ...]]) -> bool:
     """Whether the words before a connector ask for papers, not merely say nothing ("in",
     "what is")."""
-    return any(t in _ASKING | _REQUESTED and t not in STOPWORDS for toks in lead for t in toks)
+    wanted = _ASKS | _VERBS | _QUALITIES | _REQUESTED
+    return any(t in wanted and t not in STOPWORDS for toks in lead for t in toks)
+
+
+def _topical(words: list[str]) -> bool:
+    """Whether the words hold one that is not a stop word, filler or part of a request."""
+    request = _ASKING | _REQUESTED | _TRAILING
+    return any(t not in request for w in words for t in tokens(w))
 
 
 def _needs(field: str) -> str:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import errors
 
-from bot.models import Paper, text_key, title_keys
+from bot.models import Paper, title_keys
 from bot.replies import SearchHit, SearchReply, Snippet
 from bot.search import engine, ranking, spelling, stems
 from bot.search.abbreviations import definitions
@@ -347,17 +347,17 @@ class PgSearch:
     def _exact_titles(self, expression: Expression, where: _Filter) -> list[int]:
         """Papers whose title (or name before its colon) is exactly the typed words, that also
         match the rest of the query: an index lookup, however old the paper."""
-        key = text_key(" ".join(expression.typed))
-        if not key:
+        keys = expression.title_keys()
+        if not keys:
             return []
         extra = ""
-        params: list[Any] = [key]
+        params: list[Any] = [keys]
         if expression.authors or expression.excluded:
             extra = f" AND {where.sql}"
             params += where.params
         rows = self.db.rows(
             "SELECT t.seq FROM search_titles t JOIN papers p ON p.seq = t.seq"
-            f" WHERE t.key = %s{extra} ORDER BY t.whole DESC, t.seq DESC LIMIT 20",
+            f" WHERE t.key = ANY(%s){extra} ORDER BY t.whole DESC, t.seq DESC LIMIT 20",
             params,
         )
         return [int(row["seq"]) for row in rows]

@@ -18,9 +18,11 @@ The dev-corpus set (benchmarks/relevance/, see its README) is 279 researcher que
 6,039 real papers of hf_daily_2024-05_2026-07_dev.tar.xz, graded blind (0/1/2) on the pooled top
 10 of several systems. Tune on the dev split; the test split and the fresh one (written after
 the search was frozen) are for reporting only, so `-v` never prints their queries; stems is a
-targeted check of words whose stem other words share. Plain FTS5
-is the untuned baseline: the typed words quoted and ORed, `ORDER BY bm25(papers_fts, 2, 1, 1,
-1)` (title weighted x2).
+targeted check of words whose stem other words share. Class `chat` (beside the others, not in
+`all`) asks the keyword, abbreviation, hyphenation and multi-concept topics again as a chat
+message does ("any recent papers on speculative decoding?"), graded by the topic's judgments.
+Plain FTS5 is the untuned baseline: the typed words quoted and ORed, `ORDER BY
+bm25(papers_fts, 2, 1, 1, 1)` (title weighted x2).
 
 nDCG@5 uses gains 2^grade - 1 against the ideal order of the judged grades; recall@10 is the
 share of the judged relevant papers (grade >= 1) in the top 10, out of at most 10. Papers no
@@ -199,6 +201,18 @@ def load_judgments() -> tuple[list[dict[str, str]], dict[str, Grades]]:
     return queries, judged
 
 
+def chat_queries(queries: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The topics of `queries` asked as in a chat (relevance/chat.tsv: "any papers on world
+    models?"), class `chat` in their topic's split, graded by their topic's judgments
+    (`judged_as`)."""
+    topics = {q["id"]: q for q in queries}
+    lines = (RELEVANCE / "chat.tsv").read_text().splitlines()[1:]
+    return [
+        {**topics[qid], "id": f"{qid}.chat", "query": text, "class": "chat", "judged_as": qid}
+        for qid, text in (line.split("\t") for line in lines)
+    ]
+
+
 def dev_corpus(storage: Storage, folder: Path) -> int:
     """Load the 6,039-paper dev corpus into `storage`; returns the number of papers."""
     with tarfile.open(CORPUS) as archive:
@@ -242,21 +256,23 @@ def run_dev_corpus(
             lambda: defaultdict(list)
         )
         runs: dict[str, dict[str, list[str]]] = defaultdict(dict)
-        for q in queries:
-            grades = judged.get(q["id"], {})
+        for q in queries + chat_queries(queries):
+            judged_as = q.get("judged_as", q["id"])
+            grades = judged.get(judged_as, {})
             scored = any(g > 0 for g in grades.values())  # else only pooled, when judging
             if q["split"] not in splits or not (scored or pool_out):
                 continue
             line = []
             for name, rank in systems.items():
                 ranked = rank(q["query"])
-                runs[name][q["id"]] = ranked[:10]
+                runs[name if judged_as == q["id"] else f"{name} chat"][judged_as] = ranked[:10]
                 if not scored:
                     continue
                 unjudged = sum(pid not in grades for pid in ranked[:10]) / 10
                 row = (ndcg(ranked, grades), recall(ranked, grades), unjudged)
-                for key in ((q["split"], q["class"]), (q["split"], "all")):
-                    table[key][name].append(row)
+                table[q["split"], q["class"]][name].append(row)
+                if judged_as == q["id"]:  # a chat phrasing is its topic asked again
+                    table[q["split"], "all"][name].append(row)
                 line.append(f"{name} {row[0]:.2f} {row[1]:.2f}")
             if verbose and q["split"] == "dev":
                 print(f"{q['id']} {q['class'][:8]:<8} {q['query'][:40]:<42}", " | ".join(line))

@@ -26,3 +26,16 @@ def test_each_class_is_compared_with_plain_fts5_on_the_same_queries(
     typo = next(line for line in lines if line.startswith("test  typo"))
     assert "+0.250 ± 0.490 / +0.100 ± 0.196" in typo
     assert not any(line.startswith("dev") for line in lines)  # no queries, no row
+
+
+def test_each_chat_phrasing_asks_for_one_topic_of_the_set_in_its_own_words() -> None:
+    queries, _ = quality.load_judgments()
+    topics = {q["id"]: q for q in queries}
+    chats = quality.chat_queries(queries)
+    assert len(chats) == len({c["judged_as"] for c in chats}) > 150
+    for chat in chats:
+        topic = topics[chat["judged_as"]]
+        assert topic["class"] in ("keyword", "abbreviation", "hyphenation", "multi_concept")
+        assert (chat["split"], chat["class"]) == (topic["split"], "chat")
+        assert topic["query"].lower() in chat["query"].lower()
+        assert chat["query"].lower() != topic["query"].lower()

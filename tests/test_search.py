@@ -424,6 +424,7 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("position papers on AI safety", ("position", "papers", "on", "AI", "safety")),
         ("what is grpo", ("what", "is", "grpo")),
         ("you only look once", ("you", "only", "look", "once")),
+        ("best of n sampling", ("best", "of", "n", "sampling")),
         # nothing topical would remain: the words as typed
         ("papers", ("papers",)),
         ("anything new?", ("anything", "new")),

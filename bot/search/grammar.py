@@ -193,7 +193,7 @@ def topic(words: list[str], alone: bool = True) -> list[str]:
             clauses.append([])
     kept = [w for clause in clauses for w in _topic_of(clause)]
     if alone and not _topical(kept):
-        return [w.strip(_EDGES) or w for w in words]  # the command typed again too
+        return [w.strip(_EDGES) or w for w in words]
     return kept
 
 
@@ -244,7 +244,7 @@ def _trails(split: list[tuple[str, ...]], i: int) -> bool:
 def _asks(lead: list[tuple[str, ...]]) -> bool:
     """Whether the words before a connector ask for papers, not merely say nothing ("in",
     "what is")."""
-    wanted = _ASKS | _VERBS | _QUALITIES | _REQUESTED
+    wanted = _ASKS | _VERBS | _SAFE | _REQUESTED  # not "best of n", "top of"
     return any(t in wanted and t not in STOPWORDS for toks in lead for t in toks)
 
 

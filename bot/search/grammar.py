@@ -70,6 +70,10 @@ _TRAILING = frozenset(_TRAILING_TEXT.split())
 _KEEP = frozenset({"position", "white"})  # "position paper": a kind of paper
 _LISTED = frozenset({"list", "lists", "material", "materials"})  # "reading list": both go
 _ASKING = _ASKS | _VERBS | _QUALITIES | STOPWORDS | FILLER  # words that can open a request
+_OPENING = _ASKING | _REQUESTED  # ... before a connector
+_ASKING_FOR = _ASKS | _VERBS | _SAFE | _REQUESTED  # one makes the words before a connector ask
+_ENDING = _TRAILING | _ASKS | STOPWORDS  # words that can end a request
+_REQUEST = _ASKING | _REQUESTED | _TRAILING  # words with no topic
 _CLAUSE_END = tuple(",;?!.")
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -210,7 +214,7 @@ def _topic_of(clause: list[str]) -> list[str]:
     for i, toks in enumerate(split[:end]):
         if len(toks) == 1 and toks[0] in _CONNECTOR and _asks(split[opener:i]):
             start = opener = i + 1  # and on: "I'm looking for papers about" asks twice
-        elif not toks or not set(toks) <= _ASKING | _REQUESTED:
+        elif not toks or not set(toks) <= _OPENING:
             break
     # Where its end asked for the papers, a request with no connector before the topic: "need
     # some SFT papers", "could you recommend a few NeRF papers", "recent GRPO papers". (Not
@@ -237,21 +241,19 @@ def _trails(split: list[tuple[str, ...]], i: int) -> bool:
     if not toks:
         return True
     if toks == ("reading",):
-        return i + 1 < len(split) and split[i + 1][-1:] != () and split[i + 1][-1] in _LISTED
-    return set(toks) <= _TRAILING | _ASKS | STOPWORDS
+        return i + 1 < len(split) and bool(split[i + 1]) and split[i + 1][-1] in _LISTED
+    return set(toks) <= _ENDING
 
 
 def _asks(lead: list[tuple[str, ...]]) -> bool:
     """Whether the words before a connector ask for papers, not merely say nothing ("in",
-    "what is")."""
-    wanted = _ASKS | _VERBS | _SAFE | _REQUESTED  # not "best of n", "top of"
-    return any(t in wanted and t not in STOPWORDS for toks in lead for t in toks)
+    "what is") or describe ("best of n")."""
+    return any(t in _ASKING_FOR and t not in STOPWORDS for toks in lead for t in toks)
 
 
 def _topical(words: list[str]) -> bool:
     """Whether the words hold one that is not a stop word, filler or part of a request."""
-    request = _ASKING | _REQUESTED | _TRAILING
-    return any(t not in request for w in words for t in tokens(w))
+    return any(t not in _REQUEST for w in words for t in tokens(w))
 
 
 def _needs(field: str) -> str:

@@ -185,8 +185,12 @@ def test_pairs_learned_from_abstracts(sqlite_store: Storage) -> None:
     # "Model Context Protocol (MCP)".
     rows = sqlite_store.search.db.execute("SELECT short, long FROM search_abbreviations").fetchall()
     assert ("gui", "graphical user interface") in rows
-    assert found(sqlite_store, "GUI") == found(sqlite_store, "graphical user interface")
     assert found(sqlite_store, "MCP") == found(sqlite_store, "model context protocol")
+    # Typed, "GUI" is also a surname (Wei Gui); the short form of the typed long form is not.
+    spelled = found(sqlite_store, "graphical user interface")
+    named = found(sqlite_store, "GUI") - spelled
+    assert spelled and named == found(sqlite_store, "author:gui") - spelled
+    assert not any("gui" in text for text in _texts(sqlite_store, named))
 
 
 def test_learned_pairs_expand_only_a_short_form_typed_like_one(storage: Storage) -> None:
@@ -209,6 +213,26 @@ def test_learned_pairs_expand_only_a_short_form_typed_like_one(storage: Storage)
         assert "Also matching" not in s.search.search("villa", now=NOW).note
         # a typed long form still finds its short form (and so, case-blind, the word too)
         assert found(s, "visual language latent action") == {"1", "2", "3", "4"}
+
+
+def test_a_short_form_the_user_did_not_type_is_not_taken_for_a_surname(storage: Storage) -> None:
+    definition = "Machine unlearning (MU) removes what a model learned from some of its data."
+    grasp = Paper("4", "Grasping", "A robot grasps.", ("Yao Mu",), published=date(2025, 1, 1))
+    with nullcontext(storage) as s:
+        s.papers.upsert(
+            [
+                _paper("1", "Forgetting on request", definition),
+                _paper("2", "Certified forgetting", definition),
+                _paper("3", "MU-Bench", "A benchmark of forgetting in vision models."),
+                grasp,
+            ],
+            NOW,
+        )
+        reply = s.search.search("machine unlearning", now=NOW)
+        assert "machine unlearning = mu" in reply.note.lower()
+        assert ids(reply) == ["3", "2", "1"]  # the short form in a title still lifts it
+        assert "4" in found(s, "Mu")  # typed, it is also a name
+        assert "4" in found(s, "author:Mu")
 
 
 @pytest.mark.parametrize("text", ["meta-rl", "metarl", "rlhf", "llms", "moe", "cot"])
@@ -464,6 +488,12 @@ def test_a_title_that_reads_like_a_request_still_ranks_first(storage: Storage) -
     reply = storage.search.search(title, now=NOW)
     assert reply.hits[0].paper.id == "exact"
     assert parse(title).words == ("Evaluating", "Web", "Agents")  # the topic, for the rest
+
+
+def _texts(store: Storage, pids: set[str]) -> list[str]:
+    """The titles and abstracts of these papers, in lower case."""
+    papers = store.papers.recent(datetime.min.replace(tzinfo=UTC), date.min)
+    return [f"{p.title} {p.abstract}".lower() for p in papers if p.id in pids]
 
 
 def _paper(pid: str, title: str, abstract: str = "") -> Paper:

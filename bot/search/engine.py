@@ -419,6 +419,7 @@ class _Scorer:
         self.db = db
         self.dates = dates
         self.terms = [t.fts() for t in expression.terms]
+        self.in_titles = [t.fts(in_titles=True) for t in expression.terms]
         self.titled: dict[int, bool] = {}  # scored papers: every term in the title?
         found = [counts(term, within) for term in self.terms]
         # bm25 counts each phrase on its own, the words of a NEAR group too ("of" in
@@ -470,9 +471,10 @@ class _Scorer:
         in_title: Counter[int] = Counter()  # how many terms each paper has in its title
         try:
             with index.deadline(self.db, within):
-                for term, rarity in zip(self.terms, self.rarity, strict=True):
+                terms = zip(self.terms, self.in_titles, self.rarity, strict=True)
+                for term, in_titles, rarity in terms:
                     anywhere = index.which_match(self.db, term, rowids)
-                    titled = index.which_titles_match(self.db, term, list(anywhere))
+                    titled = index.which_titles_match(self.db, in_titles, list(anywhere))
                     lifted = rarity * ranking.TITLE_WEIGHT
                     for rowid in anywhere:
                         scores[rowid] += lifted if rowid in titled else rarity
@@ -490,7 +492,7 @@ class _Scorer:
         walked = 0
         try:
             with index.deadline(self.db, within):
-                for bit, term in enumerate(self.terms):
+                for bit, term in enumerate(self.in_titles):
                     for rowid in index.which_titles_match(self.db, term, rowids):
                         in_titles[rowid] |= 1 << bit
                     walked += 1

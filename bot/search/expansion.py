@@ -25,6 +25,7 @@ CURATED_PAPERS = 10**6
 NEAR_SLACK = 2
 MIN_MEANING_SHARE = 0.05  # of the papers defining a short form's most common long form
 MAX_JOINED_CHARS = 24  # "metarl", "fewshot"; longer joined forms never occur in text
+OUTSIDE_AUTHORS = "{title abstract keywords}"  # FTS5 column filter: every column but authors
 
 _CURATED = curated_pairs()
 _CURATED_KEYS = frozenset((short, long) for short, long, _ in _CURATED)
@@ -41,11 +42,23 @@ class Term:
     typed_forms: tuple[tuple[str, ...], ...] = ()  # of `forms`, those of the words as typed
     quoted: bool = False  # a "quoted phrase": required even when a query is relaxed
 
-    def fts(self) -> str:
-        """The FTS5 expression: any of the forms."""
-        parts = [phrase(f) for f in self.forms]
+    def fts(self, in_titles: bool = False) -> str:
+        """The FTS5 expression: any of the forms, a word the user did not type matched outside
+        the author list (see not_typed); `in_titles` for the index of titles alone, which has
+        no other column."""
+        parts = [
+            f"{OUTSIDE_AUTHORS} : {phrase(f)}" if not in_titles and self.not_typed(f) else phrase(f)
+            for f in self.forms
+        ]
         parts += [f"NEAR({' '.join(phrase((t,)) for t in f)}, {NEAR_SLACK})" for f in self.near]
         return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    def not_typed(self, form: tuple[str, ...]) -> bool:
+        """Whether a form is one word the user did not type: the short form of a typed long
+        form ("machine unlearning": MU) or a long form joined. Such a word is often a surname
+        too (Yao Mu), and the user asked for the topic, so both stores match it only in a
+        paper's title, abstract and keywords."""
+        return self.expanded and len(form) == 1 and form not in self.typed_forms
 
     def phrases(self) -> tuple[str, ...]:
         """Every FTS5 phrase bm25 counts for this term: each form, and each word of a NEAR."""

@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 # ts_rank_cd weights for labels D, C, B, A: title 4x the abstract and keywords, authors 2x,
 # as ranking.WEIGHTS gives bm25 on SQLite.
 RANK_WEIGHTS = "{0, 0.25, 0.5, 1.0}"
+NOT_AUTHORS = "AC"  # the papers' tsvector labels but the authors' (B)
 RANK_FUNCTION = "ts_rank_cd"  # cover density: words of the query close together rank higher
 RANK_NORMALISATION = 2  # divide by the document length (best of 0, 1, 2, 8, 32 on the dev split)
 # Each term's rank, weighted by its rarity, is saturated (rank / (rank + 1), normalisation 32),
@@ -382,7 +383,8 @@ class PgSearch:
         lift_sql = "false"
         lift_params: list[Any] = []
         if title_query is not None:
-            lift_sql = f"to_tsvector('papers', p.title) @@ {title_query[0]}"
+            # labelled as in the papers' tsvector: a word matched outside the authors is in it
+            lift_sql = f"setweight(to_tsvector('papers', p.title), 'A') @@ {title_query[0]}"
             lift_params = title_query[1]
         rows = {
             row["seq"]: row
@@ -561,14 +563,18 @@ def _batches(cursor: psycopg.Cursor[Any], size: int) -> Iterable[list[Any]]:
 # -- from parsed queries to tsqueries -------------------------------------------------------
 
 
-def _form(toks: Sequence[str]) -> Fragment:
+def _form(toks: Sequence[str], outside_authors: bool = False) -> Fragment:
     """A phrase of tokens. PostgreSQL's English stemmer leaves a plural without a vowel as it is
     ("llms"), where SQLite's porter makes it "llm": such a word also matches its plural, or
-    singular, so "LLM" finds "LLMs" on both stores."""
+    singular, so "LLM" finds "LLMs" on both stores. With `outside_authors`, a single word is
+    matched in the title, abstract and keywords only (weights A and C; Term.not_typed): it is a
+    run of letters and digits, so it reaches to_tsquery as one word."""
     words = [" ".join(toks)]
     if len(toks) == 1 and not set(toks[0][:-1]) & set("aeiouy0123456789"):
         word = toks[0]
         words += [word[:-1]] if word.endswith("s") and len(word) > 2 else [word + "s"]
+    if outside_authors and len(toks) == 1:
+        return _combine([("to_tsquery('papers', %s)", [f"{w}:{NOT_AUTHORS}"]) for w in words], "||")
     return _combine([("phraseto_tsquery('papers', %s)", [w]) for w in words], "||")
 
 
@@ -576,7 +582,7 @@ def _term(term: Term, typed: bool = False) -> Fragment:
     """Any of a term's forms: exact phrases, and spelled-out forms with all their words."""
     forms = [_form(f) for f in (term.typed_forms or term.forms)] if typed else []
     if not typed:
-        forms = [_form(f) for f in term.forms]
+        forms = [_form(f, term.not_typed(f)) for f in term.forms]
         forms += [("plainto_tsquery('papers', %s)", [" ".join(f)]) for f in term.near]
     return _combine(forms, "||")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import json
 import logging
 import math
@@ -346,10 +345,9 @@ def _ranked(
     """Paper rows in answer order: exact titles, then the best of each tier of `scored` (the
     papers with every term, then those with some); within each, bm25 with the lifts and the
     near-tie boosts."""
-    tiers = [[(r, 0.0) for r in exact]]
-    tiers += [heapq.nlargest(RERANK, tier, key=lambda pair: pair[1]) for tier in scored]
+    tiers = ranking.tiers(exact, scored, RERANK)
     scores = {rowid: score for tier in scored for rowid, score in tier}
-    ranked = [r for tier in tiers[1:] for r, _ in tier]
+    ranked = [r for tier in tiers[1:] for r in tier]
     try:
         with index.deadline(db, within):
             lift = _lifts(db, expression, ranked, titled)
@@ -358,17 +356,7 @@ def _ranked(
     rows = index.paper_rows(db, exact + ranked)
     for rowid in _named(expression, [rows[r] for r in ranked if r in rows]):
         lift[rowid] = lift.get(rowid, 1.0) + NAME_BOOST
-    ordered: list[dict[str, Any]] = []
-    placed: set[int] = set()
-    for tier in tiers:
-        group = [
-            {**rows[r], "score": scores.get(r, 0.0) * lift.get(r, 1.0)}
-            for r, _ in tier
-            if r in rows and r not in placed
-        ]
-        placed.update(row["rowid"] for row in group)
-        ordered += ranking.order(group, now)
-    return ordered
+    return ranking.in_tiers(tiers, rows, scores, lift, now)
 
 
 class TermCounts:

@@ -13,7 +13,6 @@ bot/search/pg_vectors.py) are fused in as on SQLite.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 import time
@@ -373,10 +372,9 @@ class PgSearch:
         """Paper rows in answer order: exact titles, then the best of each tier of `scored` (the
         papers with every term, then those with some); within each, the rank with the title
         lift and near-tie boosts."""
-        tiers = [[(seq, 0.0) for seq in exact]]
-        tiers += [heapq.nlargest(engine.RERANK, tier, key=lambda pair: pair[1]) for tier in scored]
+        tiers = ranking.tiers(exact, scored, engine.RERANK)
         scores = {seq: score for tier in scored for seq, score in tier}
-        wanted = list(dict.fromkeys(seq for tier in tiers for seq, _ in tier))
+        wanted = list(dict.fromkeys(seq for tier in tiers for seq in tier))
         if not wanted:
             return []
         title_query = _all_terms(expression.terms)
@@ -394,18 +392,8 @@ class PgSearch:
                 [*lift_params, wanted],
             )
         }
-        ordered: list[dict[str, Any]] = []
-        placed: set[int] = set()
-        for tier in tiers:
-            group = []
-            for seq, _ in tier:
-                if seq in rows and seq not in placed:
-                    row = rows[seq]
-                    lift = 1.0 + (engine.TITLE_BOOST if row["titled"] else 0.0)
-                    group.append({**row, "score": scores.get(seq, 0.0) * lift})
-            placed.update(row["seq"] for row in group)
-            ordered += ranking.order(group, now)
-        return ordered
+        lift = {seq: 1.0 + engine.TITLE_BOOST for seq, row in rows.items() if row["titled"]}
+        return ranking.in_tiers(tiers, rows, scores, lift, now)
 
     def _snippets(self, query: Fragment, seqs: list[int]) -> dict[int, Snippet]:
         """Why each hit matched: the abstract passage with matches, else authors, keywords,

@@ -13,7 +13,9 @@ A paper whose whole title (or the part before its colon) is exactly the typed wo
 
 from __future__ import annotations
 
+import heapq
 import math
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -58,6 +60,37 @@ def order(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
     out = [{**row, "score": boosted(float(row["score"]), row, now)} for row in rows]
     out.sort(key=lambda r: (-r["score"], -r["rowid"]))
     return out
+
+
+def tiers(
+    exact: list[int], scored: Sequence[list[tuple[int, float]]], best: int
+) -> list[list[int]]:
+    """The answer's tiers of rowids: the exact titles, then the `best` scored of each tier of
+    `scored` (the papers with every term, then those with some)."""
+    top = [heapq.nlargest(best, tier, key=lambda pair: pair[1]) for tier in scored]
+    return [exact, *[[rowid for rowid, _ in tier] for tier in top]]
+
+
+def in_tiers(
+    ranks: list[list[int]],
+    rows: Mapping[int, dict[str, Any]],
+    scores: Mapping[int, float],
+    lift: Mapping[int, float],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The rows of each tier (see tiers) in turn, each paper once, a tier ordered by its score
+    times its lift with the near-tie boosts (order)."""
+    ordered: list[dict[str, Any]] = []
+    placed: set[int] = set()
+    for tier in ranks:
+        group = [
+            {**rows[r], "score": scores.get(r, 0.0) * lift.get(r, 1.0)}
+            for r in tier
+            if r in rows and r not in placed
+        ]
+        placed.update(r for r in tier if r in rows)
+        ordered += order(group, now)
+    return ordered
 
 
 def snippet_runs(marked: str) -> Snippet:

@@ -707,20 +707,24 @@ def test_with_no_paper_matching_every_word_the_rarest_word_leads(store: Storage)
     assert all("splatting" in (h.paper.title + h.paper.abstract).lower() for h in hits[:3])
 
 
-def test_a_name_typed_as_written_ranks_that_authors_papers_first(sqlite_store: Storage) -> None:
+def test_a_name_typed_as_written_ranks_that_authors_papers_first(store: Storage) -> None:
     # "Lei" and "Zhang" are both in many author lists; four papers list "Lei Zhang" himself.
+    # On PostgreSQL, a paper of 171 authors with many Leis and Zhangs still comes third.
+    shown = 3 if isinstance(store.search, FtsSearch) else 2
     for text in ("Lei Zhang", "zhang lei"):
-        top = sqlite_store.search.search(text, now=NOW).hits[:3]
-        assert [("Lei Zhang" in hit.paper.authors) for hit in top] == [True, True, True]
-    # Two authors' words side by side ("..., Lei Li", "Zhang ...") are not the name.
-    assert not engine._named(
-        engine._expression(
-            sqlite_store.search.db,  # type: ignore[attr-defined]
-            parse("lei zhang"),
-            sqlite_store.search.speller,  # type: ignore[attr-defined]
-        ),
-        [{"rowid": 1, "authors": '["Wei Lei", "Zhang San"]'}],
+        top = store.search.search(text, now=NOW).hits[:shown]
+        assert all("Lei Zhang" in hit.paper.authors for hit in top)
+
+
+def test_two_authors_words_side_by_side_are_not_a_name(sqlite_store: Storage) -> None:
+    expression = engine._expression(
+        sqlite_store.search.db,  # type: ignore[attr-defined]
+        parse("lei zhang"),
+        sqlite_store.search.speller,  # type: ignore[attr-defined]
     )
+    # "..., Wei Lei", "Zhang San" are two authors; authors come as JSON text or a list.
+    assert not engine.named(expression, [{"rowid": 1, "authors": '["Wei Lei", "Zhang San"]'}])
+    assert engine.named(expression, [{"rowid": 2, "authors": ["Lei Zhang"]}]) == {2}
 
 
 def test_a_word_the_papers_found_hold_in_author_names_more_than_in_their_text_is_a_name() -> None:

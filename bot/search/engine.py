@@ -354,7 +354,7 @@ def _ranked(
     except index.SearchTimeout:
         lift = {}  # the lifts only reorder: without them the order is still bm25's
     rows = index.paper_rows(db, exact + ranked)
-    for rowid in _named(expression, [rows[r] for r in ranked if r in rows]):
+    for rowid in named(expression, [rows[r] for r in ranked if r in rows]):
         lift[rowid] = lift.get(rowid, 1.0) + NAME_BOOST
     return ranking.in_tiers(tiers, rows, scores, lift, now)
 
@@ -533,7 +533,7 @@ def _lifts(
     db: Database, expression: Expression, rowids: list[int], titled: dict[int, bool]
 ) -> dict[int, float]:
     """Score multipliers: TITLE_BOOST for every term in the title, NAME_BOOST for a typed name
-    in the author list (see _named), TYPED_BONUS for an abbreviation as typed rather than only its
+    in the author list (see named), TYPED_BONUS for an abbreviation as typed rather than only its
     expansion (in short queries). `titled` says for the papers already scored by their terms
     whether every term is in the title; the others are found by a walk."""
     lift = dict.fromkeys(rowids, 1.0)
@@ -543,24 +543,33 @@ def _lifts(
     for rowid in rowids:
         if rowid in in_title:
             lift[rowid] += TITLE_BOOST
-    expanded = any(term.expanded for term in expression.terms)
-    if expanded and len(expression.terms) <= TYPED_BONUS_TERMS:
+    if typed_bonus(expression):
         for rowid in index.which_match(db, expression.typed_match(), rowids):
             lift[rowid] += TYPED_BONUS
     return lift
 
 
-def _named(expression: Expression, rows: list[dict[str, Any]]) -> set[int]:
+def typed_bonus(expression: Expression) -> bool:
+    """Whether the papers with an abbreviation as typed get TYPED_BONUS: in queries of up to
+    TYPED_BONUS_TERMS terms, one of them expanded."""
+    expanded = any(term.expanded for term in expression.terms)
+    return expanded and len(expression.terms) <= TYPED_BONUS_TERMS
+
+
+def named(expression: Expression, rows: list[dict[str, Any]]) -> set[int]:
     """The rows with an author whose name holds two of the typed words side by side, in either
     order ("Sara Hooker", "zhang heng"), in queries of up to NAME_TOKENS words: the name as
-    written on the paper, not the first name of one author and the surname of another."""
+    written on the paper, not the first name of one author and the surname of another. A row's
+    authors are a list, or its JSON text (SQLite)."""
     typed = expression.typed
     if not 2 <= len(typed) <= NAME_TOKENS:
         return set()
     wanted = {pair for a, b in pairwise(typed) for pair in ((a, b), (b, a))}
     found = set()
     for row in rows:
-        names = json.loads(row.get("authors") or "[]")
+        names = row.get("authors") or []
+        if isinstance(names, str):
+            names = json.loads(names)
         text = " ".join(names).lower()  # holds every token of the names: a cheap first test
         if not any(a in text and b in text for a, b in wanted):
             continue

@@ -377,22 +377,35 @@ class PgSearch:
         wanted = list(dict.fromkeys(seq for tier in tiers for seq in tier))
         if not wanted:
             return []
-        title_query = _all_terms(expression.terms)
-        lift_sql = "false"
-        lift_params: list[Any] = []
-        if title_query is not None:
+        # As on SQLite (engine._lifts): every term in the title, an abbreviation as typed, a
+        # typed name in the author list each lift a paper's score.
+        titled: Fragment = ("false", [])
+        as_typed: Fragment = ("false", [])
+        if expression.terms:
             # labelled as in the papers' tsvector: a word matched outside the authors is in it
-            lift_sql = f"setweight(to_tsvector('papers', p.title), 'A') @@ {title_query[0]}"
-            lift_params = title_query[1]
+            every = _combine([_term(t) for t in expression.terms], "&&")
+            titled = _prefixed("setweight(to_tsvector('papers', p.title), 'A') @@ ", every)
+        if engine.typed_bonus(expression):
+            typed = _combine([_term(t, typed=True) for t in expression.terms], "&&")
+            as_typed = _prefixed("p.search @@ ", typed)
         rows = {
             row["seq"]: row
             for row in self.db.rows(
-                f"SELECT p.*, p.seq AS rowid, {lift_sql} AS titled FROM papers p"
-                " WHERE p.seq = ANY(%s)",
-                [*lift_params, wanted],
+                f"SELECT p.*, p.seq AS rowid, {titled[0]} AS titled, {as_typed[0]} AS as_typed"
+                " FROM papers p WHERE p.seq = ANY(%s)",
+                [*titled[1], *as_typed[1], wanted],
             )
         }
-        lift = {seq: 1.0 + engine.TITLE_BOOST for seq, row in rows.items() if row["titled"]}
+        ranked = [rows[seq] for tier in tiers[1:] for seq in tier if seq in rows]
+        by_name = engine.named(expression, ranked)
+        lift = {
+            seq: 1.0
+            + engine.TITLE_BOOST * row["titled"]
+            + engine.TYPED_BONUS * row["as_typed"]
+            + engine.NAME_BOOST * (seq in by_name)
+            for seq, row in rows.items()
+            if seq not in exact
+        }
         return ranking.in_tiers(tiers, rows, scores, lift, now)
 
     def _snippets(self, query: Fragment, seqs: list[int]) -> dict[int, Snippet]:
@@ -596,10 +609,6 @@ def _rarity_score(
 def _combine(parts: Sequence[Fragment], operator: str) -> Fragment:
     sql = "(" + f" {operator} ".join(p[0] for p in parts) + ")"
     return sql, [value for _, params in parts for value in params]
-
-
-def _all_terms(terms: Sequence[Term]) -> Fragment | None:
-    return _combine([_term(t) for t in terms], "&&") if terms else None
 
 
 def _where(

@@ -215,6 +215,11 @@ def test_new_papers_are_embedded_in_the_write_and_found_by_meaning(by_meaning) -
     among = {_seq(by_meaning, "2501.00003"), _seq(by_meaning, "2501.00004")}
     assert {rowid for rowid, _ in index.nearest("images", k=5, among=among)} == among
     assert index.nearest("images", k=5, among=set()) == []
+    # `also`: the k closest, then the cosine of each paper asked about beside them
+    audio = _seq(by_meaning, "2501.00002")
+    closest = index.nearest("making pictures from noise", k=1)
+    both = index.nearest("making pictures from noise", k=1, also=[audio, closest[0][0]])
+    assert both == closest + index.nearest("making pictures from noise", k=1, among=[audio])
     # a paper stored later is found by the same (already loaded) index
     by_meaning.papers.upsert([make_paper("2501.00005", "Graph neural networks for molecules")], NOW)
     assert index.nearest("molecule graphs", k=1)[0][0] == _seq(by_meaning, "2501.00005")
@@ -309,9 +314,9 @@ class Recording:
         self.index = index
         self.texts: list[str] = []
 
-    def nearest(self, text: str, k: int = 10, among=None) -> list[tuple[int, float]]:
+    def nearest(self, text: str, k: int = 10, among=None, also=()) -> list[tuple[int, float]]:
         self.texts.append(text)
-        return self.index.nearest(text, k, among)
+        return self.index.nearest(text, k, among, also)
 
 
 def test_meaning_is_taken_from_the_corrected_query(by_meaning) -> None:

@@ -13,9 +13,14 @@ class DenseIndex(Protocol):
     papers' rowid like the full-text index. See bot.search.semantic for `fuse`."""
 
     def nearest(
-        self, text: str, k: int = 10, among: Collection[int] | None = None
+        self,
+        text: str,
+        k: int = 10,
+        among: Collection[int] | None = None,
+        also: Collection[int] = (),
     ) -> list[tuple[int, float]]:
-        """(rowid, cosine) of the `k` papers closest in meaning to `text`, best first."""
+        """(rowid, cosine) of the `k` papers closest in meaning to `text`, best first (only
+        those in `among` when given), then those of `also` not among them."""
         ...
 
     def missing(self) -> int:

@@ -94,11 +94,9 @@ def with_meaning(
     from bot.search.semantic import MIN_COSINE, fuse
 
     meaning = " ".join([*query.words, *(" ".join(p) for p in query.phrases)])
-    nearest = dense.nearest(meaning, k=DENSE_CANDIDATES)
     by_rowid = {hit.rowid: hit for hit in reply.hits}
+    nearest = dense.nearest(meaning, k=DENSE_CANDIDATES, also=list(by_rowid))
     closeness = dict(nearest)
-    if unscored := [r for r in by_rowid if r not in closeness]:
-        closeness.update(dense.nearest(meaning, k=len(unscored), among=unscored))
     found = papers([r for r, cosine in nearest if r not in by_rowid and cosine >= MIN_COSINE])
     held = {rowid: hit.paper for rowid, hit in by_rowid.items()} | found
     in_phrases = [t for phrase in query.phrases for t in phrase]

@@ -246,7 +246,6 @@ class DenseBase(ABC):
 
     def __init__(self, embedder: Embedder | None = None) -> None:
         self._embedder = embedder
-        self._last: tuple[str, NDArray[np.float32]] | None = None  # one search asks twice
 
     @property
     def embedder(self) -> Embedder:
@@ -293,16 +292,22 @@ class DenseBase(ABC):
         return done
 
     def nearest(
-        self, text: str, k: int = 10, among: Collection[int] | None = None
+        self,
+        text: str,
+        k: int = 10,
+        among: Collection[int] | None = None,
+        also: Collection[int] = (),
     ) -> list[tuple[int, float]]:
-        """(rowid, cosine) of the `k` papers closest in meaning to `text`, best first; only
-        those in `among` when given."""
+        """(rowid, cosine) of the `k` papers closest in meaning to `text`, best first (only
+        those in `among` when given), then those of `also` not among them: the text is
+        embedded once."""
         if not text.strip() or k <= 0:
             return []
-        last = self._last  # read once: another thread may replace it meanwhile
-        if last is None or last[0] != text:
-            last = self._last = (text, self.embedder.embed([text])[0])
-        return self.nearest_vector(last[1], k, among)
+        vector = self.embedder.embed([text])[0]
+        hits = self.nearest_vector(vector, k, among)
+        if rest := set(also) - {rowid for rowid, _ in hits}:
+            hits += self.nearest_vector(vector, len(rest), among=rest)
+        return hits
 
 
 class SemanticIndex(DenseBase):

@@ -84,9 +84,10 @@ class PaperFinder:
         )
         return SearchReply(paper.title, hits, heading=f"Papers like “{paper.title}”")
 
-    async def fetch(self, arg: str) -> Paper:
+    async def fetch(self, arg: str, unreachable: str = "nothing was saved") -> Paper:
         """The paper an id or URL names; one the bot has not seen is fetched from arXiv and
-        stored. UserError when arXiv has no such paper or cannot be reached."""
+        stored. UserError when arXiv has no such paper or cannot be reached (the message then
+        ends with `unreachable`)."""
         paper_id = paper_id_arg(arg)
         known = self._storage.papers.get(paper_id)
         if known is not None:
@@ -100,12 +101,31 @@ class PaperFinder:
             paper = await self._catalog.paper(paper_id)
         except SourceError as exc:
             log.warning("arXiv lookup of %s failed: %s", paper_id, exc)
-            raise UserError(_arxiv_down(exc, "nothing was saved")) from exc
+            raise UserError(_arxiv_down(exc, unreachable)) from exc
         if paper is None:
             raise UserError(f"arXiv has no paper {paper_id}: check the id, e.g. 2401.01234.")
         self._storage.papers.upsert([paper], self._clock())
         log.info("fetched %s from arXiv on request", paper_id)
         return self._storage.papers.get(paper_id) or paper
+
+    async def by_id(self, ids: Sequence[str]) -> SearchReply:
+        """Answer /papers <ids or links>: those papers (at most `limit`), the unseen fetched
+        from arXiv and stored, with a note for any that could not be had; UserError when none
+        could."""
+        found: list[Paper] = []
+        missing: list[str] = []
+        for paper_id in ids[: self.limit]:
+            try:
+                found.append(await self.fetch(paper_id, f"I have not seen {paper_id} yet"))
+            except UserError as exc:
+                missing.append(str(exc))
+        if not found:
+            raise UserError(" ".join(missing))
+        if len(ids) > self.limit:
+            missing.append(f"Showing the first {self.limit} of {len(ids)} papers.")
+        hits = tuple(SearchHit(paper, 0.0) for paper in found)
+        heading = f"{'Paper' if len(found) == 1 else 'Papers'} {', '.join(p.id for p in found)}"
+        return SearchReply(" ".join(ids), hits, note=" ".join(missing), heading=heading)
 
     async def search_arxiv(self, text: str) -> SearchReply:
         """Answer /papers arxiv <text>: arXiv's own best matches, live."""

@@ -16,6 +16,14 @@ ARXIV_DOI = "10.48550/arXiv.{id}"  # the DOI arXiv registers for every paper (Da
 # New-style (2401.01234) and old-style (astro-ph/0601001, math.AG/0601001) arXiv ids.
 ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})$")
 _VERSION = re.compile(r"v\d+$")
+# A paper id or link as people paste it: an arXiv id (any version, "arXiv:" or not), an arXiv
+# or alphaXiv abs/pdf/html link, or a Hugging Face paper page; the id is group 1.
+_REFERENCE = re.compile(
+    r"(?i:(?:https?://)?(?:www\.|export\.)?(?:arxiv\.org|alphaxiv\.org)/(?:abs|pdf|html)/"
+    r"|(?:https?://)?(?:huggingface\.co|hf\.co)/papers/|arxiv:)?"
+    r"(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?i:v\d+)?(?i:\.pdf)?/?(?:[?#]\S*)?"
+)
+_REFERENCES_SEPARATOR = re.compile(r"[\s,;]+")
 _WORD = re.compile(r"[^\W_]+")  # a word as the full-text index splits text (unicode61)
 _SPACE = re.compile(r"\s+")
 
@@ -55,6 +63,21 @@ def canonical_id(raw: str) -> str:
     if text.lower().startswith("arxiv:"):
         text = text[6:]
     return _VERSION.sub("", text)
+
+
+def paper_references(text: str) -> list[str]:
+    """The arXiv ids of a text made only of paper ids and links (see _REFERENCE; a link in
+    Slack's <url|label> form too), in order and once each; [] when the text holds anything
+    else, such as words to search for."""
+    found: list[str] = []
+    for part in _REFERENCES_SEPARATOR.split(text.strip()):
+        if not part:
+            continue
+        match = _REFERENCE.fullmatch(part.strip("<>()[]").split("|", 1)[0])
+        if match is None:
+            return []
+        found.append(match.group(1))
+    return list(dict.fromkeys(found))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import pytest
 from bot.commands import REGISTRY, CommandContext, Invocation, help_entries, parse_weekdays
 from bot.commands.channel_settings import EXAMPLES, SETTERS
 from bot.core import PapersBot
-from bot.models import Channel, Member, MessageRef
+from bot.models import Channel, Member, MessageRef, paper_references
 from bot.replies import (
     FileReply,
     HelpReply,
@@ -340,6 +340,27 @@ async def test_a_time_zone_in_other_case_or_by_its_city_is_understood(
 
 def test_every_setting_has_an_example_value() -> None:
     assert set(EXAMPLES) == set(SETTERS)
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        ("2501.12948v2", ["2501.12948"]),
+        ("arXiv:2501.12948", ["2501.12948"]),
+        ("https://arxiv.org/abs/2501.12948v1", ["2501.12948"]),
+        ("arxiv.org/pdf/2501.12948.pdf", ["2501.12948"]),
+        ("https://huggingface.co/papers/2501.12948#community", ["2501.12948"]),
+        ("<https://www.alphaxiv.org/abs/2501.12948|alphaxiv.org/abs/2501.12948>", ["2501.12948"]),
+        ("2501.12948, 2412.19437  2501.12948", ["2501.12948", "2412.19437"]),
+        ("hep-th/9901001v2 math.AG/0309136", ["hep-th/9901001", "math.AG/0309136"]),
+        ("2501.12948 diffusion", []),
+        ("https://arxiv.org/abs/", []),
+        ("https://example.org/abs/2501.12948", []),
+        ("", []),
+    ],
+)
+def test_pasted_paper_ids_and_links_are_read_as_ids(text: str, ids: list[str]) -> None:
+    assert paper_references(text) == ids
 
 
 def test_weekday_grammar() -> None:

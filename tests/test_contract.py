@@ -314,6 +314,25 @@ async def test_an_id_arxiv_does_not_have_says_so(
         assert len(upstream.requests) == 1  # a malformed id is never sent
 
 
+@pytest.mark.parametrize("platform", EVERY)
+async def test_a_pasted_id_or_link_shows_that_paper(
+    platform: str, tmp_path: Path, upstream: UpstreamServer
+) -> None:
+    async with harness_for(platform, tmp_path, **on_arxiv(upstream)) as h:
+        text = await h.command(f"https://huggingface.co/papers/{META_RL}")
+        assert f"Paper {META_RL}" in text and "Exploitation Is All You Need" in text
+        assert upstream.requests == []  # a stored paper: no lookup
+        # An unseen one is fetched from arXiv and stored; one arXiv lacks is said beside it.
+        text = await h.command(f"arXiv:1605.08386v1, https://arxiv.org/abs/2401.99999 {META_RL}")
+        assert "Heat-bath random walks" in text and "Exploitation Is All You Need" in text
+        assert "arXiv has no paper 2401.99999" in text
+        assert h.storage.papers.get("1605.08386") is not None
+        assert [r.query["id_list"] for r in upstream.requests] == ["1605.08386", "2401.99999"]
+        assert "arXiv has no paper 2401.99999" in await h.command("2401.99999")
+        # Words beside an id are a search of the words, as typed.
+        assert f"Paper {META_RL}" not in await h.command(f"{META_RL} exploration")
+
+
 @pytest.mark.slow  # waits out the arXiv client's real retries
 @pytest.mark.parametrize("platform", EVERY)
 async def test_arxiv_unreachable_gets_a_clear_reply_and_changes_nothing(

@@ -85,6 +85,11 @@ class PaperLookup(Protocol):
         """Answer /papers arxiv <text>: arXiv's own best matches, live."""
         ...
 
+    async def by_id(self, ids: Sequence[str]) -> SearchReply:
+        """Answer /papers <ids or links>: those papers, the unseen fetched from arXiv and
+        stored; UserError when none could be had."""
+        ...
+
 
 class Bookmarks(Protocol):
     """A member's saved papers."""

@@ -25,7 +25,7 @@ from bot.commands.context import (
     ZoteroLibraries,
 )
 from bot.commands.registry import Invocation, Option, Registry
-from bot.models import canonical_id
+from bot.models import canonical_id, paper_references
 from bot.replies import FileReply, HelpReply, PaperListReply, Reply, SettingsReply, TextReply
 from bot.search import HELP_LINES
 from bot.search import parse as parse_query
@@ -77,7 +77,10 @@ TOPIC = Option("topic", "a topic: words as in a search, e.g. diffusion", rest=Tr
     default=True,
 )
 async def search(ctx: CommandContext, call: Invocation, papers: PaperLookup) -> Reply:
-    return papers.search(call.arg("query"))
+    query = call.arg("query")
+    if ids := paper_references(query):  # pasted ids or links: those papers, not their words
+        return await papers.by_id(ids)
+    return papers.search(query)
 
 
 @command(
@@ -355,8 +358,10 @@ def help_entries(registry: Registry) -> tuple[tuple[str, str], ...]:
 
 
 def paper_id_arg(arg: str) -> str:
-    """The paper id in a command argument (an id, an arXiv or HF URL)."""
+    """The paper id in a command argument (an id, an arXiv, alphaXiv or HF URL)."""
     text = arg.strip().split(" ")[0] if arg.strip() else ""
     if not text:
         raise UserError("Give a paper's arXiv id or link, e.g. /papers save 2401.01234.")
+    if linked := paper_references(text):
+        return linked[0]
     return canonical_id(text.removeprefix("https://huggingface.co/papers/"))

@@ -20,6 +20,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("since:2025-01  since:2025-01-15", "papers from this month or day on"),
     ("year:2025", "papers from this year"),
     ("meta-rl  RLHF  LLM  ViT", "abbreviations also find their spelled-out forms, and back"),
+    ("2401.01234  <arXiv or HF link>", "that paper (one not seen yet is fetched from arXiv)"),
 )
 
 # Common English words that carry no topic: dropped from plain words (phrases keep them).

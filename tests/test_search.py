@@ -215,6 +215,37 @@ def test_learned_pairs_expand_only_a_short_form_typed_like_one(storage: Storage)
         assert found(s, "visual language latent action") == {"1", "2", "3", "4"}
 
 
+def test_a_learned_long_form_holds_the_short_forms_numbers(storage: Storage) -> None:
+    # The letters of GPT-4 are in "a gain of up to 46", but 4 is not 46; OMat24's 24 ends 2024.
+    gain = "Scores rise, a gain of up to 46 (GPT-4) points, on every task."
+    materials = "We release Open Materials 2024 (OMat24), a dataset of crystals."
+    with nullcontext(storage) as s:
+        s.papers.upsert(
+            [
+                _paper("1", "Scaling judges", gain),
+                _paper("2", "Judging at scale", gain),
+                _paper("3", "Crystals", materials),
+                _paper("4", "More crystals", materials),
+                _paper("5", "A dataset", "Open Materials 2024 holds many crystals."),
+            ],
+            NOW,
+        )
+        assert "gain" not in s.search.search("GPT-4", now=NOW).note
+        assert found(s, "gain of up to 46") == {"1", "2"}
+        assert "OMat24 = open material 2024" in s.search.search("OMat24", now=NOW).note
+        assert found(s, "OMat24") == {"3", "4", "5"}
+
+
+def test_a_pair_learned_before_the_numbers_were_checked_is_not_used(tmp_path: Path) -> None:
+    with open_storage(tmp_path / "papers.db") as s:
+        s.papers.upsert([_paper("1", "Judges", "A gain of up to 46 points.")], NOW)
+        s.search.db["search_abbreviations"].insert(
+            {"short": "gpt4", "long": "gain of up to 46", "spelling": "gpt 4", "papers": 3}
+        )
+        assert found(s, "GPT-4") == set()
+        assert "gain" not in s.search.search("GPT-4", now=NOW).note
+
+
 def test_a_short_form_the_user_did_not_type_is_not_taken_for_a_surname(storage: Storage) -> None:
     definition = "Machine unlearning (MU) removes what a model learned from some of its data."
     grasp = Paper("4", "Grasping", "A robot grasps.", ("Yao Mu",), published=date(2025, 1, 1))

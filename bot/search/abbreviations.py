@@ -69,6 +69,7 @@ MAX_LONG_TOKENS = 8
 # "(SHORT)" where SHORT starts with a letter; the long form is looked for in the words before it.
 _PARENTHESIS = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9-]{1,11})\s*[),;]")
 _LOOKBEHIND_CHARS = 160
+_NUMBER = re.compile(r"\d+")
 
 
 def short_key(text: str) -> str:
@@ -123,10 +124,19 @@ def definitions(text: str) -> list[tuple[str, str, str]]:
         if long is None:
             continue
         long_tokens = tokens(long)
-        if not 2 <= len(long_tokens) <= MAX_LONG_TOKENS:
+        if not 2 <= len(long_tokens) <= MAX_LONG_TOKENS or not numbers_agree(short, long):
             continue
         found.append((short_key(short), long_key(long_tokens), spelling(short)))
     return found
+
+
+def numbers_agree(short: str, long: str) -> bool:
+    """Whether a long form's numbers can stand for the short form's: each number in the short
+    form ends one of the long form's ("OMat24": Open Materials 2024), unless the long form has
+    none ("T2I": text-to-image). The letters of "GPT-4" are in "a gain of up to 46", but 4 is
+    not 46."""
+    numbers = _NUMBER.findall(long)
+    return not numbers or all(any(n.endswith(d) for n in numbers) for d in _NUMBER.findall(short))
 
 
 def _long_form(short: str, before: str) -> str | None:

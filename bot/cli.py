@@ -27,13 +27,14 @@ from adapters import PLATFORMS
 from adapters.terminal import TerminalAdapter, render, render_status, terminal_channel
 from bot import __version__
 from bot.app import App, open_app, serve
-from bot.commands import CommandContext
+from bot.commands import CommandContext, Invocation
 from bot.commands.registry import PREFIX
 from bot.config import ConfigError, Settings, load_settings
 from bot.health import snapshot
 from bot.ingest import fetch_sources, ingest_files
+from bot.models import paper_references
 from bot.ports import Clock, utcnow
-from bot.replies import TextReply
+from bot.replies import SearchReply, TextReply
 from bot.search import semantic
 from bot.sources import SourceError, sample_files
 from bot.storage import NO_PGVECTOR, Storage, copy_to_postgres
@@ -323,11 +324,19 @@ def search_command(
     ] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Search every paper the bot has seen."""
+    """Search every paper the bot has seen; arXiv ids or links show those papers."""
     settings = _state(ctx).settings
+    text = " ".join(query)
     with _open(settings) as opened:
         _ensure_sample(opened.storage)
-        reply = opened.storage.search.search(" ".join(query), limit=limit, now=utcnow())
+        if paper_references(text):  # as /papers does: an unseen paper is fetched from arXiv
+            asked = Invocation("search", {"query": text})
+            said = asyncio.run(opened.bot.answer(asked, CommandContext(terminal_channel(), "")))
+            if not isinstance(said, SearchReply):
+                _fail(said.text if isinstance(said, TextReply) else f"no paper for {text}")
+            reply = said
+        else:
+            reply = opened.storage.search.search(text, limit=limit, now=utcnow())
     if as_json:
         items = [hit.as_dict() for hit in reply.hits]
         out.print_json(json.dumps(items, ensure_ascii=False))

@@ -101,6 +101,21 @@ async def test_search_json_and_hostile_queries(tmp_path: Path) -> None:
         assert isinstance(json.loads(out), list)
 
 
+async def test_search_by_id_or_link_shows_that_paper(tmp_path: Path) -> None:
+    code, out, err = await run(
+        tmp_path, "search", "https://huggingface.co/papers/2508.01287", "--json"
+    )
+    assert code == 0, err
+    assert [hit["id"] for hit in json.loads(out)] == ["2508.01287"]
+    async with UpstreamServer() as upstream:  # an unseen one is fetched from arXiv
+        env = offline_env(tmp_path, ARXIV_API_URL=upstream.arxiv_api_url)
+        code, out, err = await run(tmp_path, "search", "arXiv:1605.08386v1", env=env)
+        assert code == 0, err
+        assert "Heat-bath random walks" in out
+        code, out, err = await run(tmp_path, "search", "2401.99999", env=env)
+        assert code != 0 and "arXiv has no paper 2401.99999" in err
+
+
 async def test_chat_reads_commands_from_stdin(tmp_path: Path) -> None:
     script = "/papers meta-rl\n/papers save 2508.01287\n/papers saved\n/papers export\n"
     code, out, err = await run(tmp_path, "chat", stdin=script)

@@ -113,19 +113,19 @@ class PaperFinder:
         from arXiv and stored, with a note for any that could not be had; UserError when none
         could."""
         found: list[Paper] = []
-        missing: list[str] = []
+        notes: list[str] = []  # the ids that could not be had, and any left out
         for paper_id in ids[: self.limit]:
             try:
                 found.append(await self.fetch(paper_id, f"I have not seen {paper_id} yet"))
             except UserError as exc:
-                missing.append(str(exc))
+                notes.append(str(exc))
         if not found:
-            raise UserError(" ".join(missing))
+            raise UserError(" ".join(notes))
         if len(ids) > self.limit:
-            missing.append(f"Showing the first {self.limit} of {len(ids)} papers.")
+            notes.append(f"Showing the first {self.limit} of {len(ids)} papers.")
         hits = tuple(SearchHit(paper, 0.0) for paper in found)
         heading = f"{'Paper' if len(found) == 1 else 'Papers'} {', '.join(p.id for p in found)}"
-        return SearchReply(" ".join(ids), hits, note=" ".join(missing), heading=heading)
+        return SearchReply(" ".join(ids), hits, note=" ".join(notes), heading=heading)
 
     async def search_arxiv(self, text: str) -> SearchReply:
         """Answer /papers arxiv <text>: arXiv's own best matches, live."""

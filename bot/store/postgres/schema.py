@@ -333,6 +333,33 @@ def _v10_paper_vectors(conn: psycopg.Connection) -> None:
         log.info("no vectors table for search by meaning: %s", reason)
 
 
+# ASCII punctuation, each put out of the way as a space before PostgreSQL's parser reads the
+# text (see V11_WORDS_AS_SEARCHED). The quote is doubled for the SQL string literal.
+_PUNCTUATION = "!\"#$%&''()*+,-./:;<=>?@[\\]^_`{|}~"
+V11_WORDS_AS_SEARCHED = f"""
+-- The words of the search vector are those a query is made of (bot/search/grammar.tokens, as
+-- SQLite's unicode61 tokenizer splits text): runs of letters and digits. PostgreSQL's own
+-- parser read "GPT-4" as 'gpt' and '-4' (a signed number) and "Qwen2.5-VL" as one word, so
+-- neither "GPT-4" nor "Qwen2.5-VL" typed found them. ASCII punctuation becomes a space first.
+SET LOCAL maintenance_work_mem = '256MB';
+ALTER TABLE papers DROP COLUMN search;
+ALTER TABLE papers ADD COLUMN search tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('papers', translate(title, '{_PUNCTUATION}', '{" " * 32}')), 'A')
+    || setweight(jsonb_to_tsvector('papers', authors, '["string"]'), 'B')
+    || setweight(to_tsvector('papers', translate(abstract, '{_PUNCTUATION}', '{" " * 32}')), 'C')
+    || setweight(jsonb_to_tsvector('papers', keywords, '["string"]'), 'C')
+) STORED, ALTER COLUMN search SET STORAGE MAIN;
+CREATE INDEX papers_search ON papers USING gin (search);
+DELETE FROM search_words;
+INSERT INTO search_words (word, papers)
+    SELECT word, ndoc FROM ts_stat('SELECT search FROM papers') ORDER BY word;
+"""
+
+
+def _v11_words_as_searched(conn: psycopg.Connection) -> None:
+    conn.execute(V11_WORDS_AS_SEARCHED)
+
+
 MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v1_initial,
     _v2_event_pruning,
@@ -344,6 +371,7 @@ MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v8_stemmed_words,
     _v9_search_in_row,
     _v10_paper_vectors,
+    _v11_words_as_searched,
 ]
 
 

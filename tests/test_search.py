@@ -19,7 +19,9 @@ from bot.search import HELP_LINES, FtsSearch, engine, fts, parse, ranking, stems
 from bot.sources import sample_files
 from bot.storage import Storage, open_storage
 from bot.store import SqliteStore, paper_to_row
+from bot.store.postgres import schema as pg_schema
 from tests.conftest import STORAGE_BACKENDS, storage_target
+from tests.postgres_server import PostgresServer
 
 NOW = datetime(2026, 8, 22, 12, 0, tzinfo=UTC)
 
@@ -566,6 +568,79 @@ def test_a_compound_typed_joined_or_apart_matches_the_way_papers_write_it(
         assert {h.paper.id for h in reply.hits[:5]} == {p.id for p in joined}
         assert "Showing results" not in reply.note  # another spelling, not a correction
         assert found(s, "sqltext") == set()  # no paper writes "sql text"
+
+
+def test_a_name_typed_with_its_number_matches_it_written_apart(storage: Storage) -> None:
+    with nullcontext(storage) as s:
+        gpt = [_paper(f"g{i}", f"Evaluating GPT-4 on task {i}") for i in range(6)]
+        pi = [
+            _paper("p1", "A flow policy for robots", "We compare with π_0 and π_{0.5}."),
+            _paper("p2", "Generalist manipulation", "Our π_0-like model learns from play."),
+            _paper("p3", "A benchmark of π", "π is estimated by sampling."),
+        ]
+        o = [_paper(f"o{i}", f"Chain of thought in O 3 steps, part {i}") for i in range(6)]
+        s.papers.upsert([*gpt, _paper("j", "GPT4 as a judge"), *pi, *o], NOW)
+        assert found(s, "gpt4") == {p.id for p in gpt} | {"j"}  # "GPT-4" and "GPT4"
+        assert found(s, "π0") == {"p1", "p2"}  # no paper writes "π0" joined
+        reply = s.search.search("π0", now=NOW)
+        assert set(ids(reply)[:2]) == {"p1", "p2"} and not reply.note  # partial matches next
+        assert found(s, "o3") == set()  # one Latin letter and a number: a name of its own
+
+
+def test_postgresql_databases_of_an_older_schema_find_versions_and_hyphenated_numbers(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = postgres_server.new_database()
+    papers = [
+        _paper("g", "Is GPT-4 a good judge?"),
+        _paper("q", "Qwen2.5-VL technical report"),
+        _paper("l", "Scaling Llama-3 to long context"),
+    ]
+    words = "SELECT word FROM search_words WHERE word IN ('4', '-4', 'qwen2.5-vl')"
+    newest = pg_schema.MIGRATIONS
+    monkeypatch.setattr(pg_schema, "MIGRATIONS", newest[:10])  # as it was before version 11
+    with open_storage(url) as old:
+        old.papers.upsert(papers, NOW)
+        assert {r["word"] for r in old.search.db.rows(words)} == {"-4", "qwen2.5-vl"}
+    monkeypatch.setattr(pg_schema, "MIGRATIONS", newest)
+    with open_storage(url) as s:
+        assert {r["word"] for r in s.search.db.rows(words)} == {"4"}  # counted again
+        for typed, pid in [("GPT-4", "g"), ("Qwen2.5-VL", "q"), ("llama 3", "l"), ("gpt4", "g")]:
+            assert ids(s.search.search(typed, now=NOW))[:1] == [pid], typed
+
+
+def test_british_and_american_spellings_find_each_other(storage: Storage) -> None:
+    with nullcontext(storage) as s:
+        american = [
+            _paper(f"a{i}", f"Length generalization of transformers, part {i}") for i in range(4)
+        ]
+        british = [
+            _paper("b1", "Length generalisation through recurrence"),
+            _paper("b2", "Tokenisation-free language models", "A tokeniser is not needed."),
+        ]
+        generation = [
+            _paper(f"g{i}", f"Text generation at length {i}", "Generated text, generative models.")
+            for i in range(12)
+        ]
+        others = [
+            _paper("t1", "Tokenization matters for arithmetic"),
+            _paper("t2", "Tokenization in code models"),
+            _paper("e1", "Domain expertise in agents"),
+            _paper("e2", "Expertise and skill in LLM agents"),
+            _paper("x1", "Mixture of experts at scale"),
+            _paper("x2", "Routing experts"),
+        ]
+        s.papers.upsert([*american, *british, *generation, *others], NOW)
+        spelt_both_ways = {p.id for p in american} | {"b1"}
+        for typed in ("length generalisation", "length generalization"):
+            reply = s.search.search(typed, now=NOW)
+            assert set(ids(reply)[:5]) == spelt_both_ways, typed  # before the papers on length
+            assert not reply.note  # another spelling, not a correction
+        # A word only one paper spells so is not taken for a typo ("tokenication").
+        assert found(s, "tokenisation") == {"b2", "t1", "t2"}
+        assert found(s, "tokenization") == {"b2", "t1", "t2"}
+        # "expertise" has no American spelling: "expertize" would stem to "expert".
+        assert found(s, "expertise") == {"e1", "e2"}
 
 
 def test_a_word_whose_stem_other_words_share_matches_the_papers_that_write_it(

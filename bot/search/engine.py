@@ -589,7 +589,7 @@ def _newest_typed(
 
 
 def _expression(db: Database, query: Query, speller: Speller) -> Expression:
-    other = speller.compounds([tokens(w) for w in query.words])
+    query, other = speller.other_spellings(query)
     return expand(query, lambda shorts, longs: index.abbreviation_pairs(db, shorts, longs), other)
 
 

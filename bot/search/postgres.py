@@ -214,8 +214,7 @@ class PgSearch:
         return SearchReply(query=query.text, hits=hits, note=join(*notes)), query, len(full)
 
     def _expression(self, query: Query) -> Expression:
-        words = [tokens(w) for w in query.words]
-        other = spelling.compounds(words, self._counted, self._written)
+        query, other = spelling.other_spellings(query, self._counted, self._written)
         return expand(query, self._abbreviation_pairs, other)
 
     def _abbreviation_pairs(

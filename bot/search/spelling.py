@@ -20,13 +20,14 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from itertools import pairwise
 
 from sqlite_utils import Database
 
 from bot.search.expansion import MAX_JOINED_CHARS
 from bot.search.fts import capped_count, vocabulary
-from bot.search.grammar import FILLER, STOPWORDS
+from bot.search.grammar import FILLER, STOPWORDS, Query, tokens
 
 MIN_LENGTH = 4  # shorter words have too many one-edit neighbours to guess from
 MIN_STEM = 3  # a correction's stem has at least this many letters
@@ -43,6 +44,7 @@ COUNT_CAP = 2000  # papers counted per word: enough to compare
 WRITTEN_PAPERS = 20  # papers read for how a stem's words are written
 WRITTEN_STEMS = 3  # stems read, commonest first, for a variant their papers write
 _LETTERS = string.ascii_lowercase
+_NAMED_NUMBER = re.compile(r"([^\W\d_]+)(\d+)")  # "gpt4": gpt, 4
 EVERYDAY = STOPWORDS | FILLER  # English words, never typos however few papers use them
 # (stem, papers holding it) of each word, by the index's stemmer; leaves out words it has none for
 Counted = Callable[[list[str]], dict[str, tuple[str, int]]]
@@ -59,16 +61,18 @@ def corrections(
     written: Written,
 ) -> dict[str, str]:
     """{typed word: correction} for the words that look misspelt: in at most RARE papers, not a
-    name (`a_name`: some paper's author list holds it) nor an everyday word. The correction is
-    a one-edit variant in at least MIN_PAPERS and MIN_RATIO times the typed word's papers,
-    leaving out variants whose stem is in `stop_stems` (the stop words' stems) or shorter than
-    MIN_STEM, the most papers first, written as its papers write it (see _best); else two
-    common words run together (see split)."""
+    name (`a_name`: some paper's author list holds it), an everyday word nor a British or
+    American spelling (see respellings). The correction is a one-edit variant in at least
+    MIN_PAPERS and MIN_RATIO times the typed word's papers, leaving out variants whose stem is
+    in `stop_stems` (the stop words' stems) or shorter than MIN_STEM, the most papers first,
+    written as its papers write it (see _best); else two common words run together (see
+    split)."""
     suspects = [
         w
         for w in dict.fromkeys(words)
         if len(w) >= MIN_LENGTH and w.isalpha() and w not in EVERYDAY
     ]
+    suspects = [w for w in suspects if w not in respellings(suspects, counted, written)]
     if not suspects:
         return {}
     counts = {word: n for word, (_, n) in counted(suspects).items()}
@@ -141,6 +145,7 @@ def compounds(
       to, 3d), "text2sql" -> (text, to, sql). Each part is a word (not a stop word) in at least
       MIN_PAPERS papers and SPACED_RATIO times the joined word's papers; of the splits, the one
       whose rarer part is the most common; and some paper writes the parts side by side.
+      A name and its number ("gpt4", "π0") need no MIN_PAPERS: they are no guess at words.
     - Two words typed apart that at least MIN_PAPERS papers write joined get the joined word,
       keyed by the two: "multi agent" -> (multiagent,).
 
@@ -158,17 +163,94 @@ def compounds(
     for word, options in splits.items():
         best = max(options, key=lambda o: min(papers.get(o[0], 0), papers.get(o[-1], 0)))
         fewest = min(papers.get(best[0], 0), papers.get(best[-1], 0))
-        enough = max(MIN_PAPERS, SPACED_RATIO * papers.get(word, 0))
+        # A name and its number are words of their own: papers writing them apart suffice.
+        least = 1 if _NAMED_NUMBER.fullmatch(word) else MIN_PAPERS
+        enough = max(least, SPACED_RATIO * papers.get(word, 0))
         if fewest >= enough and written(" ".join(best)):
             found[word] = best
     found |= {p: (j,) for p, j in pairs.items() if papers.get(j, 0) >= MIN_PAPERS}
     return found
 
 
+# The British and American endings of one word ("optimisation", "optimization"), longest first
+# within each family. An ending that derives from a verb in -ise or -yse ("normalisation",
+# "tokeniser") is that verb's, so its other spelling is the same word; a bare "-ise" may not
+# be a verb's ("expertise": no "expertize"), so papers must be seen to write the other.
+_DERIVED = (
+    *(("isations", "izations"), ("isation", "ization"), ("isers", "izers"), ("iser", "izer")),
+    *(("ising", "izing"), ("ised", "ized"), ("ysing", "yzing"), ("ysed", "yzed")),
+)
+_RESPELT = (
+    *_DERIVED,
+    *(("ises", "izes"), ("ise", "ize"), ("yses", "yzes"), ("yse", "yze")),
+    *(("ours", "ors"), ("our", "or"), ("ogues", "ogs"), ("ogue", "og")),
+    *(("tres", "ters"), ("tre", "ter"), ("ences", "enses"), ("ence", "ense")),
+)
+MIN_RESPELT = 6  # letters: "four" is not "for"
+
+
+def respellings(
+    words: Sequence[str], counted: Counted, written: Written
+) -> dict[str, tuple[str, str]]:
+    """{typed word: (its spelling that more papers hold, the other)} for the typed words that
+    papers also spell the other way, British or American ("optimisation", "optimization";
+    "behavior", "behaviour"; "dialog", "dialogue"): the other spelling is a different stem
+    that some paper holds, and (but for a derived ending, see _DERIVED) some of its papers
+    write it as such."""
+    options: dict[str, str] = {}
+    for word in dict.fromkeys(words):
+        if len(word) < MIN_RESPELT or not word.isalpha() or word in EVERYDAY:
+            continue
+        for british, american in _RESPELT:
+            ending, other = (british, american) if word.endswith(british) else (american, british)
+            if word.endswith(ending):
+                options[word] = word[: -len(ending)] + other
+                break
+    if not options:
+        return {}
+    counts = counted(sorted({*options, *options.values()}))
+    found: dict[str, tuple[str, str]] = {}
+    for word, other in options.items():
+        stem, papers = counts.get(word, ("", 0))
+        other_stem, other_papers = counts.get(other, ("", 0))
+        if not other_papers or other_stem == stem:
+            continue
+        derived = any(word.endswith(e) or other.endswith(e) for pair in _DERIVED for e in pair)
+        if not derived and not re.search(rf"\b{other}\b", written(other)):
+            continue
+        found[word] = (other, word) if other_papers > papers else (word, other)
+    return found
+
+
+def other_spellings(
+    query: Query, counted: Counted, written: Written
+) -> tuple[Query, dict[str, tuple[str, ...]]]:
+    """The query with each word papers spell both the British and the American way in the
+    spelling more of them hold, so that is the word searched (and checked for its stem, see
+    stems), and the other spelling of such words and of compounds (see respellings and
+    compounds), for expansion.expand: either spelling matches, and neither is a correction."""
+    typed = [tokens(w) for w in query.words]
+    spelt = respellings([t[0] for t in typed if len(t) == 1], counted, written)
+    if spelt:
+        words = [
+            spelt[t[0]][0] if len(t) == 1 and t[0] in spelt else w
+            for w, t in zip(query.words, typed, strict=True)
+        ]
+        query = replace(query, words=tuple(words))
+        typed = [tokens(w) for w in query.words]
+    other = compounds(typed, counted, written)
+    return query, other | {usual: (rarer,) for usual, rarer in spelt.values()}
+
+
 def _splits(word: str) -> list[tuple[str, ...]]:
     """The ways a typed word could be a compound run together: two parts of three letters or
     more, or two around a connective read as "to"; none whose first or last part is a stop
-    word (see compounds)."""
+    word (see compounds). A name and its number ("gpt4", "llama3", "π0") splits between the
+    two, as papers write "GPT-4", "Llama 3" and "π_0"; the name has two letters or more, or
+    one that is not Latin ("π"): a Latin one ("o3", "t5") is not a name of its own."""
+    if named := _NAMED_NUMBER.fullmatch(word):
+        name = named[1]
+        return [(name, named[2])] if len(name) > 1 or not name.isascii() else []
     if not 6 <= len(word) <= MAX_JOINED_CHARS or not word.isalnum() or word.isdigit():
         return []  # no compound, or one FTS5 keeps whole anyway
     if word in EVERYDAY:
@@ -210,9 +292,10 @@ class Speller:
             self._stop_stems = frozenset(self._stems(sorted(STOPWORDS)).values())
         return corrections(words, self.counted, self._a_name, self._stop_stems, self.written)
 
-    def compounds(self, words: Sequence[tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-        """The other spelling of compounds typed joined or apart (see compounds)."""
-        return compounds(words, self.counted, self.written)
+    def other_spellings(self, query: Query) -> tuple[Query, dict[str, tuple[str, ...]]]:
+        """The query in the spelling most papers use, and the other spellings of its words
+        (see other_spellings)."""
+        return other_spellings(query, self.counted, self.written)
 
     def written(self, words: str) -> str:
         """The titles and abstracts, lower-cased, of the newest WRITTEN_PAPERS papers holding

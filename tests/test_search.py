@@ -314,6 +314,21 @@ def test_author_filter(store: Storage) -> None:
     assert all(any("chen" in a.lower() for a in h.paper.authors) for h in hits)
 
 
+def test_title_filter_matches_the_title_alone(store: Storage) -> None:
+    every = found(store, "reasoning")
+    titled = found(store, "title:reasoning")
+    assert titled and titled < every
+    papers = store.papers.get_many(sorted(every))
+    assert titled == {pid for pid, p in papers.items() if "reason" in p.title.lower()}
+    hits = store.search.search('ti:"reinforcement learning" survey', now=NOW).hits
+    assert hits[0].paper.title == "Reinforcement Learning in Vision: A Survey"
+    assert all("reinforcement learning" in h.paper.title.lower() for h in hits)
+    # arXiv's au: is author:, and a title: with nothing after it says what it needs
+    assert ids(store.search.search('au:"Luoxin Chen"', now=NOW)) == ["2507.23726"]
+    reply = store.search.search("intitle:", now=NOW)
+    assert not reply.hits and "intitle: needs words" in reply.note
+
+
 def test_since_and_year(store: Storage) -> None:
     since = store.search.search("diffusion since:2026-08", limit=50, now=NOW).hits
     assert since
@@ -436,7 +451,7 @@ def test_match_ids(store: Storage) -> None:
 
 def test_help_lines_document_the_grammar() -> None:
     syntax = " ".join(s for s, _ in HELP_LINES)
-    for part in ('"exact phrase"', "-word", "author:", "since:", "year:"):
+    for part in ('"exact phrase"', "-word", "author:", "title:", "since:", "year:"):
         assert part in syntax
     assert all(meaning for _, meaning in HELP_LINES)
 

@@ -82,11 +82,11 @@ def with_meaning(
 ) -> SearchReply:
     """The word matches fused with the papers closest in meaning to the query as the search
     understood it (typos corrected; see semantic.fuse); `papers` gives those the words did not
-    find, by rowid. Left as they are for queries with author, date or exclusion filters, which
-    meaning cannot honour, for a query naming an author, whose papers share no meaning, and for
-    a short query whose words found plenty (`every_term`: how many papers hold every term; see
-    keeps_words)."""
-    if query.authors or query.excluded or query.since or query.until:
+    find, by rowid. Left as they are for queries with author, title, date or exclusion
+    filters, which meaning cannot honour, for a query naming an author, whose papers share no
+    meaning, and for a short query whose words found plenty (`every_term`: how many papers
+    hold every term; see keeps_words)."""
+    if query.authors or query.titled or query.excluded or query.since or query.until:
         return reply
     typed = [t for w in query.words for t in tokens(w)]
     if keeps_words(query, every_term) or names_an_author(typed, [h.paper for h in reply.hits]):

@@ -41,11 +41,14 @@ class Term:
     expanded: bool = False  # True when abbreviation forms were added
     typed_forms: tuple[tuple[str, ...], ...] = ()  # of `forms`, those of the words as typed
     quoted: bool = False  # a "quoted phrase": required even when a query is relaxed
+    in_title: bool = False  # title:word, title:"phrase": matched in the title alone (quoted too)
 
     def fts(self, in_titles: bool = False) -> str:
         """The FTS5 expression: any of the forms, a word the user did not type matched outside
         the author list (see not_typed); `in_titles` for the index of titles alone, which has
         no other column."""
+        if self.in_title:
+            return phrase(self.forms[0]) if in_titles else f"title : {phrase(self.forms[0])}"
         parts = [
             f"{OUTSIDE_AUTHORS} : {phrase(f)}" if not in_titles and self.not_typed(f) else phrase(f)
             for f in self.forms
@@ -72,6 +75,8 @@ class Term:
 
     def typed_fts(self) -> str:
         """The FTS5 expression of the words as typed, without the expansion's other forms."""
+        if self.in_title:
+            return self.fts()
         forms = self.typed_forms or self.forms
         parts = [phrase(f) for f in forms]
         return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
@@ -190,6 +195,7 @@ def expand(
         terms.append(term)
         i += used
     terms += [Term(" ".join(p), (p,), quoted=True) for p in query.phrases]
+    terms += [Term(" ".join(t), (t,), quoted=True, in_title=True) for t in query.titled]
     typed = tuple(t for _, toks in words for t in toks)
     asked = tuple(t for w in query.asked for t in tokens(w))
     return Expression(tuple(terms), query.authors, query.excluded, typed, asked)

@@ -17,6 +17,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ('"exact phrase"', "match the words in this order"),
     ('-word  -"a phrase"', "exclude papers with this word or phrase"),
     ('author:name  author:"Full Name"', "papers by this author"),
+    ('title:word  title:"a phrase"', "papers with this word or phrase in their title"),
     ("since:2025-01  since:2025-01-15", "papers from this month or day on"),
     ("year:2025", "papers from this year"),
     ("meta-rl  RLHF  LLM  ViT", "abbreviations also find their spelled-out forms, and back"),
@@ -78,7 +79,9 @@ _REQUEST = _ASKING | _REQUESTED | _TRAILING  # words with no topic
 _CLAUSE_END = tuple(",;?!.")
 
 _TOKEN = re.compile(r"[^\W_]+")
-_FIELDS = "author|authors|by|since|year"
+# author: and title:, with the names arXiv (au:, ti:) and Google Scholar (intitle:) give them
+_FIELDS = "author|authors|by|au|title|ti|intitle|since|year"
+_TITLE_FIELDS = ("title", "ti", "intitle")
 _CLAUSE = re.compile(
     rf"""(?P<bare>{_FIELDS})\s*:\s*$
         |(?P<neg>-)?
@@ -101,6 +104,7 @@ class Query:
     asked: tuple[str, ...] = ()
     phrases: tuple[tuple[str, ...], ...] = ()  # tokens of each "quoted phrase"
     excluded: tuple[tuple[str, ...], ...] = ()  # tokens of each -word / -"phrase"
+    titled: tuple[tuple[str, ...], ...] = ()  # tokens of each title:word / title:"phrase"
     authors: tuple[tuple[str, ...], ...] = ()
     since: date | None = None
     until: date | None = None
@@ -110,7 +114,7 @@ class Query:
     def has_positive(self) -> bool:
         """True when something must match (a bare exclusion or date cannot drive a search)."""
         content = any(t not in STOPWORDS for w in self.words for t in tokens(w))
-        return bool(content or self.phrases or self.authors)
+        return bool(content or self.phrases or self.authors or self.titled)
 
 
 def tokens(text: str) -> tuple[str, ...]:
@@ -132,6 +136,7 @@ def parse(text: str) -> Query:
     phrases: list[tuple[str, ...]] = []
     excluded: list[tuple[str, ...]] = []
     authors: list[tuple[str, ...]] = []
+    titled: list[tuple[str, ...]] = []
     problems: list[str] = []
     since: date | None = None
     until: date | None = None
@@ -157,7 +162,9 @@ def parse(text: str) -> Query:
             if name:
                 problems.append(_needs(name))
             continue
-        if name:
+        if name in _TITLE_FIELDS and not neg:
+            titled.append(toks)
+        elif name and not neg:
             authors.append(toks)
         elif neg:
             excluded.append(toks)
@@ -166,13 +173,14 @@ def parse(text: str) -> Query:
         else:
             words.append(raw)
     typed = [w.strip(_EDGES) or w for w in words]
-    topical = topic(words, not (phrases or authors))
+    topical = topic(words, not (phrases or authors or titled))
     return Query(
         text=cleaned,
         words=tuple(topical[:MAX_TERMS]),
         asked=tuple(typed[:MAX_TERMS]) if topical != typed else (),
         phrases=tuple(phrases[:MAX_TERMS]),
         excluded=tuple(excluded[:MAX_TERMS]),
+        titled=tuple(titled[:MAX_TERMS]),
         authors=tuple(authors[:4]),
         since=since,
         until=until,
@@ -264,6 +272,8 @@ def _needs(field: str) -> str:
         return "since: needs a date (try since:2025-01)."
     if field == "year":
         return "year: needs a year (try year:2025)."
+    if field in _TITLE_FIELDS:
+        return f'{field}: needs words (try {field}:diffusion or {field}:"world model").'
     return f'{field}: needs a name (try {field}:Levine or {field}:"Sergey Levine").'
 
 

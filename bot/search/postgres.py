@@ -579,7 +579,12 @@ def _form(toks: Sequence[str], outside_authors: bool = False) -> Fragment:
 
 
 def _term(term: Term, typed: bool = False) -> Fragment:
-    """Any of a term's forms: exact phrases, and spelled-out forms with all their words."""
+    """Any of a term's forms: exact phrases, and spelled-out forms with all their words; a
+    title:phrase's words in the title (weight A), side by side. Each is a run of letters and
+    digits, so it reaches to_tsquery as one word."""
+    if term.in_title:
+        words = " <-> ".join(f"{t}:A" for t in term.forms[0])
+        return ("to_tsquery('papers', %s)", [words])
     forms = [_form(f) for f in (term.typed_forms or term.forms)] if typed else []
     if not typed:
         forms = [_form(f, term.not_typed(f)) for f in term.forms]

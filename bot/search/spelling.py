@@ -72,14 +72,15 @@ def corrections(
         for w in dict.fromkeys(words)
         if len(w) >= MIN_LENGTH and w.isalpha() and w not in EVERYDAY
     ]
-    suspects = [w for w in suspects if w not in respellings(suspects, counted, written)]
     if not suspects:
         return {}
     counts = {word: n for word, (_, n) in counted(suspects).items()}
+    rare = [w for w in suspects if counts.get(w, 0) <= RARE]
+    spelt = respellings(rare, counted, written) if rare else {}
     found: dict[str, str] = {}
-    for word in suspects:
+    for word in rare:
         typed = counts.get(word, 0)
-        if typed > RARE or (typed and a_name(word)):
+        if word in spelt or (typed and a_name(word)):
             continue
         enough = max(MIN_PAPERS, MIN_RATIO * typed)
         papers: dict[str, int] = {}

@@ -16,6 +16,7 @@ from bot.ingest import ingest_files
 from bot.models import Paper
 from bot.replies import SearchReply
 from bot.search import HELP_LINES, FtsSearch, engine, fts, parse, ranking, stems
+from bot.search.grammar import tokens
 from bot.sources import sample_files
 from bot.storage import Storage, open_storage
 from bot.store import SqliteStore, paper_to_row
@@ -320,6 +321,9 @@ def test_title_filter_matches_the_title_alone(store: Storage) -> None:
     assert titled and titled < every
     papers = store.papers.get_many(sorted(every))
     assert titled == {pid for pid, p in papers.items() if "reason" in p.title.lower()}
+    with_llm = store.papers.get_many(sorted(found(store, "LLM")))
+    in_title = {pid for pid, p in with_llm.items() if {"llm", "llms"} & set(tokens(p.title))}
+    assert found(store, "title:LLM") == in_title and len(in_title) >= 3  # "LLMs" too
     hits = store.search.search('ti:"reinforcement learning" survey', now=NOW).hits
     assert hits[0].paper.title == "Reinforcement Learning in Vision: A Survey"
     assert all("reinforcement learning" in h.paper.title.lower() for h in hits)

@@ -381,9 +381,9 @@ class PgSearch:
         titled: Fragment = ("false", [])
         as_typed: Fragment = ("false", [])
         if expression.terms:
-            # labelled as in the papers' tsvector: a word matched outside the authors is in it
+            # the title's part of the papers' tsvector (label A), read as the search reads it
             every = _combine([_term(t) for t in expression.terms], "&&")
-            titled = _prefixed("setweight(to_tsvector('papers', p.title), 'A') @@ ", every)
+            titled = _prefixed("ts_filter(p.search, '{a}') @@ ", every)
         if engine.typed_bonus(expression):
             typed = _combine([_term(t, typed=True) for t in expression.terms], "&&")
             as_typed = _prefixed("p.search @@ ", typed)
@@ -563,31 +563,31 @@ def _batches(cursor: psycopg.Cursor[Any], size: int) -> Iterable[list[Any]]:
 # -- from parsed queries to tsqueries -------------------------------------------------------
 
 
-def _form(toks: Sequence[str], outside_authors: bool = False) -> Fragment:
+def _form(toks: Sequence[str], labels: str = "") -> Fragment:
     """A phrase of tokens. PostgreSQL's English stemmer leaves a plural without a vowel as it is
     ("llms"), where SQLite's porter makes it "llm": such a word also matches its plural, or
-    singular, so "LLM" finds "LLMs" on both stores. With `outside_authors`, a single word is
-    matched in the title, abstract and keywords only (weights A and C; Term.not_typed): it is a
-    run of letters and digits, so it reaches to_tsquery as one word."""
+    singular, so "LLM" finds "LLMs" on both stores. With `labels`, its words are matched only
+    in the parts of the papers' tsvector so labelled (A: the title; NOT_AUTHORS; see
+    Term.not_typed and Term.in_title): each is a run of letters and digits, so it reaches
+    to_tsquery as one word."""
     words = [" ".join(toks)]
     if len(toks) == 1 and not set(toks[0][:-1]) & set("aeiouy0123456789"):
         word = toks[0]
         words += [word[:-1]] if word.endswith("s") and len(word) > 2 else [word + "s"]
-    if outside_authors and len(toks) == 1:
-        return _combine([("to_tsquery('papers', %s)", [f"{w}:{NOT_AUTHORS}"]) for w in words], "||")
+    if labels:
+        phrases = [" <-> ".join(f"{t}:{labels}" for t in w.split()) for w in words]
+        return _combine([("to_tsquery('papers', %s)", [w]) for w in phrases], "||")
     return _combine([("phraseto_tsquery('papers', %s)", [w]) for w in words], "||")
 
 
 def _term(term: Term, typed: bool = False) -> Fragment:
     """Any of a term's forms: exact phrases, and spelled-out forms with all their words; a
-    title:phrase's words in the title (weight A), side by side. Each is a run of letters and
-    digits, so it reaches to_tsquery as one word."""
+    title:phrase's in the title alone."""
     if term.in_title:
-        words = " <-> ".join(f"{t}:A" for t in term.forms[0])
-        return ("to_tsquery('papers', %s)", [words])
+        return _form(term.forms[0], "A")
     forms = [_form(f) for f in (term.typed_forms or term.forms)] if typed else []
     if not typed:
-        forms = [_form(f, term.not_typed(f)) for f in term.forms]
+        forms = [_form(f, NOT_AUTHORS if term.not_typed(f) else "") for f in term.forms]
         forms += [("plainto_tsquery('papers', %s)", [" ".join(f)]) for f in term.near]
     return _combine(forms, "||")
 

@@ -16,6 +16,7 @@ from bot.ingest import ingest_files
 from bot.models import Paper
 from bot.replies import SearchReply
 from bot.search import HELP_LINES, FtsSearch, engine, fts, parse, ranking, stems
+from bot.search.abbreviations import definitions
 from bot.search.grammar import tokens
 from bot.sources import sample_files
 from bot.storage import Storage, open_storage
@@ -247,6 +248,44 @@ def test_a_pair_learned_before_the_numbers_were_checked_is_not_used(tmp_path: Pa
         )
         assert found(s, "GPT-4") == set()
         assert "gain" not in s.search.search("GPT-4", now=NOW).note
+
+
+def test_each_part_of_a_short_form_starts_a_word_of_its_long_form(tmp_path: Path) -> None:
+    # The letters of ARC-AGI are in "artificial general intelligence", but its second A is not
+    # the start of a word there; meta-RL's parts start "meta-reinforcement learning".
+    assert definitions("Towards artificial general intelligence (ARC-AGI) soon.") == []
+    assert definitions("Meta-reinforcement learning (meta-RL) adapts.") == [
+        ("metarl", "meta reinforcement learning", "meta rl")
+    ]
+    assert definitions("Convolutional neural networks (ConvNets) see.") == [
+        ("convnets", "convolutional neural network", "convnets")
+    ]
+    with open_storage(tmp_path / "papers.db") as s:  # a pair learned before the rule
+        s.papers.upsert(
+            [
+                _paper("arc", "Solving ARC-AGI puzzles"),
+                _paper("agi", "Timelines", "When will artificial general intelligence arrive?"),
+                _paper("cnn", "Vision", "A convolutional neural network."),
+            ],
+            NOW,
+        )
+        s.search.db["search_abbreviations"].insert_all(
+            [
+                {
+                    "short": "arcagi",
+                    "long": "artificial general intelligence",
+                    "spelling": "arc agi",
+                },
+                {
+                    "short": "convnets",
+                    "long": "convolutional neural network",
+                    "spelling": "convnets",
+                },
+            ],
+            defaults={"papers": 3},
+        )
+        assert found(s, "ARC-AGI") == {"arc"}
+        assert found(s, "ConvNets") == {"cnn"}  # the plural s went with the long form's stem
 
 
 def test_a_short_form_the_user_did_not_type_is_not_taken_for_a_surname(storage: Storage) -> None:

@@ -139,26 +139,45 @@ def numbers_agree(short: str, long: str) -> bool:
     return not numbers or all(any(n.endswith(d) for n in numbers) for d in _NUMBER.findall(short))
 
 
+def spelled_out(short: str, long: str) -> bool:
+    """Whether a long form spells its short form the way _long_form asks, which pairs learned
+    before it asked for every part's first letter are checked with ("arc agi" is not
+    "artificial general intelligence"). The long form is a long key, whose words lost their
+    plural s (stem), so a short form's last s may be missing from it ("ConvNets")."""
+    return any(_spelling_start(s, long) is not None for s in {short, short.removesuffix("s")} if s)
+
+
 def _long_form(short: str, before: str) -> str | None:
-    """Schwartz & Hearst: the shortest tail of `before` whose letters spell `short` in order."""
+    """Schwartz & Hearst: the shortest tail of `before` whose letters spell `short` in order,
+    each part of `short` ("meta-RL": meta, RL) starting a word, not only its first letter: the
+    letters of "ARC-AGI" are in "artificial general intelligence", but its second A is not the
+    start of a word."""
     words = before.split()
     candidate = " ".join(words[-min(len(words), len(short) + 5, 2 * len(short) + 1) :])
-    s, i = len(short) - 1, len(candidate) - 1
-    while s >= 0:
-        char = short[s].lower()
-        if not char.isalnum():
-            s -= 1
-            continue
-        while i >= 0 and (
-            candidate[i].lower() != char or (s == 0 and i > 0 and candidate[i - 1].isalnum())
-        ):
-            i -= 1
-        if i < 0:
-            return None
-        i -= 1
-        s -= 1
+    i = _spelling_start(short, candidate)
+    if i is None:
+        return None
     start = candidate.rfind(" ", 0, i + 1) + 1
     long = candidate[start:]
     if short_key(long) == short_key(short):
         return None  # "(RL)" right after "RL" defines nothing
     return long
+
+
+def _spelling_start(short: str, text: str) -> int | None:
+    """Where in `text` the letters of `short` start, matched from the end; None if they are not
+    all there, each part's first letter at the start of a word."""
+    s, i = len(short) - 1, len(text) - 1
+    while s >= 0:
+        char = short[s].lower()
+        if not char.isalnum():
+            s -= 1
+            continue
+        opens = s == 0 or not short[s - 1].isalnum()
+        while i >= 0 and (text[i].lower() != char or (opens and i > 0 and text[i - 1].isalnum())):
+            i -= 1
+        if i < 0:
+            return None
+        i -= 1
+        s -= 1
+    return i

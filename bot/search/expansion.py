@@ -10,7 +10,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.models import text_key
-from bot.search.abbreviations import curated_pairs, long_key, numbers_agree, short_key, stem
+from bot.search.abbreviations import (
+    curated_pairs,
+    long_key,
+    numbers_agree,
+    short_key,
+    spelled_out,
+    stem,
+)
 from bot.search.grammar import DESCRIPTION_TERMS, FILLER, STOPWORDS, Query, tokens
 
 # (short keys, long keys) -> (short key, long key, spelling, papers) rows from the corpus.
@@ -178,8 +185,9 @@ def expand(
     description = len(topical) >= DESCRIPTION_TERMS
     spans = _spans(words)
     learned = lookup([s for s, _, _ in spans], [lk for _, lk, _ in spans])
-    # Pairs learned before numbers_agree was checked at learning are checked here too.
-    learned = [pair for pair in learned if numbers_agree(pair[0], pair[1])]
+    # Pairs learned before numbers_agree and spelled_out were checked at learning are checked
+    # here too.
+    learned = [p for p in learned if numbers_agree(p[0], p[1]) and spelled_out(p[2], p[1])]
     pairs = [(s, lk, sp, CURATED_PAPERS) for s, lk, sp in _CURATED] + learned
     terms: list[Term] = []
     i = 0

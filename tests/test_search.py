@@ -527,6 +527,10 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("/papers gaussian splatting", ("gaussian", "splatting")),
         ("recent GRPO papers", ("GRPO",)),
         ("(LLMs), RAG!", ("LLMs", "RAG")),
+        ("follow-up work on DeepSeek-R1", ("DeepSeek-R1",)),
+        ("followups of DPO?", ("DPO",)),
+        ("agents w/ tools", ("agents", "with", "tools")),  # "w/": with, a stop word
+        ("decoding W/O draft models", ("decoding", "without", "draft", "models")),
         # a topic that holds such words is left whole
         ("in context learning", ("in", "context", "learning")),
         ("research agents", ("research", "agents")),
@@ -643,6 +647,48 @@ def test_a_name_typed_with_its_number_matches_it_written_apart(storage: Storage)
         reply = s.search.search("π0", now=NOW)
         assert set(ids(reply)[:2]) == {"p1", "p2"} and not reply.note  # partial matches next
         assert found(s, "o3") == set()  # one Latin letter and a number: a name of its own
+
+
+def test_a_named_model_typed_with_style_or_like_finds_papers_naming_it(storage: Storage) -> None:
+    with nullcontext(storage) as s:
+        s.papers.upsert(
+            [
+                _paper("o1", "Scaling test-time reasoning", "OpenAI's o1 thinks for longer."),
+                _paper("like", "Thoughts of o1-like models", "Long chains of thought."),
+                _paper("style", "An o1-style reasoner", "Long chains of thought."),
+                _paper("o", "O 1 reasoning step", "Other reasoning."),
+                _paper("c", "Content-style disentanglement", "Images."),
+                _paper("content", "Content moderation", "With style guides, apart."),
+            ],
+            NOW,
+        )
+        assert found(s, "o1-style") == {"o1", "like", "style"}
+        assert found(s, "O1-like") == {"o1", "like", "style"}
+        assert ids(s.search.search("o1-style", now=NOW))[0] == "style"  # as typed, first
+        assert found(s, "content-style") == {"c"}  # a plain word keeps its compound
+
+
+def test_a_version_typed_after_a_name_matches_beside_it(storage: Storage) -> None:
+    sd = "Stable Diffusion (SD) makes images."
+    with nullcontext(storage) as s:
+        s.papers.upsert(
+            [
+                _paper("q25", "Qwen2.5-VL technical report"),
+                _paper("q25b", "Tuning Qwen 2.5 for math"),
+                _paper("q3", "Qwen3 for math", "Qwen 2 has 5 sizes."),  # 2 and 5, not 2.5
+                _paper("sd1", "Scaling SD3.5", sd),
+                _paper("sd2", "Editing with Stable Diffusion 3.5", sd),
+                _paper("sd3", "Stable Diffusion 1.5 at 3 scales", sd),
+                _paper("y", "Agents", "Agents in the 2025 season."),
+                _paper("y2", "More agents", "Agents since 2025."),
+            ],
+            NOW,
+        )
+        assert found(s, "qwen 2.5") == {"q25", "q25b"}
+        assert found(s, "Qwen 2.5-VL") == {"q25"}
+        assert found(s, "stable diffusion 3.5") == {"sd1", "sd2"}
+        assert "sd3.5" in s.search.search("stable diffusion 3.5", now=NOW).note
+        assert found(s, "agents 2025") == {"y", "y2"}  # a year, not a version
 
 
 def test_postgresql_databases_of_an_older_schema_find_versions_and_hyphenated_numbers(

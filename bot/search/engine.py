@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -55,6 +56,7 @@ TITLE_BOOST = 1.0  # lift for a paper with every term in its title
 NAME_BOOST = 1.0
 NAME_TOKENS = 4
 SNIPPET_COLUMNS = (1, 2, 3, 0)  # abstract, then authors, keywords, title
+_VERSION_PARTS = re.compile(r"(?<=\d) (?=\d)")  # "3 5" in a form: version 3.5
 # Snippets come from one walk of the archive's matches up to this many, else from a look-up of
 # each hit, or with common terms (long doclists) from the hits indexed on their own.
 SNIPPET_WALK_MATCHES = 300
@@ -640,11 +642,16 @@ def expansion_note(expression: Expression) -> str:
         if not term.expanded:
             continue
         typed = set(tokens(term.typed))
-        shown = [" ".join(f) for f in (*term.forms, *term.near) if set(f) != typed]
+        shown = [_shown(f) for f in (*term.forms, *term.near) if set(f) != typed]
         shown = [f for f in dict.fromkeys(shown) if " " in f or len(f) <= 6][:4]
         if shown:
             extra.append(f"{term.typed} = " + " / ".join(shown))
     return ("Also matching: " + "; ".join(extra)) if extra else ""
+
+
+def _shown(form: tuple[str, ...]) -> str:
+    """A form as the note shows it: its words, a version's numbers joined ("sd3 5": sd3.5)."""
+    return _VERSION_PARTS.sub(".", " ".join(form))
 
 
 def _dates(query: Query) -> index.DateRange:

@@ -32,6 +32,10 @@ CURATED_PAPERS = 10**6
 NEAR_SLACK = 2
 MIN_MEANING_SHARE = 0.05  # of the papers defining a short form's most common long form
 MAX_JOINED_CHARS = 24  # "metarl", "fewshot"; longer joined forms never occur in text
+# "o1-style reasoning", "CLIP-like encoders": a named model with one of these after it asks
+# for work on or around that model, which papers mostly name alone ("OpenAI's o1"), so the
+# name alone matches too. A plain word keeps its compound: "content-style", "human-like".
+_LIKENESS = frozenset({"like", "style"})
 OUTSIDE_AUTHORS = "{title abstract keywords}"  # FTS5 column filter: every column but authors
 
 _CURATED = curated_pairs()
@@ -200,6 +204,9 @@ def expand(
             if term is None:
                 i += 1
                 continue
+        if i + used < len(words) and _version(words[i + used][1]) and term.typed[-1].isalpha():
+            term = _versioned(term, *words[i + used])
+            used += 1
         terms.append(term)
         i += used
     terms += [Term(" ".join(p), (p,), quoted=True) for p in query.phrases]
@@ -226,7 +233,45 @@ def _word_term(
     forms = _compound_forms(toks)
     if len(toks) == 1 and toks[0] in other:
         forms.append(other[toks[0]])
+    if len(toks) > 1 and toks[-1] in _LIKENESS and _named(word.rsplit("-", 1)[0]):
+        forms.append(toks[:-1])
     return Term(word, tuple(forms)), 1
+
+
+def _version(toks: tuple[str, ...]) -> bool:
+    """Whether a typed word starts with a number that versions the name before it ("qwen 2.5",
+    "phi 3", "Qwen 2.5-VL"): matched beside the name, as papers write it, not anywhere in a
+    paper. A year is not a version ("agents 2025")."""
+    year = len(toks) == 1 and len(toks[0]) == 4
+    return toks[0].isdigit() and not year
+
+
+def _versioned(term: Term, word: str, number: tuple[str, ...]) -> Term:
+    """The term of a name with the version typed after it: each form followed by the number,
+    and joined to it as papers also write it ("Qwen2.5": qwen2, 5; "SD3"). A spelled-out form
+    is a phrase with the number, not words near each other (NEAR would take "Stable Diffusion
+    1.5 at 3 scales" for 3.5), and run together ("stablediffusion") it is left out: no paper
+    versions that."""
+
+    def grown(forms: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        out = [(*f, *number) for f in forms]
+        out += [(*f[:-1], f[-1] + number[0], *number[1:]) for f in forms if f[-1][-1].isalpha()]
+        return tuple(dict.fromkeys(out))
+
+    joined = {("".join(f),) for f in term.near}
+    forms = tuple(f for f in term.forms if f not in joined)
+    return replace(
+        term,
+        typed=f"{term.typed} {word}",
+        forms=grown(forms) + tuple((*f, *number) for f in term.near),
+        near=(),
+        typed_forms=grown(term.typed_forms),
+    )
+
+
+def _named(text: str) -> bool:
+    """Whether a word is typed like a name: with a capital letter or a digit (GPT, o1, R1)."""
+    return text != text.lower() or any(c.isdigit() for c in text)
 
 
 def _spans(words: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, str, bool]]:
@@ -330,7 +375,7 @@ def _trusted(pair: tuple[str, str, str, int], typed: str, lkey: str) -> bool:
     """
     if (pair[0], pair[1]) in _CURATED_KEYS or pair[1] == lkey:
         return True
-    return typed != typed.lower() or any(c.isdigit() for c in typed)
+    return _named(typed)
 
 
 def _compound_forms(toks: tuple[str, ...]) -> list[tuple[str, ...]]:

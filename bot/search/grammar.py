@@ -59,9 +59,9 @@ notable read recent recently relevant seminal some"""
 _SAFE = frozenset(_SAFE_TEXT.split())
 _QUALITIES_TEXT = "best classic core couple few go key main major solid top"
 _QUALITIES = _SAFE | frozenset(_QUALITIES_TEXT.split())
-_REQUESTED_TEXT = """anything approaches article articles list literature material materials methods
-paper papers pointers preprint preprints reading reads references refs research resources search
-something studies study stuff techniques work works"""
+_REQUESTED_TEXT = """anything approaches article articles follow followup followups list literature
+material materials methods paper papers pointers preprint preprints reading reads references refs
+research resources search something studies study stuff techniques work works"""
 _REQUESTED = frozenset(_REQUESTED_TEXT.split())
 _CONNECTOR_TEXT = """about around concerning cover covering covers for in into of on re regarding
 related that which"""
@@ -89,6 +89,9 @@ _CLAUSE = re.compile(
         (?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))""",
     re.VERBOSE | re.IGNORECASE,
 )
+# Chat shorthand read as the word it stands for: "agents w/ tools" asks for agents with tools,
+# not for the letter w.
+_SHORTHAND = {"w/": "with", "w/o": "without", "w/out": "without"}
 _EDGES = "?!.,;:()[]"  # punctuation around a typed word ("mamba?", "(LLMs)"): not the word
 _MONTH = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 
@@ -171,7 +174,7 @@ def parse(text: str) -> Query:
         elif quoted:
             phrases.append(toks)
         else:
-            words.append(raw)
+            words.append(_SHORTHAND.get(raw.lower(), raw))
     typed = [w.strip(_EDGES) or w for w in words]
     topical = topic(words, not (phrases or authors or titled))
     return Query(

@@ -530,6 +530,10 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("follow-up work on DeepSeek-R1", ("DeepSeek-R1",)),
         ("followups of DPO?", ("DPO",)),
         ("agents w/ tools", ("agents", "with", "tools")),  # "w/": with, a stop word
+        ("latest diffusion models", ("diffusion", "models")),
+        ("good intro to diffusion models", ("diffusion", "models")),
+        ("want to learn about RL", ("RL",)),
+        ("any-to-any generation", ("any-to-any", "generation")),
         ("decoding W/O draft models", ("decoding", "without", "draft", "models")),
         # a topic that holds such words is left whole
         ("in context learning", ("in", "context", "learning")),
@@ -861,6 +865,15 @@ def test_everyday_words_and_variants_stemming_to_stop_words_are_no_corrections(
         assert "Showing results" not in store.search.search(typed, now=NOW).note
     reply = store.search.search("visoin transfomer", now=NOW)
     assert "Showing results for “vision transformer”" in reply.note
+
+
+def test_the_words_of_a_chat_request_are_no_typos(storage: Storage) -> None:
+    # "newest" is in no paper here, and "newes" stems as "new" does, in every paper.
+    with nullcontext(storage) as s:
+        s.papers.upsert([_paper(f"n{i}", f"A new robot policy {i}") for i in range(8)], NOW)
+        for text in ("newest robot policy", "papers on robot policy, newest first"):
+            reply = s.search.search(text, now=NOW)
+            assert "Showing results" not in reply.note and len(reply.hits) == 8
 
 
 def test_a_correction_is_written_as_papers_write_it_and_a_quoted_word_is_searched_as_typed(

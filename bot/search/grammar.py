@@ -51,20 +51,21 @@ _ASKS_TEXT = """anybody anyone can could curious dig fetch gimme hello hey hi ho
 interested looking m me my need needed please pls plz recommend recommendations s should someone
 suggest suggestions thank thanks thx trying u want whats wondering would you your"""
 _ASKS = frozenset(_ASKS_TEXT.split())
-_VERBS_TEXT = """been bot cite cited did do does drop find get give got has have help know people
-point pull send share show written"""
+_VERBS_TEXT = """been bot cite cited did do does drop find get give got has have help know learn
+people point pull send share show written"""
 _VERBS = frozenset(_VERBS_TEXT.split())
 _SAFE_TEXT = """any essential foundational good great important interesting latest must new newest
 notable read recent recently relevant seminal some"""
 _SAFE = frozenset(_SAFE_TEXT.split())
 _QUALITIES_TEXT = "best classic core couple few go key main major solid top"
 _QUALITIES = _SAFE | frozenset(_QUALITIES_TEXT.split())
-_REQUESTED_TEXT = """anything approaches article articles follow followup followups list literature
-material materials methods paper papers pointers preprint preprints reading reads references refs
-research resources search something studies study stuff techniques work works"""
+_REQUESTED_TEXT = """anything approaches article articles follow followup followups intro
+introduction list literature material materials methods overview paper papers pointers preprint
+preprints primer reading reads references refs research resources search something studies study
+stuff techniques tutorial work works"""
 _REQUESTED = frozenset(_REQUESTED_TEXT.split())
 _CONNECTOR_TEXT = """about around concerning cover covering covers for in into of on re regarding
-related that which"""
+related that to which"""
 _CONNECTOR = frozenset(_CONNECTOR_TEXT.split())
 _TRAILING_TEXT = """anyone go list lists material materials me needed paper papers please pls plz
 point pointers preprint preprints project references refs stuff thanks thx to work works yet"""
@@ -76,6 +77,7 @@ _OPENING = _ASKING | _REQUESTED  # ... before a connector
 _ASKING_FOR = _ASKS | _VERBS | _SAFE | _REQUESTED  # one makes the words before a connector ask
 _ENDING = _TRAILING | _ASKS | STOPWORDS  # words that can end a request
 _REQUEST = _ASKING | _REQUESTED | _TRAILING  # words with no topic
+CHAT_WORDS = _REQUEST  # English words of a chat request: never typos (see spelling)
 _CLAUSE_END = tuple(",;?!.")
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -235,6 +237,12 @@ def _topic_of(clause: list[str]) -> list[str]:
         run = _run(split, start, end, _ASKING)
         asks = any(t in _ASKS for toks in split[start:run] for t in toks)
         start = run if asks else _run(split, start, end, _SAFE | STOPWORDS)
+    else:  # "latest diffusion models", "some robotics": the _SAFE words before any topic
+        run = start
+        while run < end - 1 and len(split[run]) == 1 and split[run][0] in _SAFE | STOPWORDS:
+            run += 1
+        if any(t in _SAFE for toks in split[start:run] for t in toks):
+            start = run
     kept = clause[start:end]
     return kept if _topical(kept) else []
 

@@ -27,7 +27,7 @@ from sqlite_utils import Database
 
 from bot.search.expansion import MAX_JOINED_CHARS
 from bot.search.fts import capped_count, vocabulary
-from bot.search.grammar import FILLER, STOPWORDS, Query, tokens
+from bot.search.grammar import CHAT_WORDS, FILLER, STOPWORDS, Query, tokens
 
 MIN_LENGTH = 4  # shorter words have too many one-edit neighbours to guess from
 MIN_STEM = 3  # a correction's stem has at least this many letters
@@ -70,7 +70,7 @@ def corrections(
     suspects = [
         w
         for w in dict.fromkeys(words)
-        if len(w) >= MIN_LENGTH and w.isalpha() and w not in EVERYDAY
+        if len(w) >= MIN_LENGTH and w.isalpha() and w not in EVERYDAY | CHAT_WORDS
     ]
     if not suspects:
         return {}

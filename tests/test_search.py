@@ -534,6 +534,12 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("good intro to diffusion models", ("diffusion", "models")),
         ("want to learn about RL", ("RL",)),
         ("any-to-any generation", ("any-to-any", "generation")),
+        ("CoT papers to read", ("CoT",)),
+        ("CoT: what to read first?", ("CoT",)),
+        ("what's hot in world models", ("world", "models")),
+        ("i'd like to read about LoRA", ("LoRA",)),
+        ("explain DPO to me", ("DPO",)),
+        ("RLHF for beginners", ("RLHF",)),
         ("decoding W/O draft models", ("decoding", "without", "draft", "models")),
         # a topic that holds such words is left whole
         ("in context learning", ("in", "context", "learning")),

@@ -47,15 +47,15 @@ DESCRIPTION_TERMS = 5
 # _REQUESTED words that name it ("research agents", "reading comprehension"); so these go only
 # before a _CONNECTOR ("papers on"), beside an _ASKS word, or (the _SAFE ones) before a topic
 # whose clause ends in a request: _TRAILING words ("... papers please", "... work for me").
-_ASKS_TEXT = """anybody anyone can could curious dig fetch gimme hello hey hi hows hunting i im
-interested looking m me my need needed please pls plz recommend recommendations s should someone
-suggest suggestions thank thanks thx trying u want whats wondering would you your"""
+_ASKS_TEXT = """anybody anyone can could curious d dig explain fetch gimme hello hey hi hows hunting
+i im interested looking m me my need needed please pls plz recommend recommendations s should
+someone suggest suggestions thank thanks thx trying u want whats wondering would you your"""
 _ASKS = frozenset(_ASKS_TEXT.split())
 _VERBS_TEXT = """been bot cite cited did do does drop find get give got has have help know learn
 people point pull send share show written"""
 _VERBS = frozenset(_VERBS_TEXT.split())
-_SAFE_TEXT = """any essential foundational good great important interesting latest must new newest
-notable read recent recently relevant seminal some"""
+_SAFE_TEXT = """any essential foundational good great hot important interesting latest must new
+newest notable read recent recently relevant seminal some trending"""
 _SAFE = frozenset(_SAFE_TEXT.split())
 _QUALITIES_TEXT = "best classic core couple few go key main major solid top"
 _QUALITIES = _SAFE | frozenset(_QUALITIES_TEXT.split())
@@ -67,8 +67,9 @@ _REQUESTED = frozenset(_REQUESTED_TEXT.split())
 _CONNECTOR_TEXT = """about around concerning cover covering covers for in into of on re regarding
 related that to which"""
 _CONNECTOR = frozenset(_CONNECTOR_TEXT.split())
-_TRAILING_TEXT = """anyone go list lists material materials me needed paper papers please pls plz
-point pointers preprint preprints project references refs stuff thanks thx to work works yet"""
+_TRAILING_TEXT = """anyone beginners first go list lists material materials me needed newcomers
+paper papers please pls plz point pointers preprint preprints project read references refs stuff
+thanks thx to work works yet"""
 _TRAILING = frozenset(_TRAILING_TEXT.split())
 _KEEP = frozenset({"position", "white"})  # "position paper": a kind of paper
 _LISTED = frozenset({"list", "lists", "material", "materials"})  # "reading list": both go
@@ -78,7 +79,7 @@ _ASKING_FOR = _ASKS | _VERBS | _SAFE | _REQUESTED  # one makes the words before 
 _ENDING = _TRAILING | _ASKS | STOPWORDS  # words that can end a request
 _REQUEST = _ASKING | _REQUESTED | _TRAILING  # words with no topic
 CHAT_WORDS = _REQUEST  # English words of a chat request: never typos (see spelling)
-_CLAUSE_END = tuple(",;?!.")
+_CLAUSE_END = tuple(",;:?!.")
 
 _TOKEN = re.compile(r"[^\W_]+")
 # author: and title:, with the names arXiv (au:, ti:) and Google Scholar (intitle:) give them

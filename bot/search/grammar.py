@@ -45,8 +45,9 @@ DESCRIPTION_TERMS = 5
 # _ASKS make the words around them a request; _VERBS and _QUALITIES ask or describe what is
 # asked for, but can open a topic too ("people counting", "key frame", "few shot"), as can the
 # _REQUESTED words that name it ("research agents", "reading comprehension"); so these go only
-# before a _CONNECTOR ("papers on"), beside an _ASKS word, or (the _SAFE ones) before a topic
-# whose clause ends in a request: _TRAILING words ("... papers please", "... work for me").
+# before a _CONNECTOR ("papers on"), beside an _ASKS word, or before a topic whose clause ends in
+# a request: _TRAILING words ("... papers please", "... work for me"). The _SAFE ones open no
+# topic, so they go from the start of any clause ("latest diffusion models").
 _ASKS_TEXT = """anybody anyone can could curious d dig explain fetch gimme hello hey hi hows hunting
 i im interested looking m me my need needed please pls plz recommend recommendations s should
 someone suggest suggestions thank thanks thx trying u want whats wondering would you your"""

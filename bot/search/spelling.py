@@ -46,6 +46,7 @@ WRITTEN_STEMS = 3  # stems read, commonest first, for a variant their papers wri
 _LETTERS = string.ascii_lowercase
 _NAMED_NUMBER = re.compile(r"([^\W\d_]+)(\d+)")  # "gpt4": gpt, 4
 EVERYDAY = STOPWORDS | FILLER  # English words, never typos however few papers use them
+NO_TYPOS = EVERYDAY | CHAT_WORDS  # ... and the words a chat message asks for papers with
 # (stem, papers holding it) of each word, by the index's stemmer; leaves out words it has none for
 Counted = Callable[[list[str]], dict[str, tuple[str, int]]]
 # the titles and abstracts, lower-cased, of up to WRITTEN_PAPERS papers holding a word's stem
@@ -70,7 +71,7 @@ def corrections(
     suspects = [
         w
         for w in dict.fromkeys(words)
-        if len(w) >= MIN_LENGTH and w.isalpha() and w not in EVERYDAY | CHAT_WORDS
+        if len(w) >= MIN_LENGTH and w.isalpha() and w not in NO_TYPOS
     ]
     if not suspects:
         return {}

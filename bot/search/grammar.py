@@ -78,8 +78,8 @@ _ASKING = _ASKS | _VERBS | _QUALITIES | STOPWORDS | FILLER  # words that can ope
 _OPENING = _ASKING | _REQUESTED  # ... before a connector
 _ASKING_FOR = _ASKS | _VERBS | _SAFE | _REQUESTED  # one makes the words before a connector ask
 _ENDING = _TRAILING | _ASKS | STOPWORDS  # words that can end a request
-_REQUEST = _ASKING | _REQUESTED | _TRAILING  # words with no topic
-CHAT_WORDS = _REQUEST  # English words of a chat request: never typos (see spelling)
+# Words with no topic: English words of a chat request, never typos (see spelling)
+CHAT_WORDS = _ASKING | _REQUESTED | _TRAILING
 _CLAUSE_END = tuple(",;:?!.")
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -240,18 +240,25 @@ def _topic_of(clause: list[str]) -> list[str]:
         asks = any(t in _ASKS for toks in split[start:run] for t in toks)
         start = run if asks else _run(split, start, end, _SAFE | STOPWORDS)
     else:  # "latest diffusion models", "some robotics": the _SAFE words before any topic
-        run = start
-        while run < end - 1 and len(split[run]) == 1 and split[run][0] in _SAFE | STOPWORDS:
-            run += 1
+        run = _run(split, start, end, _SAFE | STOPWORDS, one_token=True)
         if any(t in _SAFE for toks in split[start:run] for t in toks):
             start = run
     kept = clause[start:end]
     return kept if _topical(kept) else []
 
 
-def _run(split: list[tuple[str, ...]], start: int, end: int, allowed: frozenset[str]) -> int:
-    """Where the words from `start` stop being `allowed` (at most at `end`, leaving one)."""
+def _run(
+    split: list[tuple[str, ...]],
+    start: int,
+    end: int,
+    allowed: frozenset[str],
+    one_token: bool = False,
+) -> int:
+    """Where the words from `start` stop being `allowed` (at most at `end`, leaving one); with
+    `one_token`, a word of several tokens stops it too ("any-to-any" is a topic of its own)."""
     while start < end - 1 and split[start] and set(split[start]) <= allowed:
+        if one_token and len(split[start]) > 1:
+            break
         start += 1
     return start
 
@@ -275,7 +282,7 @@ def _asks(lead: list[tuple[str, ...]]) -> bool:
 
 def _topical(words: list[str]) -> bool:
     """Whether the words hold one that is not a stop word, filler or part of a request."""
-    return any(t not in _REQUEST for w in words for t in tokens(w))
+    return any(t not in CHAT_WORDS for w in words for t in tokens(w))
 
 
 def _needs(field: str) -> str:

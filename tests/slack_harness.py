@@ -113,7 +113,8 @@ class SlackHarness:
             return response
 
     def command_body(self, text: str, user: str, response_url: str) -> str:
-        """A /papers slash command as Slack form-encodes it."""
+        """A /papers slash command as Slack form-encodes it, its &, < and > as entities."""
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return urlencode(
             {
                 "token": "legacy",

@@ -114,6 +114,13 @@ async def test_title_with_channel_ping_is_escaped_everywhere(slack: SlackHarness
     assert "Attention &lt;!channel&gt; &amp; &lt;@U123&gt; &lt;!here&gt; &amp;lt;" in raw
 
 
+async def test_a_search_reads_the_ampersand_slack_sends_as_an_entity(slack: SlackHarness) -> None:
+    paper = make_paper("2508.07777", "R&D-Bench: agents that do R&D", abstract="Agents.")
+    slack.seed([paper])
+    shown = await slack.command("R&D agents")
+    assert paper.title in shown and "R&D agents" in shown
+
+
 async def test_a_429_is_waited_out_and_every_message_arrives_once(slack: SlackHarness) -> None:
     slack.fake.throttle("chat.postMessage", retry_after=0, times=2)
     await paper_messages(slack)

@@ -30,6 +30,7 @@ from adapters.slack.blocks import (
     escape,
     header_message,
     paper_message,
+    unescape,
 )
 from adapters.slack.client import (
     ChannelPacer,
@@ -264,7 +265,8 @@ class SlackAdapter:
     ) -> None:
         await ack()
         channel = Channel(PLATFORM, body.get("team_id", ""), body.get("channel_id", ""))
-        self._spawn(self._answer(body.get("text") or "", channel, body.get("user_id", ""), respond))
+        text = unescape(body.get("text") or "")
+        self._spawn(self._answer(text, channel, body.get("user_id", ""), respond))
 
     async def _answer(self, text: str, channel: Channel, user: str, respond: Respond) -> None:
         work = self.bot.answer_text(text, CommandContext(channel, user, self, self.managers))

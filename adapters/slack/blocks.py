@@ -60,6 +60,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """Text as the member typed it: Slack sends a command's &, < and > as entities ("Q&amp;A"),
+    the inverse of escape."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def clip(text: str, limit: int) -> str:
     """Escaped mrkdwn cut to `limit` characters without splitting an entity or a link."""
     if len(text) <= limit:

@@ -179,6 +179,13 @@ def test_one_meaning_abbreviations_are_exactly_equivalent(store: Storage) -> Non
         assert all(r == results[0] for r in results), forms
 
 
+def test_words_typed_with_a_slash_between_are_searched_as_words(store: Storage) -> None:
+    slashed = store.search.search("RLHF/DPO", now=NOW)
+    assert found(store, "RLHF/DPO") == found(store, "RLHF DPO")
+    assert "reinforcement learning from human feedback" in slashed.note
+    assert "direct preference optimization" in slashed.note
+
+
 def test_meta_rl_finds_the_paper_that_spells_it_out(store: Storage) -> None:
     for text in ("meta-rl", "meta RL", "metaRL", '"meta-reinforcement learning"'):
         assert ids(store.search.search(text, now=NOW))[:1] == ["2508.01287"], text
@@ -541,6 +548,11 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("explain DPO to me", ("DPO",)),
         ("RLHF for beginners", ("RLHF",)),
         ("decoding W/O draft models", ("decoding", "without", "draft", "models")),
+        ("RLHF/DPO papers?", ("RLHF", "DPO")),  # words with a slash between: each a word
+        ("(text/image/video) generation", ("text", "image", "video", "generation")),
+        ("Qwen2.5/Llama3", ("Qwen2.5", "Llama3")),
+        ("I/O aware attention", ("I/O", "aware", "attention")),  # a side of one letter
+        ("arxiv.org/abs/2401.01234 code", ("arxiv.org/abs/2401.01234", "code")),  # a link
         # a topic that holds such words is left whole
         ("in context learning", ("in", "context", "learning")),
         ("research agents", ("research", "agents")),

@@ -96,6 +96,10 @@ _CLAUSE = re.compile(
 # Chat shorthand read as the word it stands for: "agents w/ tools" asks for agents with tools,
 # not for the letter w.
 _SHORTHAND = {"w/": "with", "w/o": "without", "w/out": "without"}
+# "DPO/PPO", "text/image": words typed with a slash between them are words of their own (so
+# each expands: DPO as direct preference optimization), not a phrase. Not "I/O" or "A/B" (a
+# side of one letter) and not a link ("arxiv.org/abs/…": a host, a dot and a letter).
+_HOST = re.compile(r"\.[A-Za-z]")
 _EDGES = "?!.,;:()[]"  # punctuation around a typed word ("mamba?", "(LLMs)"): not the word
 _MONTH = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 
@@ -178,7 +182,7 @@ def parse(text: str) -> Query:
         elif quoted:
             phrases.append(toks)
         else:
-            words.append(_SHORTHAND.get(raw.lower(), raw))
+            words += _alternatives(_SHORTHAND.get(raw.lower(), raw))
     typed = [w.strip(_EDGES) or w for w in words]
     topical = topic(words, not (phrases or authors or titled))
     return Query(
@@ -193,6 +197,20 @@ def parse(text: str) -> Query:
         until=until,
         problems=tuple(problems),
     )
+
+
+def _alternatives(word: str) -> list[str]:
+    """A typed word split at its slashes when it is words typed with a slash between them
+    (see _HOST); punctuation around it stays with the first and last."""
+    core = word.strip(_EDGES)
+    parts = core.split("/")
+    words = len(parts) > 1 and all(p[:1].isalnum() and sum(map(str.isalnum, p)) > 1 for p in parts)
+    if not words or _HOST.search(parts[0]):
+        return [word]
+    start = word.index(core)
+    parts[0] = word[:start] + parts[0]
+    parts[-1] += word[start + len(core) :]
+    return parts
 
 
 def topic(words: list[str], alone: bool = True) -> list[str]:

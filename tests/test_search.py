@@ -552,6 +552,10 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("(text/image/video) generation", ("text", "image", "video", "generation")),
         ("Qwen2.5/Llama3", ("Qwen2.5", "Llama3")),
         ("I/O aware attention", ("I/O", "aware", "attention")),  # a side of one letter
+        ("making LLMs faster", ("LLMs", "faster")),  # what it wants done: no topic
+        ("getting robots to fold laundry", ("robots", "to", "fold", "laundry")),
+        ("using RL", ("using", "RL")),  # nothing but RL would remain
+        ("working memory for agents", ("working", "memory", "for", "agents")),
         ("arxiv.org/abs/2401.01234 code", ("arxiv.org/abs/2401.01234", "code")),  # a link
         # a topic that holds such words is left whole
         ("in context learning", ("in", "context", "learning")),

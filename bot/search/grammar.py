@@ -58,6 +58,11 @@ _VERBS = frozenset(_VERBS_TEXT.split())
 _SAFE_TEXT = """any essential foundational good great hot important interesting latest must new
 newest notable read recent recently relevant seminal some trending"""
 _SAFE = frozenset(_SAFE_TEXT.split())
+# A plain-English description often opens with what it wants done ("making LLMs faster",
+# "getting robots to fold laundry"): the verb names no topic, and a paper writing it is no
+# closer (a "Getting-Up" policy). Left out when it opens a clause of two topic words or more; a
+# longer description loses every FILLER word anyway (see expansion.expand).
+_DOING = frozenset({"doing", "getting", "keeping", "letting", "making", "trying", "using"})
 _QUALITIES_TEXT = "best classic core couple few go key main major solid top"
 _QUALITIES = _SAFE | frozenset(_QUALITIES_TEXT.split())
 _REQUESTED_TEXT = """anything approaches article articles follow followup followups intro
@@ -80,6 +85,7 @@ _ASKING_FOR = _ASKS | _VERBS | _SAFE | _REQUESTED  # one makes the words before 
 _ENDING = _TRAILING | _ASKS | STOPWORDS  # words that can end a request
 # Words with no topic: English words of a chat request, never typos (see spelling)
 CHAT_WORDS = _ASKING | _REQUESTED | _TRAILING
+_NO_TOPIC = STOPWORDS | FILLER | CHAT_WORDS
 _CLAUSE_END = tuple(",;:?!.")
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -261,6 +267,8 @@ def _topic_of(clause: list[str]) -> list[str]:
         run = _run(split, start, end, _SAFE | STOPWORDS, one_token=True)
         if any(t in _SAFE for toks in split[start:run] for t in toks):
             start = run
+    if _does(split[start:end]):
+        start += 1
     kept = clause[start:end]
     return kept if _topical(kept) else []
 
@@ -296,6 +304,17 @@ def _asks(lead: list[tuple[str, ...]]) -> bool:
     """Whether the words before a connector ask for papers, not merely say nothing ("in",
     "what is") or describe ("best of n")."""
     return any(t in _ASKING_FOR and t not in STOPWORDS for toks in lead for t in toks)
+
+
+def _does(split: list[tuple[str, ...]]) -> bool:
+    """Whether a clause opens with a _DOING word to leave out: two topic words (not stop words,
+    FILLER or a request) follow, and it is shorter than a description, which loses it with the
+    other FILLER words."""
+    if not split or len(split[0]) != 1 or split[0][0] not in _DOING:
+        return False
+    topic = sum(any(t not in _NO_TOPIC for t in toks) for toks in split[1:])
+    content = sum(any(t not in STOPWORDS for t in toks) for toks in split)
+    return topic > 1 and content < DESCRIPTION_TERMS
 
 
 def _topical(words: list[str]) -> bool:

@@ -506,6 +506,15 @@ def test_help_lines_document_the_grammar() -> None:
     assert all(meaning for _, meaning in HELP_LINES)
 
 
+def test_operators_typed_in_capitals(store: Storage) -> None:
+    assert found(store, "video NOT diffusion") == found(store, "video -diffusion")
+    assert found(store, "video AND diffusion") == found(store, "video diffusion")
+    either = found(store, "LLM OR VLM")
+    assert either == found(store, "LLM") | found(store, "VLM")
+    assert "operations research" not in store.search.search("LLM OR VLM", now=NOW).note
+    assert parse("attention is not all you need").excluded == ()  # only NOT in capitals
+
+
 def test_parse_keeps_the_grammar_apart() -> None:
     q = parse('diffusion "exact phrase" -survey -"old stuff" author:"Ada L" since:2025-02 x')
     assert q.words == ("diffusion", "x")

@@ -642,7 +642,7 @@ def expansion_note(expression: Expression) -> str:
         if not term.expanded:
             continue
         typed = set(tokens(term.typed))
-        shown = [_shown(f) for f in (*term.forms, *term.near) if set(f) != typed]
+        shown = [_shown(f) for f in (*term.forms, *term.near) if not set(f) <= typed]
         shown = [f for f in dict.fromkeys(shown) if " " in f or len(f) <= 6][:4]
         if shown:
             extra.append(f"{term.typed} = " + " / ".join(shown))

@@ -36,6 +36,7 @@ MAX_JOINED_CHARS = 24  # "metarl", "fewshot"; longer joined forms never occur in
 # for work on or around that model, which papers mostly name alone ("OpenAI's o1"), so the
 # name alone matches too. A plain word keeps its compound: "content-style", "human-like".
 _LIKENESS = frozenset({"like", "style"})
+EITHER = "OR"  # typed in capitals between two words: either matches ("LLM OR VLM")
 OUTSIDE_AUTHORS = "{title abstract keywords}"  # FTS5 column filter: every column but authors
 
 _CURATED = curated_pairs()
@@ -194,8 +195,13 @@ def expand(
     learned = [p for p in learned if numbers_agree(p[0], p[1]) and spelled_out(p[2], p[1])]
     pairs = [(s, lk, sp, CURATED_PAPERS) for s, lk, sp in _CURATED] + learned
     terms: list[Term] = []
+    either = False  # the word before was OR: this term is an alternative to the one before
     i = 0
     while i < len(words):
+        if words[i][0] == EITHER:
+            either = bool(terms)
+            i += 1
+            continue
         term, used = _abbreviation_term(
             words, i, pairs, _other_tokens(words, i), spelled_out=not description
         )
@@ -207,6 +213,9 @@ def expand(
         if i + used < len(words) and _version(words[i + used][1]) and term.typed[-1].isalpha():
             term = _versioned(term, *words[i + used])
             used += 1
+        if either and not terms[-1].quoted:
+            term = _either(terms.pop(), term)
+        either = False
         terms.append(term)
         i += used
     terms += [Term(" ".join(p), (p,), quoted=True) for p in query.phrases]
@@ -214,6 +223,18 @@ def expand(
     typed = tuple(t for _, toks in words for t in toks)
     asked = tuple(t for w in query.asked for t in tokens(w))
     return Expression(tuple(terms), query.authors, query.excluded, typed, asked)
+
+
+def _either(first: Term, second: Term) -> Term:
+    """One term matched by either of two ("LLM OR VLM")."""
+    typed = (first.typed_forms or first.forms) + (second.typed_forms or second.forms)
+    return Term(
+        f"{first.typed} {EITHER} {second.typed}",
+        tuple(dict.fromkeys(first.forms + second.forms)),
+        first.near + second.near,
+        expanded=first.expanded or second.expanded,
+        typed_forms=tuple(dict.fromkeys(typed)) if first.expanded or second.expanded else (),
+    )
 
 
 def _word_term(

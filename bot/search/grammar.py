@@ -16,6 +16,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("<words>", "papers with these words (all of them first, then most); typos corrected"),
     ('"exact phrase"', "match the words in this order"),
     ('-word  -"a phrase"', "exclude papers with this word or phrase"),
+    ("LLM OR VLM  NOT survey", "either word; NOT excludes, as -word does (in capitals)"),
     ('author:name  author:"Full Name"', "papers by this author"),
     ('title:word  title:"a phrase"', "papers with this word or phrase in their title"),
     ("since:2025-01  since:2025-01-15", "papers from this month or day on"),
@@ -106,6 +107,9 @@ _SHORTHAND = {"w/": "with", "w/o": "without", "w/out": "without"}
 # each expands: DPO as direct preference optimization), not a phrase. Not "I/O" or "A/B" (a
 # side of one letter) and not a link ("arxiv.org/abs/…": a host, a dot and a letter).
 _HOST = re.compile(r"\.[A-Za-z]")
+# The operators of a search engine, typed in capitals: "diffusion NOT survey" excludes what
+# follows NOT, as -survey does; AND is what words do anyway; OR joins the words either side
+# into one term (see expansion.EITHER).
 _EDGES = "?!.,;:()[]"  # punctuation around a typed word ("mamba?", "(LLMs)"): not the word
 _MONTH = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 
@@ -157,14 +161,18 @@ def parse(text: str) -> Query:
     problems: list[str] = []
     since: date | None = None
     until: date | None = None
+    negate = False  # after a NOT: the next word or phrase is left out, as after a -
     for match in _CLAUSE.finditer(cleaned):
         if match["bare"]:
             problems.append(_needs(match["bare"]))
             continue
-        neg = bool(match["neg"])
+        neg = bool(match["neg"]) or negate
         name = (match["field"] or "").lower()
         raw = match["phrase"] if match["phrase"] is not None else match["word"] or ""
         quoted = match["phrase"] is not None
+        negate = not (quoted or name or neg) and raw == "NOT"
+        if negate or (not (quoted or name) and raw == "AND"):
+            continue
         if name in ("since", "year"):
             span = _date_span(raw, whole_year=name == "year")
             if span is None:

@@ -107,9 +107,6 @@ _SHORTHAND = {"w/": "with", "w/o": "without", "w/out": "without"}
 # each expands: DPO as direct preference optimization), not a phrase. Not "I/O" or "A/B" (a
 # side of one letter) and not a link ("arxiv.org/abs/…": a host, a dot and a letter).
 _HOST = re.compile(r"\.[A-Za-z]")
-# The operators of a search engine, typed in capitals: "diffusion NOT survey" excludes what
-# follows NOT, as -survey does; AND is what words do anyway; OR joins the words either side
-# into one term (see expansion.EITHER).
 _EDGES = "?!.,;:()[]"  # punctuation around a typed word ("mamba?", "(LLMs)"): not the word
 _MONTH = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?$")
 
@@ -161,7 +158,10 @@ def parse(text: str) -> Query:
     problems: list[str] = []
     since: date | None = None
     until: date | None = None
-    negate = False  # after a NOT: the next word or phrase is left out, as after a -
+    # A search engine's operators, typed in capitals: NOT leaves out what follows, as - does
+    # ("diffusion NOT survey"); AND is what words do anyway; OR stays, to join the words either
+    # side into one term (expansion.EITHER), and is no "operations research".
+    negate = False
     for match in _CLAUSE.finditer(cleaned):
         if match["bare"]:
             problems.append(_needs(match["bare"]))

@@ -1,7 +1,7 @@
 """Search quality: nDCG@5 and recall@10 of the shipped search beside plain FTS5, in one run.
 
     .venv/bin/python -m benchmarks.quality                  # dev-corpus set: dev, test, fresh,
-                                                            # stems
+                                                            # fresh2, stems
     .venv/bin/python -m benchmarks.quality -v               # ... and one line per *dev* query
     .venv/bin/python -m benchmarks.quality --set bundled    # the 40-query regression guard
     .venv/bin/python -m benchmarks.quality --set names      # author names typed as queries
@@ -65,9 +65,9 @@ CORPUS = HERE / "hf_daily_2024-05_2026-07_dev.tar.xz"
 RELEVANCE = HERE / "relevance"
 NOW = datetime(2026, 8, 22, tzinfo=UTC)  # after the newest paper of either set
 DEV_NOW = datetime(2026, 8, 1, tzinfo=UTC)
-# Tune on dev; test is for reporting only; fresh was written after the search was frozen
-# and is reported only; stems is a targeted check of one change (see relevance/README.md).
-SPLITS = ("dev", "test", "fresh", "stems")
+# Tune on dev; test is for reporting only; fresh and fresh2 were written after the search was
+# frozen and are reported only; stems is a targeted check of one change (relevance/README.md).
+SPLITS = ("dev", "test", "fresh", "fresh2", "stems")
 BASELINE = "plain FTS5"  # the untuned baseline every system is compared with
 TOKEN = re.compile(r"[^\W_]+")
 FIELD = re.compile(r"\b(?:author|authors|by|since|year)\s*:", re.IGNORECASE)
@@ -283,7 +283,7 @@ def run_dev_corpus(
             print(f"{n:,} unjudged pairs in {k} shards written to {pool_out}")
     print(f"{len(queries)} queries over {count:,} real papers; {sum(map(len, judged.values())):,}")
     print("judged pairs. nDCG@5 / recall@10 (unjudged share of the top 10)")
-    print(f"{'split':<6}{'class':<15}{'n':>4}  " + "".join(f"{n:<26}" for n in systems))
+    print(f"{'split':<7}{'class':<14}{'n':>4}  " + "".join(f"{n:<26}" for n in systems))
     for split in (s for s in splits if (s, "all") in table):
         keys = sorted(k for k in table if k[0] == split)
         for key in [(split, "all")] + [k for k in keys if k[1] != "all"]:
@@ -293,7 +293,7 @@ def run_dev_corpus(
                 means = [statistics.mean(r[i] for r in rows) for i in range(3)]
                 cells.append(f"{means[0]:.3f} / {means[1]:.3f} ({means[2]:.0%})".ljust(26))
             n = len(table[key][next(iter(systems))])
-            print(f"{split:<6}{key[1]:<15}{n:>4}  " + "".join(cells))
+            print(f"{split:<7}{key[1]:<14}{n:>4}  " + "".join(cells))
     print_differences(table, splits, list(systems))
     print_ceiling(queries, judged, splits)
 
@@ -310,7 +310,7 @@ def print_differences(
         return
     others = [n for n in names if n != BASELINE]
     print(f"\nminus {BASELINE}, per query (mean ± 1.96 SE): nDCG@5 / recall@10")
-    print(f"{'split':<6}{'class':<15}{'n':>4}  " + "".join(f"{n:<32}" for n in others))
+    print(f"{'split':<7}{'class':<14}{'n':>4}  " + "".join(f"{n:<32}" for n in others))
     for split in (s for s in splits if (s, "all") in table):
         keys = sorted(k for k in table if k[0] == split)
         for key in [(split, "all")] + [k for k in keys if k[1] != "all"]:
@@ -323,7 +323,7 @@ def print_differences(
                         paired([r[i] for r in rows], [b[i] for b in base]) for i in (0, 1)
                     ).ljust(32)
                 )
-            print(f"{split:<6}{key[1]:<15}{len(base):>4}  " + "".join(cells))
+            print(f"{split:<7}{key[1]:<14}{len(base):>4}  " + "".join(cells))
 
 
 def print_ceiling(

@@ -85,8 +85,7 @@ _OPENING = _ASKING | _REQUESTED  # ... before a connector
 _ASKING_FOR = _ASKS | _VERBS | _SAFE | _REQUESTED  # one makes the words before a connector ask
 _ENDING = _TRAILING | _ASKS | STOPWORDS  # words that can end a request
 # Words with no topic: English words of a chat request, never typos (see spelling)
-CHAT_WORDS = _ASKING | _REQUESTED | _TRAILING
-_NO_TOPIC = STOPWORDS | FILLER | CHAT_WORDS
+CHAT_WORDS = _ASKING | _REQUESTED | _TRAILING  # stop words and FILLER too (see _ASKING)
 _CLAUSE_END = tuple(",;:?!.")
 
 _TOKEN = re.compile(r"[^\W_]+")
@@ -218,8 +217,10 @@ def _alternatives(word: str) -> list[str]:
     (see _HOST); punctuation around it stays with the first and last."""
     core = word.strip(_EDGES)
     parts = core.split("/")
-    words = len(parts) > 1 and all(p[:1].isalnum() and sum(map(str.isalnum, p)) > 1 for p in parts)
-    if not words or _HOST.search(parts[0]):
+    slashed = len(parts) > 1 and all(
+        p[:1].isalnum() and sum(map(str.isalnum, p)) > 1 for p in parts
+    )
+    if not slashed or _HOST.search(parts[0]):
         return [word]
     start = word.index(core)
     parts[0] = word[:start] + parts[0]
@@ -320,7 +321,7 @@ def _does(split: list[tuple[str, ...]]) -> bool:
     other FILLER words."""
     if not split or len(split[0]) != 1 or split[0][0] not in _DOING:
         return False
-    topic = sum(any(t not in _NO_TOPIC for t in toks) for toks in split[1:])
+    topic = sum(any(t not in CHAT_WORDS for t in toks) for toks in split[1:])
     content = sum(any(t not in STOPWORDS for t in toks) for toks in split)
     return topic > 1 and content < DESCRIPTION_TERMS
 

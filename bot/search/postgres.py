@@ -585,10 +585,10 @@ def _term(term: Term, typed: bool = False) -> Fragment:
     title:phrase's in the title alone."""
     if term.in_title:
         return _form(term.forms[0], "A")
-    forms = [_form(f) for f in (term.typed_forms or term.forms)] if typed else []
-    if not typed:
-        forms = [_form(f, NOT_AUTHORS if term.not_typed(f) else "") for f in term.forms]
-        forms += [("plainto_tsquery('papers', %s)", [" ".join(f)]) for f in term.near]
+    if typed:
+        return _combine([_form(f) for f in (term.typed_forms or term.forms)], "||")
+    forms = [_form(f, NOT_AUTHORS if term.not_typed(f) else "") for f in term.forms]
+    forms += [("plainto_tsquery('papers', %s)", [" ".join(f)]) for f in term.near]
     return _combine(forms, "||")
 
 

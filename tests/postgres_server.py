@@ -87,6 +87,7 @@ class PostgresServer:
         # In the shared schema, where every test's schema finds its operators and types.
         self.admin("CREATE EXTENSION pg_trgm", DATABASE)
         self.admin("CREATE EXTENSION vector", DATABASE)
+        self.admin("CREATE EXTENSION unaccent", DATABASE)
         return self
 
     def admin(self, statement: str, database: str = "postgres") -> None:

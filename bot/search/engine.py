@@ -21,8 +21,8 @@ from bot.replies import SearchHit, SearchReply, Snippet
 from bot.search import fts as index
 from bot.search import ranking, stems
 from bot.search.abbreviations import stem
-from bot.search.expansion import Expression, expand
-from bot.search.grammar import DESCRIPTION_TERMS, STOPWORDS, Query, parse, tokens
+from bot.search.expansion import Expression, expand, phrase
+from bot.search.grammar import DESCRIPTION_TERMS, STOPWORDS, Query, parse, tokens, unaccented
 from bot.search.spelling import Speller
 from bot.store import SqliteStore, row_to_paper
 
@@ -141,14 +141,24 @@ def names_an_author(typed: Sequence[str], papers: Iterable[Paper]) -> bool:
     """Whether a typed word is a person's name: more of the papers found hold it in an author's
     name than in their title or abstract ("Levine", "neubig agents"; not "GUI agents", which
     some authors are named)."""
+    found = ((p.authors, f"{p.title} {p.abstract}") for p in papers)
+    return _more_in_names({unaccented(t) for t in typed} - STOPWORDS, found)
+
+
+def _more_in_names(wanted: set[str], papers: Iterable[tuple[Sequence[str], str]]) -> bool:
+    """Whether more of the papers (author names, text) hold one of the words in an author's
+    name than in their text (accents off)."""
+    found = [(unaccented(" ".join(authors).lower()), text) for authors, text in papers]
+    wanted = {t for t in wanted if any(t in names for names, _ in found)}  # a cheap first test
+    if not wanted:
+        return False
+    words = "|".join(map(re.escape, sorted(wanted)))
+    whole = re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])")  # as tokens() splits words
     as_name: Counter[str] = Counter()
     as_word: Counter[str] = Counter()
-    wanted = set(typed) - STOPWORDS
-    for paper in papers:
-        names = {t for name in paper.authors for t in tokens(name)}
-        text = set(tokens(paper.title)) | set(tokens(paper.abstract))
-        as_name.update(wanted & names)
-        as_word.update(wanted & text)
+    for names, text in found:
+        as_name.update(set(whole.findall(names)))
+        as_word.update(set(whole.findall(text.lower())))
     return any(as_name[t] > as_word[t] for t in wanted)
 
 
@@ -345,18 +355,23 @@ def _ranked(
     """Paper rows in answer order: exact titles, then the best of each tier of `scored` (the
     papers with every term, then those with some); within each, bm25 with the lifts and the
     near-tie boosts."""
+    started = time.perf_counter()
     tiers = ranking.tiers(exact, scored, RERANK)
+    rows = index.paper_rows(db, [r for tier in tiers for r in tier])
+    if keep := _in_names(db, expression, scored, list(rows.values()), within / 4):
+        tiers = ranking.tiers(exact, scored, RERANK, keep)
+        rows |= index.paper_rows(db, [r for r in keep if r not in rows])
     scores = {rowid: score for tier in scored for rowid, score in tier}
     ranked = [r for tier in tiers[1:] for r in tier]
     try:
-        with index.deadline(db, within):
+        with index.deadline(db, _left(started, within)):
             lift = _lifts(db, expression, ranked, titled)
     except index.SearchTimeout:
         lift = {}  # the lifts only reorder: without them the order is still bm25's
-    rows = index.paper_rows(db, exact + ranked)
-    for rowid in named(expression, [rows[r] for r in ranked if r in rows]):
+    by_name = named(expression, [rows[r] for r in ranked if r in rows])
+    for rowid in by_name:
         lift[rowid] = lift.get(rowid, 1.0) + NAME_BOOST
-    return ranking.in_tiers(tiers, rows, scores, lift, now)
+    return ranking.in_tiers(by_name_first(tiers, by_name), rows, scores, lift, now)
 
 
 class TermCounts:
@@ -529,6 +544,49 @@ def _exact_titles(
     return found
 
 
+def _in_names(
+    db: Database,
+    expression: Expression,
+    scored: Sequence[list[tuple[int, float]]],
+    best: list[dict[str, Any]],
+    within: float,
+) -> set[int]:
+    """The scored papers past the best RERANK of their tier whose author list holds a typed
+    name (see name_pairs; `named` checks each is one author's), when the query asks for a
+    person (see asks_for_a_person; `best`: the rows of the best ranked): a name shared by
+    two authors of a paper ("Yang Li") leaves its papers' bm25 low among those with both words
+    apart."""
+    past = [rowid for tier in scored if len(tier) > RERANK for rowid, _ in tier]
+    if not past or not asks_for_a_person(expression, best):
+        return set()
+    # NEAR(a b, 0): side by side in either order
+    pairs = sorted({tuple(sorted(pair)) for pair in name_pairs(expression)})
+    near = [f"NEAR({phrase((a,))} {phrase((b,))}, 0)" for a, b in pairs]
+    match = "authors : (" + " OR ".join(near) + ")"
+    try:
+        with index.deadline(db, within):
+            return index.which_match(db, match, past)
+    except index.SearchTimeout:
+        return set()  # the names are found among the best ranked still
+
+
+def asks_for_a_person(expression: Expression, best: Iterable[dict[str, Any]]) -> bool:
+    """Whether the words could be a person's name (see name_pairs) that the best ranked papers
+    (rows) hold in author names more than in their text (see names_an_author): not "diffusion
+    models", whose papers past the best are not worth a look for a name."""
+    pairs = name_pairs(expression)
+    if not pairs:
+        return False
+    found = ((_authors(row), f"{row['title']} {row.get('abstract') or ''}") for row in best)
+    return _more_in_names({t for pair in pairs for t in pair} - STOPWORDS, found)
+
+
+def _authors(row: dict[str, Any]) -> list[str]:
+    """A row's author names: a list, or its JSON text (SQLite)."""
+    names = row.get("authors") or []
+    return json.loads(names) if isinstance(names, str) else list(names)
+
+
 def _lifts(
     db: Database, expression: Expression, rowids: list[int], titled: dict[int, bool]
 ) -> dict[int, float]:
@@ -556,26 +614,46 @@ def typed_bonus(expression: Expression) -> bool:
     return expanded and len(expression.terms) <= TYPED_BONUS_TERMS
 
 
-def named(expression: Expression, rows: list[dict[str, Any]]) -> set[int]:
-    """The rows with an author whose name holds two of the typed words side by side, in either
-    order ("Sara Hooker", "zhang heng"), in queries of up to NAME_TOKENS words: the name as
-    written on the paper, not the first name of one author and the surname of another. A row's
-    authors are a list, or its JSON text (SQLite)."""
-    typed = expression.typed
+def name_pairs(expression: Expression) -> set[tuple[str, str]]:
+    """Two typed words side by side, in either order, that a name may hold ("sara hooker",
+    "zhang heng"), without accents: in queries of two to NAME_TOKENS words, else none."""
+    typed = [unaccented(t) for t in expression.typed]
     if not 2 <= len(typed) <= NAME_TOKENS:
         return set()
-    wanted = {pair for a, b in pairwise(typed) for pair in ((a, b), (b, a))}
-    found = set()
+    return {pair for a, b in pairwise(typed) for pair in ((a, b), (b, a))}
+
+
+def named(expression: Expression, rows: list[dict[str, Any]]) -> dict[int, bool]:
+    """The rows with an author whose name holds two of the typed words side by side, in either
+    order ("Sara Hooker", "zhang heng"), in queries of up to NAME_TOKENS words: the name as
+    written on the paper, not the first name of one author and the surname of another. Each
+    maps to whether that name holds every typed word: the query is the name. A row's authors
+    are a list, or its JSON text (SQLite)."""
+    wanted = name_pairs(expression)
+    if not wanted:
+        return {}
+    typed = {t for pair in wanted for t in pair}
+    found: dict[int, bool] = {}
     for row in rows:
-        names = row.get("authors") or []
-        if isinstance(names, str):
-            names = json.loads(names)
-        text = " ".join(names).lower()  # holds every token of the names: a cheap first test
+        names = _authors(row)
+        # Holds every token of the names: a cheap first test; accents off, as typed words match
+        text = unaccented(" ".join(names).lower())
         if not any(a in text and b in text for a, b in wanted):
             continue
-        if any(wanted & set(pairwise(tokens(name))) for name in names):
-            found.add(row["rowid"])
+        for name in names:
+            toks = tokens(unaccented(name))
+            if wanted & set(pairwise(toks)):
+                found[row["rowid"]] = found.get(row["rowid"], False) or typed <= set(toks)
     return found
+
+
+def by_name_first(tiers: list[list[int]], by_name: dict[int, bool]) -> list[list[int]]:
+    """The tiers with the papers by the person the query names (every typed word in one
+    author's name: "sara hooker", "Li Ma") first, after the exact titles, as a title typed
+    whole ranks first: among the papers holding the words apart, a name shared by many authors'
+    first and last names ("Yang", "Li") scores low on a long author list."""
+    whole = [rowid for tier in tiers[1:] for rowid in tier if by_name.get(rowid)]
+    return [tiers[0], whole, *tiers[1:]] if whole else tiers
 
 
 def _newest_typed(

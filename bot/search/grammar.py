@@ -71,7 +71,7 @@ introduction list literature material materials methods overview paper papers po
 preprints primer reading reads references refs research resources search something studies study
 stuff techniques tutorial work works"""
 _REQUESTED = frozenset(_REQUESTED_TEXT.split())
-_CONNECTOR_TEXT = """about around concerning cover covering covers for in into of on re regarding
+_CONNECTOR_TEXT = """about around by concerning cover covering covers for in into of on re regarding
 related that to which"""
 _CONNECTOR = frozenset(_CONNECTOR_TEXT.split())
 _TRAILING_TEXT = """anyone beginners first go list lists material materials me needed newcomers
@@ -89,6 +89,7 @@ CHAT_WORDS = _ASKING | _REQUESTED | _TRAILING  # stop words and FILLER too (see 
 _CLAUSE_END = tuple(",;:?!.")
 
 _TOKEN = re.compile(r"[^\W_]+")
+_LATIN_END = "\u0250"  # past Latin Extended-B: the letters whose accents unaccented takes off
 # author: and title:, with the names arXiv (au:, ti:) and Google Scholar (intitle:) give them
 _FIELDS = "author|authors|by|au|title|ti|intitle|since|year"
 _TITLE_FIELDS = ("title", "ti", "intitle")
@@ -137,6 +138,18 @@ class Query:
 def tokens(text: str) -> tuple[str, ...]:
     """Lower-case word tokens split the way the FTS5 unicode61 tokenizer splits them."""
     return tuple(t.lower() for t in _TOKEN.findall(text))
+
+
+def unaccented(text: str) -> str:
+    """The text with the accents of Latin letters taken off ("Gallé": Galle), as both stores
+    fold the words they index; other scripts are left as they are."""
+    if text.isascii():
+        return text
+    kept: list[str] = []
+    for ch in unicodedata.normalize("NFD", text):
+        if not (unicodedata.combining(ch) and kept and kept[-1] < _LATIN_END):
+            kept.append(ch)
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def clean(text: str) -> str:

@@ -202,7 +202,9 @@ class PgSearch:
             partial, further = engine.partial_tiers(expression, full, partial, ranked_by)
         if not full and not partial and not exact and not in_time:
             full = self._newest_typed(expression, query, limit)
-        ordered = self._ranked(expression, exact, (full, partial, further), now)[:limit]
+        tiers = (full, partial, further)
+        within = _left(started, deadline)
+        ordered = self._ranked(expression, exact, tiers, now, within)[:limit]
         snippets = self._snippets((relaxed or where).query, [row["seq"] for row in ordered])
         hits = tuple(
             SearchHit(
@@ -367,34 +369,18 @@ class PgSearch:
         exact: list[int],
         scored: Sequence[list[tuple[int, float]]],
         now: datetime,
+        within: float,
     ) -> list[dict[str, Any]]:
         """Paper rows in answer order: exact titles, then the best of each tier of `scored` (the
-        papers with every term, then those with some); within each, the rank with the title
-        lift and near-tie boosts."""
+        papers with every term, then those with some), and past them those by a person the
+        query names (engine.asks_for_a_person); within each, the rank with the title lift and
+        near-tie boosts."""
         tiers = ranking.tiers(exact, scored, engine.RERANK)
+        rows = self._rows(expression, [seq for tier in tiers for seq in tier])
+        if keep := self._in_names(expression, scored, list(rows.values()), within / 4):
+            tiers = ranking.tiers(exact, scored, engine.RERANK, keep)
+            rows |= self._rows(expression, [seq for seq in keep if seq not in rows])
         scores = {seq: score for tier in scored for seq, score in tier}
-        wanted = list(dict.fromkeys(seq for tier in tiers for seq in tier))
-        if not wanted:
-            return []
-        # As on SQLite (engine._lifts): every term in the title, an abbreviation as typed, a
-        # typed name in the author list each lift a paper's score.
-        titled: Fragment = ("false", [])
-        as_typed: Fragment = ("false", [])
-        if expression.terms:
-            # the title's part of the papers' tsvector (label A), read as the search reads it
-            every = _combine([_term(t) for t in expression.terms], "&&")
-            titled = _prefixed("ts_filter(p.search, '{a}') @@ ", every)
-        if engine.typed_bonus(expression):
-            typed = _combine([_term(t, typed=True) for t in expression.terms], "&&")
-            as_typed = _prefixed("p.search @@ ", typed)
-        rows = {
-            row["seq"]: row
-            for row in self.db.rows(
-                f"SELECT p.*, p.seq AS rowid, {titled[0]} AS titled, {as_typed[0]} AS as_typed"
-                " FROM papers p WHERE p.seq = ANY(%s)",
-                [*titled[1], *as_typed[1], wanted],
-            )
-        }
         ranked = [rows[seq] for tier in tiers[1:] for seq in tier if seq in rows]
         by_name = engine.named(expression, ranked)
         lift = {
@@ -405,7 +391,54 @@ class PgSearch:
             for seq, row in rows.items()
             if seq not in exact
         }
-        return ranking.in_tiers(tiers, rows, scores, lift, now)
+        return ranking.in_tiers(engine.by_name_first(tiers, by_name), rows, scores, lift, now)
+
+    def _rows(self, expression: Expression, seqs: list[int]) -> dict[int, dict[str, Any]]:
+        """The papers' rows by seq, each with whether it has every term in its title and, as on
+        SQLite (engine._lifts), an abbreviation as typed: what lifts their scores."""
+        if not seqs:
+            return {}
+        titled: Fragment = ("false", [])
+        as_typed: Fragment = ("false", [])
+        if expression.terms:
+            # the title's part of the papers' tsvector (label A), read as the search reads it
+            every = _combine([_term(t) for t in expression.terms], "&&")
+            titled = _prefixed("ts_filter(p.search, '{a}') @@ ", every)
+        if engine.typed_bonus(expression):
+            typed = _combine([_term(t, typed=True) for t in expression.terms], "&&")
+            as_typed = _prefixed("p.search @@ ", typed)
+        return {
+            row["seq"]: row
+            for row in self.db.rows(
+                f"SELECT p.*, p.seq AS rowid, {titled[0]} AS titled, {as_typed[0]} AS as_typed"
+                " FROM papers p WHERE p.seq = ANY(%s)",
+                [*titled[1], *as_typed[1], seqs],
+            )
+        }
+
+    def _in_names(
+        self,
+        expression: Expression,
+        scored: Sequence[list[tuple[int, float]]],
+        best: list[dict[str, Any]],
+        within: float,
+    ) -> set[int]:
+        """As on SQLite (engine._in_names): the scored papers past the best of their tier whose
+        author list holds a typed name, when the query asks for a person."""
+        past = [seq for tier in scored if len(tier) > engine.RERANK for seq, _ in tier]
+        if not past or not engine.asks_for_a_person(expression, best):
+            return set()
+        pairs = sorted(engine.name_pairs(expression))
+        names = " || ".join(["phraseto_tsquery('papers_names', %s)"] * len(pairs))
+        try:
+            with self._deadline(within) as conn:
+                rows = conn.execute(
+                    f"SELECT seq FROM papers WHERE seq = ANY(%s) AND author_words @@ ({names})",
+                    [past, *(" ".join(pair) for pair in pairs)],
+                ).fetchall()
+        except _Timeout:
+            return set()
+        return {int(seq) for (seq,) in rows}
 
     def _snippets(self, query: Fragment, seqs: list[int]) -> dict[int, Snippet]:
         """Why each hit matched: the abstract passage with matches, else authors, keywords,
@@ -467,7 +500,8 @@ class PgSearch:
         rows = self.db.rows(
             "SELECT w.word, l.stem, coalesce(s.papers, 0) AS papers"
             " FROM unnest(%s::text[]) AS w(word)"
-            " CROSS JOIN LATERAL (SELECT (ts_lexize('papers_stem', w.word))[1] AS stem) AS l"
+            " CROSS JOIN LATERAL"
+            " (SELECT (ts_lexize('papers_stem', unaccent(w.word)))[1] AS stem) AS l"
             " LEFT JOIN search_words s ON s.word = l.stem WHERE l.stem IS NOT NULL",
             [words],
         )
@@ -642,7 +676,8 @@ def _where(
     if required:
         parts.append(_prefixed("p.search @@ ", _combine(required, "&&")))
     for author in expression.authors:
-        parts.append(("p.author_words @@ phraseto_tsquery('simple', %s)", [" ".join(author)]))
+        by = "p.author_words @@ phraseto_tsquery('papers_names', %s)"
+        parts.append((by, [" ".join(author)]))
     if not parts:
         return None
     if expression.excluded:

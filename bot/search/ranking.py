@@ -3,7 +3,8 @@ some of them; within each, BM25 with lifts; small near-tie boosts; and snippets.
 
 BM25 weights the title 4x the abstract, authors 2x. A paper with every term in its title gets
 its score doubled (a boost, not a tier: a squarely on-topic abstract can still outrank it); so
-does one with a typed name in its author list (engine._named).
+does one with a typed name in its author list (engine.named), and a query that is the name
+lists that person's papers after the exact titles (engine.by_name_first).
 Two more boosts, each at most a few per cent of the score, only reorder papers whose scores are
 already within that margin:
 - upvotes: up to +4% at 200 or more Hugging Face upvotes (log scale);
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -63,12 +64,23 @@ def order(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
 
 
 def tiers(
-    exact: list[int], scored: Sequence[list[tuple[int, float]]], best: int
+    exact: list[int],
+    scored: Sequence[list[tuple[int, float]]],
+    best: int,
+    keep: Collection[int] = (),
 ) -> list[list[int]]:
     """The answer's tiers of rowids: the exact titles, then the `best` scored of each tier of
-    `scored` (the papers with every term, then those with some)."""
-    top = [heapq.nlargest(best, tier, key=lambda pair: pair[1]) for tier in scored]
-    return [exact, *[[rowid for rowid, _ in tier] for tier in top]]
+    `scored` (the papers with every term, then those with some), and the `best` scored of
+    those of `keep` below them (papers a lift may raise)."""
+    ranked = []
+    for tier in scored:
+        top = [rowid for rowid, _ in heapq.nlargest(best, tier, key=lambda pair: pair[1])]
+        if keep and len(tier) > best:
+            chosen = set(top)
+            kept = [pair for pair in tier if pair[0] in keep and pair[0] not in chosen]
+            top += [rowid for rowid, _ in heapq.nlargest(best, kept, key=lambda pair: pair[1])]
+        ranked.append(top)
+    return [exact, *ranked]
 
 
 def in_tiers(

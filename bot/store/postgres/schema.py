@@ -336,6 +336,15 @@ def _v10_paper_vectors(conn: psycopg.Connection) -> None:
 # ASCII punctuation, each put out of the way as a space before PostgreSQL's parser reads the
 # text (see V11_WORDS_AS_SEARCHED). The quote is doubled for the SQL string literal.
 _PUNCTUATION = "!\"#$%&''()*+,-./:;<=>?@[\\]^_`{|}~"
+_SEARCH_VECTOR = f"""search tsvector GENERATED ALWAYS AS (
+    setweight(to_tsvector('papers', translate(title, '{_PUNCTUATION}', '{" " * 32}')), 'A')
+    || setweight(jsonb_to_tsvector('papers', authors, '["string"]'), 'B')
+    || setweight(to_tsvector('papers', translate(abstract, '{_PUNCTUATION}', '{" " * 32}')), 'C')
+    || setweight(jsonb_to_tsvector('papers', keywords, '["string"]'), 'C')
+) STORED"""
+_COUNT_WORDS = """DELETE FROM search_words;
+INSERT INTO search_words (word, papers)
+    SELECT word, ndoc FROM ts_stat('SELECT search FROM papers') ORDER BY word;"""
 V11_WORDS_AS_SEARCHED = f"""
 -- The words of the search vector are those a query is made of (bot/search/grammar.tokens, as
 -- SQLite's unicode61 tokenizer splits text): runs of letters and digits. PostgreSQL's own
@@ -343,21 +352,40 @@ V11_WORDS_AS_SEARCHED = f"""
 -- neither "GPT-4" nor "Qwen2.5-VL" typed found them. ASCII punctuation becomes a space first.
 SET LOCAL maintenance_work_mem = '256MB';
 ALTER TABLE papers DROP COLUMN search;
-ALTER TABLE papers ADD COLUMN search tsvector GENERATED ALWAYS AS (
-    setweight(to_tsvector('papers', translate(title, '{_PUNCTUATION}', '{" " * 32}')), 'A')
-    || setweight(jsonb_to_tsvector('papers', authors, '["string"]'), 'B')
-    || setweight(to_tsvector('papers', translate(abstract, '{_PUNCTUATION}', '{" " * 32}')), 'C')
-    || setweight(jsonb_to_tsvector('papers', keywords, '["string"]'), 'C')
-) STORED, ALTER COLUMN search SET STORAGE MAIN;
+ALTER TABLE papers ADD COLUMN {_SEARCH_VECTOR}, ALTER COLUMN search SET STORAGE MAIN;
 CREATE INDEX papers_search ON papers USING gin (search);
-DELETE FROM search_words;
-INSERT INTO search_words (word, papers)
-    SELECT word, ndoc FROM ts_stat('SELECT search FROM papers') ORDER BY word;
+{_COUNT_WORDS}
 """
 
 
 def _v11_words_as_searched(conn: psycopg.Connection) -> None:
     conn.execute(V11_WORDS_AS_SEARCHED)
+
+
+V12_ACCENTS_FOLDED = f"""
+-- Letters lose their accents, as SQLite's unicode61 tokenizer folds them: "Matthias Galle"
+-- and author:"Jegou" find "Gallé" and "Jégou", "naive" finds "naïve", and typo correction
+-- compares the words typed with the words so folded. The words with no accent (PostgreSQL's
+-- ascii token types) are mapped as before.
+CREATE EXTENSION IF NOT EXISTS unaccent;
+ALTER TEXT SEARCH CONFIGURATION papers
+    ALTER MAPPING FOR word, hword, hword_part WITH unaccent, papers_stem;
+CREATE TEXT SEARCH CONFIGURATION papers_names (COPY = simple);
+ALTER TEXT SEARCH CONFIGURATION papers_names
+    ALTER MAPPING FOR word, hword, hword_part WITH unaccent, simple;
+SET LOCAL maintenance_work_mem = '256MB';
+ALTER TABLE papers DROP COLUMN search, DROP COLUMN author_words;
+ALTER TABLE papers ADD COLUMN {_SEARCH_VECTOR}, ALTER COLUMN search SET STORAGE MAIN,
+    ADD COLUMN author_words tsvector GENERATED ALWAYS AS (
+        jsonb_to_tsvector('papers_names', authors, '["string"]')
+    ) STORED;
+CREATE INDEX papers_search ON papers USING gin (search);
+{_COUNT_WORDS}
+"""
+
+
+def _v12_accents_folded(conn: psycopg.Connection) -> None:
+    conn.execute(V12_ACCENTS_FOLDED)
 
 
 MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
@@ -372,6 +400,7 @@ MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v9_search_in_row,
     _v10_paper_vectors,
     _v11_words_as_searched,
+    _v12_accents_folded,
 ]
 
 

@@ -58,6 +58,7 @@ from benchmarks.bundled_labels import LABELS
 from benchmarks.realdata import real_papers
 from bot.ingest import ingest_files
 from bot.replies import SearchReply
+from bot.search.grammar import unaccented
 from bot.storage import Storage, open_storage
 
 HERE = Path(__file__).resolve().parent
@@ -383,14 +384,21 @@ def _pct(values: list[float], pct: int) -> float:
     return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
 
-def run_names(deadline: float | None = None, sample: int = 200) -> None:
+def run_names(deadline: float | None = None, sample: int = 200, backend: str = "sqlite") -> None:
     """Author names as queries, graded by the papers' own author lists (no judges): a seeded
     sample of the dev corpus' authors with at least two papers, typed as written ("Heng
-    Zhang") and as the surname alone; recall@10 of the papers listing that name (for a
-    surname: any author with that surname)."""
-    with tempfile.TemporaryDirectory() as tmp, opened("sqlite", Path(tmp)) as storage:
-        dev_corpus(storage, Path(tmp))
+    Zhang"), as chat asks for them ("papers by heng zhang", lower case, accents off) and as the
+    surname alone; recall@10 of the papers listing that name (for a surname: any author with
+    that surname). With `backend` "postgres", PostgreSQL's search beside SQLite's."""
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        storage = stack.enter_context(opened("sqlite", tmp))
+        dev_corpus(storage, tmp)
         systems = rankers(storage, DEV_NOW, deadline)
+        if backend == "postgres":
+            other = stack.enter_context(opened("postgres", tmp))
+            dev_corpus(other, tmp)
+            systems["postgres search"] = rankers(other, DEV_NOW, deadline)["search"]
         papers: dict[str, set[str]] = defaultdict(set)
         for row in storage.search.db.execute("SELECT id, authors FROM papers"):  # type: ignore[attr-defined]
             for name in json.loads(row[1] or "[]"):
@@ -404,6 +412,7 @@ def run_names(deadline: float | None = None, sample: int = 200) -> None:
         for name in chosen:
             for form, text, wanted in (
                 ("full name", name, papers[name]),
+                ("as asked", f"papers by {unaccented(name).lower()}", papers[name]),
                 ("surname", name.split()[-1], surnames[name.split()[-1]]),
             ):
                 grades = dict.fromkeys(wanted, 1)
@@ -411,7 +420,7 @@ def run_names(deadline: float | None = None, sample: int = 200) -> None:
                     scores[form, system].append(recall(rank(text), grades))
     print(f"{len(chosen)} author names of the dev corpus (2+ papers each); recall@10")
     for (form, system), values in sorted(scores.items()):
-        print(f"  {form:<10} {system:<11} {statistics.mean(values):.3f}")
+        print(f"  {form:<10} {system:<16} {statistics.mean(values):.3f}")
 
 
 TYPO_WORD = re.compile(r"[a-z]{5,}")
@@ -597,7 +606,7 @@ def main() -> None:
     if args.set == "bundled":
         run_bundled(args.verbose, args.backend, args.deadline)
     elif args.set == "names":
-        run_names(args.deadline)
+        run_names(args.deadline, backend=args.backend)
     elif args.set == "typos":
         run_typos(args.deadline, verbose=args.verbose)
     else:

@@ -551,13 +551,10 @@ def _in_names(
     best: list[dict[str, Any]],
     within: float,
 ) -> set[int]:
-    """The scored papers past the best RERANK of their tier whose author list holds a typed
-    name (see name_pairs; `named` checks each is one author's), when the query asks for a
-    person (see asks_for_a_person; `best`: the rows of the best ranked): a name shared by
-    two authors of a paper ("Yang Li") leaves its papers' bm25 low among those with both words
-    apart."""
-    past = [rowid for tier in scored if len(tier) > RERANK for rowid, _ in tier]
-    if not past or not asks_for_a_person(expression, best):
+    """Of name_candidates, the papers whose author list holds a typed name (see name_pairs;
+    `named` checks each is one author's)."""
+    past = name_candidates(expression, scored, best)
+    if not past:
         return set()
     # NEAR(a b, 0): side by side in either order
     pairs = sorted({tuple(sorted(pair)) for pair in name_pairs(expression)})
@@ -568,6 +565,17 @@ def _in_names(
             return index.which_match(db, match, past)
     except index.SearchTimeout:
         return set()  # the names are found among the best ranked still
+
+
+def name_candidates(
+    expression: Expression, scored: Sequence[list[tuple[int, float]]], best: list[dict[str, Any]]
+) -> list[int]:
+    """The scored papers of the tiers with more than RERANK, to look up by a typed name when
+    the query asks for a person (see asks_for_a_person; `best`: the rows of the best ranked),
+    else none: a name shared by two authors of a paper ("Yang Li") leaves its papers' bm25 low,
+    past the best, among those with both words apart."""
+    past = [rowid for tier in scored if len(tier) > RERANK for rowid, _ in tier]
+    return past if past and asks_for_a_person(expression, best) else []
 
 
 def asks_for_a_person(expression: Expression, best: Iterable[dict[str, Any]]) -> bool:

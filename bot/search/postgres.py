@@ -423,10 +423,10 @@ class PgSearch:
         best: list[dict[str, Any]],
         within: float,
     ) -> set[int]:
-        """As on SQLite (engine._in_names): the scored papers past the best of their tier whose
-        author list holds a typed name, when the query asks for a person."""
-        past = [seq for tier in scored if len(tier) > engine.RERANK for seq, _ in tier]
-        if not past or not engine.asks_for_a_person(expression, best):
+        """As on SQLite (engine._in_names): of engine.name_candidates, the papers whose author
+        list holds a typed name."""
+        past = engine.name_candidates(expression, scored, best)
+        if not past:
             return set()
         pairs = sorted(engine.name_pairs(expression))
         names = " || ".join(["phraseto_tsquery('papers_names', %s)"] * len(pairs))

@@ -515,6 +515,19 @@ def test_operators_typed_in_capitals(store: Storage) -> None:
     assert parse("attention is not all you need").excluded == ()  # only NOT in capitals
 
 
+def test_a_possessive_is_the_name_it_ends(storage: Storage) -> None:
+    assert parse("GPT-4's reasoning?").words == ("GPT-4", "reasoning")
+    assert parse("Alzheimer’s disease").words == ("Alzheimer", "disease")
+    assert parse("O'Brien").words == ("O'Brien",)
+    papers = [
+        Paper("g", "Reasoning of GPT-4 on math", "GPT-4 solves problems.", ("Ada Li",)),
+        Paper("r", "Reasoning of small models", "They solve problems.", ("Ada Li",)),
+    ]
+    with nullcontext(storage) as s:
+        s.papers.upsert(papers, NOW)
+        assert found(s, "GPT-4's reasoning") == found(s, "gpt-4 reasoning") == {"g"}
+
+
 def test_parse_keeps_the_grammar_apart() -> None:
     q = parse('diffusion "exact phrase" -survey -"old stuff" author:"Ada L" since:2025-02 x')
     assert q.words == ("diffusion", "x")
@@ -1010,6 +1023,30 @@ def test_a_name_on_a_long_author_list_is_found_among_many_with_its_words_apart(
             assert set(ids(s.search.search(text, now=NOW))[:2]) == {"r0", "r1"}, text
         # the name's words in two authors' names are no name: no paper of theirs is lifted
         assert ids(s.search.search("wei yang", now=NOW))[:1] != ["r0"]
+
+
+def test_a_name_holding_a_stop_word_is_still_the_name_in_a_chat_request(storage: Storage) -> None:
+    # "An" and "You" are stop words a request takes off its topic ("an yang papers"), and names
+    # too: the papers by An Yang and by Yang You, on long author lists, are what was asked for.
+    many = [
+        Paper(f"p{i}", f"Robot study {i}", "Robots.", ("Wei Yang", "Bo Li"), date(2025, 1, 1))
+        for i in range(40)
+    ]
+    crowd = tuple(f"Member{chr(97 + i // 26)}{chr(97 + i % 26)} Team" for i in range(60))
+    by = {"a": "An Yang", "y": "Yang You"}
+    reports = [
+        Paper(f"{k}{i}", f"Technical report {k}{i}", "Models.", (*crowd, name), date(2025, 1, 1))
+        for k, name in by.items()
+        for i in range(2)
+    ]
+    with nullcontext(storage) as s:
+        s.papers.upsert(many + reports, NOW)
+        for text in ("an yang papers", "An Yang's papers", "papers by An Yang", "an yang"):
+            assert set(ids(s.search.search(text, now=NOW))[:2]) == {"a0", "a1"}, text
+        for text in ("yang you papers", "Yang You papers", "any work by yang you?"):
+            assert set(ids(s.search.search(text, now=NOW))[:2]) == {"y0", "y1"}, text
+        # a connector is no part of a name: "papers by yang" asks for any Yang
+        assert all(i.startswith("p") for i in ids(s.search.search("papers by yang", now=NOW)))
 
 
 def test_names_and_words_are_found_with_or_without_their_accents(storage: Storage) -> None:

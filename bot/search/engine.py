@@ -22,7 +22,15 @@ from bot.search import fts as index
 from bot.search import ranking, stems
 from bot.search.abbreviations import stem
 from bot.search.expansion import Expression, expand, phrase
-from bot.search.grammar import DESCRIPTION_TERMS, STOPWORDS, Query, parse, tokens, unaccented
+from bot.search.grammar import (
+    DESCRIPTION_TERMS,
+    NAME_STOPWORDS,
+    STOPWORDS,
+    Query,
+    parse,
+    tokens,
+    unaccented,
+)
 from bot.search.spelling import Speller
 from bot.store import SqliteStore, row_to_paper
 
@@ -625,10 +633,23 @@ def typed_bonus(expression: Expression) -> bool:
 def name_pairs(expression: Expression) -> set[tuple[str, str]]:
     """Two typed words side by side, in either order, that a name may hold ("sara hooker",
     "zhang heng"), without accents: in queries of two to NAME_TOKENS words, else none."""
-    typed = [unaccented(t) for t in expression.typed]
+    typed = [unaccented(t) for t in _name_words(expression.typed, expression.asked)]
     if not 2 <= len(typed) <= NAME_TOKENS:
         return set()
     return {pair for a, b in pairwise(typed) for pair in ((a, b), (b, a))}
+
+
+def _name_words(typed: tuple[str, ...], asked: tuple[str, ...]) -> tuple[str, ...]:
+    """The typed words, with the stop word typed right beside them that the chat request took
+    off (see grammar.NAME_STOPWORDS): "an yang papers" and "yang you papers" name An Yang and
+    Yang You."""
+    n = len(typed)
+    for i in range(len(asked) - n + 1):
+        if n and asked[i : i + n] == typed:
+            before = [t for t in asked[max(i - 1, 0) : i] if t in NAME_STOPWORDS]
+            after = [t for t in asked[i + n : i + n + 1] if t in NAME_STOPWORDS]
+            return (*before, *typed, *after)
+    return typed
 
 
 def named(expression: Expression, rows: list[dict[str, Any]]) -> dict[int, bool]:

@@ -74,6 +74,9 @@ _REQUESTED = frozenset(_REQUESTED_TEXT.split())
 _CONNECTOR_TEXT = """about around by concerning cover covering covers for in into of on re regarding
 related that to which"""
 _CONNECTOR = frozenset(_CONNECTOR_TEXT.split())
+# Stop words that a name may hold ("An Yang", "Yang You", "Or Patashnik") and a request may take
+# off the topic's edge ("an yang papers"): those that do not join a request to its topic.
+NAME_STOPWORDS = STOPWORDS - _CONNECTOR
 _TRAILING_TEXT = """anyone beginners first go list lists material materials me needed newcomers
 paper papers please pls plz point pointers preprint preprints project read references refs stuff
 thanks thx to work works yet"""
@@ -103,6 +106,9 @@ _CLAUSE = re.compile(
 # Chat shorthand read as the word it stands for: "agents w/ tools" asks for agents with tools,
 # not for the letter w.
 _SHORTHAND = {"w/": "with", "w/o": "without", "w/out": "without"}
+# A possessive ending ("An Yang's papers", "GPT-4's reasoning"): the name without it is meant,
+# which papers write with or without one.
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s(?=[^\w]*$)", re.IGNORECASE)
 # "DPO/PPO", "text/image": words typed with a slash between them are words of their own (so
 # each expands: DPO as direct preference optimization), not a phrase. Not "I/O" or "A/B" (a
 # side of one letter) and not a link ("arxiv.org/abs/…": a host, a dot and a letter).
@@ -208,7 +214,7 @@ def parse(text: str) -> Query:
         elif quoted:
             phrases.append(toks)
         else:
-            words += _alternatives(_SHORTHAND.get(raw.lower(), raw))
+            words += _alternatives(_SHORTHAND.get(raw.lower()) or _POSSESSIVE.sub("", raw))
     typed = [w.strip(_EDGES) or w for w in words]
     topical = topic(words, not (phrases or authors or titled))
     return Query(

@@ -900,6 +900,15 @@ def test_a_misspelt_word_is_corrected_from_the_index(store: Storage) -> None:
     assert store.search.search("reinforcement learning", now=NOW).note.count("Showing") == 0
 
 
+def test_a_misspelt_title_word_is_corrected_unless_quoted(store: Storage) -> None:
+    reply = store.search.search("title:reinforcemnet", now=NOW)
+    assert "Showing results for “title:reinforcement”" in reply.note
+    assert ids(reply) == ids(store.search.search("title:reinforcement", now=NOW)) != []
+    reply = store.search.search("lerning title:reinforcemnet", now=NOW)
+    assert "Showing results for “learning title:reinforcement”" in reply.note
+    assert "Showing results" not in store.search.search('title:"reinforcemnet"', now=NOW).note
+
+
 def test_a_word_no_paper_holds_is_corrected_to_a_less_common_word(store: Storage) -> None:
     # "quantization" is in 7 of the 421 papers, "quantizaton" in none: as typed it finds
     # nothing, so a variant in a handful of papers is what to show.

@@ -273,7 +273,7 @@ def _search(
     """The reply, the query as understood (typos corrected) and how many papers hold every
     term (up to CANDIDATES)."""
     notes = list(query.problems)
-    fixes = speller.corrections([t for w in query.words for t in tokens(w)])
+    fixes = speller.corrections(query.spellable())
     if fixes:
         query, note = corrected(query, fixes)
         notes.append(note)
@@ -529,8 +529,17 @@ def corrected(query: Query, fixes: dict[str, str]) -> tuple[Query, str]:
         " ".join(fixes.get(t, t) for t in tokens(w)) if any(t in fixes for t in tokens(w)) else w
         for w in query.words
     )
-    understood = replace(query, words=words)
-    searched = [*words, *(f'"{" ".join(p)}"' for p in query.phrases)]
+    quoted = query.titled_quoted or (False,) * len(query.titled)
+    titled = tuple(
+        toks if q else tuple(f for t in toks for f in fixes.get(t, t).split())
+        for toks, q in zip(query.titled, quoted, strict=True)
+    )
+    understood = replace(query, words=words, titled=titled)
+    searched = [
+        *words,
+        *(f'"{" ".join(p)}"' for p in query.phrases),
+        *(f"title:{t[0]}" if len(t) == 1 else f'title:"{" ".join(t)}"' for t in titled),
+    ]
     them = "them" if len(fixes) > 1 else "it"
     note = (
         f"Showing results for “{' '.join(searched)}”;"

@@ -129,6 +129,7 @@ class Query:
     phrases: tuple[tuple[str, ...], ...] = ()  # tokens of each "quoted phrase"
     excluded: tuple[tuple[str, ...], ...] = ()  # tokens of each -word / -"phrase"
     titled: tuple[tuple[str, ...], ...] = ()  # tokens of each title:word / title:"phrase"
+    titled_quoted: tuple[bool, ...] = ()  # of each of `titled`: typed in quotes, so as typed
     authors: tuple[tuple[str, ...], ...] = ()
     since: date | None = None
     until: date | None = None
@@ -139,6 +140,13 @@ class Query:
         """True when something must match (a bare exclusion or date cannot drive a search)."""
         content = any(t not in STOPWORDS for w in self.words for t in tokens(w))
         return bool(content or self.phrases or self.authors or self.titled)
+
+    def spellable(self) -> list[str]:
+        """The tokens a typo may be in: the plain words' and the title:words' (a quoted word
+        is searched as typed)."""
+        quoted = self.titled_quoted or (False,) * len(self.titled)
+        in_titles = [t for toks, q in zip(self.titled, quoted, strict=True) if not q for t in toks]
+        return [t for w in self.words for t in tokens(w)] + in_titles
 
 
 def tokens(text: str) -> tuple[str, ...]:
@@ -173,6 +181,7 @@ def parse(text: str) -> Query:
     excluded: list[tuple[str, ...]] = []
     authors: list[tuple[str, ...]] = []
     titled: list[tuple[str, ...]] = []
+    titled_quoted: list[bool] = []
     problems: list[str] = []
     since: date | None = None
     until: date | None = None
@@ -207,6 +216,7 @@ def parse(text: str) -> Query:
             continue
         if name in _TITLE_FIELDS and not neg:
             titled.append(toks)
+            titled_quoted.append(quoted)
         elif name and not neg:
             authors.append(toks)
         elif neg:
@@ -224,6 +234,7 @@ def parse(text: str) -> Query:
         phrases=tuple(phrases[:MAX_TERMS]),
         excluded=tuple(excluded[:MAX_TERMS]),
         titled=tuple(titled[:MAX_TERMS]),
+        titled_quoted=tuple(titled_quoted[:MAX_TERMS]),
         authors=tuple(authors[:4]),
         since=since,
         until=until,

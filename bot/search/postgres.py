@@ -40,7 +40,7 @@ from bot.search.engine import (
     join,
 )
 from bot.search.expansion import Expression, Term, expand
-from bot.search.grammar import STOPWORDS, Query, parse, tokens
+from bot.search.grammar import STOPWORDS, Query, parse
 from bot.search.spelling import WRITTEN_PAPERS, corrections
 from bot.store.postgres import PgStore, row_to_paper
 
@@ -164,7 +164,7 @@ class PgSearch:
         """The reply, the query as understood (typos corrected) and how many papers hold every
         term (up to engine.CANDIDATES)."""
         notes = list(query.problems)
-        fixes = self._corrections([t for w in query.words for t in tokens(w)])
+        fixes = self._corrections(query.spellable())
         if fixes:
             query, note = corrected(query, fixes)
             notes.append(note)

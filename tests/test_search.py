@@ -315,6 +315,24 @@ def test_a_short_form_the_user_did_not_type_is_not_taken_for_a_surname(storage: 
         assert "4" in found(s, "author:Mu")
 
 
+def test_a_short_form_that_is_a_stop_word_is_not_searched_for_its_long_form(
+    storage: Storage,
+) -> None:
+    # Papers define "instruction tuning (IT)"; "it" is in nearly every other abstract.
+    definition = "Instruction tuning (IT) teaches a model to follow requests."
+    with nullcontext(storage) as s:
+        s.papers.upsert(
+            [
+                _paper("1", "Tuning on requests", definition),
+                _paper("2", "Tuning for chat", definition),
+                _paper("3", "Robot grasping", "It grasps what it sees."),
+            ],
+            NOW,
+        )
+        assert found(s, "instruction tuning") == {"1", "2"}
+        assert "= it" not in s.search.search("instruction tuning", now=NOW).note.lower()
+
+
 @pytest.mark.parametrize("text", ["meta-rl", "metarl", "rlhf", "llms", "moe", "cot"])
 def test_curated_pairs_expand_lower_case_input(store: Storage, text: str) -> None:
     reply = store.search.search(text, now=NOW)

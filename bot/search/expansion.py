@@ -362,9 +362,10 @@ def _abbreviation_term(
             longs.insert(0, toks)
             typed_forms = tuple(_compound_forms(toks))
         for key, spelled in shorts.items():
-            # A short form the user did not type is left out when the porter stemmer would
-            # cut it to another word ("NAS" -> "na", which matches authors named Na).
-            if not as_short and key.endswith("s") and len(key) <= 5:
+            # A short form the user did not type is left out when it is a stop word, in nearly
+            # every paper ("instruction tuning": IT), or when the porter stemmer would cut it to
+            # another word ("NAS" -> "na", which matches authors named Na).
+            if not as_short and (key in STOPWORDS or (key.endswith("s") and len(key) <= 5)):
                 continue
             forms += [tuple(spelled.split()), (key,)]
         for long in longs[: MAX_FORMS + 1]:

@@ -176,22 +176,23 @@ def answered(
     words: Callable[[Query, int], tuple[SearchReply, Query, int]],
     dense: DenseIndex | None = None,
     papers: Callable[[list[int]], dict[int, Paper]] | None = None,
+    now: datetime | None = None,
 ) -> SearchReply:
-    """The boundary of every engine's search(): the text parsed, an empty query told how to
-    search, `words(query, limit)` for the rest (limit kept within 1..100: the reply by words,
-    the query as understood and how many papers hold every term), fused with the papers closest
-    in meaning when `dense` is given (see with_meaning; `papers` reads them by rowid), and any
-    failure below answered with a note, never raised."""
-    query = parse(text)
+    """The boundary of every engine's search(): the text parsed (a time in words counting from
+    `now`), an empty query told how to search, `words(query, limit)` for the rest (limit kept
+    within 1..100: the reply by words, the query as understood and how many papers hold every
+    term), fused with the papers closest in meaning when `dense` is given (see with_meaning;
+    `papers` reads them by rowid), and any failure below answered with a note, never raised."""
+    query = parse(text, now.date() if now else None)
     if not query.has_positive:
         note = join(*query.problems, EMPTY_NOTE)
         return SearchReply(query=query.text, hits=(), note=note, searched=False)
     try:
         limit = max(1, min(limit, 100))
         reply, understood, every_term = words(query, limit)
-        if dense is None or papers is None:
-            return reply
-        return with_meaning(reply, understood, limit, dense, papers, every_term)
+        if dense is not None and papers is not None:
+            reply = with_meaning(reply, understood, limit, dense, papers, every_term)
+        return replace(reply, note=join(query.dates_note(), reply.note))
     except Exception:  # the one boundary: a search must answer, whatever went wrong below
         log.exception("search failed for %r", query.text)
         return SearchReply(
@@ -234,7 +235,7 @@ class FtsSearch:
                 self.db, self.speller, self.counts, self.stems, query, limit, at, started, deadline
             )
 
-        return answered(text, limit, words, self.dense if meaning else None, self._papers)
+        return answered(text, limit, words, self.dense if meaning else None, self._papers, at)
 
     def _papers(self, rowids: list[int]) -> dict[int, Paper]:
         return {r: row_to_paper(row) for r, row in index.paper_rows(self.db, rowids).items()}
@@ -317,8 +318,8 @@ def _search(
         full = _newest_typed(db, expression, dates, limit)
     titled = scorer.titled
     tiers = (full, partial, further)
-    ordered = _ranked(db, expression, exact, tiers, titled, now, _left(started, deadline))
-    ordered = ordered[:limit]
+    within = _left(started, deadline)
+    ordered = _ranked(db, expression, exact, tiers, titled, now, within, limit)[:limit]
     walk = len(full) + len(partial) + len(further) <= SNIPPET_WALK_MATCHES
     source: index.SnippetSource = "walk" if walk else "own table" if scorer.common else "look up"
     snippets = _snippets(db, relaxed or match, ordered, source, started, deadline)
@@ -359,15 +360,17 @@ def _ranked(
     titled: dict[int, bool],
     now: datetime,
     within: float,
+    limit: int,
 ) -> list[dict[str, Any]]:
     """Paper rows in answer order: exact titles, then the best of each tier of `scored` (the
-    papers with every term, then those with some); within each, bm25 with the lifts and the
-    near-tie boosts."""
+    papers with every term, then those with some: RERANK of them, or `limit` when more are
+    asked for); within each, bm25 with the lifts and the near-tie boosts."""
     started = time.perf_counter()
-    tiers = ranking.tiers(exact, scored, RERANK)
+    best = max(RERANK, limit)
+    tiers = ranking.tiers(exact, scored, best)
     rows = index.paper_rows(db, [r for tier in tiers for r in tier])
     if keep := _in_names(db, expression, scored, list(rows.values()), within / 4):
-        tiers = ranking.tiers(exact, scored, RERANK, keep)
+        tiers = ranking.tiers(exact, scored, best, keep)
         rows |= index.paper_rows(db, [r for r in keep if r not in rows])
     scores = {rowid: score for tier in scored for rowid, score in tier}
     ranked = [r for tier in tiers[1:] for r in tier]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 # Long input is cut rather than refused: the first few hundred characters carry the intent,
 # and a bounded query keeps the FTS expression (and its cost) bounded.
@@ -21,6 +21,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ('title:word  title:"a phrase"', "papers with this word or phrase in their title"),
     ("since:2025-01  since:2025-01-15", "papers from this month or day on"),
     ("year:2025", "papers from this year"),
+    ("this week  past 3 days  in 2025", "time in words filters the dates as since: does"),
     ("meta-rl  RLHF  LLM  ViT", "abbreviations also find their spelled-out forms, and back"),
     ("2401.01234  <arXiv or HF link>", "that paper (one not seen yet is fetched from arXiv)"),
 )
@@ -133,7 +134,18 @@ class Query:
     authors: tuple[tuple[str, ...], ...] = ()
     since: date | None = None
     until: date | None = None
+    when: str = ""  # the time written in words that set since and until ("this week")
     problems: tuple[str, ...] = field(default=())  # parts we could not use, told to the user
+
+    def dates_note(self) -> str:
+        """What the dates of a time written in words are, for the reply; "" without one."""
+        if not self.when or self.since is None:
+            return ""
+        if self.until == self.since:
+            return f"Papers of {self.since} (“{self.when}”)."
+        if self.until:
+            return f"Papers of {self.since} to {self.until} (“{self.when}”)."
+        return f"Papers of {self.since} or later (“{self.when}”)."
 
     @property
     def has_positive(self) -> bool:
@@ -173,8 +185,9 @@ def clean(text: str) -> str:
     return text[:MAX_QUERY_CHARS].strip()
 
 
-def parse(text: str) -> Query:
-    """Parse /papers search text; anything not in the grammar becomes plain words."""
+def parse(text: str, today: date | None = None) -> Query:
+    """Parse /papers search text; anything not in the grammar becomes plain words. A time
+    written in words counts from `today` (the date now when not given; see dated)."""
     cleaned = clean(text)
     words: list[str] = []
     phrases: list[tuple[str, ...]] = []
@@ -202,6 +215,9 @@ def parse(text: str) -> Query:
             continue
         if name in ("since", "year"):
             span = _date_span(raw, whole_year=name == "year")
+            if span is None and name == "since":  # since:yesterday, since:"last week"
+                left, start, _, _ = dated(raw.split(), today or date.today())
+                span = (start, start) if start and not left else None
             if span is None:
                 problems.append(f"{name}:{raw} is not a date (try since:2025-01 or year:2025).")
             elif name == "year":
@@ -225,6 +241,9 @@ def parse(text: str) -> Query:
             phrases.append(toks)
         else:
             words += _alternatives(_SHORTHAND.get(raw.lower()) or _POSSESSIVE.sub("", raw))
+    when = ""
+    if since is None and until is None:
+        words, since, until, when = dated(words, today or date.today())
     typed = [w.strip(_EDGES) or w for w in words]
     topical = topic(words, not (phrases or authors or titled))
     return Query(
@@ -238,6 +257,7 @@ def parse(text: str) -> Query:
         authors=tuple(authors[:4]),
         since=since,
         until=until,
+        when=when,
         problems=tuple(problems),
     )
 
@@ -371,6 +391,63 @@ def _needs(field: str) -> str:
     if field in _TITLE_FIELDS:
         return f'{field}: needs words (try {field}:diffusion or {field}:"world model").'
     return f'{field}: needs a name (try {field}:Levine or {field}:"Sergey Levine").'
+
+
+# Time typed in words ("diffusion this week", "RL papers from the past 3 days", "agents in
+# 2025"): a date filter, as since: and year: are, not words to search. "this" counts from the
+# start of the week, month or year; "last", "past" and "previous" count back from today.
+_SPANS = {"day": 1, "week": 7, "month": 30, "year": 365}
+_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+_BACK = frozenset({"last", "past", "previous"})
+_LEADING = frozenset({"from", "in", "over", "during", "for", "of", "within", "the"})
+_YEAR = re.compile(r"(19|20)\d\d")
+
+
+def dated(words: list[str], today: date) -> tuple[list[str], date | None, date | None, str]:
+    """The words without the first time written in them, the dates it spans (inclusive; None
+    is open) and how it reads ("this week"); the words as they were, with no dates, when none
+    is written."""
+    low = [w.strip(_EDGES).lower() for w in words]
+    for i in range(len(low)):
+        found = _time_at(low, i, today)
+        if found:
+            end, since, until = found
+            start = i
+            while start > 0 and low[start - 1] in _LEADING:
+                start -= 1
+            said = " ".join(low[start:end])
+            return words[:start] + words[end:], since, until, said
+    return words, None, None, ""
+
+
+def _time_at(low: list[str], i: int, today: date) -> tuple[int, date, date | None] | None:
+    """(where it ends, since, until) of a time written from word i, if one is."""
+    word, ahead = low[i], low[i + 1 : i + 3]
+    if word == "today":
+        return i + 1, today, today
+    if word == "yesterday":
+        return i + 1, today - timedelta(days=1), today - timedelta(days=1)
+    if word in ("since", "in", "during", "from") and ahead[:1] and _YEAR.fullmatch(ahead[0]):
+        year = int(ahead[0])
+        if year > today.year:
+            return None
+        return i + 2, date(year, 1, 1), None if word == "since" else date(year, 12, 31)
+    unit = ahead[0].removesuffix("s") if ahead else ""
+    if word == "this" and unit in _SPANS and unit != "day":
+        starts = {
+            "week": today - timedelta(days=today.weekday()),
+            "month": today.replace(day=1),
+            "year": today.replace(month=1, day=1),
+        }
+        return i + 2, starts[unit], None
+    if word in _BACK and unit in _SPANS:
+        return i + 2, today - timedelta(days=_SPANS[unit]), None
+    if word in _BACK and len(ahead) == 2:
+        count = int(ahead[0]) if ahead[0].isdigit() else _NUMBERS.get(ahead[0], 0)
+        unit = ahead[1].removesuffix("s")
+        if 0 < count <= 3650 and unit in _SPANS:
+            return i + 3, today - timedelta(days=count * _SPANS[unit]), None
+    return None
 
 
 def _date_span(raw: str, whole_year: bool) -> tuple[date, date] | None:

@@ -117,7 +117,7 @@ class PgSearch:
             return self._search(query, limit, at, started, deadline)
 
         dense = self.dense if meaning else None
-        return answered(text, limit, words, dense, self._papers_by_seq)
+        return answered(text, limit, words, dense, self._papers_by_seq, at)
 
     def _papers_by_seq(self, seqs: list[int]) -> dict[int, Paper]:
         rows = self.db.rows("SELECT * FROM papers WHERE seq = ANY(%s)", [seqs]) if seqs else []
@@ -204,7 +204,7 @@ class PgSearch:
             full = self._newest_typed(expression, query, limit)
         tiers = (full, partial, further)
         within = _left(started, deadline)
-        ordered = self._ranked(expression, exact, tiers, now, within)[:limit]
+        ordered = self._ranked(expression, exact, tiers, now, within, limit)[:limit]
         snippets = self._snippets((relaxed or where).query, [row["seq"] for row in ordered])
         hits = tuple(
             SearchHit(
@@ -370,15 +370,18 @@ class PgSearch:
         scored: Sequence[list[tuple[int, float]]],
         now: datetime,
         within: float,
+        limit: int,
     ) -> list[dict[str, Any]]:
         """Paper rows in answer order: exact titles, then the best of each tier of `scored` (the
-        papers with every term, then those with some), and past them those by a person the
-        query names (engine.asks_for_a_person); within each, the rank with the title lift and
-        near-tie boosts."""
-        tiers = ranking.tiers(exact, scored, engine.RERANK)
+        papers with every term, then those with some: engine.RERANK of them, or `limit` when
+        more are asked for), and past them those by a person the query names
+        (engine.asks_for_a_person); within each, the rank with the title lift and near-tie
+        boosts."""
+        best = max(engine.RERANK, limit)
+        tiers = ranking.tiers(exact, scored, best)
         rows = self._rows(expression, [seq for tier in tiers for seq in tier])
         if keep := self._in_names(expression, scored, list(rows.values()), within / 4):
-            tiers = ranking.tiers(exact, scored, engine.RERANK, keep)
+            tiers = ranking.tiers(exact, scored, best, keep)
             rows |= self._rows(expression, [seq for seq in keep if seq not in rows])
         scores = {seq: score for tier in scored for seq, score in tier}
         ranked = [rows[seq] for tier in tiers[1:] for seq in tier if seq in rows]

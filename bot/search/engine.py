@@ -532,10 +532,9 @@ def corrected(query: Query, fixes: dict[str, str]) -> tuple[Query, str]:
         " ".join(fixes.get(t, t) for t in tokens(w)) if any(t in fixes for t in tokens(w)) else w
         for w in query.words
     )
-    quoted = query.titled_quoted or (False,) * len(query.titled)
     titled = tuple(
-        toks if q else tuple(f for t in toks for f in fixes.get(t, t).split())
-        for toks, q in zip(query.titled, quoted, strict=True)
+        toks if quoted else tuple(f for t in toks for f in fixes.get(t, t).split())
+        for toks, quoted in query.titles()
     )
     understood = replace(query, words=words, titled=titled)
     searched = [

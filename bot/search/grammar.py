@@ -153,11 +153,15 @@ class Query:
         content = any(t not in STOPWORDS for w in self.words for t in tokens(w))
         return bool(content or self.phrases or self.authors or self.titled)
 
+    def titles(self) -> list[tuple[tuple[str, ...], bool]]:
+        """Each title:word or title:"phrase" as tokens, and whether it was typed in quotes."""
+        quoted = self.titled_quoted or (False,) * len(self.titled)
+        return list(zip(self.titled, quoted, strict=True))
+
     def spellable(self) -> list[str]:
         """The tokens a typo may be in: the plain words' and the title:words' (a quoted word
         is searched as typed)."""
-        quoted = self.titled_quoted or (False,) * len(self.titled)
-        in_titles = [t for toks, q in zip(self.titled, quoted, strict=True) if not q for t in toks]
+        in_titles = [t for toks, quoted in self.titles() if not quoted for t in toks]
         return [t for w in self.words for t in tokens(w)] + in_titles
 
 

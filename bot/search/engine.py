@@ -366,12 +366,14 @@ def _ranked(
     papers with every term, then those with some: RERANK of them, or `limit` when more are
     asked for); within each, bm25 with the lifts and the near-tie boosts."""
     started = time.perf_counter()
-    best = max(RERANK, limit)
-    tiers = ranking.tiers(exact, scored, best)
-    rows = index.paper_rows(db, [r for tier in tiers for r in tier])
-    if keep := _in_names(db, expression, scored, list(rows.values()), within / 4):
-        tiers = ranking.tiers(exact, scored, best, keep)
-        rows |= index.paper_rows(db, [r for r in keep if r not in rows])
+    tiers, rows = answer_tiers(
+        expression,
+        exact,
+        scored,
+        limit,
+        lambda rowids: index.paper_rows(db, rowids),
+        lambda candidates: _in_names(db, expression, candidates, within / 4),
+    )
     scores = {rowid: score for tier in scored for rowid, score in tier}
     ranked = [r for tier in tiers[1:] for r in tier]
     try:
@@ -563,18 +565,31 @@ def _exact_titles(
     return found
 
 
-def _in_names(
-    db: Database,
+def answer_tiers(
     expression: Expression,
+    exact: list[int],
     scored: Sequence[list[tuple[int, float]]],
-    best: list[dict[str, Any]],
-    within: float,
-) -> set[int]:
-    """Of name_candidates, the papers whose author list holds a typed name (see name_pairs;
-    `named` checks each is one author's)."""
-    past = name_candidates(expression, scored, best)
-    if not past:
-        return set()
+    limit: int,
+    read: Callable[[list[int]], dict[int, dict[str, Any]]],
+    in_names: Callable[[list[int]], set[int]],
+) -> tuple[list[list[int]], dict[int, dict[str, Any]]]:
+    """The answer's tiers (ranking.tiers: of each tier of `scored`, the best RERANK, or `limit`
+    when more are asked for) and their rows by rowid (`read`), both stores' way: when the query
+    asks for a person, the papers of name_candidates that `in_names` finds holding the typed
+    name join the tiers, below their best."""
+    best = max(RERANK, limit)
+    tiers = ranking.tiers(exact, scored, best)
+    rows = read([r for tier in tiers for r in tier])
+    candidates = name_candidates(expression, scored, list(rows.values()), best)
+    if candidates and (keep := in_names(candidates)):
+        tiers = ranking.tiers(exact, scored, best, keep)
+        rows |= read([r for r in keep if r not in rows])
+    return tiers, rows
+
+
+def _in_names(db: Database, expression: Expression, past: list[int], within: float) -> set[int]:
+    """Of `past` (see name_candidates), the papers whose author list holds a typed name (see
+    name_pairs; `named` checks each is one author's)."""
     # NEAR(a b, 0): side by side in either order
     pairs = sorted({tuple(sorted(pair)) for pair in name_pairs(expression)})
     near = [f"NEAR({phrase((a,))} {phrase((b,))}, 0)" for a, b in pairs]
@@ -587,14 +602,17 @@ def _in_names(
 
 
 def name_candidates(
-    expression: Expression, scored: Sequence[list[tuple[int, float]]], best: list[dict[str, Any]]
+    expression: Expression,
+    scored: Sequence[list[tuple[int, float]]],
+    rows: list[dict[str, Any]],
+    best: int,
 ) -> list[int]:
-    """The scored papers of the tiers with more than RERANK, to look up by a typed name when
-    the query asks for a person (see asks_for_a_person; `best`: the rows of the best ranked),
-    else none: a name shared by two authors of a paper ("Yang Li") leaves its papers' bm25 low,
-    past the best, among those with both words apart."""
-    past = [rowid for tier in scored if len(tier) > RERANK for rowid, _ in tier]
-    return past if past and asks_for_a_person(expression, best) else []
+    """The scored papers of the tiers with more than the `best` ranked, to look up by a typed
+    name when the query asks for a person (see asks_for_a_person; `rows`: those of the best
+    ranked), else none: a name shared by two authors of a paper ("Yang Li") leaves its papers'
+    bm25 low, past the best, among those with both words apart."""
+    past = [rowid for tier in scored if len(tier) > best for rowid, _ in tier]
+    return past if past and asks_for_a_person(expression, rows) else []
 
 
 def asks_for_a_person(expression: Expression, best: Iterable[dict[str, Any]]) -> bool:

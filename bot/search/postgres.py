@@ -377,12 +377,14 @@ class PgSearch:
         more are asked for), and past them those by a person the query names
         (engine.asks_for_a_person); within each, the rank with the title lift and near-tie
         boosts."""
-        best = max(engine.RERANK, limit)
-        tiers = ranking.tiers(exact, scored, best)
-        rows = self._rows(expression, [seq for tier in tiers for seq in tier])
-        if keep := self._in_names(expression, scored, list(rows.values()), within / 4):
-            tiers = ranking.tiers(exact, scored, best, keep)
-            rows |= self._rows(expression, [seq for seq in keep if seq not in rows])
+        tiers, rows = engine.answer_tiers(
+            expression,
+            exact,
+            scored,
+            limit,
+            lambda seqs: self._rows(expression, seqs),
+            lambda candidates: self._in_names(expression, candidates, within / 4),
+        )
         scores = {seq: score for tier in scored for seq, score in tier}
         ranked = [rows[seq] for tier in tiers[1:] for seq in tier if seq in rows]
         by_name = engine.named(expression, ranked)
@@ -419,18 +421,9 @@ class PgSearch:
             )
         }
 
-    def _in_names(
-        self,
-        expression: Expression,
-        scored: Sequence[list[tuple[int, float]]],
-        best: list[dict[str, Any]],
-        within: float,
-    ) -> set[int]:
-        """As on SQLite (engine._in_names): of engine.name_candidates, the papers whose author
-        list holds a typed name."""
-        past = engine.name_candidates(expression, scored, best)
-        if not past:
-            return set()
+    def _in_names(self, expression: Expression, past: list[int], within: float) -> set[int]:
+        """As on SQLite (engine._in_names): of `past` (engine.name_candidates), the papers
+        whose author list holds a typed name."""
         pairs = sorted(engine.name_pairs(expression))
         names = " || ".join(["phraseto_tsquery('papers_names', %s)"] * len(pairs))
         try:

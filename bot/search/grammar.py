@@ -193,6 +193,7 @@ def parse(text: str, today: date | None = None) -> Query:
     """Parse /papers search text; anything not in the grammar becomes plain words. A time
     written in words counts from `today` (the date now when not given; see dated)."""
     cleaned = clean(text)
+    today = today or date.today()
     words: list[str] = []
     phrases: list[tuple[str, ...]] = []
     excluded: list[tuple[str, ...]] = []
@@ -220,7 +221,7 @@ def parse(text: str, today: date | None = None) -> Query:
         if name in ("since", "year"):
             span = _date_span(raw, whole_year=name == "year")
             if span is None and name == "since":  # since:yesterday, since:"last week"
-                left, start, _, _ = dated(raw.split(), today or date.today())
+                left, start, _, _ = dated(raw.split(), today)
                 span = (start, start) if start and not left else None
             if span is None:
                 problems.append(f"{name}:{raw} is not a date (try since:2025-01 or year:2025).")
@@ -247,7 +248,7 @@ def parse(text: str, today: date | None = None) -> Query:
             words += _alternatives(_SHORTHAND.get(raw.lower()) or _POSSESSIVE.sub("", raw))
     when = ""
     if since is None and until is None:
-        words, since, until, when = dated(words, today or date.today())
+        words, since, until, when = dated(words, today)
     typed = [w.strip(_EDGES) or w for w in words]
     topical = topic(words, not (phrases or authors or titled))
     return Query(

@@ -17,6 +17,7 @@ from bot.models import Paper
 from bot.replies import SearchReply
 from bot.search import HELP_LINES, FtsSearch, engine, fts, parse, ranking, stems
 from bot.search.abbreviations import definitions
+from bot.search.expansion import near_group
 from bot.search.grammar import tokens
 from bot.sources import sample_files
 from bot.storage import Storage, open_storage
@@ -338,6 +339,26 @@ def test_curated_pairs_expand_lower_case_input(store: Storage, text: str) -> Non
     reply = store.search.search(text, now=NOW)
     assert "Also matching" in reply.note, text
     assert found(store, text) == found(store, text.upper() if text != "llms" else "LLMs")
+
+
+def test_a_spelled_out_form_is_matched_without_reading_its_stop_words(tmp_path: Path) -> None:
+    # "of" is in nearly every abstract: the NEAR group looks for the other words, in a window
+    # one word wider for each stop word left out.
+    assert near_group(("mixture", "of", "expert")) == 'NEAR("mixture" "expert", 3)'
+    assert near_group(("out", "of", "distribution")) == 'NEAR("out" "distribution", 3)'
+    assert near_group(("in", "context")) == 'NEAR("in" "context", 2)'  # one word would be left
+    with open_storage(tmp_path / "s.db") as s:
+        s.papers.upsert(
+            [
+                _paper("1", "Sparse Mixture-of-Experts routing"),
+                _paper("2", "Routing", "We train a mixture of 64 experts."),
+                _paper("3", "Data mixtures", "A mixture of web text, then rated by human experts."),
+            ],
+            NOW,
+        )
+        reply = s.search.search("MoE", now=NOW)
+        assert "MoE = mixture of expert" in reply.note
+        assert ids(reply) == ["1", "2"]
 
 
 def test_a_description_keeps_its_spelled_out_words_but_expands_a_typed_abbreviation(

@@ -438,8 +438,8 @@ class _Scorer:
         self.in_titles = [t.fts(in_titles=True) for t in expression.terms]
         self.titled: dict[int, bool] = {}  # scored papers: every term in the title?
         found = [counts(term, within) for term in self.terms]
-        # bm25 counts each phrase on its own, the words of a NEAR group too ("of" in
-        # NEAR(chain of thought)): one common phrase makes it slow however rare the term.
+        # bm25 counts each phrase on its own, the words of a NEAR group too ("language" in
+        # NEAR(large language model)): one common phrase makes it slow however rare the term.
         phrases = {p for t in expression.terms for p in t.phrases()}
         self.common = any(n >= COMMON_PAPERS for n in found) or any(
             counts(p, within) >= COMMON_PAPERS for p in phrases

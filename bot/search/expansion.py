@@ -43,6 +43,22 @@ _CURATED = curated_pairs()
 _CURATED_KEYS = frozenset((short, long) for short, long, _ in _CURATED)
 
 
+def near_words(form: tuple[str, ...]) -> tuple[str, ...]:
+    """The words of a spelled-out form that its NEAR group looks for: its stop words left out
+    while two words remain ("mixture of experts": mixture, experts), as reading the doclist of
+    "of" or "to" costs more than the rest of a search at a million papers."""
+    kept = tuple(t for t in form if t not in STOPWORDS)
+    return kept if len(kept) >= 2 else form
+
+
+def near_group(form: tuple[str, ...]) -> str:
+    """The FTS5 NEAR group of a spelled-out form: its words within NEAR_SLACK extra words of
+    each other, in any order, a stop word left out widening the window by one."""
+    words = near_words(form)
+    slack = NEAR_SLACK + len(form) - len(words)
+    return f"NEAR({' '.join(phrase((t,)) for t in words)}, {slack})"
+
+
 @dataclass(frozen=True, slots=True)
 class Term:
     """One thing the user asked for, with every form that counts as a match for it."""
@@ -65,7 +81,7 @@ class Term:
             f"{OUTSIDE_AUTHORS} : {phrase(f)}" if not in_titles and self.not_typed(f) else phrase(f)
             for f in self.forms
         ]
-        parts += [f"NEAR({' '.join(phrase((t,)) for t in f)}, {NEAR_SLACK})" for f in self.near]
+        parts += [near_group(f) for f in self.near]
         return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
     def not_typed(self, form: tuple[str, ...]) -> bool:
@@ -77,8 +93,8 @@ class Term:
 
     def phrases(self) -> tuple[str, ...]:
         """Every FTS5 phrase bm25 counts for this term: each form, and each word of a NEAR."""
-        near = [phrase((t,)) for f in self.near for t in f]
-        return tuple(dict.fromkeys([phrase(f) for f in self.forms] + near))
+        spelled = [phrase((t,)) for f in self.near for t in near_words(f)]
+        return tuple(dict.fromkeys([phrase(f) for f in self.forms] + spelled))
 
     def words(self) -> tuple[str, ...]:
         """The single words of the forms typed, stop words left out."""

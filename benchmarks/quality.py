@@ -384,12 +384,30 @@ def _pct(values: list[float], pct: int) -> float:
     return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
 
-def run_names(deadline: float | None = None, sample: int = 200, backend: str = "sqlite") -> None:
+def person_requests() -> dict[str, list[str]]:
+    """Split -> chat messages asking for one person's papers, `{name}` where the name goes
+    (relevance/person_requests.tsv; see relevance/README.md)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for line in (RELEVANCE / "person_requests.tsv").read_text().splitlines()[1:]:
+        split, request = line.split("\t")
+        out[split].append(request)
+    return out
+
+
+def run_names(
+    deadline: float | None = None,
+    sample: int = 200,
+    backend: str = "sqlite",
+    verbose: bool = False,
+) -> None:
     """Author names as queries, graded by the papers' own author lists (no judges): a seeded
     sample of the dev corpus' authors with at least two papers, typed as written ("Heng
-    Zhang"), as chat asks for them ("papers by heng zhang", lower case, accents off) and as the
-    surname alone; recall@10 of the papers listing that name (for a surname: any author with
-    that surname). With `backend` "postgres", PostgreSQL's search beside SQLite's."""
+    Zhang"), as chat asks for them ("papers by heng zhang", lower case, accents off), as the
+    surname alone, and in two chat messages of each split of person_requests (the name as
+    written or in lower case without accents, by turns); recall@10 of the papers listing that
+    name (for a surname: any author with that surname). With `backend` "postgres",
+    PostgreSQL's search beside SQLite's; `verbose`, each dev request's recall too."""
+    requests = person_requests()
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         storage = stack.enter_context(opened("sqlite", tmp))
@@ -407,20 +425,37 @@ def run_names(deadline: float | None = None, sample: int = 200, backend: str = "
         for name, found in papers.items():
             surnames[name.split()[-1]] |= found
         names = sorted(n for n, found in papers.items() if len(found) >= 2 and " " in n)
-        chosen = random.Random(7).sample(names, min(sample, len(names)))
+        rng = random.Random(7)
+        chosen = rng.sample(names, min(sample, len(names)))
         scores: dict[tuple[str, str], list[float]] = defaultdict(list)
-        for name in chosen:
+        per_request: dict[tuple[str, str], list[float]] = defaultdict(list)
+        for k, name in enumerate(chosen):
+            typed = name if k % 2 else unaccented(name).lower()
+            asked = [
+                (f"chat, {split}", request)
+                for split in ("dev", "test")
+                for request in rng.sample(requests[split], 2)
+            ]
             for form, text, wanted in (
                 ("full name", name, papers[name]),
                 ("as asked", f"papers by {unaccented(name).lower()}", papers[name]),
                 ("surname", name.split()[-1], surnames[name.split()[-1]]),
+                *((form, request.format(name=typed), papers[name]) for form, request in asked),
             ):
                 grades = dict.fromkeys(wanted, 1)
                 for system, rank in systems.items():
-                    scores[form, system].append(recall(rank(text), grades))
+                    found = recall(rank(text), grades)
+                    scores[form, system].append(found)
+                    if form == "chat, dev":
+                        per_request[text.replace(typed, "{name}"), system].append(found)
     print(f"{len(chosen)} author names of the dev corpus (2+ papers each); recall@10")
     for (form, system), values in sorted(scores.items()):
         print(f"  {form:<10} {system:<16} {statistics.mean(values):.3f}")
+    if verbose:
+        print("each dev request (names asked in it):")
+        for (request, system), values in sorted(per_request.items()):
+            mean = statistics.mean(values)
+            print(f"  {mean:.3f} ({len(values):>2}) {system:<16} {request}")
 
 
 TYPO_WORD = re.compile(r"[a-z]{5,}")
@@ -606,7 +641,7 @@ def main() -> None:
     if args.set == "bundled":
         run_bundled(args.verbose, args.backend, args.deadline)
     elif args.set == "names":
-        run_names(args.deadline, backend=args.backend)
+        run_names(args.deadline, backend=args.backend, verbose=args.verbose)
     elif args.set == "typos":
         run_typos(args.deadline, verbose=args.verbose)
     else:

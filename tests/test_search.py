@@ -657,6 +657,18 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("arxiv.org/abs/2401.01234 code", ("arxiv.org/abs/2401.01234", "code")),  # a link
         ("papers by Sergey Levine", ("Sergey", "Levine")),  # "by" after a request: whose
         ("any work by yang li?", ("yang", "li")),
+        # a person asked for: the request around the name goes, "from" and "et al." too
+        ("anything new from Sara Hooker?", ("Sara", "Hooker")),
+        ("get me the recent stuff from heng zhang", ("heng", "zhang")),
+        ("show me everything Sara Hooker has put out recently", ("Sara", "Hooker")),
+        ("find Yann LeCun's newest papers please", ("Yann", "LeCun")),
+        ("Heng Zhang et al.", ("Heng", "Zhang")),
+        ("Heng Zhang new stuff?", ("Heng", "Zhang")),
+        ("thanks in advance, could you find the papers of heng zhang?", ("heng", "zhang")),
+        ("trying to catch up on Sara Hooker's work, what's recent?", ("Sara", "Hooker")),
+        ("learning from human feedback", ("learning", "from", "human", "feedback")),
+        ("find point cloud papers", ("point", "cloud")),  # after a command, a topic's words
+        ("get few shot learning papers", ("few", "shot", "learning")),
         ("learning by doing", ("learning", "by", "doing")),
         # a topic that holds such words is left whole
         ("in context learning", ("in", "context", "learning")),
@@ -678,6 +690,27 @@ def test_parse_keeps_the_grammar_apart() -> None:
 )
 def test_the_request_around_a_topic_is_not_searched(text: str, words: tuple[str, ...]) -> None:
     assert parse(text).words == words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "anything new from Ada Lovelace?",
+        "show me everything ada lovelace has put out recently",
+        "Ada Lovelace et al.",
+        "find Ada Lovelace's newest papers please",
+    ],
+)
+def test_a_person_asked_for_in_chat_finds_their_papers(storage: Storage, text: str) -> None:
+    hers = [
+        Paper(f"a{i}", f"Engines {i}", "Notes on an engine.", ("Ada Lovelace", "Charles Babbage"))
+        for i in range(3)
+    ]
+    # Papers holding the request's words: searched as words, they would come first
+    chatty = Paper("c", "Anything new? Everything recent", "Put out recently, found by Ada Li.")
+    with nullcontext(storage) as s:
+        s.papers.upsert([*hers, chatty], NOW)
+        assert set(ids(s.search.search(text, now=NOW))[:3]) == {"a0", "a1", "a2"}
 
 
 def test_a_request_beside_a_phrase_leaves_the_phrase() -> None:

@@ -38,7 +38,7 @@ can could did do does doing done during each even every get gets getting give go
 just keep keeping keeps kind let lets letting like lot make makes making many may might more most
 much must need needs new one ones only other others out over own really same should some
 something stay still stop stopping take thing things through too try trying up use used uses
-using very want way ways well what work working works would"""
+using very want way ways well what work working works would everything"""
 FILLER = frozenset(_FILLER_TEXT.split())
 DESCRIPTION_TERMS = 5
 # How a chat message asks for papers, around its topic ("hey bot, any good papers on world
@@ -50,16 +50,24 @@ DESCRIPTION_TERMS = 5
 # before a _CONNECTOR ("papers on"), beside an _ASKS word, or before a topic whose clause ends in
 # a request: _TRAILING words ("... papers please", "... work for me"). The _SAFE ones open no
 # topic, so they go from the start of any clause ("latest diffusion models").
-_ASKS_TEXT = """anybody anyone can could curious d dig explain fetch gimme hello hey hi hows hunting
-i im interested looking m me my need needed please pls plz recommend recommendations s should
-someone suggest suggestions thank thanks thx trying u want whats wondering would you your"""
+_ASKS_TEXT = """anybody anyone can catch catching could curious d dig explain fetch gimme hello hey
+hi hows hunting i im interested looking m me my need needed please pls plz recommend
+recommendations s should someone suggest suggestions thank thanks thx trying u want whats
+wondering would you your"""
 _ASKS = frozenset(_ASKS_TEXT.split())
 _VERBS_TEXT = """been bot cite cited did do does drop find get give got has have help know learn
 people point pull send share show written"""
 _VERBS = frozenset(_VERBS_TEXT.split())
+# Commands that open a request when its end asks too ("find X's papers", "show me X lately"),
+# never a topic (unlike "point" of point clouds or "people" of people counting)
+_COMMANDS = frozenset({"fetch", "find", "get", "give", "gimme", "pull", "send", "share", "show"})
+# Papers named in the plural after a command ("show me papers of X"): unlike "paper" ("paper
+# writing agents") they open no topic
+_PAPERS = frozenset({"articles", "papers", "preprints", "publications", "pubs"})
 _SAFE_TEXT = """any essential foundational good great hot important interesting latest must new
 newest notable read recent recently relevant seminal some trending"""
 _SAFE = frozenset(_SAFE_TEXT.split())
+_NOT_TOPICAL = _ASKS | STOPWORDS | FILLER | _SAFE | _PAPERS  # follow a command: "show me the new"
 # A plain-English description often opens with what it wants done ("making LLMs faster",
 # "getting robots to fold laundry"): the verb names no topic, and a paper writing it is no
 # closer (a "Getting-Up" policy). Left out when it opens a clause of two topic words or more; a
@@ -72,15 +80,16 @@ introduction list literature material materials methods overview paper papers po
 preprints primer reading reads references refs research resources search something studies study
 stuff techniques tutorial work works"""
 _REQUESTED = frozenset(_REQUESTED_TEXT.split())
-_CONNECTOR_TEXT = """about around by concerning cover covering covers for in into of on re regarding
-related that to which"""
+_CONNECTOR_TEXT = """about around by concerning cover covering covers for from in into of on re
+regarding related that to which"""
 _CONNECTOR = frozenset(_CONNECTOR_TEXT.split())
 # Stop words that a name may hold ("An Yang", "Yang You", "Or Patashnik") and a request may take
 # off the topic's edge ("an yang papers"): those that do not join a request to its topic.
 NAME_STOPWORDS = STOPWORDS - _CONNECTOR
-_TRAILING_TEXT = """anyone beginners first go list lists material materials me needed newcomers
-paper papers please pls plz point pointers preprint preprints project read references refs stuff
-thanks thx to work works yet"""
+_TRAILING_TEXT = """advance al anyone authored beginners drop dropped et first go lately latest
+list lists material materials me needed new newcomers newest out paper papers please pls plz
+point pointers preprint preprints project publish published put read recent recently references
+refs released stuff thanks thx to work works yet"""
 _TRAILING = frozenset(_TRAILING_TEXT.split())
 _KEEP = frozenset({"position", "white"})  # "position paper": a kind of paper
 _LISTED = frozenset({"list", "lists", "material", "materials"})  # "reading list": both go
@@ -326,7 +335,12 @@ def _topic_of(clause: list[str]) -> list[str]:
     if end < len(clause):
         run = _run(split, start, end, _ASKING)
         asks = any(t in _ASKS for toks in split[start:run] for t in toks)
-        start = run if asks else _run(split, start, end, _SAFE | STOPWORDS)
+        if not asks and split[start] and split[start][0] in _COMMANDS:
+            # "find X's papers": a command asks, but what follows it may be a topic ("find
+            # point cloud papers"), so only words that never open one go with it
+            start = _run(split, start, end, _COMMANDS | _NOT_TOPICAL)
+        else:
+            start = run if asks else _run(split, start, end, _SAFE | STOPWORDS)
     else:  # "latest diffusion models", "some robotics": the _SAFE words before any topic
         run = _run(split, start, end, _SAFE | STOPWORDS, one_token=True)
         if any(t in _SAFE for toks in split[start:run] for t in toks):

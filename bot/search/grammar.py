@@ -58,9 +58,10 @@ _ASKS = frozenset(_ASKS_TEXT.split())
 _VERBS_TEXT = """been bot cite cited did do does drop find get give got has have help know learn
 people point pull send share show written"""
 _VERBS = frozenset(_VERBS_TEXT.split())
-# Commands that open a request when its end asks too ("find X's papers", "show me X lately"),
-# never a topic (unlike "point" of point clouds or "people" of people counting)
-_COMMANDS = frozenset({"fetch", "find", "get", "give", "gimme", "pull", "send", "share", "show"})
+# Commands that open a request when its end asks too ("find X's papers", "show X's papers"),
+# never a topic (unlike "point" of point clouds or "people" of people counting); "fetch" and
+# "gimme" are _ASKS already
+_COMMANDS = frozenset({"find", "get", "give", "pull", "send", "share", "show"})
 # Papers named in the plural after a command ("show me papers of X"): unlike "paper" ("paper
 # writing agents") they open no topic
 _PAPERS = frozenset({"articles", "papers", "preprints", "publications", "pubs"})

@@ -436,18 +436,18 @@ def run_names(
                 for split in ("dev", "test")
                 for request in rng.sample(requests[split], 2)
             ]
-            for form, text, wanted in (
-                ("full name", name, papers[name]),
-                ("as asked", f"papers by {unaccented(name).lower()}", papers[name]),
-                ("surname", name.split()[-1], surnames[name.split()[-1]]),
-                *((form, request.format(name=typed), papers[name]) for form, request in asked),
+            for form, text, wanted, request in (
+                ("full name", name, papers[name], ""),
+                ("as asked", f"papers by {unaccented(name).lower()}", papers[name], ""),
+                ("surname", name.split()[-1], surnames[name.split()[-1]], ""),
+                *((f, r.format(name=typed), papers[name], r) for f, r in asked),
             ):
                 grades = dict.fromkeys(wanted, 1)
                 for system, rank in systems.items():
                     found = recall(rank(text), grades)
                     scores[form, system].append(found)
                     if form == "chat, dev":
-                        per_request[text.replace(typed, "{name}"), system].append(found)
+                        per_request[request, system].append(found)
     print(f"{len(chosen)} author names of the dev corpus (2+ papers each); recall@10")
     for (form, system), values in sorted(scores.items()):
         print(f"  {form:<10} {system:<16} {statistics.mean(values):.3f}")

@@ -668,6 +668,11 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("trying to catch up on Sara Hooker's work, what's recent?", ("Sara", "Hooker")),
         ("learning from human feedback", ("learning", "from", "human", "feedback")),
         ("find point cloud papers", ("point", "cloud")),  # after a command, a topic's words
+        ("show me point cloud papers", ("point", "cloud")),  # words that also open a topic
+        ("anyone have people counting papers?", ("people", "counting")),
+        ("need some few shot papers", ("few", "shot")),
+        ("got any good point cloud work?", ("point", "cloud")),
+        ("what papers has Sara Hooker put out lately", ("Sara", "Hooker")),
         ("get few shot learning papers", ("few", "shot", "learning")),
         ("learning by doing", ("learning", "by", "doing")),
         # a topic that holds such words is left whole

@@ -50,13 +50,13 @@ DESCRIPTION_TERMS = 5
 # before a _CONNECTOR ("papers on"), beside an _ASKS word, or before a topic whose clause ends in
 # a request: _TRAILING words ("... papers please", "... work for me"). The _SAFE ones open no
 # topic, so they go from the start of any clause ("latest diffusion models").
-_ASKS_TEXT = """anybody anyone can catch catching could curious d dig explain fetch gimme hello hey
-hi hows hunting i im interested looking m me my need needed please pls plz recommend
+_ASKS_TEXT = """anybody anyone can catch catching could curious d dig explain fetch gimme got hello
+hey hi hows hunting i im interested looking m me my need needed please pls plz recommend
 recommendations s should someone suggest suggestions thank thanks thx trying u want whats
 wondering would you your"""
 _ASKS = frozenset(_ASKS_TEXT.split())
-_VERBS_TEXT = """been bot cite cited did do does drop find get give got has have help know learn
-people point pull send share show written"""
+_VERBS_TEXT = """been bot cite cited did do does drop find get give has have help know learn people
+point pull send share show written"""
 _VERBS = frozenset(_VERBS_TEXT.split())
 # Commands that open a request when its end asks too ("find X's papers", "show X's papers"),
 # never a topic (unlike "point" of point clouds or "people" of people counting); "fetch" and
@@ -65,6 +65,9 @@ _COMMANDS = frozenset({"find", "get", "give", "pull", "send", "share", "show"})
 # Papers named in the plural after a command ("show me papers of X"): unlike "paper" ("paper
 # writing agents") they open no topic
 _PAPERS = frozenset({"articles", "papers", "preprints", "publications", "pubs"})
+# Words of a request that also open a topic ("point clouds", "people counting", "few shot"):
+# kept when the topic follows them directly (see _opening)
+_OPENS = frozenset({"few", "people", "point"})
 _SAFE_TEXT = """any essential foundational good great hot important interesting latest must new
 newest notable read recent recently relevant seminal some trending"""
 _SAFE = frozenset(_SAFE_TEXT.split())
@@ -340,8 +343,10 @@ def _topic_of(clause: list[str]) -> list[str]:
             # "find X's papers": a command asks, but what follows it may be a topic ("find
             # point cloud papers"), so only words that never open one go with it
             start = _run(split, start, end, _COMMANDS | _NOT_TOPICAL)
-        else:
-            start = run if asks else _run(split, start, end, _SAFE | STOPWORDS)
+        elif asks:
+            start = _opening(split, start, run)
+        else:  # "what papers has X put out lately": no topic opens with these
+            start = _run(split, start, end, _SAFE | STOPWORDS | _PAPERS)
     else:  # "latest diffusion models", "some robotics": the _SAFE words before any topic
         run = _run(split, start, end, _SAFE | STOPWORDS, one_token=True)
         if any(t in _SAFE for toks in split[start:run] for t in toks):
@@ -366,6 +371,16 @@ def _run(
             break
         start += 1
     return start
+
+
+def _opening(split: list[tuple[str, ...]], start: int, run: int) -> int:
+    """Where the topic starts after a request that runs from `start` to `run`: its last word
+    stays with the topic when it is one of _OPENS ("show me point cloud papers", "need some
+    few shot papers"), unless it is the "few" of "a few" ("recommend a few NeRF papers")."""
+    last = split[run - 1] if run > start else ()
+    if len(last) != 1 or last[0] not in _OPENS:
+        return run
+    return run if last == ("few",) and split[start : run - 1][-1:] == [("a",)] else run - 1
 
 
 def _trails(split: list[tuple[str, ...]], i: int) -> bool:

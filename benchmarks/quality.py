@@ -5,6 +5,7 @@
     .venv/bin/python -m benchmarks.quality -v               # ... and one line per *dev* query
     .venv/bin/python -m benchmarks.quality --set bundled    # the 40-query regression guard
     .venv/bin/python -m benchmarks.quality --set names      # author names typed as queries
+    .venv/bin/python -m benchmarks.quality --set requests   # topics typed into chat messages
     .venv/bin/python -m benchmarks.quality --set typos      # generated one-edit typos
     .venv/bin/python -m benchmarks.quality --semantic       # with papers-bot[semantic] on too
     .venv/bin/python -m benchmarks.quality --backend postgres   # PostgreSQL's search, beside
@@ -458,6 +459,80 @@ def run_names(
             print(f"  {mean:.3f} ({len(values):>2}) {system:<16} {request}")
 
 
+def topic_requests() -> dict[str, list[str]]:
+    """Split -> chat messages asking for papers on a topic, `{topic}` where the topic goes
+    (relevance/topic_requests.tsv; see relevance/README.md)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for line in (RELEVANCE / "topic_requests.tsv").read_text().splitlines()[1:]:
+        split, request = line.split("\t")
+        out[split].append(request)
+    return out
+
+
+REQUESTED_CLASSES = ("abbreviation", "hyphenation", "keyword", "multi_concept", "typo")
+
+
+def run_requests(
+    deadline: float | None = None, backend: str = "sqlite", verbose: bool = False
+) -> None:
+    """Every topic query of the dev and test splits (the classes of REQUESTED_CLASSES) typed
+    into every chat message of its split's half of topic_requests, graded by the topic's
+    judgments: each system's nDCG@5 / recall@10 with the topic typed alone and inside the
+    messages, and the messages' difference from the topic alone, paired. With `backend`
+    "postgres", PostgreSQL's search beside SQLite's; `verbose`, each dev message's figures."""
+    queries, judged = load_judgments()
+    requests = topic_requests()
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        storage = stack.enter_context(opened("sqlite", tmp))
+        dev_corpus(storage, tmp)
+        systems = rankers(storage, DEV_NOW, deadline)
+        if backend == "postgres":
+            other = stack.enter_context(opened("postgres", tmp))
+            dev_corpus(other, tmp)
+            systems["postgres search"] = rankers(other, DEV_NOW, deadline)["search"]
+        # (split, system) -> [(nDCG@5, recall@10)] alone, and asked in each message, paired
+        alone: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+        asked: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+        per_request: dict[tuple[str, str], list[float]] = defaultdict(list)
+        topics = [
+            q
+            for q in queries
+            if q["split"] in requests
+            and q["class"] in REQUESTED_CLASSES
+            and any(g > 0 for g in judged.get(q["id"], {}).values())
+        ]
+        for q in topics:
+            grades = judged[q["id"]]
+            for system, rank in systems.items():
+                ranked = rank(q["query"])
+                bare = (ndcg(ranked, grades), recall(ranked, grades))
+                for request in requests[q["split"]]:
+                    ranked = rank(request.format(topic=q["query"]))
+                    row = (ndcg(ranked, grades), recall(ranked, grades))
+                    alone[q["split"], system].append(bare)
+                    asked[q["split"], system].append(row)
+                    if q["split"] == "dev":
+                        per_request[request, system].append(row[1] - bare[1])
+    print(f"{len(topics)} topic queries, each typed into its split's chat messages")
+    print("(dev: topics and messages both dev); nDCG@5 / recall@10")
+    print(f"{'split':<6}{'system':<17}{'n':>6}  {'topic alone':<16}{'in a message':<16}minus alone")
+    for (split, system), rows in sorted(asked.items()):
+        base = alone[split, system]
+        means = [
+            " / ".join(f"{statistics.mean(r[i] for r in rs):.3f}" for i in (0, 1))
+            for rs in (base, rows)
+        ]
+        diff = " / ".join(paired([r[i] for r in rows], [b[i] for b in base]) for i in (0, 1))
+        print(f"{split:<6}{system:<17}{len(rows):>6}  {means[0]:<16}{means[1]:<16}{diff}")
+    if verbose:
+        print("each dev message, recall@10 minus the topic's alone (mean over the topics):")
+        for (request, system), values in sorted(
+            per_request.items(), key=lambda kv: statistics.mean(kv[1])
+        ):
+            print(f"  {statistics.mean(values):+.3f} {system:<16} {request}")
+
+
 TYPO_WORD = re.compile(r"[a-z]{5,}")
 SHOWING = re.compile(r"Showing results for “(.*?)”")
 
@@ -602,7 +677,9 @@ def main() -> None:
     """Score the rankers over the chosen query set and print a table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--set", choices=("dev-corpus", "bundled", "names", "typos"), default="dev-corpus"
+        "--set",
+        choices=("dev-corpus", "bundled", "names", "requests", "typos"),
+        default="dev-corpus",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per query")
     parser.add_argument(
@@ -642,6 +719,8 @@ def main() -> None:
         run_bundled(args.verbose, args.backend, args.deadline)
     elif args.set == "names":
         run_names(args.deadline, backend=args.backend, verbose=args.verbose)
+    elif args.set == "requests":
+        run_requests(args.deadline, args.backend, args.verbose)
     elif args.set == "typos":
         run_typos(args.deadline, verbose=args.verbose)
     else:

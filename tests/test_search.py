@@ -666,6 +666,29 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("Heng Zhang new stuff?", ("Heng", "Zhang")),
         ("thanks in advance, could you find the papers of heng zhang?", ("heng", "zhang")),
         ("trying to catch up on Sara Hooker's work, what's recent?", ("Sara", "Hooker")),
+        # a longer message: the clause that asks for papers on the topic, up to where a clause
+        # about the asker begins; other clauses about the asker go
+        (
+            "working on a survey. anything on world models that i should include?",
+            ("world", "models"),
+        ),
+        ("im new to this, would love a reading list on RLHF", ("RLHF",)),
+        ("is there a tutorial style paper on diffusion models?", ("diffusion", "models")),
+        (
+            "whats the state of the art in point cloud segmentation?",
+            ("point", "cloud", "segmentation"),
+        ),
+        ("our team is prototyping something around KV caches and we need code", ("KV", "caches")),
+        ("papers on meta-rl that someone new can follow? no math heavy ones pls", ("meta-rl",)),
+        ("any newer papers on world models worth reading?", ("world", "models")),
+        ("yo any RLHF surveys?", ("RLHF", "surveys")),
+        ("papers on models that reason", ("models", "that", "reason")),
+        ("papers on forgetting after fine-tuning", ("forgetting", "after", "fine-tuning")),
+        ("diffusion models, any papers on guidance?", ("diffusion", "models", "guidance")),
+        (
+            "neural architecture search on mobile devices",
+            ("neural", "architecture", "search", "on", "mobile", "devices"),
+        ),
         ("learning from human feedback", ("learning", "from", "human", "feedback")),
         ("find point cloud papers", ("point", "cloud")),  # after a command, a topic's words
         ("show me point cloud papers", ("point", "cloud")),  # words that also open a topic
@@ -716,6 +739,30 @@ def test_a_person_asked_for_in_chat_finds_their_papers(storage: Storage, text: s
     with nullcontext(storage) as s:
         s.papers.upsert([*hers, chatty], NOW)
         assert set(ids(s.search.search(text, now=NOW))[:3]) == {"a0", "a1", "a2"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "working on a survey. anything on lunar rovers that i should include?",
+        "hi! im new here and would love a reading list on lunar rovers, basics to advanced stuff",
+        "our team is prototyping something around lunar rovers and we need the latest code",
+    ],
+)
+def test_a_topic_asked_for_in_a_long_message_finds_its_papers(storage: Storage, text: str) -> None:
+    rovers = [
+        Paper(f"r{i}", f"Lunar rovers {i}", "Driving on regolith.", ("Ada Li",)) for i in range(3)
+    ]
+    # A paper holding the message's other words: searched as words, it would come first
+    chatty = Paper(
+        "c",
+        "A survey to include: reading list for new team members",
+        "We are prototyping a survey of basics and advanced stuff, with the latest code; should"
+        " newcomers read it? Working on lunar dust.",
+    )
+    with nullcontext(storage) as s:
+        s.papers.upsert([*rovers, chatty], NOW)
+        assert set(ids(s.search.search(text, now=NOW))[:3]) == {"r0", "r1", "r2"}
 
 
 def test_a_request_beside_a_phrase_leaves_the_phrase() -> None:

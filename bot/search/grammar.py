@@ -68,8 +68,9 @@ _PAPERS = frozenset({"articles", "papers", "preprints", "publications", "pubs"})
 # Words of a request that also open a topic ("point clouds", "people counting", "few shot"):
 # kept when the topic follows them directly (see _opening)
 _OPENS = frozenset({"few", "people", "point"})
-_SAFE_TEXT = """any essential foundational good great hot important interesting latest must new
-newest notable read recent recently relevant seminal some trending"""
+_SAFE_TEXT = """any classic classics essential foundational fresh good great hello hey hi hot
+important interesting latest must new newer newest notable read recent recently relevant seminal
+some trending yo"""
 _SAFE = frozenset(_SAFE_TEXT.split())
 _NOT_TOPICAL = _ASKS | STOPWORDS | FILLER | _SAFE | _PAPERS  # follow a command: "show me the new"
 # A plain-English description often opens with what it wants done ("making LLMs faster",
@@ -90,12 +91,39 @@ _CONNECTOR = frozenset(_CONNECTOR_TEXT.split())
 # Stop words that a name may hold ("An Yang", "Yang You", "Or Patashnik") and a request may take
 # off the topic's edge ("an yang papers"): those that do not join a request to its topic.
 NAME_STOPWORDS = STOPWORDS - _CONNECTOR
-_TRAILING_TEXT = """advance al anyone authored beginners drop dropped et first go lately latest
-list lists material materials me needed new newcomers newest out paper papers please pls plz
-point pointers preprint preprints project publish published put read recent recently references
-refs released stuff thanks thx to work works yet"""
+_TRAILING_TEXT = """advance al anyone authored beginner beginners drop dropped et first go lately
+latest list lists material materials me needed new newcomers newest out paper papers please pls
+plz point pointers preprint preprints project publish published put read recent recently
+references refs released stuff thanks thx to work works worth yet"""
 _TRAILING = frozenset(_TRAILING_TEXT.split())
+_TRAILED = tuple((w,) for w in _TRAILING)  # ... as the last token of a word
 _KEEP = frozenset({"position", "white"})  # "position paper": a kind of paper
+_KEPT = tuple((w,) for w in _KEEP)  # ... as the last token of a word
+# Inside a chat message, what the papers asked for are on: "... would love a reading list on X",
+# "is there a tutorial style paper on X", "whats the state of the art in X". The words before
+# go when they ask (an _ASKS word) or when the anchor names papers (_PAPER_ANCHORS), which no
+# topic does before one of these connectors ("architecture search on mobile devices" stays).
+_PAPER_ANCHORS_TEXT = """anything article articles list literature material materials paper papers
+pointers preprint preprints reading references refs resources something stuff"""
+_PAPER_ANCHORS = frozenset(_PAPER_ANCHORS_TEXT.split())
+_ANCHORS_TEXT = """advances art challenges developments intro introduction overview primer problems
+progress research sota studies study survey surveys trends tutorial work works"""
+_ANCHORS = _PAPER_ANCHORS | frozenset(_ANCHORS_TEXT.split())
+_ANCHORED = frozenset({"about", "around", "concerning", "covering", "in", "into", "on", "re"})
+# Where a topic asked for after a connector ends: a clause of its own begins ("papers on X that
+# report results", "... X plus a couple of the newest", "X after being away", "X and we need")
+_RELATIVE = frozenset({"that", "which"})
+_PERSONS_TEXT = "anybody anyone i id im ive me my our someone somebody u us we you"
+_PERSONS = frozenset(_PERSONS_TEXT.split())
+_BREAKS = _PERSONS | {"because", "but", "cause", "dont", "if", "plus", "so", "whats"}
+# ... and where one of these opens a clause about the asker ("... X that i should include",
+# "X after i was away"), not one about the topic ("models that reason", "forgetting after
+# fine-tuning")
+_ABOUT_ASKER = _RELATIVE | {"after", "while"}
+# Words that make a clause with no request in it chat about the asker ("working on a survey",
+# "im totally new to this", "mix of classics and newer stuff"): left out beside a clause that
+# asks for papers on a topic
+_CONTEXT = (_ASKS | _SAFE | _PAPER_ANCHORS | {"doing", "our", "team", "us", "working"}) - STOPWORDS
 _LISTED = frozenset({"list", "lists", "material", "materials"})  # "reading list": both go
 _ASKING = _ASKS | _VERBS | _QUALITIES | STOPWORDS | FILLER  # words that can open a request
 _OPENING = _ASKING | _REQUESTED  # ... before a connector
@@ -312,27 +340,44 @@ def topic(words: list[str], alone: bool = True) -> list[str]:
             clauses[-1].append(stripped)
         if word.endswith(_CLAUSE_END):
             clauses.append([])
-    kept = [w for clause in clauses for w in _topic_of(clause)]
+    topics = [_topic_of(clause) for clause in clauses]
+    # Beside the clause that asks for papers on a topic, chat about the asker goes: "working
+    # on a survey. anything on X?", "X papers? im new to this", "... papers on X, mix of
+    # classics and newer stuff"
+    asked = max(how for _, how in topics)
+    kept = [
+        w
+        for clause, (words, how) in zip(clauses, topics, strict=True)
+        if how == asked or not _chatty(clause)
+        for w in words
+    ]
     if alone and not _topical(kept):
         return [w.strip(_EDGES) or w for w in words]
     return kept
 
 
-def _topic_of(clause: list[str]) -> list[str]:
-    """One clause without the request before and after its topic; nothing when it has none."""
+def _topic_of(clause: list[str]) -> tuple[list[str], int]:
+    """One clause without the request before and after its topic (nothing when it has none),
+    and how plainly it asks for papers on that topic: 2 when a connector opens the topic
+    ("papers on X"), 1 for another request taken off it ("X papers pls", "papers that ..."), 0
+    for none."""
     split = [tokens(w) for w in clause]
     end = len(clause)
-    if split and split[-1][-1:] and split[-1][-1] in _TRAILING:
+    if split and (split[-1][-1:] in _TRAILED or split[-1] == ("reading",)):
         while end > 1 and _trails(split, end - 1):
             end -= 1
         if end < len(clause) and split[end - 1][-1:] and split[end - 1][-1] in _KEEP:
             end += 1  # "position paper"
     start = opener = 0
+    relative = False  # "papers that ...": what follows describes them, not their topic
     for i, toks in enumerate(split[:end]):
         if len(toks) == 1 and toks[0] in _CONNECTOR and _asks(split[opener:i]):
             start = opener = i + 1  # and on: "I'm looking for papers about" asks twice
+            relative = toks[0] in _RELATIVE
         elif not toks or not set(toks) <= _OPENING:
             break
+    anchored = start > 0 or _anchor(split, start, end) > start
+    start = _anchor(split, start, end)
     # Where its end asked for the papers, a request with no connector before the topic: "need
     # some SFT papers", "could you recommend a few NeRF papers", "recent GRPO papers". (Not
     # elsewhere: "you only look once", "can language models fix real bugs".)
@@ -353,8 +398,16 @@ def _topic_of(clause: list[str]) -> list[str]:
             start = run
     if _does(split[start:end]):
         start += 1
+    if anchored:
+        end = _broken(split, start, end)
     kept = clause[start:end]
-    return kept if _topical(kept) else []
+    if not _topical(kept):
+        return [], 0
+    if anchored and (set(split[start]) & _ASKS):  # "papers that i should read": no topic
+        return kept, 0
+    if anchored and not relative:
+        return kept, 2
+    return kept, int(start > 0 or end < len(clause))
 
 
 def _run(
@@ -383,14 +436,52 @@ def _opening(split: list[tuple[str, ...]], start: int, run: int) -> int:
     return run if last == ("few",) and split[start : run - 1][-1:] == [("a",)] else run - 1
 
 
+def _anchor(split: list[tuple[str, ...]], start: int, end: int) -> int:
+    """Where a topic asked for inside a clause starts, after the first of its _ANCHORS and
+    connector that asks ("... would love a reading list on X"); `start` without one."""
+    for i in range(start, end - 2):
+        word, after = split[i], split[i + 1]
+        if len(word) != 1 or word[0] not in _ANCHORS or len(after) != 1:
+            continue
+        papers = word[0] in _PAPER_ANCHORS and not (i and split[i - 1][-1:] in _KEPT)
+        asked = papers or any(t in _ASKS for toks in split[:i] for t in toks)
+        if after[0] in _ANCHORED and asked:
+            return i + 2
+    return start
+
+
+def _broken(split: list[tuple[str, ...]], start: int, end: int) -> int:
+    """Where a topic asked for after a connector ends: before the first word that opens a
+    clause of its own (_BREAKS: "papers on X that report results"; "and we need ...")."""
+    for i in range(start + 1, end):
+        word = split[i]
+        if word == ("and",) and i + 1 < end:
+            word = split[i + 1]
+        if len(word) != 1:
+            continue
+        if word[0] in _BREAKS or (word[0] in _ABOUT_ASKER and _PERSONS & _words(split[i:end])):
+            return i
+    return end
+
+
+def _words(split: list[tuple[str, ...]]) -> set[str]:
+    return {t for toks in split for t in toks}
+
+
+def _chatty(words: list[str]) -> bool:
+    """Whether a clause holds chat about the asker or the papers (see _CONTEXT)."""
+    return any(t in _CONTEXT for w in words for t in tokens(w))
+
+
 def _trails(split: list[tuple[str, ...]], i: int) -> bool:
     """Whether the i-th word of a clause can end its request: "... papers please", "... work
     you can point me to", "... reading list"."""
     toks = split[i]
     if not toks:
         return True
-    if toks == ("reading",):
-        return i + 1 < len(split) and bool(split[i + 1]) and split[i + 1][-1] in _LISTED
+    if toks == ("reading",):  # "... reading list", "... worth reading"
+        listed = i + 1 < len(split) and bool(split[i + 1]) and split[i + 1][-1] in _LISTED
+        return listed or (i > 0 and split[i - 1] == ("worth",))
     return set(toks) <= _ENDING
 
 

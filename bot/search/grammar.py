@@ -50,10 +50,10 @@ DESCRIPTION_TERMS = 5
 # before a _CONNECTOR ("papers on"), beside an _ASKS word, or before a topic whose clause ends in
 # a request: _TRAILING words ("... papers please", "... work for me"). The _SAFE ones open no
 # topic, so they go from the start of any clause ("latest diffusion models").
-_ASKS_TEXT = """anybody anyone can catch catching could curious d dig explain fetch gimme got hello
-hey hi hows hunting i im interested looking m me my need needed please pls plz recommend
-recommendations s should someone suggest suggestions thank thanks thx trying u want whats
-wondering would you your"""
+_ASKS_TEXT = """anybody anyone asap btw can catch catching could curious d dig explain fetch gimme
+got hello hey hi hows hunting i idk im imo interested lol looking m me my need needed ok okay
+please pls plz recommend recommendations recs rn s should someone sorry suggest suggestions tbh
+thank thanks thx trying u want whats wondering would you your"""
 _ASKS = frozenset(_ASKS_TEXT.split())
 _VERBS_TEXT = """been bot cite cited did do does drop find get give has have help know learn people
 point pull send share show written"""
@@ -78,7 +78,9 @@ _NOT_TOPICAL = _ASKS | STOPWORDS | FILLER | _SAFE | _PAPERS  # follow a command:
 # closer (a "Getting-Up" policy). Left out when it opens a clause of two topic words or more; a
 # longer description loses every FILLER word anyway (see expansion.expand).
 _DOING = frozenset({"doing", "getting", "keeping", "letting", "making", "trying", "using"})
-_QUALITIES_TEXT = "best classic core couple few go key main major solid top"
+_QUALITIES_TEXT = (
+    "accessible best classic core couple few go key main major practical similar solid top"
+)
 _QUALITIES = _SAFE | frozenset(_QUALITIES_TEXT.split())
 _REQUESTED_TEXT = """anything approaches article articles follow followup followups intro
 introduction list literature material materials methods overview paper papers pointers preprint
@@ -91,10 +93,10 @@ _CONNECTOR = frozenset(_CONNECTOR_TEXT.split())
 # Stop words that a name may hold ("An Yang", "Yang You", "Or Patashnik") and a request may take
 # off the topic's edge ("an yang papers"): those that do not join a request to its topic.
 NAME_STOPWORDS = STOPWORDS - _CONNECTOR
-_TRAILING_TEXT = """advance al anyone authored beginner beginners drop dropped et first go lately
-latest list lists material materials me needed new newcomers newest out paper papers please pls
-plz point pointers preprint preprints project publish published put read recent recently
-references refs released stuff thanks thx to work works worth yet"""
+_TRAILING_TEXT = """advance al anyone asap authored beginner beginners drop dropped et first go
+lately latest list lists material materials me needed new newcomers newest out paper papers
+please pls plz point pointers preprint preprints project publish published put read recent
+recently references refs released stuff thanks thx to work works worth yet"""
 _TRAILING = frozenset(_TRAILING_TEXT.split())
 _TRAILED = tuple((w,) for w in _TRAILING)  # ... as the last token of a word
 _KEEP = frozenset({"position", "white"})  # "position paper": a kind of paper
@@ -106,10 +108,14 @@ _KEPT = tuple((w,) for w in _KEEP)  # ... as the last token of a word
 _PAPER_ANCHORS_TEXT = """anything article articles list literature material materials paper papers
 pointers preprint preprints reading references refs resources something stuff"""
 _PAPER_ANCHORS = frozenset(_PAPER_ANCHORS_TEXT.split())
-_ANCHORS_TEXT = """advances art challenges developments intro introduction overview primer problems
-progress research sota studies study survey surveys trends tutorial work works"""
-_ANCHORS = _PAPER_ANCHORS | frozenset(_ANCHORS_TEXT.split())
+_ANCHORS_TEXT = """advances art background basics challenges developments hype intro introduction
+overview primer problems progress recommendations recs research sota speed studies study
+suggestions survey surveys trends tutorial work works"""
+# Verbs that take the topic asked for ("we want to cover X", "want to understand X")
+_ANCHOR_VERBS = frozenset({"cover", "explore", "learn", "understand"})
+_ANCHORS = _PAPER_ANCHORS | _ANCHOR_VERBS | frozenset(_ANCHORS_TEXT.split())
 _ANCHORED = frozenset({"about", "around", "concerning", "covering", "in", "into", "on", "re"})
+_ANCHORED_WORDS = frozenset((w,) for w in _ANCHORED)
 # Where a topic asked for after a connector ends: a clause of its own begins ("papers on X that
 # report results", "... X plus a couple of the newest", "X after being away", "X and we need")
 _RELATIVE = frozenset({"that", "which"})
@@ -120,10 +126,12 @@ _BREAKS = _PERSONS | {"because", "but", "cause", "dont", "if", "plus", "so", "wh
 # "X after i was away"), not one about the topic ("models that reason", "forgetting after
 # fine-tuning")
 _ABOUT_ASKER = _RELATIVE | {"after", "while"}
+# Words of a clause about the asker or the wish, not the topic ("ideally with code")
+_ASIDES = frozenset({"doing", "following", "ideally", "preferably", "team", "working"})
 # Words that make a clause with no request in it chat about the asker ("working on a survey",
 # "im totally new to this", "mix of classics and newer stuff"): left out beside a clause that
 # asks for papers on a topic
-_CONTEXT = (_ASKS | _SAFE | _PAPER_ANCHORS | {"doing", "our", "team", "us", "working"}) - STOPWORDS
+_CONTEXT = ((_ASKS | _SAFE | _PAPER_ANCHORS) - STOPWORDS) | _PERSONS | _ASIDES
 _LISTED = frozenset({"list", "lists", "material", "materials"})  # "reading list": both go
 _ASKING = _ASKS | _VERBS | _QUALITIES | STOPWORDS | FILLER  # words that can open a request
 _OPENING = _ASKING | _REQUESTED  # ... before a connector
@@ -363,7 +371,7 @@ def _topic_of(clause: list[str]) -> tuple[list[str], int]:
     for none."""
     split = [tokens(w) for w in clause]
     end = len(clause)
-    if split and (split[-1][-1:] in _TRAILED or split[-1] == ("reading",)):
+    if split and (split[-1][-1:] in _TRAILED or _worth(split, len(split) - 1)):
         while end > 1 and _trails(split, end - 1):
             end -= 1
         if end < len(clause) and split[end - 1][-1:] and split[end - 1][-1] in _KEEP:
@@ -371,7 +379,7 @@ def _topic_of(clause: list[str]) -> tuple[list[str], int]:
     start = opener = 0
     relative = False  # "papers that ...": what follows describes them, not their topic
     for i, toks in enumerate(split[:end]):
-        if len(toks) == 1 and toks[0] in _CONNECTOR and _asks(split[opener:i]):
+        if len(toks) == 1 and toks[0] in _CONNECTOR and _asks(split[opener:i], toks[0]):
             start = opener = i + 1  # and on: "I'm looking for papers about" asks twice
             relative = toks[0] in _RELATIVE
         elif not toks or not set(toks) <= _OPENING:
@@ -439,14 +447,17 @@ def _opening(split: list[tuple[str, ...]], start: int, run: int) -> int:
 def _anchor(split: list[tuple[str, ...]], start: int, end: int) -> int:
     """Where a topic asked for inside a clause starts, after the first of its _ANCHORS and
     connector that asks ("... would love a reading list on X"); `start` without one."""
-    for i in range(start, end - 2):
+    for i in range(start, end - 1):
         word, after = split[i], split[i + 1]
-        if len(word) != 1 or word[0] not in _ANCHORS or len(after) != 1:
+        if len(word) != 1 or word[0] not in _ANCHORS:
             continue
         papers = word[0] in _PAPER_ANCHORS and not (i and split[i - 1][-1:] in _KEPT)
-        asked = papers or any(t in _ASKS for toks in split[:i] for t in toks)
-        if after[0] in _ANCHORED and asked:
+        if not (papers or any(t in _ASKS for toks in split[:i] for t in toks)):
+            continue
+        if after in _ANCHORED_WORDS and i + 2 < end:
             return i + 2
+        if word[0] in _ANCHOR_VERBS:
+            return i + 1
     return start
 
 
@@ -479,15 +490,23 @@ def _trails(split: list[tuple[str, ...]], i: int) -> bool:
     toks = split[i]
     if not toks:
         return True
-    if toks == ("reading",):  # "... reading list", "... worth reading"
-        listed = i + 1 < len(split) and bool(split[i + 1]) and split[i + 1][-1] in _LISTED
-        return listed or (i > 0 and split[i - 1] == ("worth",))
+    if _worth(split, i):
+        return True
+    if toks == ("reading",):  # "... reading list"
+        return i + 1 < len(split) and bool(split[i + 1]) and split[i + 1][-1] in _LISTED
     return set(toks) <= _ENDING
 
 
-def _asks(lead: list[tuple[str, ...]]) -> bool:
+def _worth(split: list[tuple[str, ...]], i: int) -> bool:
+    """Whether the i-th word is what a request finds papers worth: "worth reading"."""
+    return i > 0 and split[i - 1] == ("worth",) and split[i][-1:][0].endswith("ing")
+
+
+def _asks(lead: list[tuple[str, ...]], connector: str = "") -> bool:
     """Whether the words before a connector ask for papers, not merely say nothing ("in",
-    "what is") or describe ("best of n")."""
+    "what is") or describe ("best of n"); "what about" and "how about" ask too."""
+    if connector == "about" and lead[-1:] in ([("what",)], [("how",)]):
+        return True
     return any(t in _ASKING_FOR and t not in STOPWORDS for toks in lead for t in toks)
 
 

@@ -116,8 +116,8 @@ _ANCHOR_VERBS = frozenset({"cover", "explore", "learn", "understand"})
 _ANCHORS = _PAPER_ANCHORS | _ANCHOR_VERBS | frozenset(_ANCHORS_TEXT.split())
 _ANCHORED = frozenset({"about", "around", "concerning", "covering", "in", "into", "on", "re"})
 _ANCHORED_WORDS = frozenset((w,) for w in _ANCHORED)
-# Where a topic asked for after a connector ends: a clause of its own begins ("papers on X that
-# report results", "... X plus a couple of the newest", "X after being away", "X and we need")
+# Where a topic asked for after a connector ends: a clause of its own begins ("... X so i can
+# read up", "... X plus a couple of the newest", "X and we need code")
 _RELATIVE = frozenset({"that", "which"})
 _PERSONS_TEXT = "anybody anyone i id im ive me my our someone somebody u us we you"
 _PERSONS = frozenset(_PERSONS_TEXT.split())
@@ -384,8 +384,8 @@ def _topic_of(clause: list[str]) -> tuple[list[str], int]:
             relative = toks[0] in _RELATIVE
         elif not toks or not set(toks) <= _OPENING:
             break
-    anchored = start > 0 or _anchor(split, start, end) > start
-    start = _anchor(split, start, end)
+    anchor = _anchor(split, start, end)  # mid-clause: "... would love a reading list on X"
+    anchored, start = start > 0 or anchor > start, anchor
     # Where its end asked for the papers, a request with no connector before the topic: "need
     # some SFT papers", "could you recommend a few NeRF papers", "recent GRPO papers". (Not
     # elsewhere: "you only look once", "can language models fix real bugs".)
@@ -463,7 +463,8 @@ def _anchor(split: list[tuple[str, ...]], start: int, end: int) -> int:
 
 def _broken(split: list[tuple[str, ...]], start: int, end: int) -> int:
     """Where a topic asked for after a connector ends: before the first word that opens a
-    clause of its own (_BREAKS: "papers on X that report results"; "and we need ...")."""
+    clause of its own (_BREAKS: "papers on X so i can ..."; "... and we need ...") or one about
+    the asker (_ABOUT_ASKER: "papers on X that i should read")."""
     for i in range(start + 1, end):
         word = split[i]
         if word == ("and",) and i + 1 < end:
@@ -476,6 +477,7 @@ def _broken(split: list[tuple[str, ...]], start: int, end: int) -> int:
 
 
 def _words(split: list[tuple[str, ...]]) -> set[str]:
+    """The tokens of these words."""
     return {t for toks in split for t in toks}
 
 

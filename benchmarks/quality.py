@@ -385,14 +385,30 @@ def _pct(values: list[float], pct: int) -> float:
     return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
 
-def person_requests() -> dict[str, list[str]]:
-    """Split -> chat messages asking for one person's papers, `{name}` where the name goes
-    (relevance/person_requests.tsv; see relevance/README.md)."""
+def split_requests(name: str) -> dict[str, list[str]]:
+    """Split -> the chat messages of relevance/`name` (`split, request` lines), each with a
+    placeholder where a name or topic goes (see relevance/README.md)."""
     out: dict[str, list[str]] = defaultdict(list)
-    for line in (RELEVANCE / "person_requests.tsv").read_text().splitlines()[1:]:
+    for line in (RELEVANCE / name).read_text().splitlines()[1:]:
         split, request = line.split("\t")
         out[split].append(request)
     return out
+
+
+def dev_systems(
+    stack: ExitStack, backend: str, deadline: float | None
+) -> tuple[Storage, dict[str, Ranker]]:
+    """The dev corpus in a throwaway SQLite store and its rankers; with `backend` "postgres",
+    PostgreSQL's search beside them ("postgres search")."""
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    storage = stack.enter_context(opened("sqlite", tmp))
+    dev_corpus(storage, tmp)
+    systems = rankers(storage, DEV_NOW, deadline)
+    if backend == "postgres":
+        other = stack.enter_context(opened("postgres", tmp))
+        dev_corpus(other, tmp)
+        systems["postgres search"] = rankers(other, DEV_NOW, deadline)["search"]
+    return storage, systems
 
 
 def run_names(
@@ -408,16 +424,9 @@ def run_names(
     written or in lower case without accents, by turns); recall@10 of the papers listing that
     name (for a surname: any author with that surname). With `backend` "postgres",
     PostgreSQL's search beside SQLite's; `verbose`, each dev request's recall too."""
-    requests = person_requests()
+    requests = split_requests("person_requests.tsv")
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        storage = stack.enter_context(opened("sqlite", tmp))
-        dev_corpus(storage, tmp)
-        systems = rankers(storage, DEV_NOW, deadline)
-        if backend == "postgres":
-            other = stack.enter_context(opened("postgres", tmp))
-            dev_corpus(other, tmp)
-            systems["postgres search"] = rankers(other, DEV_NOW, deadline)["search"]
+        storage, systems = dev_systems(stack, backend, deadline)
         papers: dict[str, set[str]] = defaultdict(set)
         for row in storage.search.db.execute("SELECT id, authors FROM papers"):  # type: ignore[attr-defined]
             for name in json.loads(row[1] or "[]"):
@@ -459,16 +468,6 @@ def run_names(
             print(f"  {mean:.3f} ({len(values):>2}) {system:<16} {request}")
 
 
-def topic_requests() -> dict[str, list[str]]:
-    """Split -> chat messages asking for papers on a topic, `{topic}` where the topic goes
-    (relevance/topic_requests.tsv; see relevance/README.md)."""
-    out: dict[str, list[str]] = defaultdict(list)
-    for line in (RELEVANCE / "topic_requests.tsv").read_text().splitlines()[1:]:
-        split, request = line.split("\t")
-        out[split].append(request)
-    return out
-
-
 REQUESTED_CLASSES = ("abbreviation", "hyphenation", "keyword", "multi_concept", "typo")
 
 
@@ -481,16 +480,9 @@ def run_requests(
     messages, and the messages' difference from the topic alone, paired. With `backend`
     "postgres", PostgreSQL's search beside SQLite's; `verbose`, each dev message's figures."""
     queries, judged = load_judgments()
-    requests = topic_requests()
+    requests = split_requests("topic_requests.tsv")
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        storage = stack.enter_context(opened("sqlite", tmp))
-        dev_corpus(storage, tmp)
-        systems = rankers(storage, DEV_NOW, deadline)
-        if backend == "postgres":
-            other = stack.enter_context(opened("postgres", tmp))
-            dev_corpus(other, tmp)
-            systems["postgres search"] = rankers(other, DEV_NOW, deadline)["search"]
+        _, systems = dev_systems(stack, backend, deadline)
         # (split, system) -> [(nDCG@5, recall@10)] alone, and asked in each message, paired
         alone: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
         asked: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)

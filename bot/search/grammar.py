@@ -93,14 +93,21 @@ _CONNECTOR = frozenset(_CONNECTOR_TEXT.split())
 # Stop words that a name may hold ("An Yang", "Yang You", "Or Patashnik") and a request may take
 # off the topic's edge ("an yang papers"): those that do not join a request to its topic.
 NAME_STOPWORDS = STOPWORDS - _CONNECTOR
+
+
+def _last_tokens(words: frozenset[str]) -> frozenset[tuple[str]]:
+    """Each word as the one-token slice a typed word's tokens end in (`toks[-1:]`)."""
+    return frozenset((w,) for w in words)
+
+
 _TRAILING_TEXT = """advance al anyone asap authored beginner beginners drop dropped et first go
 lately latest list lists material materials me needed new newcomers newest out paper papers
 please pls plz point pointers preprint preprints project publish published put read recent
 recently references refs released stuff thanks thx to work works worth yet"""
 _TRAILING = frozenset(_TRAILING_TEXT.split())
-_TRAILED = tuple((w,) for w in _TRAILING)  # ... as the last token of a word
+_TRAILED = _last_tokens(_TRAILING)
 _KEEP = frozenset({"position", "white"})  # "position paper": a kind of paper
-_KEPT = tuple((w,) for w in _KEEP)  # ... as the last token of a word
+_KEPT = _last_tokens(_KEEP)
 # Inside a chat message, what the papers asked for are on: "... would love a reading list on X",
 # "is there a tutorial style paper on X", "whats the state of the art in X". The words before
 # go when they ask (an _ASKS word) or when the anchor names papers (_PAPER_ANCHORS), which no
@@ -115,7 +122,7 @@ suggestions survey surveys trends tutorial work works"""
 _ANCHOR_VERBS = frozenset({"cover", "explore", "learn", "understand"})
 _ANCHORS = _PAPER_ANCHORS | _ANCHOR_VERBS | frozenset(_ANCHORS_TEXT.split())
 _ANCHORED = frozenset({"about", "around", "concerning", "covering", "in", "into", "on", "re"})
-_ANCHORED_WORDS = frozenset((w,) for w in _ANCHORED)
+_ANCHORED_WORDS = _last_tokens(_ANCHORED)
 # Where a topic asked for after a connector ends: a clause of its own begins ("... X so i can
 # read up", "... X plus a couple of the newest", "X and we need code")
 _RELATIVE = frozenset({"that", "which"})
@@ -452,7 +459,7 @@ def _anchor(split: list[tuple[str, ...]], start: int, end: int) -> int:
         if len(word) != 1 or word[0] not in _ANCHORS:
             continue
         papers = word[0] in _PAPER_ANCHORS and not (i and split[i - 1][-1:] in _KEPT)
-        if not (papers or any(t in _ASKS for toks in split[:i] for t in toks)):
+        if not (papers or _words(split[:i]) & _ASKS):
             continue
         if after in _ANCHORED_WORDS and i + 2 < end:
             return i + 2

@@ -58,6 +58,7 @@ from benchmarks import pool
 from benchmarks.bundled_labels import LABELS
 from benchmarks.realdata import real_papers
 from bot.ingest import ingest_files
+from bot.models import CODE_IN_ABSTRACT
 from bot.replies import SearchReply
 from bot.search.grammar import unaccented
 from bot.storage import Storage, open_storage
@@ -477,12 +478,16 @@ def run_requests(
     """Every topic query of the dev and test splits (the classes of REQUESTED_CLASSES) typed
     into every chat message of its split's half of topic_requests, graded by the topic's
     judgments: each system's nDCG@5 / recall@10 with the topic typed alone and inside the
-    messages, and the messages' difference from the topic alone, paired. With `backend`
+    messages, and the messages' difference from the topic alone, paired. A message that asks
+    for code ("... papers with code") is graded, alone and asked, by the topic's papers with
+    code (Paper.code_url), unless none of its relevant papers has any. With `backend`
     "postgres", PostgreSQL's search beside SQLite's; `verbose`, each dev message's figures."""
     queries, judged = load_judgments()
     requests = split_requests("topic_requests.tsv")
     with ExitStack() as stack:
-        _, systems = dev_systems(stack, backend, deadline)
+        storage, systems = dev_systems(stack, backend, deadline)
+        sql = "SELECT id FROM papers WHERE github_repo IS NOT NULL OR abstract LIKE ?"
+        coded = {r[0] for r in storage.search.db.execute(sql, [CODE_IN_ABSTRACT])}  # type: ignore[attr-defined]
         # (split, system) -> [(nDCG@5, recall@10)] alone, and asked in each message, paired
         alone: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
         asked: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
@@ -495,11 +500,15 @@ def run_requests(
             and any(g > 0 for g in judged.get(q["id"], {}).values())
         ]
         for q in topics:
-            grades = judged[q["id"]]
             for system, rank in systems.items():
-                ranked = rank(q["query"])
-                bare = (ndcg(ranked, grades), recall(ranked, grades))
+                first = rank(q["query"])
                 for request in requests[q["split"]]:
+                    grades = judged[q["id"]]
+                    with_code = {p: g for p, g in grades.items() if p in coded}
+                    asks_code = "code" in TOKEN.findall(request.lower())
+                    if asks_code and any(g > 0 for g in with_code.values()):
+                        grades = with_code
+                    bare = (ndcg(first, grades), recall(first, grades))
                     ranked = rank(request.format(topic=q["query"]))
                     row = (ndcg(ranked, grades), recall(ranked, grades))
                     alone[q["split"], system].append(bare)

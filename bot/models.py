@@ -26,6 +26,11 @@ _REFERENCE = re.compile(
 _REFERENCES_SEPARATOR = re.compile(r"[\s,;]+")
 _WORD = re.compile(r"[^\W_]+")  # a word as the full-text index splits text (unicode61)
 _SPACE = re.compile(r"\s+")
+# A paper has code when it names its repository, or its abstract links one ("Code is available
+# at https://github.com/org/repo."). CODE_IN_ABSTRACT is the same test as a SQL LIKE pattern,
+# so a store's "papers with code" filter agrees with code_url.
+_GITHUB = re.compile(r"(?:https?://)?(?:www\.)?github\.com/[\w.-]+(?:/[\w.-]+)?", re.IGNORECASE)
+CODE_IN_ABSTRACT = "%github.com/%"
 
 # How long a platform event id is remembered, so that a retry of it is dropped. Slack retries
 # an event it got no 200 for three times within about five minutes (at once, after a minute,
@@ -133,6 +138,17 @@ class Paper:
         return self.project_page or self.github_repo or ""
 
     @property
+    def code_url(self) -> str | None:
+        """The paper's code: its repository, else the first GitHub link in its abstract."""
+        if self.github_repo:
+            return self.github_repo
+        found = _GITHUB.search(self.abstract)
+        if not found:
+            return None
+        url = found[0].rstrip(".")
+        return url if url.lower().startswith("http") else f"https://{url}"
+
+    @property
     def abs_url(self) -> str | None:
         """The arXiv abstract page, for arXiv papers."""
         return ARXIV_ABS_URL.format(id=self.id) if self.is_arxiv else None
@@ -153,7 +169,7 @@ class Paper:
         pages = (
             ("arXiv", self.abs_url),
             ("PDF", self.pdf_url),
-            ("Code", self.github_repo),
+            ("Code", self.code_url),
             ("Project", self.project_page),
         )
         return tuple((label, url) for label, url in pages if url)

@@ -696,6 +696,10 @@ def test_parse_keeps_the_grammar_apart() -> None:
             ("neural", "architecture", "search", "on", "mobile", "devices"),
         ),
         ("learning from human feedback", ("learning", "from", "human", "feedback")),
+        ("sorry in a rush, any RLHF papers", ("RLHF",)),  # "sorry" asks nothing of "in a rush"
+        ("thanks for any papers on mamba", ("mamba",)),
+        ("mamba stuff pls, preferably newer ones", ("mamba",)),  # a wish beside the request
+        ("world models pls, dont care about the rest", ("world", "models")),
         ("find point cloud papers", ("point", "cloud")),  # after a command, a topic's words
         ("show me point cloud papers", ("point", "cloud")),  # words that also open a topic
         ("anyone have people counting papers?", ("people", "counting")),
@@ -769,6 +773,98 @@ def test_a_topic_asked_for_in_a_long_message_finds_its_papers(storage: Storage, 
     with nullcontext(storage) as s:
         s.papers.upsert([*rovers, chatty], NOW)
         assert set(ids(s.search.search(text, now=NOW))[:3]) == {"r0", "r1", "r2"}
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("world models papers with code", ("world", "models")),
+        ("any papers on diffusion that come with open source code?", ("diffusion",)),
+        ("mamba w/ code pls", ("mamba",)),
+        ("RLHF papers with code available, thanks", ("RLHF",)),
+        ("need papers on world models w code, dont care about the rest", ("world", "models")),
+        ("has:code mamba", ("mamba",)),
+        ("HAS:CODE mamba", ("mamba",)),
+    ],
+)
+def test_a_wish_for_code_filters_instead_of_searching(text: str, words: tuple[str, ...]) -> None:
+    q = parse(text)
+    assert (q.words, q.with_code, q.problems) == (words, True, ())
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("reasoning with code", ("reasoning", "with", "code")),  # a topic
+        ("RL with code execution feedback", ("RL", "with", "code", "execution", "feedback")),
+        ("code generation papers", ("code", "generation")),
+        ("LLMs that write code", ("LLMs", "that", "write", "code")),
+        ("papers with code", ("papers", "with", "code")),  # nothing else: the words
+    ],
+)
+def test_code_as_a_topic_is_searched(text: str, words: tuple[str, ...]) -> None:
+    q = parse(text)
+    assert (q.words, q.with_code) == (words, False)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("has:stars mamba", "has:stars is not a filter (try has:code)."),
+        ("-has:code mamba", "-has:code is not a filter (try has:code)."),
+        ("mamba has:", "has: needs what the papers have (try has:code)."),
+    ],
+)
+def test_a_filter_that_is_not_one_is_told(text: str, problem: str) -> None:
+    q = parse(text)
+    assert (q.words, q.with_code, q.problems) == (("mamba",), False, (problem,))
+
+
+def _rovers(code: str) -> list[Paper]:
+    """Papers on lunar rovers: one with its repository known, one linking GitHub in its abstract,
+    one without code; and a paper with code on another topic."""
+    return [
+        Paper("repo", "Lunar rovers on regolith", "Driving.", github_repo="https://github.com/a/b"),
+        Paper("linked", "Lunar rovers at night", f"Driving in the dark. Code: {code}."),
+        Paper("none", "Lunar rovers in craters", "Driving down slopes."),
+        Paper("other", "Martian drones", "Flying.", github_repo="https://github.com/c/d"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["lunar rovers papers with code", "any papers on lunar rovers w/ code?", "has:code rovers"],
+)
+def test_papers_with_code_are_found_alone(storage: Storage, text: str) -> None:
+    with nullcontext(storage) as s:
+        s.papers.upsert(_rovers("HTTPS://GitHub.com/e/f"), NOW)
+        reply = s.search.search(text, now=NOW)
+        assert set(ids(reply)) == {"repo", "linked"}
+        assert engine.CODE_NOTE in reply.note
+        assert s.search.match_ids("has:code lunar rovers", ["repo", "linked", "none"]) == {
+            "repo",
+            "linked",
+        }
+
+
+def test_with_no_papers_with_code_the_others_are_said_to_have_none(storage: Storage) -> None:
+    with nullcontext(storage) as s:
+        s.papers.upsert(_rovers("on request"), NOW)
+        reply = s.search.search("has:code craters", now=NOW)
+        assert ids(reply) == ["none"]
+        assert engine.NO_CODE_NOTE in reply.note and engine.CODE_NOTE not in reply.note
+
+
+def test_a_paper_has_the_code_its_abstract_links() -> None:
+    linked = Paper("1", "T", "Code is available at https://github.com/org/repo.")
+    bare = Paper("2", "T", "See github.com/org/tool for code.")
+    assert linked.code_url == "https://github.com/org/repo"
+    assert ("Code", "https://github.com/org/repo") in linked.links
+    assert bare.code_url == "https://github.com/org/tool"
+    assert Paper("3", "T", "No code.").code_url is None
+    assert (
+        Paper("4", "T", "https://github.com/x/y", github_repo="https://r").code_url == "https://r"
+    )
 
 
 def test_a_request_beside_a_phrase_leaves_the_phrase() -> None:
@@ -1435,9 +1531,9 @@ def test_papers_with_every_term_are_scored_as_the_walk_of_each_term_scores_them(
     search = sqlite_store.search
     assert isinstance(search, FtsSearch)
     expression = engine._expression(search.db, parse(text), search.speller)
-    scorer = engine._Scorer(search.db, search.counts, expression, fts.DateRange(), 5.0)
+    scorer = engine._Scorer(search.db, search.counts, expression, fts.PaperFilter(), 5.0)
     match = expression.match()
-    rowids, _ = fts.newest_rowids(search.db, match, 500, fts.DateRange(), 5.0)
+    rowids, _ = fts.newest_rowids(search.db, match, 500, fts.PaperFilter(), 5.0)
     assert scorer.common and len(rowids) > 20
     shortcut = dict(scorer._by_terms(rowids, 5.0, every_term=True))
     titled = dict(scorer.titled)

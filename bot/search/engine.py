@@ -72,6 +72,8 @@ EMPTY_NOTE = (
     "Type some words to search, e.g. /papers diffusion transformers, "
     '/papers "chain of thought" -survey, or /papers help for the full syntax.'
 )
+CODE_NOTE = "Only papers with code (a repository, or a GitHub link in the abstract)."
+NO_CODE_NOTE = "No paper with code matches, so these are the papers without."
 BOUNDED_NOTE = (
     "More than {n:,} papers match: ranked the newest {n:,} of them. "
     'Add a rarer word or a "phrase" to narrow it.'
@@ -108,6 +110,8 @@ def with_meaning(
     nearest = dense.nearest(meaning, k=DENSE_CANDIDATES, also=list(by_rowid))
     closeness = dict(nearest)
     found = papers([r for r, cosine in nearest if r not in by_rowid and cosine >= MIN_COSINE])
+    if query.with_code:
+        found = {r: paper for r, paper in found.items() if paper.code_url}
     held = {rowid: hit.paper for rowid, hit in by_rowid.items()} | found
     in_phrases = [t for phrase in query.phrases for t in phrase]
     wanted = {stem(t) for t in [*typed, *in_phrases] if t not in STOPWORDS}
@@ -190,9 +194,13 @@ def answered(
     try:
         limit = max(1, min(limit, 100))
         reply, understood, every_term = words(query, limit)
+        code = CODE_NOTE if query.with_code else ""
+        if query.with_code and not reply.hits:  # the papers without code, said so
+            reply, understood, every_term = words(replace(query, with_code=False), limit)
+            code = NO_CODE_NOTE if reply.hits else ""
         if dense is not None and papers is not None:
             reply = with_meaning(reply, understood, limit, dense, papers, every_term)
-        return replace(reply, note=join(query.dates_note(), reply.note))
+        return replace(reply, note=join(query.dates_note(), code, reply.note))
     except Exception:  # the one boundary: a search must answer, whatever went wrong below
         log.exception("search failed for %r", query.text)
         return SearchReply(
@@ -249,7 +257,7 @@ class FtsSearch:
         match = expression.match()
         if not match:
             return set()
-        found = index.matching_ids(self.db, match, sorted(among), _dates(query))
+        found = index.matching_ids(self.db, match, sorted(among), _filter(query))
         if found and (starts := self.stems(typed_words(expression))):
             writing = index.writing(self.db, sorted(found), starts.values(), DEFAULT_DEADLINE, "id")
             found = found if writing is None else writing
@@ -285,11 +293,11 @@ def _search(
             query=query.text, hits=(), note=join(*notes, EMPTY_NOTE), searched=False
         )
         return reply, query, 0
-    dates = _dates(query)
-    exact = _exact_titles(db, expression, match, dates)
+    bounds = _filter(query)
+    exact = _exact_titles(db, expression, match, bounds)
     # Papers with every term, the newest CANDIDATES of them ranked by bm25; with few of those,
     # papers with some of the terms follow (bm25 ranks those with more and rarer terms first).
-    scorer = _Scorer(db, counts, expression, dates, _left(started, deadline / 4))
+    scorer = _Scorer(db, counts, expression, bounds, _left(started, deadline / 4))
     full, in_time = scorer.newest(match, CANDIDATES + 1, _left(started, deadline / 2), True)
     if not in_time:
         notes.append(SLOW_NOTE)
@@ -315,7 +323,7 @@ def _search(
 
         partial, further = partial_tiers(expression, full, partial, ranked_by)
     if not full and not partial and not exact and not in_time:
-        full = _newest_typed(db, expression, dates, limit)
+        full = _newest_typed(db, expression, bounds, limit)
     titled = scorer.titled
     tiers = (full, partial, further)
     within = _left(started, deadline)
@@ -429,11 +437,11 @@ class _Scorer:
         db: Database,
         counts: TermCounts,
         expression: Expression,
-        dates: index.DateRange,
+        bounds: index.PaperFilter,
         within: float,
     ) -> None:
         self.db = db
-        self.dates = dates
+        self.bounds = bounds
         self.terms = [t.fts() for t in expression.terms]
         self.in_titles = [t.fts(in_titles=True) for t in expression.terms]
         self.titled: dict[int, bool] = {}  # scored papers: every term in the title?
@@ -453,8 +461,8 @@ class _Scorer:
         """The newest `limit` matches, scored, and False when `within` seconds ran out first;
         `every_term` when `match` requires every term."""
         if not self.common:
-            return index.scored_newest(self.db, match, ranking.WEIGHTS, limit, self.dates, within)
-        rowids, in_time = index.newest_rowids(self.db, match, limit, self.dates, within / 2)
+            return index.scored_newest(self.db, match, ranking.WEIGHTS, limit, self.bounds, within)
+        rowids, in_time = index.newest_rowids(self.db, match, limit, self.bounds, within / 2)
         return self._by_terms(rowids, within / 2, every_term), in_time
 
     def best_or_newest(self, match: str, within: float) -> list[tuple[int, float]]:
@@ -466,7 +474,7 @@ class _Scorer:
                 match,
                 ranking.WEIGHTS,
                 PARTIAL_CANDIDATES,
-                self.dates,
+                self.bounds,
                 EXACT_RANK_CAP,
                 within / 2,
             )
@@ -553,12 +561,12 @@ def corrected(query: Query, fixes: dict[str, str]) -> tuple[Query, str]:
 
 
 def _exact_titles(
-    db: Database, expression: Expression, match: str, dates: index.DateRange
+    db: Database, expression: Expression, match: str, bounds: index.PaperFilter
 ) -> list[int]:
     """Papers whose title is exactly the typed words (by index, at any age), that also match
     the rest of the query (authors, exclusions)."""
     keys = expression.title_keys()
-    found = list(dict.fromkeys(r for key in keys for r in index.exact_titles(db, key, dates)))
+    found = list(dict.fromkeys(r for key in keys for r in index.exact_titles(db, key, bounds)))
     if found and (expression.authors or expression.excluded):
         keep = index.which_match(db, match, found)
         found = [r for r in found if r in keep]
@@ -715,14 +723,14 @@ def by_name_first(tiers: list[list[int]], by_name: dict[int, bool]) -> list[list
 
 
 def _newest_typed(
-    db: Database, expression: Expression, dates: index.DateRange, limit: int
+    db: Database, expression: Expression, bounds: index.PaperFilter, limit: int
 ) -> list[tuple[int, float]]:
     """The newest papers with the words as typed, unranked (bm25 must first count every
     match): what a query that ran out of time shows rather than nothing."""
     typed = expression.typed_match()
     if not typed:
         return []
-    rowids, _ = index.newest_rowids(db, typed, limit, dates, within=FALLBACK_BUDGET)
+    rowids, _ = index.newest_rowids(db, typed, limit, bounds, within=FALLBACK_BUDGET)
     return [(rowid, 0.0) for rowid in rowids]
 
 
@@ -790,8 +798,8 @@ def _shown(form: tuple[str, ...]) -> str:
     return _VERSION_PARTS.sub(".", " ".join(form))
 
 
-def _dates(query: Query) -> index.DateRange:
-    return index.DateRange(query.since, query.until)
+def _filter(query: Query) -> index.PaperFilter:
+    return index.PaperFilter(query.since, query.until, query.with_code)
 
 
 def _left(started: float, budget: float) -> float:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
-from bot.models import Paper, title_keys
+from bot.models import CODE_IN_ABSTRACT, Paper, title_keys
 from bot.search.abbreviations import definitions
 
 
@@ -58,11 +58,13 @@ class SearchTimeout(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class DateRange:
-    """Inclusive bounds on a paper's date; None means open."""
+class PaperFilter:
+    """Which papers a search may find besides its words: inclusive bounds on a paper's date
+    (None is open), and with `code`, only papers with code (see Paper.code_url)."""
 
     since: date | None = None
     until: date | None = None
+    code: bool = False
 
     def sql(self) -> tuple[str, list[str]]:
         """A WHERE fragment over papers `p` and its parameters."""
@@ -73,6 +75,9 @@ class DateRange:
         if self.until:
             parts.append(f"{PAPER_DAY} <= ?")
             params.append(self.until.isoformat())
+        if self.code:  # LIKE ignores ASCII case, as code_url does
+            parts.append("(p.github_repo IS NOT NULL OR p.abstract LIKE ?)")
+            params.append(CODE_IN_ABSTRACT)
         return (" AND " + " AND ".join(parts) if parts else ""), params
 
 
@@ -383,14 +388,14 @@ def scored_newest(
     match: str,
     weights: Sequence[float],
     limit: int,
-    dates: DateRange,
+    bounds: PaperFilter,
     within: float | None = None,
 ) -> tuple[list[tuple[int, float]], bool]:
     """(rowid, bm25 score, higher is better) of the newest `limit` matches, newest first, and
     False when `within` seconds ran out first (the matches found by then are returned)."""
     rank = "bm25(" + ", ".join(f"{w:g}" for w in weights) + ")"
     found, complete = _newest(
-        db, "f.rowid, -f.rank", " AND f.rank MATCH ?", [rank], match, limit, dates, within
+        db, "f.rowid, -f.rank", " AND f.rank MATCH ?", [rank], match, limit, bounds, within
     )
     return [(int(row[0]), float(row[1])) for row in found], complete
 
@@ -400,13 +405,13 @@ def best_scored(
     match: str,
     weights: Sequence[float],
     limit: int,
-    dates: DateRange,
+    bounds: PaperFilter,
     cap: int,
     within: float,
 ) -> list[tuple[int, float]] | None:
     """(rowid, bm25 score) of the `limit` best matches of all, when at most `cap` papers match
     and ranking them takes at most `within` seconds; None otherwise (rank the newest instead)."""
-    where, params = dates.sql()
+    where, params = bounds.sql()
     join = " JOIN papers p ON p.rowid = f.rowid" if where else ""
     try:
         with deadline(db, within):
@@ -429,11 +434,11 @@ def best_scored(
 
 
 def newest_rowids(
-    db: Database, match: str, limit: int, dates: DateRange, within: float
+    db: Database, match: str, limit: int, bounds: PaperFilter, within: float
 ) -> tuple[list[int], bool]:
     """Rowids of the newest `limit` matches, newest first, without ranking; and False when the
     `within` seconds ran out first (the matches found by then are returned)."""
-    found, complete = _newest(db, "f.rowid", "", [], match, limit, dates, within)
+    found, complete = _newest(db, "f.rowid", "", [], match, limit, bounds, within)
     return [int(row[0]) for row in found], complete
 
 
@@ -450,11 +455,11 @@ def _newest(
     rank_params: list[str],
     match: str,
     limit: int,
-    dates: DateRange,
+    bounds: PaperFilter,
     within: float | None,
 ) -> tuple[list[tuple[Any, ...]], bool]:
     """Rows of the newest matches, and False if `within` seconds ran out before the last."""
-    where, params = dates.sql()
+    where, params = bounds.sql()
     join = " JOIN papers p ON p.rowid = f.rowid" if where else ""
     # rowid order is FTS5's native order, so the walk stops after `limit` matches and bm25 is
     # computed for those only: the cost is bounded however common the words are.
@@ -606,13 +611,13 @@ def snippets(
         yield int(row[0]), tuple(v or "" for v in row[1:])
 
 
-def exact_titles(db: Database, key: str, dates: DateRange) -> list[int]:
+def exact_titles(db: Database, key: str, bounds: PaperFilter) -> list[int]:
     """Rowids of papers whose title, or else name before its colon, is exactly `key` (a
     text_key), whole titles first, newest first: an index lookup, however old the paper and
     however large the archive."""
     if not key:
         return []
-    where, params = dates.sql()
+    where, params = bounds.sql()
     join = " JOIN papers p ON p.rowid = t.seq" if where else ""
     sql = (
         f"SELECT t.seq FROM search_titles t{join} WHERE t.key = ?{where}"
@@ -643,17 +648,17 @@ def which_match(
     return {int(r[0]) for r in db.execute(sql, [match, min(rowids), max(rowids), *rowids])}
 
 
-def matching_ids(db: Database, match: str, ids: Sequence[str], dates: DateRange) -> set[str]:
+def matching_ids(db: Database, match: str, ids: Sequence[str], bounds: PaperFilter) -> set[str]:
     """Which of these paper ids match an FTS5 expression and the date range."""
     found: set[str] = set()
-    where, params = dates.sql()
+    where, params = bounds.sql()
     for start in range(0, len(ids), 500):
         chunk = list(ids[start : start + 500])
         marks = ",".join("?" * len(chunk))
-        bounds = db.execute(
+        span = db.execute(
             f"SELECT min(rowid), max(rowid) FROM papers WHERE id IN ({marks})", chunk
         ).fetchone()
-        if bounds[0] is None:
+        if span[0] is None:
             continue
         # A rowid range is a constraint FTS5 applies while reading its index, so a topic filter
         # over today's papers never walks the whole archive's matches.
@@ -662,7 +667,7 @@ def matching_ids(db: Database, match: str, ids: Sequence[str], dates: DateRange)
             f" WHERE papers_fts MATCH ? AND f.rowid BETWEEN ? AND ?{where}"
             f" AND p.id IN ({marks})"
         )
-        found.update(r[0] for r in db.execute(sql, [match, bounds[0], bounds[1], *params, *chunk]))
+        found.update(r[0] for r in db.execute(sql, [match, span[0], span[1], *params, *chunk]))
     return found
 
 

@@ -21,6 +21,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ('title:word  title:"a phrase"', "papers with this word or phrase in their title"),
     ("since:2025-01  since:2025-01-15", "papers from this month or day on"),
     ("year:2025", "papers from this year"),
+    ("has:code  <words> with code", "papers with code (a repository, or a GitHub link)"),
     ("this week  past 3 days  in 2025", "time in words filters the dates as since: does"),
     ("meta-rl  RLHF  LLM  ViT", "abbreviations also find their spelled-out forms, and back"),
     ("2401.01234  <arXiv or HF link>", "that paper (one not seen yet is fetched from arXiv)"),
@@ -134,7 +135,14 @@ _BREAKS = _PERSONS | {"because", "but", "cause", "dont", "if", "plus", "so", "wh
 # fine-tuning")
 _ABOUT_ASKER = _RELATIVE | {"after", "while"}
 # Words of a clause about the asker or the wish, not the topic ("ideally with code")
-_ASIDES = frozenset({"doing", "following", "ideally", "preferably", "team", "working"})
+_ASIDES = frozenset({"doing", "dont", "following", "ideally", "preferably", "team", "working"})
+# A clause opening with one is a wish beside the request, never its topic ("..., preferably
+# newer ones")
+_WISHES = frozenset({"ideally", "preferably"})
+# Chat words that ask nothing of what follows them: "sorry in a rush" is no request for
+# papers in anything
+_INTERJECTIONS_TEXT = "asap btw hello hey hi idk imo lol ok okay rn sorry tbh thank thanks thx yo"
+_INTERJECTIONS = frozenset(_INTERJECTIONS_TEXT.split())
 # Words that make a clause with no request in it chat about the asker ("working on a survey",
 # "im totally new to this", "mix of classics and newer stuff"): left out beside a clause that
 # asks for papers on a topic
@@ -151,7 +159,7 @@ _CLAUSE_END = tuple(",;:?!.")
 _TOKEN = re.compile(r"[^\W_]+")
 _LATIN_END = "\u0250"  # past Latin Extended-B: the letters whose accents unaccented takes off
 # author: and title:, with the names arXiv (au:, ti:) and Google Scholar (intitle:) give them
-_FIELDS = "author|authors|by|au|title|ti|intitle|since|year"
+_FIELDS = "author|authors|by|au|title|ti|intitle|since|year|has"
 _TITLE_FIELDS = ("title", "ti", "intitle")
 _CLAUSE = re.compile(
     rf"""(?P<bare>{_FIELDS})\s*:\s*$
@@ -191,6 +199,7 @@ class Query:
     since: date | None = None
     until: date | None = None
     when: str = ""  # the time written in words that set since and until ("this week")
+    with_code: bool = False  # only papers with code: has:code, "... papers with code"
     problems: tuple[str, ...] = field(default=())  # parts we could not use, told to the user
 
     def dates_note(self) -> str:
@@ -259,6 +268,7 @@ def parse(text: str, today: date | None = None) -> Query:
     problems: list[str] = []
     since: date | None = None
     until: date | None = None
+    with_code = False
     # A search engine's operators, typed in capitals: NOT leaves out what follows, as - does
     # ("diffusion NOT survey"); AND is what words do anyway; OR stays, to join the words either
     # side into one term (expansion.EITHER), and is no "operations research".
@@ -273,6 +283,12 @@ def parse(text: str, today: date | None = None) -> Query:
         quoted = match["phrase"] is not None
         negate = not (quoted or name or neg) and raw == "NOT"
         if negate or (not (quoted or name) and raw == "AND"):
+            continue
+        if name == "has":
+            if raw.lower() == "code" and not neg:
+                with_code = True
+            else:
+                problems.append(f"{'-' if neg else ''}has:{raw} is not a filter (try has:code).")
             continue
         if name in ("since", "year"):
             span = _date_span(raw, whole_year=name == "year")
@@ -305,6 +321,7 @@ def parse(text: str, today: date | None = None) -> Query:
     when = ""
     if since is None and until is None:
         words, since, until, when = dated(words, today)
+    words, asked_code = coded(words)
     typed = [w.strip(_EDGES) or w for w in words]
     topical = topic(words, not (phrases or authors or titled))
     return Query(
@@ -319,8 +336,56 @@ def parse(text: str, today: date | None = None) -> Query:
         since=since,
         until=until,
         when=when,
+        with_code=with_code or asked_code,
         problems=tuple(problems),
     )
+
+
+# A wish for papers with code, written in a chat message: "world models papers with code",
+# "any papers on X that come with open source code?", "X w/ code pls". It filters as has:code
+# does and searches no words. Only after a word of the request ("papers", "ones") or in a
+# message that asks for papers: "reasoning with code" alone is a topic, as is "code generation".
+_CODE_TEXT = "code codebase github implementation implementations repo repos repository"
+_CODE = frozenset(_CODE_TEXT.split())
+_CODE_KINDS_TEXT = """accompanying available official open opensource public publicly released
+source the their working"""
+_CODE_KINDS = frozenset(_CODE_KINDS_TEXT.split())  # "with open source code"
+_WITH_CODE_TEXT = "has have having include includes including w with"
+_WITH_CODE = frozenset((w,) for w in _WITH_CODE_TEXT.split())
+_CODE_LEAD_TEXT = "also and come comes coming ideally only plus preferably that which"
+_CODE_LEAD = frozenset(_CODE_LEAD_TEXT.split())  # "... that come with code"
+_CODE_AFTER = CHAT_WORDS | {"attached", "available", "included", "possible", "public", "released"}
+_ASKS_FOR_PAPERS = _ASKS | _PAPERS | _PAPER_ANCHORS
+
+
+def coded(words: list[str]) -> tuple[list[str], bool]:
+    """The words without a wish for papers with code (see _CODE), and whether one was there."""
+    split = [tokens(w) for w in words]
+    ends = [w.endswith(_CLAUSE_END) for w in words]
+    for i, toks in enumerate(split):
+        if len(toks) != 1 or toks[0] not in _CODE:
+            continue
+        end = i + 1  # nothing but chat follows to the clause's end: "code if possible?"
+        while not ends[end - 1] and end < len(words) and set(split[end]) <= _CODE_AFTER:
+            end += 1
+        with_at = i - 1
+        while with_at >= 0 and not ends[with_at] and set(split[with_at]) <= _CODE_KINDS:
+            with_at -= 1
+        to_end = ends[end - 1] or end == len(words)
+        if not to_end or with_at < 0 or ends[with_at] or split[with_at] not in _WITH_CODE:
+            continue
+        start = with_at
+        while start > 0 and not ends[start - 1] and set(split[start - 1]) <= _CODE_LEAD:
+            start -= 1
+        before = split[start - 1] if start > 0 and not ends[start - 1] else ()
+        asked = any(set(t) & _ASKS_FOR_PAPERS for t in split)
+        if before and not set(before) <= CHAT_WORDS and not asked:
+            continue
+        mark = words[end - 1][-1:] if ends[end - 1] else ""
+        rest = words[:start] + ([mark] if mark else []) + words[end:]
+        if any(t not in CHAT_WORDS for w in rest for t in tokens(w)):  # not "papers with code"
+            return rest, True
+    return words, False
 
 
 def _alternatives(word: str) -> list[str]:
@@ -418,6 +483,8 @@ def _topic_of(clause: list[str]) -> tuple[list[str], int]:
     kept = clause[start:end]
     if not _topical(kept):
         return [], 0
+    if split[0][:1] and split[0][0] in _WISHES:
+        return kept, 0
     if anchored and (set(split[start]) & _ASKS):  # "papers that i should read": no topic
         return kept, 0
     if anchored and not relative:
@@ -516,7 +583,8 @@ def _asks(lead: list[tuple[str, ...]], connector: str = "") -> bool:
     "what is") or describe ("best of n"); "what about" and "how about" ask too."""
     if connector == "about" and lead[-1:] in ([("what",)], [("how",)]):
         return True
-    return any(t in _ASKING_FOR and t not in STOPWORDS for toks in lead for t in toks)
+    asking = _ASKING_FOR - STOPWORDS - _INTERJECTIONS
+    return any(t in asking for toks in lead for t in toks)
 
 
 def _does(split: list[tuple[str, ...]]) -> bool:
@@ -542,6 +610,8 @@ def _needs(field: str) -> str:
         return "since: needs a date (try since:2025-01)."
     if field == "year":
         return "year: needs a year (try year:2025)."
+    if field == "has":
+        return "has: needs what the papers have (try has:code)."
     if field in _TITLE_FIELDS:
         return f'{field}: needs words (try {field}:diffusion or {field}:"world model").'
     return f'{field}: needs a name (try {field}:Levine or {field}:"Sergey Levine").'

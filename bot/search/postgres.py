@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import errors
 
-from bot.models import Paper, title_keys
+from bot.models import CODE_IN_ABSTRACT, Paper, title_keys
 from bot.replies import SearchHit, SearchReply, Snippet
 from bot.search import engine, ranking, spelling, stems
 from bot.search.abbreviations import definitions
@@ -683,6 +683,8 @@ def _where(
         parts.append(("p.day >= %s", [query.since]))
     if query.until:
         parts.append(("p.day <= %s", [query.until]))
+    if query.with_code:  # as Paper.code_url and the SQLite store's filter: ILIKE ignores case
+        parts.append(("(p.github_repo IS NOT NULL OR p.abstract ILIKE %s)", [CODE_IN_ABSTRACT]))
     sql, params = _combine(parts, "AND")
     # Ranking and snippets look for every positive word, authors' names included.
     names = [("plainto_tsquery('papers', %s)", [" ".join(a)]) for a in expression.authors]

@@ -151,6 +151,7 @@ _LISTED = frozenset({"list", "lists", "material", "materials"})  # "reading list
 _ASKING = _ASKS | _VERBS | _QUALITIES | STOPWORDS | FILLER  # words that can open a request
 _OPENING = _ASKING | _REQUESTED  # ... before a connector
 _ASKING_FOR = _ASKS | _VERBS | _SAFE | _REQUESTED  # one makes the words before a connector ask
+_ASKING_BEFORE = _ASKING_FOR - STOPWORDS - _INTERJECTIONS  # see _asks
 _ENDING = _TRAILING | _ASKS | STOPWORDS  # words that can end a request
 # Words with no topic: English words of a chat request, never typos (see spelling)
 CHAT_WORDS = _ASKING | _REQUESTED | _TRAILING  # stop words and FILLER too (see _ASKING)
@@ -583,8 +584,7 @@ def _asks(lead: list[tuple[str, ...]], connector: str = "") -> bool:
     "what is") or describe ("best of n"); "what about" and "how about" ask too."""
     if connector == "about" and lead[-1:] in ([("what",)], [("how",)]):
         return True
-    asking = _ASKING_FOR - STOPWORDS - _INTERJECTIONS
-    return any(t in asking for toks in lead for t in toks)
+    return any(t in _ASKING_BEFORE for toks in lead for t in toks)
 
 
 def _does(split: list[tuple[str, ...]]) -> bool:

@@ -27,8 +27,8 @@ _REFERENCES_SEPARATOR = re.compile(r"[\s,;]+")
 _WORD = re.compile(r"[^\W_]+")  # a word as the full-text index splits text (unicode61)
 _SPACE = re.compile(r"\s+")
 # A paper has code when it names its repository, or its abstract links one ("Code is available
-# at https://github.com/org/repo."). CODE_IN_ABSTRACT is the same test as a SQL LIKE pattern,
-# so a store's "papers with code" filter agrees with code_url.
+# at https://github.com/org/repo."). CODE_IN_ABSTRACT is that test as the SQL LIKE pattern
+# the stores' "papers with code" filter uses, so the papers it keeps show a Code link.
 _GITHUB = re.compile(r"(?:https?://)?(?:www\.)?github\.com/[\w.-]+(?:/[\w.-]+)?", re.IGNORECASE)
 CODE_IN_ABSTRACT = "%github.com/%"
 

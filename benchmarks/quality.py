@@ -58,8 +58,8 @@ from benchmarks import pool
 from benchmarks.bundled_labels import LABELS
 from benchmarks.realdata import real_papers
 from bot.ingest import ingest_files
-from bot.models import CODE_IN_ABSTRACT
 from bot.replies import SearchReply
+from bot.search.fts import PaperFilter
 from bot.search.grammar import unaccented
 from bot.storage import Storage, open_storage
 
@@ -486,8 +486,10 @@ def run_requests(
     requests = split_requests("topic_requests.tsv")
     with ExitStack() as stack:
         storage, systems = dev_systems(stack, backend, deadline)
-        sql = "SELECT id FROM papers WHERE github_repo IS NOT NULL OR abstract LIKE ?"
-        coded = {r[0] for r in storage.search.db.execute(sql, [CODE_IN_ABSTRACT])}  # type: ignore[attr-defined]
+        where, params = PaperFilter(code=True).sql()  # the papers the search's filter keeps
+        sql = f"SELECT p.id FROM papers p WHERE 1{where}"
+        coded = {r[0] for r in storage.search.db.execute(sql, params)}  # type: ignore[attr-defined]
+        asks_code = {r: "code" in TOKEN.findall(r.lower()) for rs in requests.values() for r in rs}
         # (split, system) -> [(nDCG@5, recall@10)] alone, and asked in each message, paired
         alone: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
         asked: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
@@ -500,14 +502,13 @@ def run_requests(
             and any(g > 0 for g in judged.get(q["id"], {}).values())
         ]
         for q in topics:
+            with_code = {p: g for p, g in judged[q["id"]].items() if p in coded}
+            some = any(g > 0 for g in with_code.values())
+            graded = {False: judged[q["id"]], True: with_code if some else judged[q["id"]]}
             for system, rank in systems.items():
                 first = rank(q["query"])
                 for request in requests[q["split"]]:
-                    grades = judged[q["id"]]
-                    with_code = {p: g for p, g in grades.items() if p in coded}
-                    asks_code = "code" in TOKEN.findall(request.lower())
-                    if asks_code and any(g > 0 for g in with_code.values()):
-                        grades = with_code
+                    grades = graded[asks_code[request]]
                     bare = (ndcg(first, grades), recall(first, grades))
                     ranked = rank(request.format(topic=q["query"]))
                     row = (ndcg(ranked, grades), recall(ranked, grades))

@@ -352,7 +352,7 @@ _CODE_KINDS_TEXT = """accompanying available official open opensource public pub
 source the their working"""
 _CODE_KINDS = frozenset(_CODE_KINDS_TEXT.split())  # "with open source code"
 _WITH_CODE_TEXT = "has have having include includes including w with"
-_WITH_CODE = frozenset((w,) for w in _WITH_CODE_TEXT.split())
+_WITH_CODE = _last_tokens(frozenset(_WITH_CODE_TEXT.split()))
 _CODE_LEAD_TEXT = "also and come comes coming ideally only plus preferably that which"
 _CODE_LEAD = frozenset(_CODE_LEAD_TEXT.split())  # "... that come with code"
 _CODE_AFTER = CHAT_WORDS | {"attached", "available", "included", "possible", "public", "released"}

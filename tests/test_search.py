@@ -436,6 +436,10 @@ def test_since_and_year(store: Storage) -> None:
         ("any diffusion papers today", date(2026, 8, 22), date(2026, 8, 22), "of 2026-08-22 ("),
         ("diffusion in 2025", date(2025, 1, 1), date(2025, 12, 31), "2025-01-01 to 2025-12-31"),
         ("diffusion since:yesterday", date(2026, 8, 21), None, ""),
+        ("diffusion in march 2026", date(2026, 3, 1), date(2026, 3, 31), "2026-03-01 to 2026-"),
+        ("diffusion papers since july", date(2026, 7, 1), None, "(“since july”)"),
+        ("diffusion in may", date(2026, 5, 1), date(2026, 5, 31), "(“in may”)"),
+        ("sept 2025 diffusion", date(2025, 9, 1), date(2025, 9, 30), "(“sept 2025”)"),
     ],
 )
 def test_a_time_written_in_words_filters_the_dates(
@@ -452,6 +456,60 @@ def test_a_time_written_in_words_filters_the_dates(
     assert set(ids(reply)) == within
 
 
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("top papers from this month", " of 2026-08-01 or later"),
+        ("what was trending last week?", " of 2026-08-15 or later"),
+        ("papers from august 2026", " of 2026-08-01 to 2026-08-31"),
+        ("/papers trending", " of 2026-08-15 or later"),
+        ("anything new?", " of 2026-08-15 or later"),
+        ("has:code", " with code"),
+        ("since:2026-08-15 has:code", " with code of 2026-08-15 or later"),
+    ],
+)
+def test_a_filter_without_words_lists_the_most_upvoted_papers_it_keeps(
+    store: Storage, text: str, span: str
+) -> None:
+    query = parse(text, NOW.date())
+    every = store.papers.recent(datetime.min.replace(tzinfo=UTC), date.min)
+    kept = [
+        p
+        for p in every
+        if (query.since or date.min) <= (p.day or date.min) <= (query.until or date.max)
+        and (p.code_url or not query.with_code)
+    ]
+    assert len(kept) > 10
+    reply = store.search.search(text, now=NOW)
+    assert reply.heading == f"The most upvoted papers{span}"
+    assert reply.note == engine.BROWSE_NOTE
+    most = sorted(p.upvotes for p in kept)[-10:]
+    assert [h.paper.upvotes for h in reply.hits] == most[::-1]
+    assert {h.paper.id for h in reply.hits} <= {p.id for p in kept}
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("papers", ("papers",)),
+        ("top -survey", ("top",)),
+        ("new papers on diffusion", ("diffusion",)),
+        ("trending diffusion models", ("diffusion", "models")),
+    ],
+)
+def test_words_beside_new_or_popular_are_searched(text: str, words: tuple[str, ...]) -> None:
+    query = parse(text, NOW.date())
+    assert (query.words, query.browses) == (words, False)
+
+
+def test_a_filter_nothing_passes_says_so(store: Storage) -> None:
+    reply = store.search.search("papers from 2019", now=NOW)
+    assert (reply.hits, reply.searched) == ((), False)
+    assert reply.note == "I have seen no papers of 2019-01-01 to 2019-12-31."
+    excluded = store.search.search("year:2026 -diffusion", now=NOW)  # no words to list by
+    assert (excluded.hits, excluded.note) == ((), engine.EMPTY_NOTE)
+
+
 def test_more_results_asked_for_than_are_reranked_are_all_given(store: Storage) -> None:
     every = found(store, "diffusion")
     assert len(every) > engine.RERANK
@@ -459,7 +517,9 @@ def test_more_results_asked_for_than_are_reranked_are_all_given(store: Storage) 
 
 
 def test_words_that_only_look_like_a_time_are_searched() -> None:
-    for text in ("the last mile", "a day in the life", "reasoning in 2030", "past tense"):
+    words = ("the last mile", "a day in the life", "reasoning in 2030", "past tense")
+    months = ("models may fail", "scaling in MAR", "the long march", "data aug", "in dec")
+    for text in (*words, *months):
         query = parse(text, NOW.date())
         assert (query.since, query.until, query.when) == (None, None, ""), text
 
@@ -723,7 +783,7 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("best of n sampling", ("best", "of", "n", "sampling")),
         # nothing topical would remain: the words as typed
         ("papers", ("papers",)),
-        ("anything new?", ("anything", "new")),
+        ("interesting stuff", ("interesting", "stuff")),
     ],
 )
 def test_the_request_around_a_topic_is_not_searched(text: str, words: tuple[str, ...]) -> None:
@@ -1141,6 +1201,17 @@ def test_deadline_returns_in_time_with_newest_matches(storage: Storage) -> None:
         assert elapsed < 0.5  # generous: the bound is a couple of milliseconds plus snippets
         assert "newest" in reply.note
         assert ids(reply)[0] == "p19999"
+
+
+def test_a_slow_listing_gives_the_newest_papers_it_keeps(storage: Storage) -> None:
+    with nullcontext(storage) as s:
+        filler = " ".join(f"w{i % 97} model learning data" for i in range(40))
+        abstract = f"{filler} Code: https://github.com/a/b"  # the filter reads all the text
+        s.papers.upsert((_paper(f"p{i}", f"Model {i}", abstract) for i in range(5000)), NOW)
+        reply = s.search.search("has:code", deadline=0.001, now=NOW)
+        assert reply.heading == "The newest papers with code"
+        assert reply.note == engine.BROWSE_NEWEST_NOTE
+        assert ids(reply)[:2] == ["p4999", "p4998"]
 
 
 def test_common_words_rank_a_bounded_candidate_set(

@@ -74,6 +74,14 @@ EMPTY_NOTE = (
 )
 CODE_NOTE = "Only papers with code (a repository, or a GitHub link in the abstract)."
 NO_CODE_NOTE = "No paper with code matches, so these are the papers without."
+BROWSE_NOTE = (
+    "No words to search, so these are the filter's papers by upvotes. Add words to narrow."
+)
+BROWSE_NEWEST_NOTE = (
+    "Too many papers to rank by upvotes in time: these are the newest. Add words to narrow."
+)
+BROWSE_EMPTY_NOTE = "I have seen no papers{span}."
+BROWSE_SLOW_NOTE = "Too many papers{span} to list in time. Add words to narrow."
 BOUNDED_NOTE = (
     "More than {n:,} papers match: ranked the newest {n:,} of them. "
     'Add a rarer word or a "phrase" to narrow it.'
@@ -181,18 +189,25 @@ def answered(
     dense: DenseIndex | None = None,
     papers: Callable[[list[int]], dict[int, Paper]] | None = None,
     now: datetime | None = None,
+    browse: Callable[[Query, int], tuple[list[int], bool]] | None = None,
 ) -> SearchReply:
     """The boundary of every engine's search(): the text parsed (a time in words counting from
     `now`), an empty query told how to search, `words(query, limit)` for the rest (limit kept
     within 1..100: the reply by words, the query as understood and how many papers hold every
     term), fused with the papers closest in meaning when `dense` is given (see with_meaning;
-    `papers` reads them by rowid), and any failure below answered with a note, never raised."""
+    `papers` reads them by rowid), a filter with no words listed by `browse(query, limit)` (see
+    browsed), and any failure below answered with a note, never raised."""
     query = parse(text, now.date() if now else None)
+    limit = max(1, min(limit, 100))
+    if query.browses and browse is not None and papers is not None:
+        try:
+            return browsed(query, *browse(query, limit), papers)
+        except Exception:  # as below: a failure is answered, never raised
+            log.exception("listing papers failed for %r", query.text)
     if not query.has_positive:
         note = join(*query.problems, EMPTY_NOTE)
         return SearchReply(query=query.text, hits=(), note=note, searched=False)
     try:
-        limit = max(1, min(limit, 100))
         reply, understood, every_term = words(query, limit)
         code = CODE_NOTE if query.with_code else ""
         if query.with_code and not reply.hits:  # the papers without code, said so
@@ -206,6 +221,21 @@ def answered(
         return SearchReply(
             query=query.text, hits=(), note="Search failed on this query; try other words."
         )
+
+
+def browsed(
+    query: Query, keys: list[int], ranked: bool, papers: Callable[[list[int]], dict[int, Paper]]
+) -> SearchReply:
+    """The reply to a filter with no words (Query.browses): the papers by their index `keys`,
+    the most upvoted first when `ranked`, else the newest (ranking ran out of time)."""
+    found = papers(keys)
+    hits = tuple(SearchHit(found[k], float(found[k].upvotes), rowid=k) for k in keys if k in found)
+    if not hits:
+        said = (BROWSE_EMPTY_NOTE if ranked else BROWSE_SLOW_NOTE).format(span=query.span())
+        return SearchReply(query.text, (), note=join(*query.problems, said), searched=False)
+    heading = f"The {'most upvoted' if ranked else 'newest'} papers{query.span()}"
+    note = join(*query.problems, BROWSE_NOTE if ranked else BROWSE_NEWEST_NOTE)
+    return SearchReply(query.text, hits, note=note, heading=heading)
 
 
 class FtsSearch:
@@ -243,7 +273,12 @@ class FtsSearch:
                 self.db, self.speller, self.counts, self.stems, query, limit, at, started, deadline
             )
 
-        return answered(text, limit, words, self.dense if meaning else None, self._papers, at)
+        def browse(query: Query, limit: int) -> tuple[list[int], bool]:
+            within = _left(started, deadline)
+            return index.browse(self.db, _filter(query), limit, within, FALLBACK_BUDGET)
+
+        dense = self.dense if meaning else None
+        return answered(text, limit, words, dense, self._papers, at, browse)
 
     def _papers(self, rowids: list[int]) -> dict[int, Paper]:
         return {r: row_to_paper(row) for r, row in index.paper_rows(self.db, rowids).items()}

@@ -442,6 +442,28 @@ def newest_rowids(
     return [int(row[0]) for row in found], complete
 
 
+def browse(
+    db: Database, bounds: PaperFilter, limit: int, within: float, fallback: float
+) -> tuple[list[int], bool]:
+    """Rowids of the `limit` most upvoted papers `bounds` keeps, the newest first among equals,
+    and True; when ranking them all takes more than `within` seconds, the newest of them (by
+    rowid, the order papers arrive in) found within `fallback` seconds, and False."""
+    where, params = bounds.sql()
+    kept = f"SELECT p.rowid FROM papers p WHERE 1{where}"
+    ranked = f"{kept} ORDER BY p.upvotes DESC, {PAPER_DAY} DESC, p.rowid DESC LIMIT ?"
+    try:
+        with deadline(db, within):
+            return [int(row[0]) for row in db.execute(ranked, [*params, limit])], True
+    except SearchTimeout:
+        pass
+    try:
+        with deadline(db, fallback):
+            found = db.execute(f"{kept} ORDER BY p.rowid DESC LIMIT ?", [*params, limit])
+            return [int(row[0]) for row in found], False
+    except SearchTimeout:
+        return [], False
+
+
 def capped_count(db: Database, match: str, cap: int) -> int:
     """How many papers match, counted up to `cap` (a walk of at most `cap` index entries)."""
     sql = "SELECT count(*) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"

@@ -22,7 +22,8 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("since:2025-01  since:2025-01-15", "papers from this month or day on"),
     ("year:2025", "papers from this year"),
     ("has:code  <words> with code", "papers with code (a repository, or a GitHub link)"),
-    ("this week  past 3 days  in 2025", "time in words filters the dates as since: does"),
+    ("this week  past 3 days  in may 2025", "time in words filters the dates as since: does"),
+    ("top papers last week  has:code", "a filter without words: its most upvoted papers"),
     ("meta-rl  RLHF  LLM  ViT", "abbreviations also find their spelled-out forms, and back"),
     ("2401.01234  <arXiv or HF link>", "that paper (one not seen yet is fetched from arXiv)"),
 )
@@ -70,9 +71,13 @@ _PAPERS = frozenset({"articles", "papers", "preprints", "publications", "pubs"})
 # kept when the topic follows them directly (see _opening)
 _OPENS = frozenset({"few", "people", "point"})
 _SAFE_TEXT = """any classic classics essential foundational fresh good great hello hey hi hot
-important interesting latest must new newer newest notable read recent recently relevant seminal
-some trending yo"""
+important interesting latest must new newer newest notable popular read recent recently relevant
+seminal some trending upvoted yo"""
 _SAFE = frozenset(_SAFE_TEXT.split())
+# A request for what is new or popular, with no topic: the papers of the last TRENDING_DAYS
+_TRENDING_TEXT = "best hot latest new newest popular recent top trending upvoted"
+_TRENDING = frozenset(_TRENDING_TEXT.split())
+TRENDING_DAYS = 7
 _NOT_TOPICAL = _ASKS | STOPWORDS | FILLER | _SAFE | _PAPERS  # follow a command: "show me the new"
 # A plain-English description often opens with what it wants done ("making LLMs faster",
 # "getting robots to fold laundry"): the verb names no topic, and a paper writing it is no
@@ -203,6 +208,24 @@ class Query:
     with_code: bool = False  # only papers with code: has:code, "... papers with code"
     problems: tuple[str, ...] = field(default=())  # parts we could not use, told to the user
 
+    @property
+    def browses(self) -> bool:
+        """True for a filter with no words to search ("top papers from last week", has:code):
+        it lists the papers the filter keeps, the most upvoted first."""
+        filtered = self.since or self.until or self.with_code
+        return bool(filtered) and not (self.has_positive or self.excluded)
+
+    def span(self) -> str:
+        """The papers a browse lists, in words: " with code of 2026-01-05 or later"."""
+        code = " with code" if self.with_code else ""
+        if self.since and self.until:
+            dates = f" of {self.since}" + ("" if self.until == self.since else f" to {self.until}")
+        elif self.since or self.until:
+            dates = f" of {self.since} or later" if self.since else f" of {self.until} or earlier"
+        else:
+            dates = ""
+        return code + dates
+
     def dates_note(self) -> str:
         """What the dates of a time written in words are, for the reply; "" without one."""
         if not self.when or self.since is None:
@@ -324,7 +347,12 @@ def parse(text: str, today: date | None = None) -> Query:
         words, since, until, when = dated(words, today)
     words, asked_code = coded(words)
     typed = [w.strip(_EDGES) or w for w in words]
-    topical = topic(words, not (phrases or authors or titled))
+    # A time or a wish for code with nothing topical beside it lists that time's papers (see
+    # Query.browses): "top papers from last week" searches no "top papers".
+    alone = not (phrases or authors or titled or since or until or with_code or asked_code)
+    if alone and not excluded and _trending(words):  # "/papers trending", "any new papers?"
+        since, when, alone = today - timedelta(days=TRENDING_DAYS), "trending", False
+    topical = topic(words, alone)
     return Query(
         text=cleaned,
         words=tuple(topical[:MAX_TERMS]),
@@ -598,6 +626,13 @@ def _does(split: list[tuple[str, ...]]) -> bool:
     return topic > 1 and content < DESCRIPTION_TERMS
 
 
+def _trending(words: list[str]) -> bool:
+    """Whether the words only ask for what is new or popular: "trending", "top papers", "what's
+    new?" (a browse of the last TRENDING_DAYS days; see Query.browses)."""
+    toks = {t for w in words for t in tokens(w)}
+    return bool(toks & _TRENDING) and toks <= CHAT_WORDS
+
+
 def _topical(words: list[str]) -> bool:
     """Whether the words hold one that is not a stop word, filler or part of a request."""
     return any(t not in CHAT_WORDS for w in words for t in tokens(w))
@@ -625,6 +660,13 @@ _NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "e
 _BACK = frozenset({"last", "past", "previous"})
 _LEADING = frozenset({"from", "in", "over", "during", "for", "of", "within", "the"})
 _YEAR = re.compile(r"(19|20)\d\d")
+_MONTH_NAMES = """january february march april may june july august september october november
+december"""
+# A month by its name, "sept", or its first three letters: "agents in march 2025"
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES.split(), start=1)}
+_MONTHS |= {"sept": 9}
+_WRITTEN_MONTHS = frozenset(_MONTHS)  # in full: "in may", not "in MAR" (masked autoregressive)
+_MONTHS |= {name[:3]: number for name, number in _MONTHS.items()}
 
 
 def dated(words: list[str], today: date) -> tuple[list[str], date | None, date | None, str]:
@@ -656,6 +698,8 @@ def _time_at(low: list[str], i: int, today: date) -> tuple[int, date, date | Non
         if year > today.year:
             return None
         return i + 2, date(year, 1, 1), None if word == "since" else date(year, 12, 31)
+    if month := _month_at(low, i, today):
+        return month
     unit = ahead[0].removesuffix("s") if ahead else ""
     if word == "this" and unit in _SPANS and unit != "day":
         starts = {
@@ -672,6 +716,28 @@ def _time_at(low: list[str], i: int, today: date) -> tuple[int, date, date | Non
         if 0 < count <= 3650 and unit in _SPANS:
             return i + 3, today - timedelta(days=count * _SPANS[unit]), None
     return None
+
+
+def _month_at(low: list[str], i: int, today: date) -> tuple[int, date, date | None] | None:
+    """(where it ends, since, until) of a month named from word i: with its year ("may 2024",
+    "in sept 2025"), or in full after in, from, since or during ("papers since march": the last
+    March up to today). "since" leaves the end open."""
+    opened = low[i] in ("since", "in", "during", "from")
+    at = i + opened
+    month = _MONTHS.get(low[at]) if at < len(low) else None
+    if month is None:
+        return None
+    if at + 1 < len(low) and _YEAR.fullmatch(low[at + 1]):
+        year, end = int(low[at + 1]), at + 2
+    elif opened and low[at] in _WRITTEN_MONTHS:
+        year, end = today.year - (month > today.month), at + 1
+    else:
+        return None
+    start = date(year, month, 1)
+    if start > today:
+        return None
+    last = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return end, start, None if low[i] == "since" else last
 
 
 def _date_span(raw: str, whole_year: bool) -> tuple[date, date] | None:

@@ -116,8 +116,11 @@ class PgSearch:
         def words(query: Query, limit: int) -> tuple[SearchReply, Query, int]:
             return self._search(query, limit, at, started, deadline)
 
+        def browse(query: Query, limit: int) -> tuple[list[int], bool]:
+            return self._browse(query, limit, _left(started, deadline))
+
         dense = self.dense if meaning else None
-        return answered(text, limit, words, dense, self._papers_by_seq, at)
+        return answered(text, limit, words, dense, self._papers_by_seq, at, browse)
 
     def _papers_by_seq(self, seqs: list[int]) -> dict[int, Paper]:
         rows = self.db.rows("SELECT * FROM papers WHERE seq = ANY(%s)", [seqs]) if seqs else []
@@ -228,6 +231,24 @@ class PgSearch:
             [list(dict.fromkeys(shorts))[:200], list(dict.fromkeys(longs))[:200]],
         )
         return [(r["short"], r["long"], r["spelling"], r["papers"]) for r in rows]
+
+    def _browse(self, query: Query, limit: int, within: float) -> tuple[list[int], bool]:
+        """As fts.browse: the seqs of the most upvoted papers the query's filters keep, the
+        newest first among equals, and True; else the newest of them and False."""
+        sql, params = _combine([("TRUE", []), *_bounds(query)], "AND")
+        kept = f"SELECT p.seq FROM papers p WHERE {sql}"
+        try:
+            with self._deadline(within) as conn:
+                ranked = f"{kept} ORDER BY p.upvotes DESC, p.day DESC, p.seq DESC LIMIT %s"
+                return [int(r[0]) for r in conn.execute(ranked, [*params, limit])], True
+        except _Timeout:
+            pass
+        try:
+            with self._deadline(FALLBACK_BUDGET, newest_first=True) as conn:
+                newest = conn.execute(f"{kept} ORDER BY p.seq DESC LIMIT %s", [*params, limit])
+                return [int(r[0]) for r in newest], False
+        except _Timeout:
+            return [], False
 
     def _newest_scored(
         self, where: _Filter, limit: int, within: float, expression: Expression | None = None
@@ -679,16 +700,22 @@ def _where(
     if expression.excluded:
         excluded = _combine([_form(e) for e in expression.excluded], "||")
         parts.append(_prefixed("NOT p.search @@ ", excluded))
+    sql, params = _combine(parts + _bounds(query), "AND")
+    # Ranking and snippets look for every positive word, authors' names included.
+    names = [("plainto_tsquery('papers', %s)", [" ".join(a)]) for a in expression.authors]
+    return _Filter(sql, params, _combine(positive + names, "||" if any_term else "&&"))
+
+
+def _bounds(query: Query) -> list[Fragment]:
+    """The conditions of a query's filters besides its words: dates, and papers with code."""
+    parts: list[Fragment] = []
     if query.since:
         parts.append(("p.day >= %s", [query.since]))
     if query.until:
         parts.append(("p.day <= %s", [query.until]))
     if query.with_code:  # as Paper.code_url and the SQLite store's filter: ILIKE ignores case
         parts.append(("(p.github_repo IS NOT NULL OR p.abstract ILIKE %s)", [CODE_IN_ABSTRACT]))
-    sql, params = _combine(parts, "AND")
-    # Ranking and snippets look for every positive word, authors' names included.
-    names = [("plainto_tsquery('papers', %s)", [" ".join(a)]) for a in expression.authors]
-    return _Filter(sql, params, _combine(positive + names, "||" if any_term else "&&"))
+    return parts
 
 
 def _prefixed(prefix: str, fragment: Fragment) -> Fragment:

@@ -89,7 +89,13 @@ PHRASES = [
     '"large language models"', '"multimodal large language models"',
 ]  # fmt: skip
 DATA_CLASSES = ("data-rare", "data-mid", "data-common", "data-abbreviation", "data-phrase")
-CLASSES = (*QUERIES, *DATA_CLASSES)
+# Filters without words: each lists the papers it keeps, the most upvoted first (no raw FTS5
+# twin). Target: never empty, never past the deadline by more than the fallback's budget.
+BROWSES = [
+    "trending", "top papers from last week", "anything new?", "papers from may 2024",
+    "year:2024", "since:2025-01", "since:2020", "has:code", "year:2019 has:code",
+]  # fmt: skip
+CLASSES = (*QUERIES, *DATA_CLASSES, "browse")
 
 
 def data_classes(store: SqliteStore, per_class: int, seed: int = 3) -> dict[str, list[str]]:
@@ -234,6 +240,14 @@ def measure(
                     q: round(max(shipped[i :: len(queries)]), 1) for i, q in enumerate(queries)
                 },
             }
+        if "browse" in (only or CLASSES):
+            spent, _ = timed(lambda q: index.search(q, now=NOW), BROWSES, repeat)
+            listed = [index.search(q, now=NOW) for q in BROWSES]
+            result["browse"] = {
+                "search": stats(spent),
+                "empty": [q for q, r in zip(BROWSES, listed, strict=True) if not r.hits],
+                "by_upvotes": sum(r.heading.startswith("The most upvoted") for r in listed),
+            }
         result["planted"] = planted(store, index, path)
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         source = ChainArchive(2000, seed=99) if generator == "chain" else Archive(seed=99)
@@ -334,6 +348,13 @@ def print_measurement(result: dict[str, Any]) -> None:
     print(f"  * replies with no papers while raw FTS5 has matches: {len(empty)} {empty or ''}")
     slow = {q: ms for row in rows.values() for q, ms in row["by_query_ms"].items() if ms > 100}
     print(f"  queries over 100 ms (worst of the passes): {slow or 'none'}")
+    if browse := result.get("browse"):
+        s = browse["search"]
+        print(
+            f"  filters without words (n={s['n']}): median {s['median']:.1f}, p99 {s['p99']:.1f},"
+            f" max {s['max']:.1f} ms; {browse['by_upvotes']} of {len(BROWSES)} ranked by upvotes"
+            f" in time (the others: their newest papers); empty: {browse['empty'] or 'none'}"
+        )
     p = result["planted"]
     pairs = " ".join(f"{rank}/{p['same_title'][title]}" for title, rank in p["ranks"].items())
     print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -1203,11 +1203,31 @@ def test_deadline_returns_in_time_with_newest_matches(storage: Storage) -> None:
         assert ids(reply)[0] == "p19999"
 
 
+def test_a_listing_of_dates_ranks_from_the_index_of_days(sqlite_store: Storage) -> None:
+    db = sqlite_store.search.db  # type: ignore[attr-defined]
+    run: list[str] = []
+    db.conn.set_trace_callback(run.append)
+    try:
+        sqlite_store.search.search("top papers from last week", now=NOW)
+    finally:
+        db.conn.set_trace_callback(None)
+    (ranked,) = [sql for sql in run if "ORDER BY p.upvotes" in sql]
+    plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {ranked}"))
+    assert "USING INDEX papers_day_upvotes" in plan
+
+
 def test_a_slow_listing_gives_the_newest_papers_it_keeps(storage: Storage) -> None:
     with nullcontext(storage) as s:
         filler = " ".join(f"w{i % 97} model learning data" for i in range(40))
         abstract = f"{filler} Code: https://github.com/a/b"  # the filter reads all the text
-        s.papers.upsert((_paper(f"p{i}", f"Model {i}", abstract) for i in range(5000)), NOW)
+        day = date(2010, 1, 1)
+        s.papers.upsert(
+            (
+                replace(_paper(f"p{i}", f"Model {i}", abstract), published=day + timedelta(i))
+                for i in range(5000)
+            ),
+            NOW,
+        )
         reply = s.search.search("has:code", deadline=0.001, now=NOW)
         assert reply.heading == "The newest papers with code"
         assert reply.note == engine.BROWSE_NEWEST_NOTE

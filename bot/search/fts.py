@@ -446,8 +446,8 @@ def browse(
     db: Database, bounds: PaperFilter, limit: int, within: float, fallback: float
 ) -> tuple[list[int], bool]:
     """Rowids of the `limit` most upvoted papers `bounds` keeps, the newest first among equals,
-    and True; when ranking them all takes more than `within` seconds, the newest of them (by
-    rowid, the order papers arrive in) found within `fallback` seconds, and False."""
+    and True; when ranking them all takes more than `within` seconds, the newest of them found
+    within `fallback` seconds (a walk back through the index of days), and False."""
     where, params = bounds.sql()
     kept = f"SELECT p.rowid FROM papers p WHERE 1{where}"
     ranked = f"{kept} ORDER BY p.upvotes DESC, {PAPER_DAY} DESC, p.rowid DESC LIMIT ?"
@@ -458,7 +458,7 @@ def browse(
         pass
     try:
         with deadline(db, fallback):
-            found = db.execute(f"{kept} ORDER BY p.rowid DESC LIMIT ?", [*params, limit])
+            found = db.execute(f"{kept} ORDER BY {PAPER_DAY} DESC LIMIT ?", [*params, limit])
             return [int(row[0]) for row in found], False
     except SearchTimeout:
         return [], False

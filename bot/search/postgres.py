@@ -244,8 +244,8 @@ class PgSearch:
         except _Timeout:
             pass
         try:
-            with self._deadline(FALLBACK_BUDGET, newest_first=True) as conn:
-                newest = conn.execute(f"{kept} ORDER BY p.seq DESC LIMIT %s", [*params, limit])
+            with self._deadline(FALLBACK_BUDGET) as conn:
+                newest = conn.execute(f"{kept} ORDER BY p.day DESC LIMIT %s", [*params, limit])
                 return [int(r[0]) for r in newest], False
         except _Timeout:
             return [], False

@@ -210,6 +210,16 @@ def _v7_zotero(db: Database) -> None:
     db.table("zotero_pushes").create_index(["pushed_at", "next_try"], if_not_exists=True)
 
 
+def _v8_papers_by_day(db: Database) -> None:
+    """A search with only a time ("top papers from last week") lists that time's papers by
+    upvotes: index Paper.day (as search.fts.PAPER_DAY reads it) with the upvotes, so a week
+    of a large archive is ranked from the index alone."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS papers_day_upvotes"
+        " ON papers (coalesce(published, added, substr(first_seen, 1, 10)), upvotes)"
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     _v1_initial,
     _v2_search_abbreviations,
@@ -218,6 +228,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v5_channel_taste,
     _v6_installations,
     _v7_zotero,
+    _v8_papers_by_day,
 ]
 
 

@@ -388,6 +388,11 @@ def _v12_accents_folded(conn: psycopg.Connection) -> None:
     conn.execute(V12_ACCENTS_FOLDED)
 
 
+def _v13_papers_by_day(conn: psycopg.Connection) -> None:
+    """A search with only a time lists that time's papers by upvotes, from this index."""
+    conn.execute("CREATE INDEX papers_day_upvotes ON papers (day, upvotes)")
+
+
 MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v1_initial,
     _v2_event_pruning,
@@ -401,6 +406,7 @@ MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v10_paper_vectors,
     _v11_words_as_searched,
     _v12_accents_folded,
+    _v13_papers_by_day,
 ]
 
 

@@ -456,36 +456,53 @@ def test_a_time_written_in_words_filters_the_dates(
     assert set(ids(reply)) == within
 
 
+AUGUST = (date(2026, 8, 1), date(2026, 8, 31))
+NEWEST_WEEK = (date(2026, 8, 13), None)  # the sample's newest paper is of 20 August
+
+
 @pytest.mark.parametrize(
-    ("text", "span"),
+    ("text", "dates", "code", "span"),
     [
-        ("top papers from this month", " of 2026-08-01 or later"),
-        ("what was trending last week?", " of 2026-08-15 or later"),
-        ("papers from august 2026", " of 2026-08-01 to 2026-08-31"),
-        ("/papers trending", " of 2026-08-15 or later"),
-        ("anything new?", " of 2026-08-15 or later"),
-        ("has:code", " with code"),
-        ("since:2026-08-15 has:code", " with code of 2026-08-15 or later"),
+        ("top papers from this month", (AUGUST[0], None), False, " of 2026-08-01 or later"),
+        ("what was trending last week?", (date(2026, 8, 15), None), False, " of 2026-08-15 or"),
+        ("papers from august 2026", AUGUST, False, " of 2026-08-01 to 2026-08-31"),
+        ("/papers trending", NEWEST_WEEK, False, " of 2026-08-13 or later"),
+        ("anything new?", NEWEST_WEEK, False, " of 2026-08-13 or later"),
+        ("has:code", (None, None), True, " with code"),
+        ("since:2026-08-15 has:code", (date(2026, 8, 15), None), True, " with code of 2026-08-15"),
     ],
 )
 def test_a_filter_without_words_lists_the_most_upvoted_papers_it_keeps(
-    store: Storage, text: str, span: str
+    store: Storage, text: str, dates: tuple[date | None, date | None], code: bool, span: str
 ) -> None:
-    query = parse(text, NOW.date())
     every = store.papers.recent(datetime.min.replace(tzinfo=UTC), date.min)
-    kept = [
-        p
-        for p in every
-        if (query.since or date.min) <= (p.day or date.min) <= (query.until or date.max)
-        and (p.code_url or not query.with_code)
-    ]
+    since, until = dates[0] or date.min, dates[1] or date.max
+    kept = [p for p in every if since <= (p.day or date.min) <= until and (p.code_url or not code)]
     assert len(kept) > 10
     reply = store.search.search(text, now=NOW)
-    assert reply.heading == f"The most upvoted papers{span}"
+    assert reply.heading.startswith(f"The most upvoted papers{span}")
     assert reply.note == engine.BROWSE_NOTE
     most = sorted(p.upvotes for p in kept)[-10:]
     assert [h.paper.upvotes for h in reply.hits] == most[::-1]
     assert {h.paper.id for h in reply.hits} <= {p.id for p in kept}
+
+
+def test_trending_is_the_week_up_to_the_newest_paper_seen(storage: Storage) -> None:
+    with nullcontext(storage) as s:
+        march = [
+            replace(_paper(f"m{day}", "Rovers"), published=date(2025, 3, day)) for day in (1, 9)
+        ]
+        s.papers.upsert(march, NOW)
+        for text in ("trending", "what's new?"):
+            reply = s.search.search(text, now=NOW)
+            assert (ids(reply), reply.heading) == (
+                ["m9"],
+                "The most upvoted papers of 2025-03-02 or later",
+            )
+        assert (
+            s.search.search("papers from last week", now=NOW).note
+            == "I have seen no papers of 2026-08-15 or later."
+        )
 
 
 @pytest.mark.parametrize(

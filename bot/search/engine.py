@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,8 @@ from bot.search.grammar import (
     DESCRIPTION_TERMS,
     NAME_STOPWORDS,
     STOPWORDS,
+    TRENDING,
+    TRENDING_DAYS,
     Query,
     parse,
     tokens,
@@ -189,19 +191,20 @@ def answered(
     dense: DenseIndex | None = None,
     papers: Callable[[list[int]], dict[int, Paper]] | None = None,
     now: datetime | None = None,
-    browse: Callable[[Query, int], tuple[list[int], bool]] | None = None,
+    browse: Callable[[Query, int], tuple[Query, list[int], bool]] | None = None,
 ) -> SearchReply:
     """The boundary of every engine's search(): the text parsed (a time in words counting from
     `now`), an empty query told how to search, `words(query, limit)` for the rest (limit kept
     within 1..100: the reply by words, the query as understood and how many papers hold every
     term), fused with the papers closest in meaning when `dense` is given (see with_meaning;
-    `papers` reads them by rowid), a filter with no words listed by `browse(query, limit)` (see
-    browsed), and any failure below answered with a note, never raised."""
+    `papers` reads them by rowid), a filter with no words listed by `browse(query, limit)` (the
+    query as listed, and see browsed), and any failure below answered with a note, never
+    raised."""
     query = parse(text, now.date() if now else None)
     limit = max(1, min(limit, 100))
     if query.browses and browse is not None and papers is not None:
         try:
-            return browsed(query, *browse(query, limit), papers)
+            return browsed(*browse(query, limit), papers)
         except Exception:  # as below: a failure is answered, never raised
             log.exception("listing papers failed for %r", query.text)
     if not query.has_positive:
@@ -221,6 +224,15 @@ def answered(
         return SearchReply(
             query=query.text, hits=(), note="Search failed on this query; try other words."
         )
+
+
+def trending(query: Query, newest: date | None) -> Query:
+    """A request for what is trending ("/papers trending", "anything new?") as the papers of
+    the TRENDING_DAYS up to the `newest` paper seen: today's, for a bot that fetches daily,
+    and the last days it fetched for one that has not lately."""
+    if query.when != TRENDING or newest is None:
+        return query
+    return replace(query, since=newest - timedelta(days=TRENDING_DAYS))
 
 
 def browsed(
@@ -273,9 +285,10 @@ class FtsSearch:
                 self.db, self.speller, self.counts, self.stems, query, limit, at, started, deadline
             )
 
-        def browse(query: Query, limit: int) -> tuple[list[int], bool]:
+        def browse(query: Query, limit: int) -> tuple[Query, list[int], bool]:
+            query = trending(query, index.newest_day(self.db))
             within = _left(started, deadline)
-            return index.browse(self.db, _filter(query), limit, within, FALLBACK_BUDGET)
+            return query, *index.browse(self.db, _filter(query), limit, within, FALLBACK_BUDGET)
 
         dense = self.dense if meaning else None
         return answered(text, limit, words, dense, self._papers, at, browse)

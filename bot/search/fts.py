@@ -442,6 +442,12 @@ def newest_rowids(
     return [int(row[0]) for row in found], complete
 
 
+def newest_day(db: Database) -> date | None:
+    """The day of the newest paper (Paper.day), from the index of days."""
+    found = db.execute(f"SELECT max({PAPER_DAY}) FROM papers p").fetchone()[0]
+    return date.fromisoformat(found) if found else None
+
+
 def browse(
     db: Database, bounds: PaperFilter, limit: int, within: float, fallback: float
 ) -> tuple[list[int], bool]:

@@ -74,7 +74,9 @@ _SAFE_TEXT = """any classic classics essential foundational fresh good great hel
 important interesting latest must new newer newest notable popular read recent recently relevant
 seminal some trending upvoted yo"""
 _SAFE = frozenset(_SAFE_TEXT.split())
-# A request for what is new or popular, with no topic: the papers of the last TRENDING_DAYS
+# A request for what is new or popular, with no topic: the papers of the last TRENDING_DAYS up
+# to the newest paper seen (see engine.trending)
+TRENDING = "trending"
 _TRENDING_TEXT = "best hot latest new newest popular recent top trending upvoted"
 _TRENDING = frozenset(_TRENDING_TEXT.split())
 TRENDING_DAYS = 7
@@ -351,7 +353,7 @@ def parse(text: str, today: date | None = None) -> Query:
     # Query.browses): "top papers from last week" searches no "top papers".
     alone = not (phrases or authors or titled or since or until or with_code or asked_code)
     if alone and not excluded and _trending(words):  # "/papers trending", "any new papers?"
-        since, when, alone = today - timedelta(days=TRENDING_DAYS), "trending", False
+        since, when, alone = today - timedelta(days=TRENDING_DAYS), TRENDING, False
     topical = topic(words, alone)
     return Query(
         text=cleaned,

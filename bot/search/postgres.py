@@ -116,8 +116,10 @@ class PgSearch:
         def words(query: Query, limit: int) -> tuple[SearchReply, Query, int]:
             return self._search(query, limit, at, started, deadline)
 
-        def browse(query: Query, limit: int) -> tuple[list[int], bool]:
-            return self._browse(query, limit, _left(started, deadline))
+        def browse(query: Query, limit: int) -> tuple[Query, list[int], bool]:
+            newest = self.db.rows("SELECT max(day) AS day FROM papers")[0]["day"]
+            query = engine.trending(query, newest)
+            return query, *self._browse(query, limit, _left(started, deadline))
 
         dense = self.dense if meaning else None
         return answered(text, limit, words, dense, self._papers_by_seq, at, browse)

@@ -226,13 +226,12 @@ def answered(
         )
 
 
-def trending(query: Query, newest: date | None) -> Query:
+def trending(query: Query, newest: Callable[[], date | None]) -> Query:
     """A request for what is trending ("/papers trending", "anything new?") as the papers of
-    the TRENDING_DAYS up to the `newest` paper seen: today's, for a bot that fetches daily,
-    and the last days it fetched for one that has not lately."""
-    if query.when != TRENDING or newest is None:
-        return query
-    return replace(query, since=newest - timedelta(days=TRENDING_DAYS))
+    the TRENDING_DAYS up to the newest paper seen (the day `newest()` reads): today's, for a
+    bot that fetches daily, and the last days it fetched for one that has not lately."""
+    day = newest() if query.when == TRENDING else None
+    return replace(query, since=day - timedelta(days=TRENDING_DAYS)) if day else query
 
 
 def browsed(
@@ -286,7 +285,7 @@ class FtsSearch:
             )
 
         def browse(query: Query, limit: int) -> tuple[Query, list[int], bool]:
-            query = trending(query, index.newest_day(self.db))
+            query = trending(query, lambda: index.newest_day(self.db))
             within = _left(started, deadline)
             return query, *index.browse(self.db, _filter(query), limit, within, FALLBACK_BUDGET)
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -117,8 +117,7 @@ class PgSearch:
             return self._search(query, limit, at, started, deadline)
 
         def browse(query: Query, limit: int) -> tuple[Query, list[int], bool]:
-            newest = self.db.rows("SELECT max(day) AS day FROM papers")[0]["day"]
-            query = engine.trending(query, newest)
+            query = engine.trending(query, self._newest_day)
             return query, *self._browse(query, limit, _left(started, deadline))
 
         dense = self.dense if meaning else None
@@ -233,6 +232,10 @@ class PgSearch:
             [list(dict.fromkeys(shorts))[:200], list(dict.fromkeys(longs))[:200]],
         )
         return [(r["short"], r["long"], r["spelling"], r["papers"]) for r in rows]
+
+    def _newest_day(self) -> date | None:
+        day: date | None = self.db.rows("SELECT max(day) AS day FROM papers")[0]["day"]
+        return day
 
     def _browse(self, query: Query, limit: int, within: float) -> tuple[list[int], bool]:
         """As fts.browse: the seqs of the most upvoted papers the query's filters keep, the

@@ -234,6 +234,18 @@ def trending(query: Query, newest: Callable[[], date | None]) -> Query:
     return replace(query, since=day - timedelta(days=TRENDING_DAYS)) if day else query
 
 
+def listed(
+    listing: Callable[[bool, float], list[int] | None], within: float
+) -> tuple[list[int], bool]:
+    """Both stores' listing of a filter without words: `listing(by_upvotes, seconds)`, the most
+    upvoted papers when ranking them ends within `within` seconds (and True), else the newest
+    found within FALLBACK_BUDGET, or none (and False). listing gives None when out of time."""
+    ranked = listing(True, within)
+    if ranked is not None:
+        return ranked, True
+    return listing(False, FALLBACK_BUDGET) or [], False
+
+
 def browsed(
     query: Query, keys: list[int], ranked: bool, papers: Callable[[list[int]], dict[int, Paper]]
 ) -> SearchReply:
@@ -286,8 +298,14 @@ class FtsSearch:
 
         def browse(query: Query, limit: int) -> tuple[Query, list[int], bool]:
             query = trending(query, lambda: index.newest_day(self.db))
-            within = _left(started, deadline)
-            return query, *index.browse(self.db, _filter(query), limit, within, FALLBACK_BUDGET)
+            bounds = _filter(query)
+            found = listed(
+                lambda by_upvotes, within: index.listing(
+                    self.db, bounds, by_upvotes, limit, within
+                ),
+                _left(started, deadline),
+            )
+            return query, *found
 
         dense = self.dense if meaning else None
         return answered(text, limit, words, dense, self._papers, at, browse)

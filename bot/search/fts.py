@@ -448,26 +448,20 @@ def newest_day(db: Database) -> date | None:
     return date.fromisoformat(found) if found else None
 
 
-def browse(
-    db: Database, bounds: PaperFilter, limit: int, within: float, fallback: float
-) -> tuple[list[int], bool]:
-    """Rowids of the `limit` most upvoted papers `bounds` keeps, the newest first among equals,
-    and True; when ranking them all takes more than `within` seconds, the newest of them found
-    within `fallback` seconds (a walk back through the index of days), and False."""
+def listing(
+    db: Database, bounds: PaperFilter, by_upvotes: bool, limit: int, within: float
+) -> list[int] | None:
+    """Rowids of `limit` papers `bounds` keeps: the most upvoted (the newest first among
+    equals), or without `by_upvotes` the newest (a walk back through the index of days); None
+    when `within` seconds run out first (see engine.listed)."""
     where, params = bounds.sql()
-    kept = f"SELECT p.rowid FROM papers p WHERE 1{where}"
-    ranked = f"{kept} ORDER BY p.upvotes DESC, {PAPER_DAY} DESC, p.rowid DESC LIMIT ?"
+    order = f"p.upvotes DESC, {PAPER_DAY} DESC, p.rowid DESC" if by_upvotes else f"{PAPER_DAY} DESC"
+    sql = f"SELECT p.rowid FROM papers p WHERE 1{where} ORDER BY {order} LIMIT ?"
     try:
         with deadline(db, within):
-            return [int(row[0]) for row in db.execute(ranked, [*params, limit])], True
+            return [int(row[0]) for row in db.execute(sql, [*params, limit])]
     except SearchTimeout:
-        pass
-    try:
-        with deadline(db, fallback):
-            found = db.execute(f"{kept} ORDER BY {PAPER_DAY} DESC LIMIT ?", [*params, limit])
-            return [int(row[0]) for row in found], False
-    except SearchTimeout:
-        return [], False
+        return None
 
 
 def capped_count(db: Database, match: str, cap: int) -> int:
@@ -677,7 +671,7 @@ def which_match(
 
 
 def matching_ids(db: Database, match: str, ids: Sequence[str], bounds: PaperFilter) -> set[str]:
-    """Which of these paper ids match an FTS5 expression and the date range."""
+    """Which of these paper ids match an FTS5 expression and the filter `bounds`."""
     found: set[str] = set()
     where, params = bounds.sql()
     for start in range(0, len(ids), 500):

@@ -118,7 +118,11 @@ class PgSearch:
 
         def browse(query: Query, limit: int) -> tuple[Query, list[int], bool]:
             query = engine.trending(query, self._newest_day)
-            return query, *self._browse(query, limit, _left(started, deadline))
+            found = engine.listed(
+                lambda by_upvotes, within: self._listing(query, by_upvotes, limit, within),
+                _left(started, deadline),
+            )
+            return query, *found
 
         dense = self.dense if meaning else None
         return answered(text, limit, words, dense, self._papers_by_seq, at, browse)
@@ -237,23 +241,22 @@ class PgSearch:
         day: date | None = self.db.rows("SELECT max(day) AS day FROM papers")[0]["day"]
         return day
 
-    def _browse(self, query: Query, limit: int, within: float) -> tuple[list[int], bool]:
-        """As fts.browse: the seqs of the most upvoted papers the query's filters keep, the
-        newest first among equals, and True; else the newest of them and False."""
+    def _listing(
+        self, query: Query, by_upvotes: bool, limit: int, within: float
+    ) -> list[int] | None:
+        """As fts.listing: the seqs of `limit` papers the query's filters keep, the most upvoted
+        or the newest; None when `within` seconds run out first."""
         sql, params = _combine([("TRUE", []), *_bounds(query)], "AND")
-        kept = f"SELECT p.seq FROM papers p WHERE {sql}"
+        order = "p.upvotes DESC, p.day DESC, p.seq DESC" if by_upvotes else "p.day DESC"
         try:
             with self._deadline(within) as conn:
-                ranked = f"{kept} ORDER BY p.upvotes DESC, p.day DESC, p.seq DESC LIMIT %s"
-                return [int(r[0]) for r in conn.execute(ranked, [*params, limit])], True
+                found = conn.execute(
+                    f"SELECT p.seq FROM papers p WHERE {sql} ORDER BY {order} LIMIT %s",
+                    [*params, limit],
+                )
+                return [int(row[0]) for row in found]
         except _Timeout:
-            pass
-        try:
-            with self._deadline(FALLBACK_BUDGET) as conn:
-                newest = conn.execute(f"{kept} ORDER BY p.day DESC LIMIT %s", [*params, limit])
-                return [int(r[0]) for r in newest], False
-        except _Timeout:
-            return [], False
+            return None
 
     def _newest_scored(
         self, where: _Filter, limit: int, within: float, expression: Expression | None = None

@@ -219,24 +219,22 @@ class Query:
 
     def span(self) -> str:
         """The papers a browse lists, in words: " with code of 2026-01-05 or later"."""
-        code = " with code" if self.with_code else ""
-        if self.since and self.until:
-            dates = f" of {self.since}" + ("" if self.until == self.since else f" to {self.until}")
-        elif self.since or self.until:
-            dates = f" of {self.since} or later" if self.since else f" of {self.until} or earlier"
-        else:
-            dates = ""
-        return code + dates
+        return (" with code" if self.with_code else "") + self._dates()
 
     def dates_note(self) -> str:
         """What the dates of a time written in words are, for the reply; "" without one."""
         if not self.when or self.since is None:
             return ""
-        if self.until == self.since:
-            return f"Papers of {self.since} (“{self.when}”)."
-        if self.until:
-            return f"Papers of {self.since} to {self.until} (“{self.when}”)."
-        return f"Papers of {self.since} or later (“{self.when}”)."
+        return f"Papers{self._dates()} (“{self.when}”)."
+
+    def _dates(self) -> str:
+        """The date filter in words: " of 2026-01-05", " of 2026-01-05 to 2026-01-31", " of
+        2026-01-05 or later" ("or earlier" with only an end); "" without one."""
+        if self.since and self.until:
+            return f" of {self.since}" + ("" if self.until == self.since else f" to {self.until}")
+        if self.since:
+            return f" of {self.since} or later"
+        return f" of {self.until} or earlier" if self.until else ""
 
     @property
     def has_positive(self) -> bool:
@@ -661,6 +659,7 @@ _SPANS = {"day": 1, "week": 7, "month": 30, "year": 365}
 _NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
 _BACK = frozenset({"last", "past", "previous"})
 _LEADING = frozenset({"from", "in", "over", "during", "for", "of", "within", "the"})
+_OPENS_TIME = frozenset({"since", "in", "during", "from"})  # "since 2024", "in may"
 _YEAR = re.compile(r"(19|20)\d\d")
 _MONTH_NAMES = """january february march april may june july august september october november
 december"""
@@ -695,7 +694,7 @@ def _time_at(low: list[str], i: int, today: date) -> tuple[int, date, date | Non
         return i + 1, today, today
     if word == "yesterday":
         return i + 1, today - timedelta(days=1), today - timedelta(days=1)
-    if word in ("since", "in", "during", "from") and ahead[:1] and _YEAR.fullmatch(ahead[0]):
+    if word in _OPENS_TIME and ahead[:1] and _YEAR.fullmatch(ahead[0]):
         year = int(ahead[0])
         if year > today.year:
             return None
@@ -724,7 +723,7 @@ def _month_at(low: list[str], i: int, today: date) -> tuple[int, date, date | No
     """(where it ends, since, until) of a month named from word i: with its year ("may 2024",
     "in sept 2025"), or in full after in, from, since or during ("papers since march": the last
     March up to today). "since" leaves the end open."""
-    opened = low[i] in ("since", "in", "during", "from")
+    opened = low[i] in _OPENS_TIME
     at = i + opened
     month = _MONTHS.get(low[at]) if at < len(low) else None
     if month is None:

@@ -784,6 +784,8 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("got any good point cloud work?", ("point", "cloud")),
         ("what papers has Sara Hooker put out lately", ("Sara", "Hooker")),
         ("get few shot learning papers", ("few", "shot", "learning")),
+        ("pull up some point cloud papers", ("point", "cloud")),
+        ("pull request generation papers", ("pull", "request", "generation")),  # no command
         ("learning by doing", ("learning", "by", "doing")),
         # a topic that holds such words is left whole
         ("in context learning", ("in", "context", "learning")),
@@ -862,6 +864,8 @@ def test_a_topic_asked_for_in_a_long_message_finds_its_papers(storage: Storage, 
         ("need papers on world models w code, dont care about the rest", ("world", "models")),
         ("has:code mamba", ("mamba",)),
         ("HAS:CODE mamba", ("mamba",)),
+        ("papers with code on diffusion", ("diffusion",)),  # the topic after the wish
+        ("any papers with open source code about world models?", ("world", "models")),
     ],
 )
 def test_a_wish_for_code_filters_instead_of_searching(text: str, words: tuple[str, ...]) -> None:
@@ -877,6 +881,7 @@ def test_a_wish_for_code_filters_instead_of_searching(text: str, words: tuple[st
         ("code generation papers", ("code", "generation")),
         ("LLMs that write code", ("LLMs", "that", "write", "code")),
         ("papers with code", ("papers", "with", "code")),  # nothing else: the words
+        ("reasoning with code on GPUs", ("reasoning", "with", "code", "on", "GPUs")),
     ],
 )
 def test_code_as_a_topic_is_searched(text: str, words: tuple[str, ...]) -> None:

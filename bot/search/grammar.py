@@ -400,7 +400,17 @@ def coded(words: list[str]) -> tuple[list[str], bool]:
         with_at = i - 1
         while with_at >= 0 and not ends[with_at] and set(split[with_at]) <= _CODE_KINDS:
             with_at -= 1
-        to_end = ends[end - 1] or end == len(words)
+        # or the papers' topic follows: "papers with code on X", "any work w/ code about X"
+        opens = (
+            not ends[i]
+            and i + 1 < len(words)
+            and len(split[i + 1]) == 1
+            and split[i + 1][0] in _CONNECTOR
+            and with_at > 0
+            and bool(set(split[with_at - 1]) & _ASKS_FOR_PAPERS)
+        )
+        end = i + 1 if opens else end
+        to_end = ends[end - 1] or end == len(words) or opens
         if not to_end or with_at < 0 or ends[with_at] or split[with_at] not in _WITH_CODE:
             continue
         start = with_at
@@ -493,7 +503,7 @@ def _topic_of(clause: list[str]) -> tuple[list[str], int]:
     if end < len(clause):
         run = _run(split, start, end, _ASKING)
         asks = any(t in _ASKS for toks in split[start:run] for t in toks)
-        if not asks and split[start] and split[start][0] in _COMMANDS:
+        if not asks and _commands(split, start):
             # "find X's papers": a command asks, but what follows it may be a topic ("find
             # point cloud papers"), so only words that never open one go with it
             start = _run(split, start, end, _COMMANDS | _NOT_TOPICAL)
@@ -535,6 +545,16 @@ def _run(
             break
         start += 1
     return start
+
+
+def _commands(split: list[tuple[str, ...]], start: int) -> bool:
+    """Whether the words at `start` open with a command; "pull" is one only before a word of
+    the request ("pull up", "pull me"), as "pull request" is a topic."""
+    first = split[start][:1]
+    if not first or first[0] not in _COMMANDS:
+        return False
+    after = split[start + 1] if start + 1 < len(split) else ()
+    return first[0] != "pull" or (bool(after) and set(after) <= _NOT_TOPICAL)
 
 
 def _opening(split: list[tuple[str, ...]], start: int, run: int) -> int:

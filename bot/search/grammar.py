@@ -400,7 +400,7 @@ def coded(words: list[str]) -> tuple[list[str], bool]:
         with_at = i - 1
         while with_at >= 0 and not ends[with_at] and set(split[with_at]) <= _CODE_KINDS:
             with_at -= 1
-        # or the papers' topic follows: "papers with code on X", "any work w/ code about X"
+        # or the papers' topic follows: "papers with code on X", "any papers w/ code about X?"
         opens = (
             not ends[i]
             and i + 1 < len(words)

@@ -32,6 +32,14 @@ _SPACE = re.compile(r"\s+")
 _GITHUB = re.compile(r"(?:https?://)?(?:www\.)?github\.com/[\w.-]+(?:/[\w.-]+)?", re.IGNORECASE)
 CODE_IN_ABSTRACT = "%github.com/%"
 
+
+def has_code_sql(like: str = "LIKE", table: str = "") -> str:
+    """The test as an SQL condition over the papers table (`table`: its alias and a dot),
+    written out with no parameter, so a store's planner can use an index kept for these papers
+    alone; `like` is the store's LIKE that ignores case (PostgreSQL's ILIKE)."""
+    return f"({table}github_repo IS NOT NULL OR {table}abstract {like} '{CODE_IN_ABSTRACT}')"
+
+
 # How long a platform event id is remembered, so that a retry of it is dropped. Slack retries
 # an event it got no 200 for three times within about five minutes (at once, after a minute,
 # after five); an hour leaves room for a slow restart. Discord's gateway does not redeliver.

@@ -1238,6 +1238,25 @@ def test_a_listing_of_dates_ranks_from_the_index_of_days(sqlite_store: Storage) 
     assert "USING INDEX papers_day_upvotes" in plan
 
 
+@pytest.mark.parametrize(
+    ("text", "index"),
+    [("has:code", "papers_code_upvotes"), ("year:2019 has:code", "papers_code_day")],
+)
+def test_a_listing_of_papers_with_code_ranks_from_their_own_index(
+    sqlite_store: Storage, text: str, index: str
+) -> None:
+    db = sqlite_store.search.db  # type: ignore[attr-defined]
+    run: list[str] = []
+    db.conn.set_trace_callback(run.append)
+    try:
+        sqlite_store.search.search(text, now=NOW)
+    finally:
+        db.conn.set_trace_callback(None)
+    (ranked,) = [sql for sql in run if "ORDER BY p.upvotes" in sql]
+    plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {ranked}"))
+    assert f"USING INDEX {index}" in plan
+
+
 def test_a_slow_listing_gives_the_newest_papers_it_keeps(storage: Storage) -> None:
     with nullcontext(storage) as s:
         filler = " ".join(f"w{i % 97} model learning data" for i in range(40))

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
-from bot.models import CODE_IN_ABSTRACT, Paper, title_keys
+from bot.models import Paper, has_code_sql, title_keys
 from bot.search.abbreviations import definitions
 
 
@@ -76,8 +76,7 @@ class PaperFilter:
             parts.append(f"{PAPER_DAY} <= ?")
             params.append(self.until.isoformat())
         if self.code:  # LIKE ignores ASCII case, as code_url does
-            parts.append("(p.github_repo IS NOT NULL OR p.abstract LIKE ?)")
-            params.append(CODE_IN_ABSTRACT)
+            parts.append(has_code_sql(table="p."))  # as the papers_code indexes (schema v9)
         return (" AND " + " AND ".join(parts) if parts else ""), params
 
 

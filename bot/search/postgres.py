@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import errors
 
-from bot.models import CODE_IN_ABSTRACT, Paper, title_keys
+from bot.models import Paper, has_code_sql, title_keys
 from bot.replies import SearchHit, SearchReply, Snippet
 from bot.search import engine, ranking, spelling, stems
 from bot.search.abbreviations import definitions
@@ -722,7 +722,8 @@ def _bounds(query: Query) -> list[Fragment]:
     if query.until:
         parts.append(("p.day <= %s", [query.until]))
     if query.with_code:  # as Paper.code_url and the SQLite store's filter: ILIKE ignores case
-        parts.append(("(p.github_repo IS NOT NULL OR p.abstract ILIKE %s)", [CODE_IN_ABSTRACT]))
+        # written out, as the papers_code indexes are (schema v14); % doubled for psycopg
+        parts.append((has_code_sql("ILIKE", "p.").replace("%", "%%"), []))
     return parts
 
 

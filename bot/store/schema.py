@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
+from bot.models import has_code_sql
+
 
 def _v1_initial(db: Database) -> None:
     db.table("papers").create(
@@ -210,13 +212,24 @@ def _v7_zotero(db: Database) -> None:
     db.table("zotero_pushes").create_index(["pushed_at", "next_try"], if_not_exists=True)
 
 
+# Paper.day as search.fts.PAPER_DAY reads it
+_PAPER_DAY = "coalesce(published, added, substr(first_seen, 1, 10))"
+
+
 def _v8_papers_by_day(db: Database) -> None:
     """A search with only a time ("top papers from last week") lists that time's papers by
-    upvotes: index Paper.day (as search.fts.PAPER_DAY reads it) with the upvotes, so a week
-    of a large archive is ranked from the index alone."""
+    upvotes: index Paper.day with the upvotes, so a week of a large archive is ranked from the
+    index alone."""
+    db.execute(f"CREATE INDEX IF NOT EXISTS papers_day_upvotes ON papers ({_PAPER_DAY}, upvotes)")
+
+
+def _v9_papers_with_code(db: Database) -> None:
+    """A listing of papers with code ("has:code", "year:2019 has:code") ranks them from
+    indexes that hold those papers alone, instead of reading every abstract for a link."""
+    code = has_code_sql()
+    db.execute(f"CREATE INDEX IF NOT EXISTS papers_code_upvotes ON papers (upvotes) WHERE {code}")
     db.execute(
-        "CREATE INDEX IF NOT EXISTS papers_day_upvotes"
-        " ON papers (coalesce(published, added, substr(first_seen, 1, 10)), upvotes)"
+        f"CREATE INDEX IF NOT EXISTS papers_code_day ON papers ({_PAPER_DAY}, upvotes) WHERE {code}"
     )
 
 
@@ -229,6 +242,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     _v6_installations,
     _v7_zotero,
     _v8_papers_by_day,
+    _v9_papers_with_code,
 ]
 
 

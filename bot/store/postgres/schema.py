@@ -12,6 +12,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg import errors
 
+from bot.models import has_code_sql
 from bot.store.schema import SchemaTooNew
 
 log = logging.getLogger(__name__)
@@ -393,6 +394,13 @@ def _v13_papers_by_day(conn: psycopg.Connection) -> None:
     conn.execute("CREATE INDEX papers_day_upvotes ON papers (day, upvotes)")
 
 
+def _v14_papers_with_code(conn: psycopg.Connection) -> None:
+    """A listing of papers with code ranks them from indexes that hold those papers alone."""
+    code = has_code_sql("ILIKE")
+    conn.execute(f"CREATE INDEX papers_code_upvotes ON papers (upvotes) WHERE {code}")
+    conn.execute(f"CREATE INDEX papers_code_day ON papers (day, upvotes) WHERE {code}")
+
+
 MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v1_initial,
     _v2_event_pruning,
@@ -407,6 +415,7 @@ MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v11_words_as_searched,
     _v12_accents_folded,
     _v13_papers_by_day,
+    _v14_papers_with_code,
 ]
 
 

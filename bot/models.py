@@ -33,6 +33,18 @@ _GITHUB = re.compile(r"(?:https?://)?(?:www\.)?github\.com/[\w.-]+(?:/[\w.-]+)?"
 CODE_IN_ABSTRACT = "%github.com/%"
 
 
+def paper_day_sql(table: str = "") -> str:
+    """Paper.day as SQL over the papers table (`table`: its alias and a dot): the first known of
+    Paper.DAY_FIELDS, as an ISO date. The search's date filters and the index of days (schema
+    v8) both write it so, so that the planner uses the index."""
+    columns = []
+    for name in Paper.DAY_FIELDS:
+        # Dates are stored as ISO dates, datetimes as ISO datetimes: their first ten characters.
+        is_datetime = str(Paper.__dataclass_fields__[name].type).startswith("datetime")
+        columns.append(f"substr({table}{name}, 1, 10)" if is_datetime else f"{table}{name}")
+    return f"coalesce({', '.join(columns)})"
+
+
 def has_code_sql(like: str = "LIKE", table: str = "") -> str:
     """The test as an SQL condition over the papers table (`table`: its alias and a dot),
     written out with no parameter, so a store's planner can use an index kept for these papers

@@ -18,22 +18,11 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
-from bot.models import Paper, has_code_sql, title_keys
+from bot.models import has_code_sql, paper_day_sql, title_keys
 from bot.search.abbreviations import definitions
 
-
-def _paper_day_sql() -> str:
-    """Paper.day over papers `p`: the first known of Paper.DAY_FIELDS, as an ISO date."""
-    columns = []
-    for name in Paper.DAY_FIELDS:
-        # Dates are stored as ISO dates, datetimes as ISO datetimes: their first ten characters.
-        is_datetime = str(Paper.__dataclass_fields__[name].type).startswith("datetime")
-        columns.append(f"substr(p.{name}, 1, 10)" if is_datetime else f"p.{name}")
-    return f"coalesce({', '.join(columns)})"
-
-
 # The paper's own date for since:/year: filters (Paper.day).
-PAPER_DAY = _paper_day_sql()
+PAPER_DAY = paper_day_sql("p.")
 PAPER_COLUMNS = (
     "p.rowid AS rowid_, p.id, p.title, p.abstract, p.authors, p.published, p.added, p.upvotes,"
     " p.comments, p.github_repo, p.github_stars, p.project_page, p.thumbnail, p.ai_summary,"

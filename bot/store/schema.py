@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from sqlite_utils import Database
 
-from bot.models import has_code_sql
+from bot.models import has_code_sql, paper_day_sql
 
 
 def _v1_initial(db: Database) -> None:
@@ -212,8 +212,7 @@ def _v7_zotero(db: Database) -> None:
     db.table("zotero_pushes").create_index(["pushed_at", "next_try"], if_not_exists=True)
 
 
-# Paper.day as search.fts.PAPER_DAY reads it
-_PAPER_DAY = "coalesce(published, added, substr(first_seen, 1, 10))"
+_PAPER_DAY = paper_day_sql()  # as the search's date filters read it (search.fts.PAPER_DAY)
 
 
 def _v8_papers_by_day(db: Database) -> None:

@@ -64,6 +64,9 @@ _VERBS = frozenset(_VERBS_TEXT.split())
 # never a topic (unlike "point" of point clouds or "people" of people counting); "fetch" and
 # "gimme" are _ASKS already
 _COMMANDS = frozenset({"find", "get", "give", "pull", "send", "share", "show"})
+# Commands that ask only with a word of the request after them ("pull up", "pull me"): before a
+# topic's word they are the topic's ("pull request generation")
+_PHRASAL_COMMANDS = frozenset({"pull"})
 # Papers named in the plural after a command ("show me papers of X"): unlike "paper" ("paper
 # writing agents") they open no topic
 _PAPERS = frozenset({"articles", "papers", "preprints", "publications", "pubs"})
@@ -548,13 +551,12 @@ def _run(
 
 
 def _commands(split: list[tuple[str, ...]], start: int) -> bool:
-    """Whether the words at `start` open with a command; "pull" is one only before a word of
-    the request ("pull up", "pull me"), as "pull request" is a topic."""
+    """Whether the words at `start` open with a command (see _PHRASAL_COMMANDS)."""
     first = split[start][:1]
     if not first or first[0] not in _COMMANDS:
         return False
     after = split[start + 1] if start + 1 < len(split) else ()
-    return first[0] != "pull" or (bool(after) and set(after) <= _NOT_TOPICAL)
+    return first[0] not in _PHRASAL_COMMANDS or (bool(after) and set(after) <= _NOT_TOPICAL)
 
 
 def _opening(split: list[tuple[str, ...]], start: int, run: int) -> int:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlite_utils import Database
 
@@ -1107,6 +1108,63 @@ def test_postgresql_databases_of_an_older_schema_find_versions_and_hyphenated_nu
         assert {r["word"] for r in s.search.db.rows(words)} == {"4"}  # counted again
         for typed, pid in [("GPT-4", "g"), ("Qwen2.5-VL", "q"), ("llama 3", "l"), ("gpt4", "g")]:
             assert ids(s.search.search(typed, now=NOW))[:1] == [pid], typed
+
+
+@contextmanager
+def _plans(store: Storage) -> Iterator[list[str]]:
+    """The plans PostgreSQL runs the store's statements with, meanwhile (auto_explain)."""
+    conn = store.search.db.conn  # type: ignore[attr-defined]
+    plans: list[str] = []
+
+    def explained(notice: psycopg.errors.Diagnostic) -> None:
+        plans.append(notice.message_primary or "")
+
+    conn.execute("LOAD 'auto_explain'")
+    conn.execute("SET auto_explain.log_min_duration = 0")
+    conn.execute("SET auto_explain.log_level = notice")
+    conn.add_notice_handler(explained)
+    try:
+        yield plans
+    finally:
+        conn.remove_notice_handler(explained)
+        conn.execute("SET auto_explain.log_min_duration = -1")
+
+
+def test_postgresql_reads_a_words_newest_matches_from_the_newest_papers(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word in 3% of the papers: its newest candidates are the matches among the newest
+    papers (the word's GIN bitmap ANDed with the BRIN index on seq), not every match. A word
+    rarer lately than its count says: a window as much wider as the first fell short. One
+    common long ago but barely lately: every match is read."""
+    monkeypatch.setattr(engine, "CANDIDATES", 20)  # 21 candidates: as 2,001 in a million papers
+
+    def abstract(i: int) -> str:
+        words = ["tokamak"] * (i % 30 == 0) + ["plasma"] * ((i % 20 == 0 and i < 2000) or i > 3994)
+        words += ["fusion"] * (i % (20 if i < 3000 else 50) == 0)
+        return " ".join([*words, "filler"])
+
+    with open_storage(postgres_server.new_database()) as s:
+        s.papers.upsert((_paper(f"p{i}", f"Paper {i}", abstract(i)) for i in range(4000)), NOW)
+        with _plans(s) as plans:
+            reply = s.search.search("tokamak", limit=20, now=NOW)
+        assert set(ids(reply)) == {f"p{i}" for i in range(3990, 3400, -30)}
+        assert "More than 20 papers match" in reply.note
+        assert sum("papers_seq_range" in plan for plan in plans) == 1
+
+        with _plans(s) as plans:
+            reply = s.search.search("plasma", limit=20, now=NOW)
+        old = {f"p{i}" for i in range(1980, 1680, -20)}
+        assert set(ids(reply)) == {f"p{i}" for i in range(3995, 4000)} | old
+        assert "More than 20 papers match" in reply.note  # all of them, not the newest 5
+        newest = [plan for plan in plans if "ORDER BY p.seq DESC LIMIT" in plan]
+        assert ["papers_seq_range" in plan for plan in newest] == [True, False]  # then all
+
+        with _plans(s) as plans:
+            reply = s.search.search("fusion", limit=20, now=NOW)
+        assert set(ids(reply)) == {f"p{i}" for i in range(3950, 2950, -50)}
+        newest = [plan for plan in plans if "ORDER BY p.seq DESC LIMIT" in plan]
+        assert ["papers_seq_range" in plan for plan in newest] == [True, True]
 
 
 def test_postgresql_databases_of_an_older_schema_find_names_without_their_accents(

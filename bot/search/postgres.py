@@ -60,12 +60,23 @@ RANK_NORMALISATION = 2  # divide by the document length (best of 0, 1, 2, 8, 32 
 # authors must not outrank the author's own. Best of 32, 33, 34 on the dev split.
 FULL_NORMALISATION = 33
 PARTIAL_NORMALISATION = 32
-# The newest matches of a query most papers match are found by walking the papers newest
-# first and testing each (a few microseconds), not through the GIN index, whose bitmap makes
-# PostgreSQL visit every match before it can sort them: 300,000 rows for "large language
-# models" in 1M papers. The planner cannot tell (its estimate for such tsqueries is off by
-# 100x); the papers-per-word counts can: at least this share of the papers, as an upper bound.
+# How a query's newest matches are found, by about how many papers match (the papers-per-word
+# counts tell; the planner's estimate for tsqueries is off by up to 100x):
+# - a query at least NEWEST_FIRST_SHARE of the papers match walks the papers newest first,
+#   testing each (a few microseconds), not through the GIN index, whose bitmap makes PostgreSQL
+#   read every match before it can sort them: 300,000 rows for "large language models" in 1M;
+# - one of at least WINDOW_FROM times the matches wanted ANDs the GIN bitmap with the newest
+#   papers (the BRIN index on seq) that should hold WINDOW_SPAN times as many, and reads only
+#   those: 4,000 rather than 20,000 for "speculative decoding" in 1M papers. When they hold
+#   fewer (the counts are rough), a window as much wider as they fell short is tried, up to
+#   WINDOWS in all, then every match;
+# - any other reads every match through the GIN bitmap.
 NEWEST_FIRST_SHARE = 0.05
+WINDOW_FROM = 5
+WINDOW_SPAN = 2
+WINDOWS = 2
+_WALK = {"enable_bitmapscan": "off", "enable_seqscan": "off"}
+_BITMAP = {"enable_indexscan": "off", "enable_seqscan": "off"}
 SNIPPET_OPTIONS = (
     f"StartSel={ranking.MARK_OPEN}, StopSel={ranking.MARK_CLOSE},"
     " MaxWords=24, MinWords=12, ShortWord=2, MaxFragments=1"
@@ -81,6 +92,34 @@ class _Filter:
     sql: str
     params: list[Any]
     query: Fragment  # the positive tsquery, for ranking and snippets
+
+
+@dataclass(frozen=True, slots=True)
+class _Size:
+    """How many of a query's newest matches are wanted, and about how many of the `total`
+    papers match (0 of 0: not known)."""
+
+    wanted: int
+    total: int = 0
+    likely: int = 0
+
+    @property
+    def walk(self) -> bool:
+        """Whether the matches are found walking the papers newest first."""
+        return bool(self.total) and self.likely >= NEWEST_FIRST_SHARE * self.total
+
+    @classmethod
+    def every(cls, wanted: int, total: int, found: Sequence[int]) -> _Size:
+        """Papers with every term, about `found` papers having each: as many as if the terms
+        fell on papers independently."""
+        if not total or not found:
+            return cls(wanted)
+        return cls(wanted, total, int(total * math.prod(n / total for n in found)))
+
+    @classmethod
+    def some(cls, wanted: int, total: int, found: Sequence[int]) -> _Size:
+        """Papers with some of the terms: at least as many as have the commonest."""
+        return cls(wanted, total, max(found)) if total and found else cls(wanted)
 
 
 class _Timeout(Exception):
@@ -259,34 +298,25 @@ class PgSearch:
             return None
 
     def _newest_scored(
-        self, where: _Filter, limit: int, within: float, expression: Expression | None = None
+        self, where: _Filter, limit: int, within: float, expression: Expression
     ) -> tuple[list[tuple[int, float]], bool]:
         """The newest `limit` matches with their ts_rank_cd, and False when time ran out."""
         sql, params = where.query
         score = f"{RANK_FUNCTION}(%s, p.search, {sql}, %s)"
         score_params = [RANK_WEIGHTS, *params, RANK_NORMALISATION]
-        newest_first = False
-        if expression is not None and expression.terms:
+        size = _Size(limit)
+        if expression.terms:
             total, found = self._term_papers(expression.terms)
             rarity, rarity_params = _rarity_score(
                 expression.terms, total, found, FULL_NORMALISATION
             )
             score, score_params = f"({rarity} + {score})", [*rarity_params, *score_params]
-            newest_first = min(found) >= NEWEST_FIRST_SHARE * total
-        statement = (
-            f"SELECT p.seq, {score} AS score FROM"
-            f" (SELECT p.seq, p.search FROM papers p WHERE {where.sql}"
-            " ORDER BY p.seq DESC LIMIT %s) p"
-        )
+            size = _Size.every(limit, total, found)
         try:
-            with self._deadline(within, newest_first) as conn:
-                rows = conn.execute(
-                    statement,
-                    [*score_params, *where.params, limit],
-                ).fetchall()
+            scored = self._scored((score, score_params), where, size, within)
         except _Timeout:
             return [], False
-        return [(int(seq), float(score)) for seq, score in rows], True
+        return scored, True
 
     def _writing(self, seqs: list[int], starts: Collection[str], within: float) -> set[int] | None:
         """The papers among `seqs` whose title or abstract has a word beginning with each of
@@ -322,20 +352,12 @@ class PgSearch:
         if where is None:
             return []
         score, params = _rarity_score(terms, total, found, PARTIAL_NORMALISATION)
-        statement = (
-            f"SELECT p.seq, {score} AS score FROM (SELECT p.seq, p.search FROM papers p"
-            f" WHERE {where.sql} ORDER BY p.seq DESC LIMIT %s) p ORDER BY score DESC LIMIT %s"
-        )
-        newest_first = among is None and sum(found) >= NEWEST_FIRST_SHARE * total
+        size = _Size.some(limit, total, [n for _, n in rare] if among else found)
+        best = (" ORDER BY score DESC LIMIT %s", [engine.PARTIAL_CANDIDATES])
         try:
-            with self._deadline(within, newest_first) as conn:
-                rows = conn.execute(
-                    statement,
-                    [*params, *where.params, limit, engine.PARTIAL_CANDIDATES],
-                ).fetchall()
+            return self._scored((score, params), where, size, within, best)
         except _Timeout:
             return []
-        return [(int(seq), float(score)) for seq, score in rows]
 
     def _term_papers(self, terms: Sequence[Term], typed: bool = False) -> tuple[int, list[int]]:
         """How many papers there are, and about how many have each term (with `typed`, its
@@ -363,16 +385,11 @@ class PgSearch:
         if typed is None:
             return []
         total, found = self._term_papers(expression.terms, typed=True)
-        newest_first = bool(found) and min(found) >= NEWEST_FIRST_SHARE * total
+        unranked: Fragment = ("0.0", [])
         try:
-            with self._deadline(FALLBACK_BUDGET, newest_first) as conn:
-                rows = conn.execute(
-                    f"SELECT p.seq FROM papers p WHERE {typed.sql} ORDER BY p.seq DESC LIMIT %s",
-                    [*typed.params, limit],
-                ).fetchall()
+            return self._scored(unranked, typed, _Size.every(limit, total, found), FALLBACK_BUDGET)
         except _Timeout:
             return []
-        return [(int(row[0]), 0.0) for row in rows]
 
     def _exact_titles(self, expression: Expression, where: _Filter) -> list[int]:
         """Papers whose title (or name before its colon) is exactly the typed words, that also
@@ -533,24 +550,76 @@ class PgSearch:
         return {row["word"]: (row["stem"], row["papers"]) for row in rows}
 
     @contextmanager
-    def _deadline(self, seconds: float, newest_first: bool = False) -> Iterator[psycopg.Connection]:
-        """A transaction whose statements are cancelled after `seconds` (_Timeout); with
-        `newest_first`, matches are found by walking the papers newest first (see
-        NEWEST_FIRST_SHARE)."""
+    def _deadline(
+        self, seconds: float, plan: dict[str, str] | None = None
+    ) -> Iterator[psycopg.Connection]:
+        """A transaction whose statements are cancelled after `seconds` (_Timeout), with the
+        planner `plan` settings (_WALK, _BITMAP; see NEWEST_FIRST_SHARE)."""
+        settings = {"statement_timeout": f"{max(1, int(seconds * 1000))}ms", **(plan or {})}
         try:
             with self.db.transaction() as conn:
                 conn.execute(
-                    "SELECT set_config('statement_timeout', %s, true)",
-                    [f"{max(1, int(seconds * 1000))}ms"],
+                    "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(settings)),
+                    [value for pair in settings.items() for value in pair],
                 )
-                if newest_first:
-                    conn.execute(
-                        "SELECT set_config('enable_bitmapscan', 'off', true),"
-                        " set_config('enable_seqscan', 'off', true)"
-                    )
                 yield conn
         except errors.QueryCanceled as exc:
             raise _Timeout from exc
+
+    def _scored(
+        self,
+        score: Fragment,
+        where: _Filter,
+        size: _Size,
+        within: float,
+        tail: Fragment = (" ORDER BY p.seq DESC", []),
+    ) -> list[tuple[int, float]]:
+        """The newest `size.wanted` papers matching `where`, each with its `score` (newest first,
+        or as `tail` orders and limits them). Raises _Timeout when `within` seconds run out."""
+        started = time.perf_counter()
+        sql, params = score
+        newest = self._in_window(where, size, within)
+        if newest is not None:
+            statement = f"SELECT p.seq, {sql} AS score FROM papers p WHERE p.seq = ANY(%s)"
+            args, plan = [*params, newest, *tail[1]], None
+        else:
+            # Only the matches' seqs are sorted: with their search vectors, the 15,670 matches
+            # of "mamba" in 1M papers spill 35 MB to disk.
+            statement = (
+                f"SELECT p.seq, {sql} AS score FROM papers p JOIN (SELECT p.seq FROM papers p"
+                f" WHERE {where.sql} ORDER BY p.seq DESC LIMIT %s) newest ON newest.seq = p.seq"
+            )
+            args = [*params, *where.params, size.wanted, *tail[1]]
+            plan = _WALK if size.walk else None
+        with self._deadline(_left(started, within), plan) as conn:
+            rows = conn.execute(statement + tail[0], args).fetchall()
+        return [(int(seq), float(score)) for seq, score in rows]
+
+    def _in_window(self, where: _Filter, size: _Size, within: float) -> list[int] | None:
+        """The newest `size.wanted` papers matching `where`, when a query of many matches finds
+        them among the newest papers (see NEWEST_FIRST_SHARE); None when it does not try or
+        they hold too few. Raises _Timeout when `within` seconds run out."""
+        if size.walk or size.likely < WINDOW_FROM * size.wanted:
+            return None
+        started = time.perf_counter()
+        row = self.db.one("SELECT max(seq) FROM papers")  # before _BITMAP: the index's end
+        newest = row[0] if row and row[0] is not None else 0
+        span = WINDOW_SPAN * size.wanted * size.total / size.likely
+        for _ in range(WINDOWS):
+            with self._deadline(_left(started, within), _BITMAP) as conn:
+                rows = conn.execute(
+                    f"SELECT p.seq FROM papers p WHERE {where.sql} AND p.seq > %s"
+                    " ORDER BY p.seq DESC LIMIT %s",
+                    [*where.params, newest - math.ceil(span), size.wanted],
+                ).fetchall()
+            if len(rows) >= size.wanted:
+                return [int(seq) for (seq,) in rows]
+            if not rows:
+                return None
+            span *= WINDOW_SPAN * size.wanted / len(rows)  # as many as the window held
+            if span >= newest:
+                return None
+        return None
 
 
 # -- learning from new papers ---------------------------------------------------------------

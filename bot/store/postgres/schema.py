@@ -401,6 +401,15 @@ def _v14_papers_with_code(conn: psycopg.Connection) -> None:
     conn.execute(f"CREATE INDEX papers_code_day ON papers (day, upvotes) WHERE {code}")
 
 
+def _v15_papers_by_seq_range(conn: psycopg.Connection) -> None:
+    """A search of many matches reads those among the newest papers first (see
+    bot/search/postgres.py, WINDOW_FROM): a BRIN index, a few pages for millions of papers, as
+    papers are appended in seq order."""
+    conn.execute(
+        "CREATE INDEX papers_seq_range ON papers USING brin (seq) WITH (autosummarize = on)"
+    )
+
+
 MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v1_initial,
     _v2_event_pruning,
@@ -416,6 +425,7 @@ MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
     _v12_accents_folded,
     _v13_papers_by_day,
     _v14_papers_with_code,
+    _v15_papers_by_seq_range,
 ]
 
 

@@ -353,7 +353,7 @@ class PgSearch:
             return []
         score, params = _rarity_score(terms, total, found, PARTIAL_NORMALISATION)
         size = _Size.some(limit, total, [n for _, n in rare] if among else found)
-        best = (" ORDER BY score DESC LIMIT %s", [engine.PARTIAL_CANDIDATES])
+        best = (" ORDER BY score DESC, p.seq DESC LIMIT %s", [engine.PARTIAL_CANDIDATES])
         try:
             return self._scored((score, params), where, size, within, best)
         except _Timeout:

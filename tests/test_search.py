@@ -17,6 +17,7 @@ from bot.ingest import ingest_files
 from bot.models import Paper
 from bot.replies import SearchReply
 from bot.search import HELP_LINES, FtsSearch, engine, fts, parse, ranking, stems
+from bot.search import postgres as pg_search
 from bot.search.abbreviations import definitions
 from bot.search.expansion import near_group
 from bot.search.grammar import tokens
@@ -1136,12 +1137,17 @@ def test_postgresql_reads_a_words_newest_matches_from_the_newest_papers(
     """A word in 3% of the papers: its newest candidates are the matches among the newest
     papers (the word's GIN bitmap ANDed with the BRIN index on seq), not every match. A word
     rarer lately than its count says: a window as much wider as the first fell short. One
-    common long ago but barely lately: every match is read."""
+    common long ago but barely lately: every match is read, also for one its count would walk
+    newest first (6%) but in 2% of the newest papers, which are counted first. One in 10% of
+    them is walked."""
     monkeypatch.setattr(engine, "CANDIDATES", 20)  # 21 candidates: as 2,001 in a million papers
+    monkeypatch.setattr(pg_search, "PROBE", 200)
 
     def abstract(i: int) -> str:
         words = ["tokamak"] * (i % 30 == 0) + ["plasma"] * ((i % 20 == 0 and i < 2000) or i > 3994)
         words += ["fusion"] * (i % (20 if i < 3000 else 50) == 0)
+        words += ["stellarator"] * (i % (10 if i < 2000 else 50) == 0)
+        words += ["divertor"] * (i % 10 == 5)
         return " ".join([*words, "filler"])
 
     with open_storage(postgres_server.new_database()) as s:
@@ -1165,6 +1171,17 @@ def test_postgresql_reads_a_words_newest_matches_from_the_newest_papers(
         assert set(ids(reply)) == {f"p{i}" for i in range(3950, 2950, -50)}
         newest = [plan for plan in plans if "ORDER BY p.seq DESC LIMIT" in plan]
         assert ["papers_seq_range" in plan for plan in newest] == [True, True]
+
+        for word, newest_20, walked in [
+            ("stellarator", range(3950, 2999, -50), False),
+            ("divertor", range(3995, 3800, -10), True),
+        ]:
+            with _plans(s) as plans:
+                reply = s.search.search(word, limit=20, now=NOW)
+            assert set(ids(reply)) == {f"p{i}" for i in newest_20}, word
+            assert sum("FILTER (WHERE" in plan for plan in plans) == 1, word  # counted once
+            newest = [plan for plan in plans if "ORDER BY p.seq DESC LIMIT" in plan]
+            assert ["Index Scan Backward" in plan for plan in newest] == [walked], word
 
 
 def test_postgresql_databases_of_an_older_schema_find_names_without_their_accents(

@@ -587,7 +587,7 @@ class PgSearch:
         or as `tail` orders and limits them). Raises _Timeout when `within` seconds run out."""
         started = time.perf_counter()
         sql, params = score
-        if size.walk and not size.probed:
+        if size.walk:  # by the counts, which every caller's size comes from
             size = self._probed(where, size, within)
         newest = self._in_window(where, size, _left(started, within))
         if newest is not None:
@@ -611,7 +611,7 @@ class PgSearch:
         WALKED_SHARE). Raises _Timeout when `within` seconds run out."""
         with self._deadline(within) as conn:
             row = conn.execute(
-                "SELECT count(*) FILTER (WHERE " + where.sql + "), count(*)"
+                f"SELECT count(*) FILTER (WHERE {where.sql}), count(*)"
                 " FROM (SELECT * FROM papers ORDER BY seq DESC LIMIT %s) p",
                 [*where.params, PROBE],
             ).fetchone()

@@ -298,7 +298,7 @@ def run_dev_corpus(
             n = len(table[key][next(iter(systems))])
             print(f"{split:<7}{key[1]:<14}{n:>4}  " + "".join(cells))
     print_differences(table, splits, list(systems))
-    print_ceiling(queries, judged, splits)
+    print_ceiling(queries, judged, splits, table)
 
 
 def print_differences(
@@ -330,11 +330,15 @@ def print_differences(
 
 
 def print_ceiling(
-    queries: list[dict[str, str]], judged: dict[str, Grades], splits: tuple[str, ...]
+    queries: list[dict[str, str]],
+    judged: dict[str, Grades],
+    splits: tuple[str, ...],
+    table: dict[tuple[str, str], dict[str, list[tuple[float, float, float]]]],
 ) -> None:
     """What recall@10 the judged pool allows: per query, the best of the top 10s that made the
     pool (pool_runs.json), averaged. No one system reaches it; a goal above it asks for more
-    than every system tried found on some query."""
+    than every system tried found on some query. Then each system's recall@10 as a share of
+    it, per split."""
     runs = json.loads((RELEVANCE / "pool_runs.json").read_text()).values()
     best: dict[str, list[float]] = defaultdict(list)
     for q in queries:
@@ -344,6 +348,12 @@ def print_ceiling(
             best[q["split"]].append(max(tops, default=0.0))
     cells = [f"{split} {statistics.mean(v):.3f}" for split, v in best.items()]
     print(f"\nrecall@10 of the best pooled top 10 per query ({len(runs)} runs):", ", ".join(cells))
+    for split, ceiling in ((s, statistics.mean(v)) for s, v in best.items() if (s, "all") in table):
+        shares = (
+            f"{name} {statistics.mean(r[1] for r in rows) / ceiling:.3f}"
+            for name, rows in table[split, "all"].items()
+        )
+        print(f"  as a share of it, {split}:", ", ".join(shares))
 
 
 def paired(values: list[float], baseline: list[float]) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from benchmarks import quality
@@ -26,6 +29,22 @@ def test_each_class_is_compared_with_plain_fts5_on_the_same_queries(
     typo = next(line for line in lines if line.split()[:2] == ["test", "typo"])
     assert "+0.250 ± 0.490 / +0.100 ± 0.196" in typo
     assert not any(line.startswith("dev") for line in lines)  # no queries, no row
+
+
+def test_each_systems_recall_is_also_given_as_a_share_of_what_the_judged_pool_allows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queries = [{"id": "a", "split": "test"}, {"id": "b", "split": "test"}]
+    judged = {"a": {"p1": 2, "p2": 1, "p3": 0}, "b": {"p4": 2}}
+    # the best pooled top 10 finds both of a's relevant papers and none of b's: ceiling 0.5
+    runs = {"one": {"a": ["p1", "p3"], "b": ["p5"]}, "two": {"a": ["p2", "p1"], "b": ["p6"]}}
+    (tmp_path / "pool_runs.json").write_text(json.dumps(runs))
+    monkeypatch.setattr(quality, "RELEVANCE", tmp_path)
+    table = {("test", "all"): {"search": [(1.0, 0.5, 0.0), (0.0, 0.0, 0.0)]}}
+    quality.print_ceiling(queries, judged, ("dev", "test"), table)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "recall@10 of the best pooled top 10 per query (2 runs): test 0.500"
+    assert lines[1:] == ["  as a share of it, test: search 0.500"]  # 0.25 of 0.5
 
 
 def test_each_chat_phrasing_asks_for_one_topic_of_the_set_in_its_own_words() -> None:

@@ -348,12 +348,14 @@ def print_ceiling(
             best[q["split"]].append(max(tops, default=0.0))
     cells = [f"{split} {statistics.mean(v):.3f}" for split, v in best.items()]
     print(f"\nrecall@10 of the best pooled top 10 per query ({len(runs)} runs):", ", ".join(cells))
-    for split, ceiling in ((s, statistics.mean(v)) for s, v in best.items() if (s, "all") in table):
-        shares = (
-            f"{name} {statistics.mean(r[1] for r in rows) / ceiling:.3f}"
-            for name, rows in table[split, "all"].items()
-        )
-        print(f"  as a share of it, {split}:", ", ".join(shares))
+    for split, per_query in best.items():
+        ceiling = statistics.mean(per_query)
+        if ceiling and (split, "all") in table:
+            shares = (
+                f"{name} {statistics.mean(r[1] for r in rows) / ceiling:.3f}"
+                for name, rows in table[split, "all"].items()
+            )
+            print(f"  as a share of it, {split}:", ", ".join(shares))
 
 
 def paired(values: list[float], baseline: list[float]) -> str:

@@ -1030,6 +1030,28 @@ def test_a_compound_typed_joined_or_apart_matches_the_way_papers_write_it(
         assert found(s, "sqltext") == set()  # no paper writes "sql text"
 
 
+def test_a_request_word_that_opens_a_compound_papers_write_joined_stays_with_the_topic(
+    storage: Storage,
+) -> None:
+    with nullcontext(storage) as s:
+        keyframes = [
+            _paper(f"k{i}", f"Keyframe selection for long video, part {i}") for i in range(5)
+        ]
+        frames = [
+            _paper(f"f{i}", f"Frame interpolation with diffusion, part {i}") for i in range(5)
+        ]
+        dpo = [_paper(f"d{i}", f"DPO without a reference model, part {i}") for i in range(5)]
+        s.papers.upsert([*keyframes, *frames, *dpo], NOW)
+        # "key" asks for the best papers, but papers write "key frame" as one word
+        assert parse("send me key frame papers").words == ("frame",)
+        reply = s.search.search("send me key frame papers", now=NOW)
+        assert set(ids(reply)[:5]) == {p.id for p in keyframes}
+        # no paper writes "keydpo": "key" stays a word of the request
+        assert ids(s.search.search("drop me the key DPO papers", now=NOW)) == ids(
+            s.search.search("DPO", now=NOW)
+        )
+
+
 def test_a_name_typed_with_its_number_matches_it_written_apart(storage: Storage) -> None:
     with nullcontext(storage) as s:
         gpt = [_paper(f"g{i}", f"Evaluating GPT-4 on task {i}") for i in range(6)]

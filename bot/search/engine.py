@@ -33,7 +33,7 @@ from bot.search.grammar import (
     tokens,
     unaccented,
 )
-from bot.search.spelling import Speller
+from bot.search.spelling import Speller, rejoined
 from bot.store import SqliteStore, row_to_paper
 
 if TYPE_CHECKING:
@@ -347,6 +347,7 @@ def _search(
     """The reply, the query as understood (typos corrected) and how many papers hold every
     term (up to CANDIDATES)."""
     notes = list(query.problems)
+    query = rejoined(query, speller.counted)
     fixes = speller.corrections(query.spellable())
     if fixes:
         query, note = corrected(query, fixes)

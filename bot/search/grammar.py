@@ -46,7 +46,7 @@ DESCRIPTION_TERMS = 5
 # How a chat message asks for papers, around its topic ("hey bot, any good papers on world
 # models?", "need some SFT papers", "tool-use, got papers?"): these words name the request, not
 # the topic, and a paper holding them ("Segment Anything", "this paper") is no closer to it.
-# _ASKS make the words around them a request; _VERBS and _QUALITIES ask or describe what is
+# _ASKS make the words around them a request; _VERBS and QUALITIES ask or describe what is
 # asked for, but can open a topic too ("people counting", "key frame", "few shot"), as can the
 # _REQUESTED words that name it ("research agents", "reading comprehension"); so these go only
 # before a _CONNECTOR ("papers on"), beside an _ASKS word, or before a topic whose clause ends in
@@ -92,7 +92,9 @@ _DOING = frozenset({"doing", "getting", "keeping", "letting", "making", "trying"
 _QUALITIES_TEXT = (
     "accessible best classic core couple few go key main major practical similar solid top"
 )
-_QUALITIES = _SAFE | frozenset(_QUALITIES_TEXT.split())
+# Words a request takes off the front of a topic, which may open a compound papers write joined
+# ("key frame": keyframe, "core set": coreset; see spelling.rejoined)
+QUALITIES = _SAFE | frozenset(_QUALITIES_TEXT.split())
 _REQUESTED_TEXT = """anything approaches article articles follow followup followups intro
 introduction list literature material materials methods overview paper papers pointers preprint
 preprints primer reading reads references refs research resources search something studies study
@@ -158,7 +160,7 @@ _INTERJECTIONS = frozenset(_INTERJECTIONS_TEXT.split())
 # asks for papers on a topic
 _CONTEXT = ((_ASKS | _SAFE | _PAPER_ANCHORS) - STOPWORDS) | _PERSONS | _ASIDES
 _LISTED = frozenset({"list", "lists", "material", "materials"})  # "reading list": both go
-_ASKING = _ASKS | _VERBS | _QUALITIES | STOPWORDS | FILLER  # words that can open a request
+_ASKING = _ASKS | _VERBS | QUALITIES | STOPWORDS | FILLER  # words that can open a request
 _OPENING = _ASKING | _REQUESTED  # ... before a connector
 _ASKING_FOR = _ASKS | _VERBS | _SAFE | _REQUESTED  # one makes the words before a connector ask
 _ASKING_BEFORE = _ASKING_FOR - STOPWORDS - _INTERJECTIONS  # see _asks

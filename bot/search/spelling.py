@@ -27,7 +27,7 @@ from sqlite_utils import Database
 
 from bot.search.expansion import MAX_JOINED_CHARS
 from bot.search.fts import capped_count, vocabulary
-from bot.search.grammar import CHAT_WORDS, FILLER, STOPWORDS, Query, tokens
+from bot.search.grammar import CHAT_WORDS, FILLER, MAX_TERMS, QUALITIES, STOPWORDS, Query, tokens
 
 MIN_LENGTH = 4  # shorter words have too many one-edit neighbours to guess from
 MIN_STEM = 3  # a correction's stem has at least this many letters
@@ -222,6 +222,28 @@ def respellings(
             continue
         found[word] = (other, word) if other_papers > papers else (word, other)
     return found
+
+
+def rejoined(query: Query, counted: Counted) -> Query:
+    """The query with the word a chat request took off the front of its topic given back,
+    when that word and the topic's first are a compound at least MIN_PAPERS papers write
+    joined: "send me key frame papers" searches "key frame" (keyframe), "show me core set
+    selection papers" "core set selection" (coreset), while "drop me the key DPO papers"
+    still searches DPO. compounds then matches either spelling."""
+    words, asked = query.words, query.asked
+    if not words or not asked:
+        return query
+    head = words[:2]
+    at = next((i for i in range(1, len(asked)) if asked[i : i + len(head)] == head), None)
+    if at is None:
+        return query
+    before, first = asked[at - 1], words[0]
+    if before.lower() not in QUALITIES or not (before + first).isalpha():
+        return query
+    joined = (before + first).lower()
+    if counted([joined]).get(joined, ("", 0))[1] < MIN_PAPERS:
+        return query
+    return replace(query, words=(before, *words)[:MAX_TERMS])
 
 
 def other_spellings(

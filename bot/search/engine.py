@@ -347,7 +347,7 @@ def _search(
     """The reply, the query as understood (typos corrected) and how many papers hold every
     term (up to CANDIDATES)."""
     notes = list(query.problems)
-    query = rejoined(query, speller.counted)
+    query = rejoined(query, speller.counted, speller.written)
     fixes = speller.corrections(query.spellable())
     if fixes:
         query, note = corrected(query, fixes)

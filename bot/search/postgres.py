@@ -220,7 +220,7 @@ class PgSearch:
         """The reply, the query as understood (typos corrected) and how many papers hold every
         term (up to engine.CANDIDATES)."""
         notes = list(query.problems)
-        query = spelling.rejoined(query, self._counted)
+        query = spelling.rejoined(query, self._counted, self._written)
         fixes = self._corrections(query.spellable())
         if fixes:
             query, note = corrected(query, fixes)

@@ -224,12 +224,14 @@ def respellings(
     return found
 
 
-def rejoined(query: Query, counted: Counted) -> Query:
-    """The query with the word a chat request took off the front of its topic given back,
-    when that word and the topic's first are a compound at least MIN_PAPERS papers write
-    joined: "send me key frame papers" searches "key frame" (keyframe), "show me core set
-    selection papers" "core set selection" (coreset), while "drop me the key DPO papers"
-    still searches DPO. compounds then matches either spelling."""
+def rejoined(query: Query, counted: Counted, written: Written) -> Query:
+    """The query with the word a chat request took off the front of its topic given back, when
+    that word and the topic's first are a compound: at least MIN_PAPERS papers write the two
+    joined, or the papers holding them side by side (those `written` reads) hyphenate them at
+    least MIN_PAPERS times and more often than not. "send me key frame papers" searches "key
+    frame" (keyframe), "need some key value cache papers" "key value cache" (key-value), while
+    "drop me the key DPO papers" still searches DPO and "key insight papers" insight (papers
+    write "key insight" apart). compounds then matches either spelling."""
     words, asked = query.words, query.asked
     if not words or not asked:
         return query
@@ -242,7 +244,11 @@ def rejoined(query: Query, counted: Counted) -> Query:
         return query
     joined = (before + first).lower()
     if counted([joined]).get(joined, ("", 0))[1] < MIN_PAPERS:
-        return query
+        text = written(f"{before} {first}".lower())
+        hyphenated = len(re.findall(rf"\b{before.lower()}-{first.lower()}\b", text))
+        spaced = len(re.findall(rf"\b{before.lower()} {first.lower()}\b", text))
+        if hyphenated < max(MIN_PAPERS, spaced + 1):
+            return query
     return replace(query, words=(before, *words)[:MAX_TERMS])
 
 

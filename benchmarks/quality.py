@@ -71,6 +71,9 @@ DEV_NOW = datetime(2026, 8, 1, tzinfo=UTC)
 # Tune on dev; test is for reporting only; fresh and fresh2 were written after the search was
 # frozen and are reported only; stems is a targeted check of one change (relevance/README.md).
 SPLITS = ("dev", "test", "fresh", "fresh2", "stems")
+# The splits of queries written as people type them and never tuned on, also read as one
+# ("held-out"): per class they hold 7-21 queries each, together 21-45
+HELD_OUT = ("test", "fresh", "fresh2")
 BASELINE = "plain FTS5"  # the untuned baseline every system is compared with
 TOKEN = re.compile(r"[^\W_]+")
 FIELD = re.compile(r"\b(?:author|authors|by|since|year)\s*:", re.IGNORECASE)
@@ -284,10 +287,11 @@ def run_dev_corpus(
             fetch = storage.papers.get_many
             n, k = pool.write(pool_out, asked, runs, judged, fetch, RELEVANCE / "guidelines.md")
             print(f"{n:,} unjudged pairs in {k} shards written to {pool_out}")
+    shown = (*splits, *pooled(table, splits))
     print(f"{len(queries)} queries over {count:,} real papers; {sum(map(len, judged.values())):,}")
     print("judged pairs. nDCG@5 / recall@10 (unjudged share of the top 10)")
-    print(f"{'split':<7}{'class':<14}{'n':>4}  " + "".join(f"{n:<26}" for n in systems))
-    for split in (s for s in splits if (s, "all") in table):
+    print(f"{'split':<9}{'class':<14}{'n':>4}  " + "".join(f"{n:<26}" for n in systems))
+    for split in (s for s in shown if (s, "all") in table):
         keys = sorted(k for k in table if k[0] == split)
         for key in [(split, "all")] + [k for k in keys if k[1] != "all"]:
             cells = []
@@ -296,9 +300,25 @@ def run_dev_corpus(
                 means = [statistics.mean(r[i] for r in rows) for i in range(3)]
                 cells.append(f"{means[0]:.3f} / {means[1]:.3f} ({means[2]:.0%})".ljust(26))
             n = len(table[key][next(iter(systems))])
-            print(f"{split:<7}{key[1]:<14}{n:>4}  " + "".join(cells))
-    print_differences(table, splits, list(systems))
+            print(f"{split:<9}{key[1]:<14}{n:>4}  " + "".join(cells))
+    print_differences(table, shown, list(systems))
     print_ceiling(queries, judged, splits, table)
+
+
+def pooled(
+    table: dict[tuple[str, str], dict[str, list[tuple[float, float, float]]]],
+    splits: tuple[str, ...],
+) -> tuple[str, ...]:
+    """The HELD_OUT splits' rows added to the table as one more split, "held-out", per class
+    (and "all"), when two of them or more were run; its name, or none."""
+    held = [s for s in HELD_OUT if s in splits and (s, "all") in table]
+    if len(held) < 2:
+        return ()
+    for (split, cls), systems in list(table.items()):
+        if split in held:
+            for name, rows in systems.items():
+                table["held-out", cls][name].extend(rows)
+    return ("held-out",)
 
 
 def print_differences(
@@ -313,7 +333,7 @@ def print_differences(
         return
     others = [n for n in names if n != BASELINE]
     print(f"\nminus {BASELINE}, per query (mean ± 1.96 SE): nDCG@5 / recall@10")
-    print(f"{'split':<7}{'class':<14}{'n':>4}  " + "".join(f"{n:<32}" for n in others))
+    print(f"{'split':<9}{'class':<14}{'n':>4}  " + "".join(f"{n:<32}" for n in others))
     for split in (s for s in splits if (s, "all") in table):
         keys = sorted(k for k in table if k[0] == split)
         for key in [(split, "all")] + [k for k in keys if k[1] != "all"]:
@@ -326,7 +346,7 @@ def print_differences(
                         paired([r[i] for r in rows], [b[i] for b in base]) for i in (0, 1)
                     ).ljust(32)
                 )
-            print(f"{split:<7}{key[1]:<14}{len(base):>4}  " + "".join(cells))
+            print(f"{split:<9}{key[1]:<14}{len(base):>4}  " + "".join(cells))
 
 
 def print_ceiling(

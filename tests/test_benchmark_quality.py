@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,20 @@ def test_each_class_is_compared_with_plain_fts5_on_the_same_queries(
     typo = next(line for line in lines if line.split()[:2] == ["test", "typo"])
     assert "+0.250 ± 0.490 / +0.100 ± 0.196" in typo
     assert not any(line.startswith("dev") for line in lines)  # no queries, no row
+
+
+def test_the_held_out_splits_are_also_read_as_one_per_class() -> None:
+    table: dict[tuple[str, str], dict[str, list[tuple[float, float, float]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for split, score in [("dev", 0.1), ("test", 0.2), ("fresh", 0.3), ("stems", 0.4)]:
+        for cls in ("all", "typo"):
+            table[split, cls]["search"].append((score, score, 0.0))
+    assert quality.pooled(table, quality.SPLITS) == ("held-out",)
+    # test and fresh, never dev (tuned on) nor stems (a targeted check)
+    assert table["held-out", "typo"]["search"] == [(0.2, 0.2, 0.0), (0.3, 0.3, 0.0)]
+    assert table["held-out", "all"]["search"] == [(0.2, 0.2, 0.0), (0.3, 0.3, 0.0)]
+    assert quality.pooled(table, ("dev", "test")) == ()  # one held-out split: nothing to pool
 
 
 def test_each_systems_recall_is_also_given_as_a_share_of_what_the_judged_pool_allows(

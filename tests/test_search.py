@@ -710,6 +710,9 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("long video memory, what should I read", ("long", "video", "memory")),
         ("/papers gaussian splatting", ("gaussian", "splatting")),
         ("recent GRPO papers", ("GRPO",)),
+        ("best RAG papers", ("RAG",)),  # the best of a topic, as "top" is, not its word
+        ("top diffusion papers?", ("diffusion",)),
+        ("best-of-n papers", ("best-of-n",)),
         ("(LLMs), RAG!", ("LLMs", "RAG")),
         ("follow-up work on DeepSeek-R1", ("DeepSeek-R1",)),
         ("followups of DPO?", ("DPO",)),

@@ -514,8 +514,8 @@ def _topic_of(clause: list[str]) -> tuple[list[str], int]:
             start = _run(split, start, end, _COMMANDS | _NOT_TOPICAL)
         elif asks:
             start = _opening(split, start, run)
-        else:  # "what papers has X put out lately": no topic opens with these
-            start = _run(split, start, end, _SAFE | STOPWORDS | _PAPERS)
+        else:  # "what papers has X put out lately", "best RAG papers": no topic opens with these
+            start = _run(split, start, end, _SAFE | _TRENDING | STOPWORDS | _PAPERS)
     else:  # "latest diffusion models", "some robotics": the _SAFE words before any topic
         run = _run(split, start, end, _SAFE | STOPWORDS, one_token=True)
         if any(t in _SAFE for toks in split[start:run] for t in toks):

@@ -242,11 +242,12 @@ def rejoined(query: Query, counted: Counted, written: Written) -> Query:
     before, first = asked[at - 1], words[0]
     if before.lower() not in QUALITIES or not (before + first).isalpha():
         return query
-    joined = (before + first).lower()
+    pair = (before.lower(), first.lower())  # letters alone: no pattern characters
+    joined = "".join(pair)
     if counted([joined]).get(joined, ("", 0))[1] < MIN_PAPERS:
-        text = written(f"{before} {first}".lower())
-        hyphenated = len(re.findall(rf"\b{before.lower()}-{first.lower()}\b", text))
-        spaced = len(re.findall(rf"\b{before.lower()} {first.lower()}\b", text))
+        text = written(" ".join(pair))
+        hyphenated = len(re.findall(rf"\b{'-'.join(pair)}\b", text))
+        spaced = len(re.findall(rf"\b{' '.join(pair)}\b", text))
         if hyphenated < max(MIN_PAPERS, spaced + 1):
             return query
     return replace(query, words=(before, *words)[:MAX_TERMS])

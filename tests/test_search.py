@@ -713,6 +713,11 @@ def test_parse_keeps_the_grammar_apart() -> None:
         ("best RAG papers", ("RAG",)),  # the best of a topic, as "top" is, not its word
         ("top diffusion papers?", ("diffusion",)),
         ("best-of-n papers", ("best-of-n",)),
+        ("key scalable oversight papers?", ("scalable", "oversight")),
+        ("more on imitation learning", ("imitation", "learning")),  # a follow-up
+        ("whats good on monocular depth estimation rn", ("monocular", "depth", "estimation")),
+        ("what's good on top-k sampling these days", ("top-k", "sampling")),
+        ("lookin for work on must-link constraints", ("must-link", "constraints")),
         ("(LLMs), RAG!", ("LLMs", "RAG")),
         ("follow-up work on DeepSeek-R1", ("DeepSeek-R1",)),
         ("followups of DPO?", ("DPO",)),

@@ -53,9 +53,9 @@ DESCRIPTION_TERMS = 5
 # a request: _TRAILING words ("... papers please", "... work for me"). The _SAFE ones open no
 # topic, so they go from the start of any clause ("latest diffusion models").
 _ASKS_TEXT = """anybody anyone asap btw can catch catching could curious d dig explain fetch gimme
-got hello hey hi hows hunting i idk im imo interested lol looking m me my need needed ok okay
-please pls plz recommend recommendations recs rn s should someone sorry suggest suggestions tbh
-thank thanks thx trying u want whats wondering would you your"""
+got hello hey hi hows hunting i idk im imo interested lol lookin looking m me my need needed ok
+okay please pls plz recommend recommendations recs rn s should someone sorry suggest suggestions
+tbh thank thanks thx trying u want whats wondering would you your"""
 _ASKS = frozenset(_ASKS_TEXT.split())
 _VERBS_TEXT = """been bot cite cited did do does drop find get give has have help know learn people
 point pull send share show written"""
@@ -113,10 +113,10 @@ def _last_tokens(words: frozenset[str]) -> frozenset[tuple[str]]:
     return frozenset((w,) for w in words)
 
 
-_TRAILING_TEXT = """advance al anyone asap authored beginner beginners drop dropped et first go
-lately latest list lists material materials me needed new newcomers newest out paper papers
+_TRAILING_TEXT = """advance al anyone asap authored beginner beginners days drop dropped et first
+go lately latest list lists material materials me needed new newcomers newest out paper papers
 please pls plz point pointers preprint preprints project publish published put read recent
-recently references refs released stuff thanks thx to work works worth yet"""
+recently references refs released rn stuff thanks thx to work works worth yet"""
 _TRAILING = frozenset(_TRAILING_TEXT.split())
 _TRAILED = _last_tokens(_TRAILING)
 _KEEP = frozenset({"position", "white"})  # "position paper": a kind of paper
@@ -514,8 +514,9 @@ def _topic_of(clause: list[str]) -> tuple[list[str], int]:
             start = _run(split, start, end, _COMMANDS | _NOT_TOPICAL)
         elif asks:
             start = _opening(split, start, run)
-        else:  # "what papers has X put out lately", "best RAG papers": no topic opens with these
-            start = _run(split, start, end, _SAFE | _TRENDING | STOPWORDS | _PAPERS)
+        else:  # "what papers has X put out lately", "best RAG papers", "key scalable oversight
+            # papers": no topic opens with these but a compound (see spelling.rejoined)
+            start = _run(split, start, end, (QUALITIES - _OPENS) | _TRENDING | STOPWORDS | _PAPERS)
     else:  # "latest diffusion models", "some robotics": the _SAFE words before any topic
         run = _run(split, start, end, _SAFE | STOPWORDS, one_token=True)
         if any(t in _SAFE for toks in split[start:run] for t in toks):
@@ -635,6 +636,8 @@ def _asks(lead: list[tuple[str, ...]], connector: str = "") -> bool:
     """Whether the words before a connector ask for papers, not merely say nothing ("in",
     "what is") or describe ("best of n"); "what about" and "how about" ask too."""
     if connector == "about" and lead[-1:] in ([("what",)], [("how",)]):
+        return True
+    if connector in ("about", "on") and lead[-1:] == [("more",)]:  # a follow-up: "more on X"
         return True
     return any(t in _ASKING_BEFORE for toks in lead for t in toks)
 

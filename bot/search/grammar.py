@@ -161,6 +161,9 @@ _INTERJECTIONS = frozenset(_INTERJECTIONS_TEXT.split())
 _CONTEXT = ((_ASKS | _SAFE | _PAPER_ANCHORS) - STOPWORDS) | _PERSONS | _ASIDES
 _LISTED = frozenset({"list", "lists", "material", "materials"})  # "reading list": both go
 _ASKING = _ASKS | _VERBS | QUALITIES | STOPWORDS | FILLER  # words that can open a request
+# Words that open no topic before one whose clause ends in a request that no word asks ("key
+# scalable oversight papers"), but the compounds spelling.rejoined gives back: _OPENS stay
+_UNASKED = (QUALITIES - _OPENS) | STOPWORDS | _PAPERS
 _OPENING = _ASKING | _REQUESTED  # ... before a connector
 _ASKING_FOR = _ASKS | _VERBS | _SAFE | _REQUESTED  # one makes the words before a connector ask
 _ASKING_BEFORE = _ASKING_FOR - STOPWORDS - _INTERJECTIONS  # see _asks
@@ -514,9 +517,8 @@ def _topic_of(clause: list[str]) -> tuple[list[str], int]:
             start = _run(split, start, end, _COMMANDS | _NOT_TOPICAL)
         elif asks:
             start = _opening(split, start, run)
-        else:  # "what papers has X put out lately", "best RAG papers", "key scalable oversight
-            # papers": no topic opens with these but a compound (see spelling.rejoined)
-            start = _run(split, start, end, (QUALITIES - _OPENS) | _TRENDING | STOPWORDS | _PAPERS)
+        else:  # "what papers has X put out lately", "best RAG papers": see _UNASKED
+            start = _run(split, start, end, _UNASKED)
     else:  # "latest diffusion models", "some robotics": the _SAFE words before any topic
         run = _run(split, start, end, _SAFE | STOPWORDS, one_token=True)
         if any(t in _SAFE for toks in split[start:run] for t in toks):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import replace
@@ -1064,6 +1065,21 @@ def test_a_request_word_that_opens_a_compound_stays_with_the_topic(storage: Stor
             ("drop me the key DPO papers", "DPO"),
         ]:
             assert ids(s.search.search(text, now=NOW)) == ids(s.search.search(topic, now=NOW))
+
+
+def test_postgresql_snippets_past_their_time_leave_the_hits_without_them(
+    postgres_server: PostgresServer,
+) -> None:
+    with open_storage(postgres_server.new_database()) as s:
+        s.papers.upsert([_paper(f"p{i}", f"Diffusion model {i}") for i in range(3)], NOW)
+        search = s.search
+        seqs = [hit.rowid for hit in search.search("diffusion", now=NOW).hits]
+        query = "plainto_tsquery('papers', %s)"
+        assert len(search._snippets((query, ["diffusion"]), seqs, 5.0)) == 3  # type: ignore[attr-defined]
+        slow = f"(SELECT {query} FROM pg_sleep(5))"
+        started = time.perf_counter()
+        assert search._snippets((slow, ["diffusion"]), seqs, 0.05) == {}  # type: ignore[attr-defined]
+        assert time.perf_counter() - started < 2  # cancelled, not slept through
 
 
 def test_a_name_typed_with_its_number_matches_it_written_apart(storage: Storage) -> None:

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DEADLINE = 0.25  # seconds for the whole search, snippets included
 FALLBACK_BUDGET = 0.1  # seconds for the newest-first answer when ranking ran out of time
+SNIPPET_GRACE = 0.1  # seconds past the deadline the snippets of papers found in time may take
 # BM25 costs a few microseconds per matching paper, so it is computed for at most CANDIDATES
 # matches (the newest); exact titles come from their own index at any age. Queries of rare and
 # mid-frequency words match fewer and are ranked exactly.
@@ -817,7 +818,7 @@ def _snippets(
     out: dict[int, Snippet] = {}
     marks = (ranking.MARK_OPEN, ranking.MARK_CLOSE)
     try:
-        with index.deadline(db, _left(started, deadline + 0.1)):
+        with index.deadline(db, _left(started, deadline + SNIPPET_GRACE)):
             # All four columns in one statement: most hits match in the abstract, but a second
             # statement for the rest would cost more than the short columns' snippets.
             found = index.snippets(db, match, rows, SNIPPET_COLUMNS, marks, 24, source)

@@ -34,6 +34,7 @@ from bot.search.engine import (
     EMPTY_NOTE,
     FALLBACK_BUDGET,
     SLOW_NOTE,
+    SNIPPET_GRACE,
     answered,
     corrected,
     expansion_note,
@@ -262,7 +263,11 @@ class PgSearch:
         tiers = (full, partial, further)
         within = _left(started, deadline)
         ordered = self._ranked(expression, exact, tiers, now, within, limit)[:limit]
-        snippets = self._snippets((relaxed or where).query, [row["seq"] for row in ordered])
+        snippets = self._snippets(
+            (relaxed or where).query,
+            [row["seq"] for row in ordered],
+            _left(started, deadline + SNIPPET_GRACE),
+        )
         hits = tuple(
             SearchHit(
                 row_to_paper(row), round(row["score"], 4), snippets.get(row["seq"], ()), row["seq"]
@@ -492,9 +497,10 @@ class PgSearch:
             return set()
         return {int(seq) for (seq,) in rows}
 
-    def _snippets(self, query: Fragment, seqs: list[int]) -> dict[int, Snippet]:
+    def _snippets(self, query: Fragment, seqs: list[int], within: float) -> dict[int, Snippet]:
         """Why each hit matched: the abstract passage with matches, else authors, keywords,
-        title (ts_headline marks the matched words)."""
+        title (ts_headline marks the matched words); none when that takes longer than `within`
+        seconds, as on SQLite: hits without a snippet are still hits."""
         if not seqs:
             return {}
         sql, params = query
@@ -505,11 +511,15 @@ class PgSearch:
             "p.title",
         ]
         heads = ", ".join(f"ts_headline('papers', {c}, q.q, %s)" for c in columns)
-        rows = self.db.one(
-            "SELECT array_agg(ARRAY[p.seq::text, " + heads + "])"
-            f" FROM papers p, (SELECT {sql} AS q) q WHERE p.seq = ANY(%s)",
-            [*[SNIPPET_OPTIONS] * len(columns), *params, seqs],
-        )
+        try:
+            with self._deadline(within) as conn:
+                rows = conn.execute(
+                    "SELECT array_agg(ARRAY[p.seq::text, " + heads + "])"
+                    f" FROM papers p, (SELECT {sql} AS q) q WHERE p.seq = ANY(%s)",
+                    [*[SNIPPET_OPTIONS] * len(columns), *params, seqs],
+                ).fetchone()
+        except _Timeout:
+            return {}
         out: dict[int, Snippet] = {}
         for seq, *texts in rows[0] if rows and rows[0] else []:
             out[int(seq)] = _why(texts)

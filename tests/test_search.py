@@ -1067,6 +1067,19 @@ def test_a_request_word_that_opens_a_compound_stays_with_the_topic(storage: Stor
             assert ids(s.search.search(text, now=NOW)) == ids(s.search.search(topic, now=NOW))
 
 
+def test_a_term_typed_twice_is_searched_once(storage: Storage) -> None:
+    with nullcontext(storage) as s:
+        meta_rl = [_paper(f"m{i}", f"Meta-RL for robots, part {i}") for i in range(2)]
+        meta = [_paper(f"l{i}", f"Meta learning of priors, part {i}") for i in range(3)]
+        s.papers.upsert([*meta_rl, *meta], NOW)
+        once = s.search.search("meta-rl", now=NOW)
+        assert set(ids(once)[:2]) == {"m0", "m1"} and len(once.hits) == 5  # partial ones follow
+        for text in ("meta-rl meta-RL", "meta-rl " * 60):
+            reply = s.search.search(text, now=NOW)
+            assert ids(reply) == ids(once), text
+            assert reply.note == once.note, text  # the expansion named once
+
+
 def test_postgresql_snippets_past_their_time_leave_the_hits_without_them(
     postgres_server: PostgresServer,
 ) -> None:

@@ -236,6 +236,12 @@ def expand(
         i += used
     terms += [Term(" ".join(p), (p,), quoted=True) for p in query.phrases]
     terms += [Term(" ".join(t), (t,), quoted=True, in_title=True) for t in query.titled]
+    # A term typed twice ("meta-RL meta-rl") asks for the same papers once: kept twice, it
+    # would count twice in bm25, be noted twice and lose the relaxing of a one-term query.
+    once: dict[str, Term] = {}
+    for term in terms:
+        once.setdefault(term.fts(), term)
+    terms = list(once.values())
     typed = tuple(t for _, toks in words for t in toks)
     asked = tuple(t for w in query.asked for t in tokens(w))
     return Expression(tuple(terms), query.authors, query.excluded, typed, asked)

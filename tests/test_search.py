@@ -17,7 +17,7 @@ from benchmarks.realdata import real_papers
 from bot.ingest import ingest_files
 from bot.models import Paper
 from bot.replies import SearchReply
-from bot.search import HELP_LINES, FtsSearch, engine, fts, parse, ranking, stems
+from bot.search import HELP_LINES, FtsSearch, engine, fts, parse, ranking, spelling, stems
 from bot.search import postgres as pg_search
 from bot.search.abbreviations import definitions
 from bot.search.expansion import near_group
@@ -1433,6 +1433,22 @@ def test_a_misspelt_word_is_corrected_from_the_index(store: Storage) -> None:
     assert "Showing results for “reinforcement learning”" in reply.note
     assert ids(reply) == ids(store.search.search("reinforcement learning", now=NOW))
     assert store.search.search("reinforcement learning", now=NOW).note.count("Showing") == 0
+
+
+def test_a_word_longer_than_any_slip_is_not_looked_up_for_one() -> None:
+    looked_up: list[list[str]] = []
+
+    def counted(words: list[str]) -> dict[str, tuple[str, int]]:
+        looked_up.append(words)
+        return {}
+
+    def corrected(word: str) -> dict[str, str]:
+        looked_up.clear()
+        return spelling.corrections([word], counted, lambda _: False, set(), lambda _: "")
+
+    assert corrected("diffusion" * 50) == {} and looked_up == []  # 26,000 variants untried
+    assert corrected("d" * spelling.MAX_LENGTH) == {}
+    assert looked_up[0] == ["d" * 32] and len(looked_up) > 1  # the word, then its variants
 
 
 def test_a_misspelt_title_word_is_corrected_unless_quoted(store: Storage) -> None:

@@ -30,6 +30,9 @@ from bot.search.fts import capped_count, vocabulary
 from bot.search.grammar import CHAT_WORDS, FILLER, MAX_TERMS, QUALITIES, STOPWORDS, Query, tokens
 
 MIN_LENGTH = 4  # shorter words have too many one-edit neighbours to guess from
+# Longer words are no slip of a word papers use (the longest a dev corpus's papers share are
+# about 20 letters), and each letter adds 54 variants to look up.
+MAX_LENGTH = 32
 MIN_STEM = 3  # a correction's stem has at least this many letters
 RARE = 2  # a word in at most this many papers may be a typo
 MIN_PAPERS = 5  # a correction must be in at least this many papers
@@ -61,17 +64,17 @@ def corrections(
     stop_stems: Collection[str],
     written: Written,
 ) -> dict[str, str]:
-    """{typed word: correction} for the words that look misspelt: in at most RARE papers, not a
-    name (`a_name`: some paper's author list holds it), an everyday word nor a British or
-    American spelling (see respellings). The correction is a one-edit variant in at least
-    MIN_PAPERS and MIN_RATIO times the typed word's papers, leaving out variants whose stem is
-    in `stop_stems` (the stop words' stems) or shorter than MIN_STEM, the most papers first,
-    written as its papers write it (see _best); else two common words run together (see
-    split)."""
+    """{typed word: correction} for the words that look misspelt: MIN_LENGTH to MAX_LENGTH
+    letters, in at most RARE papers, not a name (`a_name`: some paper's author list holds it),
+    an everyday word nor a British or American spelling (see respellings). The correction is
+    a one-edit variant in at least MIN_PAPERS and MIN_RATIO times the typed word's papers,
+    leaving out variants whose stem is in `stop_stems` (the stop words' stems) or shorter
+    than MIN_STEM, the most papers first, written as its papers write it (see _best); else
+    two common words run together (see split)."""
     suspects = [
         w
         for w in dict.fromkeys(words)
-        if len(w) >= MIN_LENGTH and w.isalpha() and w not in NO_TYPOS
+        if MIN_LENGTH <= len(w) <= MAX_LENGTH and w.isalpha() and w not in NO_TYPOS
     ]
     if not suspects:
         return {}

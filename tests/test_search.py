@@ -103,6 +103,8 @@ HOSTILE = [
     "the of and",
     "!!! ??? ... ---",
     "llm" + "-llm" * 500,
+    "meta-rl " * 60,
+    "autor" * 100,
 ]
 
 
